@@ -1,0 +1,127 @@
+"""Build the weekly student notebooks from a reading's data files.
+
+Notebooks are generated, not hand-edited, so the readings data stays the one place content lives
+and every week has the same shape. Cell ids are derived from the position so that a rebuild
+without content changes gives the same file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from coursekit.cells import NAMESPACE, SCHEMA_VERSION, prompt_cell, reflection_cell
+from coursekit.reading import Reading
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def notebook_name(week: int, slug: str) -> str:
+    return f"week{week:02d}-{slug}"
+
+
+def _markdown(source: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": source}
+
+
+def _code(source: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+
+
+def _sources_note(keys: tuple[str, ...]) -> str:
+    return f"\n\n<small>Sources: {', '.join(f'[{k}]' for k in keys)}</small>" if keys else ""
+
+
+def week_cells(reading: Reading, week: int) -> list[dict]:
+    """The cells of one week's notebook, in teaching order."""
+    info = reading.week(week)
+    citation = reading.citation
+    cells = [
+        _markdown(
+            f"# Week {week}: {info.title}\n\n{info.intro.strip()}\n\n"
+            f"**Reading:** {citation.apa}\n\n"
+            "**How to work here:** run the cells from the top (*Run ▸ Run All Cells*), use the widgets, "
+            "and write your reflections in the cells marked `coursekit-reflection` below each prompt. "
+            "Save the notebook and upload this one `.ipynb` file."
+        ),
+        _code(
+            "from coursekit import widgets\n"
+            "from coursekit.reading import find_reading\n\n"
+            f'reading = find_reading("{reading.id}")'
+        ),
+    ]
+    used_sources: list[str] = []
+    for section in reading.sections_for(week):
+        cells.append(_markdown(f"## {section.title}\n\n{section.summary.strip()}{_sources_note(section.sources)}"))
+        used_sources += [s for s in section.sources if s not in used_sources]
+    if reading.quiz_for(week):
+        cells.append(
+            _markdown("## Self-check\n\nChoose an answer, press **Check**, and read why each choice is right or wrong.")
+        )
+        cells.append(_code(f'widgets.Quiz(reading.quiz_for({week}), title="Week {week} self-check")'))
+        for item in reading.quiz_for(week):
+            used_sources += [s for s in item.sources if s not in used_sources]
+    prompts = reading.prompts_for(week)
+    if prompts:
+        cells.append(
+            _markdown(
+                "## Reflections\n\nAnswer each prompt in the cell right below it, in your own words. "
+                "Reflections are collected into the class discussion log."
+            )
+        )
+        for prompt in prompts:
+            cells.append(prompt_cell(prompt.id, prompt.text.strip(), prompt.min_words))
+            cells.append(reflection_cell(prompt.id))
+    source_lines = "\n".join(f"- **[{k}]** {reading.sources[k]}" for k in used_sources if k in reading.sources)
+    cells.append(_markdown(f"## Citation and sources\n\n{citation.apa}\n\n{source_lines}".rstrip()))
+    for index, cell in enumerate(cells):
+        cell["id"] = f"w{week:02d}-c{index:02d}"
+    return cells
+
+
+def week_notebook(reading: Reading, week: int) -> nbformat.NotebookNode:
+    """A validated nbformat notebook for one week, with coursekit notebook metadata."""
+    info = reading.week(week)
+    notebook = nbformat.from_dict(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {
+                "kernelspec": KERNELSPEC,
+                "language_info": {"name": "python"},
+                NAMESPACE: {
+                    "schema_version": SCHEMA_VERSION,
+                    "reading": reading.id,
+                    "week": week,
+                    "notebook": notebook_name(week, info.slug),
+                    "prompt_ids": [p.id for p in reading.prompts_for(week)],
+                },
+            },
+            "cells": week_cells(reading, week),
+        }
+    )
+    nbformat.validate(notebook)
+    return notebook
+
+
+def execute(notebook: nbformat.NotebookNode, folder: Path, timeout: int = 120) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a fresh kernel with ``folder`` as its working directory."""
+    from nbclient import NotebookClient
+
+    NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    return notebook
+
+
+def build_week(reading: Reading, week: int, out_dir: str | Path, run: bool = True) -> Path:
+    """Write ``out_dir/weekNN-slug.ipynb``, executed so that it is committed with outputs."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    notebook = week_notebook(reading, week)
+    if run:
+        execute(notebook, out)
+    path = out / f"{notebook.metadata[NAMESPACE]['notebook']}.ipynb"
+    nbformat.write(notebook, path)
+    return path

@@ -1,0 +1,89 @@
+"""The coursekit cell format: how a notebook marks prompts and the reflections that answer them.
+
+Every coursekit cell is a markdown cell whose ``metadata.coursekit`` holds a schema version, a
+role and the prompt id, plus a visible tag in ``metadata.tags``. We never key on the cell ``id``:
+nbformat rewrites missing or duplicated ids on read. The notebook's own ``metadata.coursekit``
+names the reading, the week and the prompt ids it was built with, so a deleted prompt can be
+detected. See docs/cell-format.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+SCHEMA_VERSION = 1
+NAMESPACE = "coursekit"
+PROMPT = "prompt"
+REFLECTION = "reflection"
+ROLES = (PROMPT, REFLECTION)
+TAGS = {PROMPT: "coursekit-prompt", REFLECTION: "coursekit-reflection"}
+PLACEHOLDER = "*Write your reflection here, replacing this line.*"
+
+_WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*")
+
+
+def cell_marker(cell: dict) -> dict | None:
+    """The coursekit metadata of a cell, or None for an ordinary cell."""
+    metadata = cell.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    marker = metadata.get(NAMESPACE)
+    return marker if isinstance(marker, dict) else None
+
+
+def cell_text(cell: dict) -> str:
+    """A cell's source as one string (nbformat allows a string or a list of lines)."""
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        return "".join(part for part in source if isinstance(part, str))
+    return source if isinstance(source, str) else ""
+
+
+def reflection_text(cell: dict) -> str:
+    """What the student wrote: the cell text, with the untouched placeholder counted as blank."""
+    text = cell_text(cell).strip()
+    return "" if text == PLACEHOLDER or not text else text
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: runs of letters or digits, with inner apostrophes/hyphens."""
+    return len(_WORD.findall(text))
+
+
+def content_hash(text: str) -> str:
+    """A stable fingerprint of a text, used to tell a changed reflection from an unchanged one."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _markdown_cell(role: str, prompt_id: str, source: str) -> dict:
+    locked = role == PROMPT
+    metadata: dict = {
+        NAMESPACE: {"schema_version": SCHEMA_VERSION, "role": role, "prompt_id": prompt_id},
+        "tags": [TAGS[role]],
+    }
+    if locked:
+        metadata.update(editable=False, deletable=False)
+    return {"cell_type": "markdown", "metadata": metadata, "source": source}
+
+
+def prompt_cell(prompt_id: str, text: str, min_words: int) -> dict:
+    """A locked markdown cell that shows the prompt; students cannot edit or delete it in Lab."""
+    source = (
+        f"### ✍️ Reflection `{prompt_id}`\n\n{text}\n\n"
+        f"*Write at least {min_words} words in the cell below (it is tagged "
+        f"`{TAGS[REFLECTION]}`). Keep it as one markdown cell.*"
+    )
+    return _markdown_cell(PROMPT, prompt_id, source)
+
+
+def reflection_cell(prompt_id: str) -> dict:
+    """The editable markdown cell a student writes into, starting as the placeholder."""
+    return _markdown_cell(REFLECTION, prompt_id, PLACEHOLDER)
+
+
+def prompt_checksum(cell: dict) -> str:
+    """A checksum over a prompt cell's source and coursekit metadata, to detect tampering."""
+    payload = json.dumps([cell_text(cell), cell_marker(cell)], sort_keys=True)
+    return content_hash(payload)

@@ -1,0 +1,144 @@
+"""The ``coursekit`` command line: argument parsing and printing only; the work is done elsewhere."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from coursekit import collect as collecting
+from coursekit.export import to_markdown, write_csv
+from coursekit.intake import IntakeError
+from coursekit.log import DiscussionLog, open_log
+from coursekit.reading import ReadingError, load_reading
+
+DEFAULT_DB = "coursekit.db"
+STATUS_STYLE = {
+    "collected": "green",
+    "updated": "cyan",
+    "unchanged": "dim",
+    "duplicate": "yellow",
+    "failed": "bold red",
+}
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(Text(f"error: {message}", style="red"), soft_wrap=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.version_option(package_name="coursekit")
+def main() -> None:
+    """coursekit: reading notebooks, reflections and the class discussion log."""
+
+
+@main.command()
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+def collect(submissions: Path, db: str) -> None:
+    """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
+
+    Reruns are safe: unchanged files change nothing; a changed file keeps its earlier version.
+    Exits 1 when any file failed, after collecting all the others.
+    """
+    try:
+        report = collecting.collect(submissions, db)
+    except IntakeError as exc:
+        _fail(str(exc))
+    for result in report.results:
+        try:
+            shown = result.path.relative_to(submissions)
+        except ValueError:
+            shown = result.path
+        line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
+        line.append(f" {shown}")
+        if result.notebook:
+            line.append(f"  [{result.notebook}]", style="dim")
+        if result.detail:
+            line.append(f"  {result.detail}")
+        if result.hint:
+            line.append(f"  → {result.hint}", style="italic")
+        console.print(line, soft_wrap=True)
+    counts = ", ".join(
+        f"{report.count(status)} {status}" for status in ("collected", "updated", "unchanged", "duplicate", "failed")
+    )
+    console.print(f"{len(report.results)} file(s): {counts}.")
+    if report.changed == 0:
+        console.print("0 changed: the log already held everything in these files.")
+    else:
+        console.print(f"{report.changed} changed.")
+    if report.failed:
+        errors.print(f"{len(report.failed)} file(s) failed; nothing of them was stored. See the hints above.")
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of standard output.")
+@click.option("--history", is_flag=True, help="CSV only: every version of every reflection.")
+def export(db: str, fmt: str, out: Path | None, history: bool) -> None:
+    """Export the log as CSV (one row per reflection, spreadsheet-safe) or Markdown by prompt."""
+    try:
+        log: DiscussionLog = open_log(db)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    frame = log.history() if history else log.reflections()
+    if fmt == "csv":
+        if out:
+            write_csv(frame, out)
+        else:
+            write_csv(frame, sys.stdout)
+    else:
+        text = to_markdown(frame)
+        if out:
+            out.write_text(text, encoding="utf-8")
+        else:
+            click.echo(text)
+    if out:
+        errors.print(f"wrote {len(frame)} row(s) to {out}")
+
+
+@main.command()
+@click.argument("reading_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--week", "weeks", type=int, multiple=True, help="Only this week (repeatable). Default: all.")
+@click.option("--no-run", is_flag=True, help="Do not execute the notebooks (they are saved without outputs).")
+def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) -> None:
+    """Build the weekly student notebooks from a reading's data files into OUT."""
+    from coursekit.build import build_week
+
+    try:
+        reading = load_reading(reading_dir)
+    except ReadingError as exc:
+        _fail(str(exc))
+    for week in weeks or [w.number for w in reading.weeks]:
+        path = build_week(reading, week, out, run=not no_run)
+        console.print(f"wrote {path}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--notebooks", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def lab(ctx: click.Context, notebooks: Path) -> None:
+    """Start JupyterLab on the course notebooks; extra options go to JupyterLab (e.g. --port 8890)."""
+    import os
+    import subprocess
+
+    if not notebooks.is_dir():
+        _fail(f"{notebooks}: no such folder; run this from the course folder or pass --notebooks")
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks.resolve()}", *ctx.args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI machines often run as root
+    sys.exit(subprocess.call(command))
+
+
+if __name__ == "__main__":
+    main()

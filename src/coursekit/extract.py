@@ -1,0 +1,185 @@
+"""Turn one submitted notebook's bytes into the reflections it holds, never raising on bad input.
+
+Parsing uses the json module and checks only the structure coursekit needs: nbformat's full
+schema validation costs about 300 times a parse and mutates cell ids, which we never rely on.
+Anything wrong with the file comes back as a Problem (a reason and a hint for the person who
+has to fix it), and a notebook with a problem yields no reflections at all, so nothing partial
+is ever stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from coursekit.cells import (
+    NAMESPACE,
+    PROMPT,
+    ROLES,
+    cell_marker,
+    content_hash,
+    reflection_text,
+    word_count,
+)
+
+_WEEK_IN_NAME = re.compile(r"week[ _-]?0*(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    reason: str
+    hint: str
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.hint})"
+
+
+@dataclass(frozen=True)
+class Reflection:
+    prompt_id: str
+    text: str
+    word_count: int
+    content_hash: str
+
+
+@dataclass
+class Extracted:
+    """What one notebook holds: its identity, its reflections, and what is wrong with it."""
+
+    notebook: str = ""
+    week: int | None = None
+    reading: str = ""
+    reflections: list[Reflection] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+_RESUBMIT = "ask the student to download the course notebook again, copy their reflections in, and resubmit"
+
+
+def _fail(result: Extracted, reason: str, hint: str) -> Extracted:
+    result.problems.append(Problem(reason, hint))
+    result.reflections = []
+    return result
+
+
+def _parse(data: bytes, result: Extracted) -> dict | None:
+    if not data.strip():
+        _fail(result, "the file is empty", "the upload probably failed; ask the student to resubmit")
+        return None
+    try:
+        notebook = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        _fail(result, "the file is not UTF-8 text, so not a notebook", "check the student uploaded the .ipynb")
+        return None
+    except json.JSONDecodeError as exc:
+        _fail(
+            result,
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            "the file is truncated or was edited outside Jupyter; " + _RESUBMIT,
+        )
+        return None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        _fail(result, "valid JSON but not a Jupyter notebook (no list of cells)", "check the right file was uploaded")
+        return None
+    if notebook.get("nbformat") != 4:
+        _fail(
+            result,
+            f"notebook format {notebook.get('nbformat')!r} is not supported (coursekit reads format 4)",
+            "open and save it in JupyterLab 3 or later, then resubmit",
+        )
+        return None
+    return notebook
+
+
+def _identity(notebook: dict, file_stem: str, result: Extracted) -> list[str]:
+    """Fill in the notebook's name, week and reading; return the prompt ids it was built with."""
+    metadata = notebook.get("metadata")
+    marker = metadata.get(NAMESPACE) if isinstance(metadata, dict) else None
+    marker = marker if isinstance(marker, dict) else {}
+    name = marker.get("notebook")
+    result.notebook = name if isinstance(name, str) and name else file_stem
+    week = marker.get("week")
+    if not isinstance(week, int) or isinstance(week, bool):
+        match = _WEEK_IN_NAME.search(result.notebook)
+        week = int(match.group(1)) if match else None
+    result.week = week
+    reading = marker.get("reading")
+    result.reading = reading if isinstance(reading, str) else ""
+    expected = marker.get("prompt_ids")
+    if isinstance(expected, list) and all(isinstance(p, str) for p in expected):
+        return expected
+    return []
+
+
+def extract(data: bytes, file_stem: str = "") -> Extracted:
+    """Read the reflections out of a notebook file's bytes; problems are listed, never raised."""
+    result = Extracted(notebook=file_stem)
+    notebook = _parse(data, result)
+    if notebook is None:
+        return result
+    expected = _identity(notebook, file_stem, result)
+
+    prompts: dict[str, list[int]] = {}
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for index, cell in enumerate(notebook["cells"]):
+        if not isinstance(cell, dict):
+            return _fail(result, f"cell {index + 1} is not a cell (not a JSON object)", _RESUBMIT)
+        marker = cell_marker(cell)
+        if marker is None:
+            continue
+        role, prompt_id = marker.get("role"), marker.get("prompt_id")
+        if role not in ROLES or not isinstance(prompt_id, str) or not prompt_id:
+            return _fail(
+                result,
+                f"cell {index + 1} has damaged coursekit metadata (role {role!r}, prompt {prompt_id!r})",
+                _RESUBMIT,
+            )
+        if cell.get("cell_type") != "markdown":
+            return _fail(
+                result,
+                f"cell {index + 1} ({role} {prompt_id}) was changed from markdown to {cell.get('cell_type')}",
+                "change it back to a Markdown cell (press M in JupyterLab) and resubmit",
+            )
+        if role == PROMPT:
+            prompts.setdefault(prompt_id, []).append(index + 1)
+        else:
+            answers.setdefault(prompt_id, []).append((index + 1, reflection_text(cell)))
+
+    if not prompts and not answers:
+        return _fail(
+            result,
+            "no coursekit prompt or reflection cells",
+            "this is not a coursekit course notebook, or its cells were re-created; check the right file was submitted",
+        )
+    for prompt_id, positions in prompts.items():
+        if len(positions) > 1:
+            cells = ", ".join(str(p) for p in positions)
+            return _fail(
+                result,
+                f"the prompt cell for {prompt_id} appears {len(positions)} times (cells {cells})",
+                "delete the copies so the prompt appears once, keep your reflection below it, and resubmit",
+            )
+    for prompt_id in expected or list(answers):
+        if prompt_id not in prompts:
+            return _fail(
+                result,
+                f"the prompt cell for {prompt_id} was deleted",
+                "copy the prompt cell back from the course notebook above your reflection and resubmit",
+            )
+    for prompt_id in expected or list(prompts):
+        if prompt_id not in answers:
+            return _fail(
+                result,
+                f"the reflection cell for {prompt_id} was deleted",
+                "copy the reflection cell back from the course notebook below its prompt, write in it, and resubmit",
+            )
+    for prompt_id, parts in answers.items():
+        # A student who split a reflection into several cells still wrote one reflection.
+        text = "\n\n".join(t for _, t in parts if t)
+        result.reflections.append(Reflection(prompt_id, text, word_count(text), content_hash(text)))
+    return result

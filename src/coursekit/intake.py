@@ -1,0 +1,76 @@
+"""Find the submitted notebooks in a folder laid out as ``SUBMISSIONS/<student>/<notebook>.ipynb``.
+
+This only looks at the file system: who submitted which file, and when. Reading the files is
+``extract``'s job. Folders that do not fit the layout are reported, not skipped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+IGNORED_NAMES = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
+
+
+class IntakeError(ValueError):
+    """The submissions folder itself is unusable (missing, a file, unreadable)."""
+
+
+@dataclass(frozen=True)
+class SubmissionFile:
+    student: str
+    path: Path
+    submitted_at: datetime  # the file's modification time, UTC
+
+
+@dataclass(frozen=True)
+class LayoutProblem:
+    path: Path
+    reason: str
+    hint: str
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") or part in IGNORED_NAMES for part in path.relative_to(root).parts)
+
+
+def _modified(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+
+
+def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[LayoutProblem]]:
+    """Every student notebook under ``root``, and every place that does not fit the layout."""
+    root = Path(root)
+    if not root.exists():
+        raise IntakeError(f"{root}: no such folder; give the folder that holds one folder per student")
+    if not root.is_dir():
+        raise IntakeError(f"{root}: is a file; give the folder that holds one folder per student")
+    found: list[SubmissionFile] = []
+    problems: list[LayoutProblem] = []
+    for entry in sorted(root.iterdir()):
+        if _hidden(entry, root):
+            continue
+        if entry.is_file():
+            if entry.suffix == ".ipynb":
+                problems.append(
+                    LayoutProblem(
+                        entry,
+                        "notebook is not inside a student folder, so its author is unknown",
+                        f"move it to {root}/<student>/{entry.name}",
+                    )
+                )
+            continue
+        notebooks = sorted(p for p in entry.rglob("*.ipynb") if p.is_file() and not _hidden(p, root))
+        if not notebooks:
+            problems.append(
+                LayoutProblem(
+                    entry,
+                    "student folder holds no .ipynb notebook",
+                    "check the student's upload (a zip still packed, or a different file type?)",
+                )
+            )
+        found.extend(SubmissionFile(entry.name, path, _modified(path)) for path in notebooks)
+    if not found and not problems:
+        raise IntakeError(f"{root}: empty folder; expected one folder per student holding their .ipynb")
+    return found, problems

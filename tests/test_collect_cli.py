@@ -1,0 +1,152 @@
+"""The collect and export commands over a generated class folder, against a real SQLite log."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import filled_notebook, write_notebook
+
+from coursekit.cli import main
+from coursekit.log import open_log
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def rows(db, sql):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def messy_class(make_class):
+    """30 week-1 submissions; 3 broken in different ways."""
+    root = make_class(30)
+    (root / "student03" / "week01.ipynb").write_bytes(b"")  # empty upload
+    path = root / "student11" / "week01.ipynb"
+    path.write_bytes(path.read_bytes()[:700])  # truncated
+    notebook = json.loads((root / "student22" / "week01.ipynb").read_text())
+    notebook["cells"] = [c for c in notebook["cells"] if c["metadata"].get("coursekit", {}).get("role") != "prompt"]
+    write_notebook(root / "student22" / "week01.ipynb", notebook)  # prompt cells deleted
+    return root
+
+
+def test_thirty_submissions_three_broken(messy_class, tmp_path, reading):
+    db = tmp_path / "log.db"
+    result = run("collect", str(messy_class), "--db", str(db))
+    assert result.exit_code == 1
+    assert "27 collected" in result.output and "3 failed" in result.output
+    for student, reason in [("student03", "empty"), ("student11", "not valid JSON"), ("student22", "was deleted")]:
+        line = next(line for line in result.output.splitlines() if student in line)
+        assert "failed" in line, line
+        assert reason in result.output
+    per_notebook = len(reading.prompts_for(1))
+    assert rows(db, "select count(*) from reflections")[0][0] == 27 * per_notebook
+    assert rows(db, "select count(distinct student) from reflections")[0][0] == 27
+
+    again = run("collect", str(messy_class), "--db", str(db))
+    assert again.exit_code == 1
+    assert "27 unchanged" in again.output and "0 changed" in again.output
+    assert rows(db, "select count(*) from reflection_versions")[0][0] == 27 * per_notebook
+
+
+def test_resubmission_changes_only_that_student_and_keeps_history(make_class, tmp_path, reading):
+    root = make_class(5)
+    db = tmp_path / "log.db"
+    assert run("collect", str(root), "--db", str(db)).exit_code == 0
+    before = open_log(db).reflections().set_index(["student", "prompt_id"])
+
+    prompt = reading.prompts_for(1)[0]
+    answers = {p.id: before.loc[("student02", p.id), "text"] for p in reading.prompts_for(1)}
+    answers[prompt.id] = "I changed my mind after the lecture: accountability matters more than I said."
+    write_notebook(root / "student02" / "week01.ipynb", filled_notebook(reading, 1, answers), mtime=1_800_000_000)
+
+    result = run("collect", str(root), "--db", str(db))
+    assert result.exit_code == 0
+    assert "1 updated" in result.output and "4 unchanged" in result.output and "1 changed" in result.output
+    after = open_log(db).reflections().set_index(["student", "prompt_id"])
+    changed = (before["text"] != after["text"]) | (before["version"] != after["version"])
+    assert list(changed[changed].index) == [("student02", prompt.id)]
+    assert after.loc[("student02", prompt.id), "version"] == 2
+
+    history = open_log(db).history()
+    mine = history[(history.student == "student02") & (history.prompt_id == prompt.id)]
+    assert list(mine.version) == [1, 2]
+    assert list(mine.current) == [False, True]
+    assert mine.iloc[0].text == before.loc[("student02", prompt.id), "text"]
+
+
+def test_duplicate_upload_uses_newest_and_says_so(make_class, tmp_path, reading):
+    root = make_class(2)
+    newer = filled_notebook(reading, 1, {reading.prompts_for(1)[0].id: "the final version"})
+    write_notebook(root / "student01" / "week01-1.ipynb", newer, mtime=1_900_000_000)
+    db = tmp_path / "log.db"
+    result = run("collect", str(root), "--db", str(db))
+    assert result.exit_code == 0
+    assert "1 duplicate" in result.output
+    texts = rows(db, "select text from reflections where student='student01'")
+    assert ("the final version",) in texts
+
+
+def test_layout_problems_are_reported_without_stopping(make_class, tmp_path):
+    root = make_class(2)
+    (root / "empty-student").mkdir()
+    (root / "stray.ipynb").write_text("{}")
+    (root / ".ipynb_checkpoints").mkdir()
+    db = tmp_path / "log.db"
+    result = run("collect", str(root), "--db", str(db))
+    assert result.exit_code == 1
+    assert "2 collected" in result.output and "2 failed" in result.output
+    assert "holds no .ipynb" in result.output and "not inside a student folder" in result.output
+
+
+def test_wrong_folder_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["collect", str(tmp_path / "nope"), "--db", str(tmp_path / "x.db")])
+    assert result.exit_code == 2
+    assert "no such folder" in result.output
+    assert not (tmp_path / "x.db").exists()  # a mistyped folder leaves no empty log behind
+
+
+def test_export_csv_reads_back_one_row_per_reflection(make_class, tmp_path, reading):
+    root = make_class(3)
+    hostile = {p.id: '=HYPERLINK("http://evil.example","click")' for p in reading.prompts_for(1)}
+    write_notebook(root / "student00" / "week01.ipynb", filled_notebook(reading, 1, hostile), mtime=1_900_000_000)
+    db = tmp_path / "log.db"
+    run("collect", str(root), "--db", str(db))
+    out = tmp_path / "log.csv"
+    result = run("export", "--db", str(db), "--format", "csv", "--out", str(out))
+    assert result.exit_code == 0
+    frame = pd.read_csv(out)
+    assert len(frame) == 3 * len(reading.prompts_for(1))
+    assert frame.duplicated(["student", "prompt_id"]).sum() == 0
+    assert set(frame.columns) >= {"student", "notebook", "week", "prompt_id", "text", "word_count", "submitted_at"}
+    for value in frame.astype(str).values.ravel():
+        assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+    assert (frame.text == '\'=HYPERLINK("http://evil.example","click")').sum() == 2
+
+    stdout = run("export", "--db", str(db), "--format", "csv")
+    assert len(pd.read_csv(io.StringIO(stdout.output))) == len(frame)
+
+
+def test_export_markdown_groups_by_prompt_and_escapes_html(make_class, tmp_path, reading):
+    root = make_class(2)
+    hostile = {p.id: "<script>alert(1)</script> fine" for p in reading.prompts_for(1)}
+    write_notebook(root / "student00" / "week01.ipynb", filled_notebook(reading, 1, hostile), mtime=1_900_000_000)
+    db = tmp_path / "log.db"
+    run("collect", str(root), "--db", str(db))
+    text = run("export", "--db", str(db), "--format", "markdown").output
+    for prompt in reading.prompts_for(1):
+        assert f"prompt `{prompt.id}`" in text
+    assert "<script>" not in text and "&lt;script&gt;" in text
+
+
+def test_export_without_log_says_what_to_do(tmp_path):
+    result = CliRunner().invoke(main, ["export", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 2
+    assert "coursekit collect" in result.output

@@ -1,0 +1,103 @@
+"""Loading the readings data: the real reading loads; each kind of mistake names file, field, reason."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+from conftest import READING_DIR
+
+from coursekit.reading import ReadingError, load_reading
+
+
+def test_real_reading_loads(reading):
+    assert reading.citation.apa.startswith("Kreiss, D., Finn, M., & Turner, F. (2011).")
+    assert "*New Media & Society, 13*(2), 243–259." in reading.citation.apa
+    assert [w.number for w in reading.weeks] == [1, 2, 3, 4]
+    assert len(reading.prompts_for(1)) == 2
+    assert reading.sections_for(1) and reading.quiz_for(1) and reading.glossary
+    for item in reading.quiz:
+        assert item.correct, item.id
+        assert all(o.explanation for o in item.options)
+
+
+@pytest.fixture
+def copy(tmp_path):
+    target = tmp_path / "reading"
+    shutil.copytree(READING_DIR, target)
+
+    def edit(name: str, change) -> None:
+        path = target / name
+        data = yaml.safe_load(path.read_text())
+        change(data)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+
+    return target, edit
+
+
+def problems(folder) -> list[str]:
+    with pytest.raises(ReadingError) as info:
+        load_reading(folder)
+    return [str(p) for p in info.value.problems]
+
+
+def test_quiz_item_without_correct_answer(copy):
+    folder, edit = copy
+
+    def no_correct(data):
+        for option in data["items"][1]["options"]:
+            option["correct"] = False
+
+    edit("quiz.yaml", no_correct)
+    assert "quiz.yaml: items[1].options: no option is marked correct: true" in problems(folder)
+
+
+def test_duplicate_prompt_id(copy):
+    folder, edit = copy
+    edit("prompts.yaml", lambda d: d["prompts"][1].update(id=d["prompts"][0]["id"]))
+    found = problems(folder)
+    assert any(p.startswith("prompts.yaml: prompts[1].id: duplicate prompt id") for p in found), found
+
+
+def test_missing_citation_field(copy):
+    folder, edit = copy
+    edit("reading.yaml", lambda d: d["citation"].pop("journal"))
+    assert "reading.yaml: citation.journal: missing (required)" in problems(folder)
+
+
+def test_several_problems_reported_together(copy):
+    folder, edit = copy
+    edit("reading.yaml", lambda d: d["citation"].update(year="2011"))
+    edit("prompts.yaml", lambda d: d["prompts"][0].update(week=9, min_words=-3))
+    edit("sections.yaml", lambda d: d["sections"][0].update(sources=["NOPE"]))
+    found = problems(folder)
+    assert "reading.yaml: citation.year: expected int, found str" in found
+    assert "prompts.yaml: prompts[0].week: week 9 is not listed in reading.yaml" in found
+    assert "prompts.yaml: prompts[0].min_words: must be zero or more" in found
+    assert any("sections[0].sources: unknown source key 'NOPE'" in p for p in found)
+
+
+def test_single_choice_with_two_correct(copy):
+    folder, edit = copy
+
+    def two_correct(data):
+        item = next(i for i in data["items"] if i.get("kind", "single") == "single")
+        for option in item["options"][:2]:
+            option["correct"] = True
+
+    edit("quiz.yaml", two_correct)
+    assert any("more than one correct option" in p for p in problems(folder))
+
+
+def test_broken_yaml_and_missing_file(copy):
+    folder, _ = copy
+    (folder / "glossary.yaml").write_text("terms: [unclosed\n")
+    (folder / "prompts.yaml").unlink()
+    found = problems(folder)
+    assert any(p.startswith("glossary.yaml: line") and "not valid YAML" in p for p in found), found
+    assert any(p.startswith("prompts.yaml: (file): missing") for p in found), found
+
+
+def test_not_a_folder(tmp_path):
+    assert "not a folder" in problems(tmp_path / "missing")[0]
