@@ -7,12 +7,13 @@ without content changes gives the same file.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
 
 from coursekit.cells import NAMESPACE, SCHEMA_VERSION, prompt_cell, reflection_cell
-from coursekit.reading import Reading
+from coursekit.reading import Activity, Reading
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -31,6 +32,16 @@ def _code(source: str) -> dict:
 
 def _sources_note(keys: tuple[str, ...]) -> str:
     return f"\n\n<small>Sources: {', '.join(f'[{k}]' for k in keys)}</small>" if keys else ""
+
+
+def activity_code(activity: Activity) -> str:
+    """The code cell that shows a section's widget, built from the readings data at run time."""
+    if activity.kind == "cards":
+        names = ", ".join(json.dumps(ref, ensure_ascii=False) for ref in activity.refs)
+        return f"widgets.ConceptCards(reading.terms({names}))"
+    if activity.kind == "stance":
+        return f"widgets.StanceSlider(reading.stance({json.dumps(activity.refs[0])}))"
+    return f"widgets.CaseSorter(reading.sorter({json.dumps(activity.refs[0])}))"
 
 
 def week_cells(reading: Reading, week: int) -> list[dict]:
@@ -55,11 +66,15 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
     for section in reading.sections_for(week):
         cells.append(_markdown(f"## {section.title}\n\n{section.summary.strip()}{_sources_note(section.sources)}"))
         used_sources += [s for s in section.sources if s not in used_sources]
+        if section.activity:
+            cells.append(_code(activity_code(section.activity)))
     if reading.quiz_for(week):
         cells.append(
             _markdown("## Self-check\n\nChoose an answer, press **Check**, and read why each choice is right or wrong.")
         )
-        cells.append(_code(f'widgets.Quiz(reading.quiz_for({week}), title="Week {week} self-check")'))
+        cells.append(
+            _code(f'widgets.Quiz(reading.quiz_for({week}), title="Week {week} self-check", answer_id="w{week}-quiz")')
+        )
         for item in reading.quiz_for(week):
             used_sources += [s for s in item.sources if s not in used_sources]
     prompts = reading.prompts_for(week)

@@ -1,9 +1,9 @@
 """Load and validate a reading's data files (YAML) into plain dataclasses.
 
 A reading is a folder such as ``readings/kreiss-finn-turner-2011/`` with ``reading.yaml``
-(citation, sources, weeks), ``sections.yaml``, ``glossary.yaml``, ``quiz.yaml`` and
-``prompts.yaml``. Instructors edit these files, not Python, so every mistake is reported with the
-file, the field and the reason, all at once, instead of the first one only.
+(citation, sources, weeks), ``sections.yaml``, ``glossary.yaml``, ``quiz.yaml``, ``prompts.yaml``,
+``cases.yaml`` (case sorters) and ``stance.yaml``. Instructors edit these files, not Python, so
+every mistake is reported with the file, the field and the reason, all at once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ from pathlib import Path
 
 import yaml
 
-FILES = ("reading.yaml", "sections.yaml", "glossary.yaml", "quiz.yaml", "prompts.yaml")
+FILES = (
+    "reading.yaml",
+    "sections.yaml",
+    "glossary.yaml",
+    "quiz.yaml",
+    "prompts.yaml",
+    "cases.yaml",
+    "stance.yaml",
+)
+ACTIVITY_KINDS = ("cards", "stance", "sorter")
 
 
 @dataclass(frozen=True)
@@ -50,12 +59,6 @@ class Citation:
         people = names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", & " + names[-1]
         return f"{people} ({self.year}). {self.title}. *{self.journal}, {self.volume}*({self.issue}), {self.pages}."
 
-    @property
-    def short(self) -> str:
-        surnames = [a.split(",")[0] for a in self.authors]
-        joined = ", ".join(surnames[:-1]) + " and " + surnames[-1] if len(surnames) > 1 else surnames[0]
-        return f"{joined} ({self.year})"
-
 
 @dataclass(frozen=True)
 class Week:
@@ -66,12 +69,21 @@ class Week:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """The widget that follows a section: concept cards, the stance slider or a case sorter."""
+
+    kind: str  # one of ACTIVITY_KINDS
+    refs: tuple[str, ...]  # glossary terms, or one stance/sorter id
+
+
+@dataclass(frozen=True)
 class Section:
     id: str
     week: int
     title: str
     summary: str
     sources: tuple[str, ...]
+    activity: Activity | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,42 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class Category:
+    id: str
+    label: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    text: str
+    answer: str
+    explanation: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sorter:
+    id: str
+    week: int
+    title: str
+    instructions: str
+    categories: tuple[Category, ...]
+    cases: tuple[Case, ...]
+
+
+@dataclass(frozen=True)
+class Stance:
+    id: str
+    weeks: tuple[int, ...]
+    question: str
+    left: str
+    right: str
+    steps: int
+
+
+@dataclass(frozen=True)
 class Reading:
     id: str
     path: Path
@@ -122,6 +170,8 @@ class Reading:
     glossary: tuple[Term, ...]
     quiz: tuple[QuizItem, ...]
     prompts: tuple[Prompt, ...]
+    sorters: tuple[Sorter, ...] = ()
+    stances: tuple[Stance, ...] = ()
 
     def week(self, number: int) -> Week:
         for week in self.weeks:
@@ -141,214 +191,354 @@ class Reading:
     def prompt(self, prompt_id: str) -> Prompt:
         return next(p for p in self.prompts if p.id == prompt_id)
 
+    def terms(self, *names: str) -> list[Term]:
+        """Glossary terms by name, in the order asked; all terms when no name is given."""
+        if not names:
+            return list(self.glossary)
+        by_name = {t.term.lower(): t for t in self.glossary}
+        return [by_name[n.lower()] for n in names]
+
+    def sorter(self, sorter_id: str) -> Sorter:
+        return next(s for s in self.sorters if s.id == sorter_id)
+
+    def stance(self, stance_id: str) -> Stance:
+        return next(s for s in self.stances if s.id == stance_id)
+
 
 class _Checker:
-    """Reads typed fields out of parsed YAML, recording a Problem instead of raising."""
+    """Reads typed fields out of parsed YAML for one file, recording Problems instead of raising."""
 
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
+    def __init__(self, problems: list[Problem], file: str, known_sources: dict | None = None):
+        self.problems = problems
+        self.file = file
+        self.known_sources = known_sources or {}
 
-    def fail(self, file: str, where: str, reason: str) -> None:
-        self.problems.append(Problem(file, where, reason))
+    def fail(self, where: str, reason: str) -> None:
+        self.problems.append(Problem(self.file, where, reason))
 
-    def get(self, file: str, data: dict, where: str, key: str, kind: type, required: bool = True, default=None):
+    def get(self, data: dict, where: str, key: str, kind: type, required: bool = True, default=None):
         path = f"{where}.{key}" if where else key
         if key not in data or data[key] is None:
             if required:
-                self.fail(file, path, "missing (required)")
+                self.fail(path, "missing (required)")
             return default
         value = data[key]
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            self.fail(file, path, f"expected {kind.__name__}, found {type(value).__name__}")
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+            self.fail(path, f"expected {kind.__name__}, found {type(value).__name__}")
             return default
         if kind is str and not value.strip():
-            self.fail(file, path, "is empty")
+            self.fail(path, "is empty")
             return default
         return value
 
-    def items(self, file: str, data: dict, key: str) -> list[tuple[str, dict]]:
-        raw = self.get(file, data, "", key, list, default=[])
+    def text(self, data: dict, where: str, key: str, required: bool = True) -> str:
+        return self.get(data, where, key, str, required=required, default="")
+
+    def items(self, data: dict, key: str, where: str = "") -> list[tuple[str, dict]]:
+        raw = self.get(data, where, key, list, default=[])
+        prefix = f"{where}.{key}" if where else key
         entries = []
         for index, item in enumerate(raw):
-            where = f"{key}[{index}]"
             if isinstance(item, dict):
-                entries.append((where, item))
+                entries.append((f"{prefix}[{index}]", item))
             else:
-                self.fail(file, where, "expected a mapping of fields")
+                self.fail(f"{prefix}[{index}]", "expected a mapping of fields")
         return entries
 
-    def sources(self, file: str, data: dict, where: str, known: dict) -> tuple[str, ...]:
-        keys = self.get(file, data, where, "sources", list, required=False, default=[])
+    def sources(self, data: dict, where: str) -> tuple[str, ...]:
+        keys = self.get(data, where, "sources", list, required=False, default=[])
         for key in keys:
-            if key not in known:
-                self.fail(file, f"{where}.sources", f"unknown source key {key!r} (define it in reading.yaml)")
+            if key not in self.known_sources:
+                self.fail(f"{where}.sources", f"unknown source key {key!r} (define it in reading.yaml)")
         return tuple(str(k) for k in keys)
 
-    def unique(self, file: str, entries: list[tuple[str, object]], what: str) -> None:
+    def unique(self, entries: list[tuple[str, object]], what: str) -> None:
         seen: dict[object, str] = {}
         for where, value in entries:
             if value in seen:
-                self.fail(file, where, f"duplicate {what} {value!r} (first at {seen[value]})")
+                self.fail(where, f"duplicate {what} {value!r} (first at {seen[value]})")
             else:
                 seen[value] = where
 
-    def week(self, file: str, data: dict, where: str, weeks: set[int]) -> int:
-        number = self.get(file, data, where, "week", int, default=0)
+    def week(self, data: dict, where: str, weeks: set[int], key: str = "week") -> int:
+        number = self.get(data, where, key, int, default=0)
         if number and number not in weeks:
-            self.fail(file, f"{where}.week", f"week {number} is not listed in reading.yaml")
+            self.fail(f"{where}.{key}", f"week {number} is not listed in reading.yaml")
         return number
 
 
-def _read_yaml(path: Path, check: _Checker) -> dict:
+def _read_yaml(path: Path, problems: list[Problem]) -> dict:
     if not path.is_file():
-        check.fail(path.name, "(file)", f"missing: expected {path}")
+        problems.append(Problem(path.name, "(file)", f"missing: expected {path}"))
         return {}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
-        check.fail(path.name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")
+        problems.append(Problem(path.name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+        return {}
+    except UnicodeDecodeError:
+        problems.append(Problem(path.name, "(file)", "not UTF-8 text"))
         return {}
     if not isinstance(data, dict):
-        check.fail(path.name, "(file)", "expected a mapping at the top level")
+        problems.append(Problem(path.name, "(file)", "expected a mapping at the top level"))
         return {}
     return data
+
+
+def _citation(check: _Checker, meta: dict) -> Citation:
+    cite = check.get(meta, "", "citation", dict, default={})
+    if not cite:
+        return Citation((), 0, "", "", 0, 0, "")
+    authors = check.get(cite, "citation", "authors", list, default=[])
+    if "authors" in cite and not authors:
+        check.fail("citation.authors", "needs at least one author")
+    return Citation(
+        authors=tuple(str(a) for a in authors),
+        year=check.get(cite, "citation", "year", int, default=0),
+        title=check.text(cite, "citation", "title"),
+        journal=check.text(cite, "citation", "journal"),
+        volume=check.get(cite, "citation", "volume", int, default=0),
+        issue=check.get(cite, "citation", "issue", int, default=0),
+        pages=check.text(cite, "citation", "pages"),
+    )
+
+
+def _weeks(check: _Checker, meta: dict) -> list[Week]:
+    weeks = [
+        Week(
+            number=check.get(item, where, "week", int, default=0),
+            slug=check.text(item, where, "slug"),
+            title=check.text(item, where, "title"),
+            intro=check.text(item, where, "intro"),
+        )
+        for where, item in check.items(meta, "weeks")
+    ]
+    check.unique([(f"weeks[{i}].week", w.number) for i, w in enumerate(weeks)], "week")
+    return weeks
+
+
+def _activity(check: _Checker, item: dict, where: str) -> Activity | None:
+    raw = check.get(item, where, "activity", dict, required=False)
+    if raw is None:
+        return None
+    kinds = [k for k in raw if k in ACTIVITY_KINDS]
+    if len(raw) != 1 or len(kinds) != 1:
+        check.fail(f"{where}.activity", f"give exactly one of {', '.join(ACTIVITY_KINDS)}")
+        return None
+    kind = kinds[0]
+    value = raw[kind]
+    refs = value if kind == "cards" else [value]
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
+        what = "a list of glossary terms" if kind == "cards" else f"a {kind} id"
+        check.fail(f"{where}.activity.{kind}", f"expected {what}")
+        return None
+    return Activity(kind, tuple(refs))
+
+
+def _sections(check: _Checker, data: dict, weeks: set[int]) -> list[Section]:
+    sections = [
+        Section(
+            id=check.text(item, where, "id"),
+            week=check.week(item, where, weeks),
+            title=check.text(item, where, "title"),
+            summary=check.text(item, where, "summary"),
+            sources=check.sources(item, where),
+            activity=_activity(check, item, where),
+        )
+        for where, item in check.items(data, "sections")
+    ]
+    check.unique([(f"sections[{i}].id", s.id) for i, s in enumerate(sections)], "section id")
+    return sections
+
+
+def _glossary(check: _Checker, data: dict) -> list[Term]:
+    terms = [
+        Term(
+            term=check.text(item, where, "term"),
+            definition=check.text(item, where, "definition"),
+            example=check.text(item, where, "example"),
+            sources=check.sources(item, where),
+        )
+        for where, item in check.items(data, "terms")
+    ]
+    check.unique([(f"terms[{i}].term", t.term.lower()) for i, t in enumerate(terms)], "term")
+    return terms
+
+
+def _quiz(check: _Checker, data: dict, weeks: set[int]) -> list[QuizItem]:
+    quiz = []
+    for where, item in check.items(data, "items"):
+        kind = check.text(item, where, "kind", required=False) or "single"
+        if kind not in ("single", "multiple"):
+            check.fail(f"{where}.kind", f"must be 'single' or 'multiple', not {kind!r}")
+        options = tuple(
+            QuizOption(
+                text=check.text(option, at, "text"),
+                correct=check.get(option, at, "correct", bool, required=False, default=False),
+                explanation=check.text(option, at, "explanation"),
+            )
+            for at, option in check.items(item, "options", where)
+        )
+        entry = QuizItem(
+            id=check.text(item, where, "id"),
+            week=check.week(item, where, weeks),
+            question=check.text(item, where, "question"),
+            kind=kind,
+            options=options,
+            sources=check.sources(item, where),
+        )
+        if len(options) < 2:
+            check.fail(f"{where}.options", "needs at least two options")
+        elif not entry.correct:
+            check.fail(f"{where}.options", "no option is marked correct: true")
+        elif kind == "single" and len(entry.correct) > 1:
+            check.fail(f"{where}.options", "a single-choice item has more than one correct option")
+        quiz.append(entry)
+    check.unique([(f"items[{i}].id", q.id) for i, q in enumerate(quiz)], "quiz id")
+    return quiz
+
+
+def _prompts(check: _Checker, data: dict, weeks: set[int]) -> list[Prompt]:
+    prompts = []
+    for where, item in check.items(data, "prompts"):
+        prompt_id = check.text(item, where, "id")
+        if prompt_id and not prompt_id.replace("-", "").replace("_", "").isalnum():
+            check.fail(f"{where}.id", "use only letters, digits, '-' and '_'")
+        min_words = check.get(item, where, "min_words", int, default=0)
+        if min_words < 0:
+            check.fail(f"{where}.min_words", "must be zero or more")
+        prompts.append(Prompt(prompt_id, check.week(item, where, weeks), check.text(item, where, "text"), min_words))
+    check.unique([(f"prompts[{i}].id", p.id) for i, p in enumerate(prompts)], "prompt id")
+    return prompts
+
+
+def _sorters(check: _Checker, data: dict, weeks: set[int]) -> list[Sorter]:
+    sorters = []
+    for where, item in check.items(data, "sorters"):
+        categories = tuple(
+            Category(check.text(c, at, "id"), check.text(c, at, "label"), check.text(c, at, "explanation"))
+            for at, c in check.items(item, "categories", where)
+        )
+        if len(categories) < 2:
+            check.fail(f"{where}.categories", "needs at least two categories")
+        check.unique([(f"{where}.categories[{i}].id", c.id) for i, c in enumerate(categories)], "category id")
+        category_ids = {c.id for c in categories}
+        cases = []
+        for at, case in check.items(item, "cases", where):
+            answer = check.text(case, at, "answer")
+            if answer and answer not in category_ids:
+                check.fail(f"{at}.answer", f"{answer!r} is not one of the categories {sorted(category_ids)}")
+            cases.append(
+                Case(
+                    id=check.text(case, at, "id"),
+                    text=check.text(case, at, "text"),
+                    answer=answer,
+                    explanation=check.text(case, at, "explanation"),
+                    sources=check.sources(case, at),
+                )
+            )
+        if not cases:
+            check.fail(f"{where}.cases", "needs at least one case")
+        check.unique([(f"{where}.cases[{i}].id", c.id) for i, c in enumerate(cases)], "case id")
+        sorters.append(
+            Sorter(
+                id=check.text(item, where, "id"),
+                week=check.week(item, where, weeks),
+                title=check.text(item, where, "title"),
+                instructions=check.text(item, where, "instructions"),
+                categories=categories,
+                cases=tuple(cases),
+            )
+        )
+    check.unique([(f"sorters[{i}].id", s.id) for i, s in enumerate(sorters)], "sorter id")
+    return sorters
+
+
+def _stances(check: _Checker, data: dict, weeks: set[int]) -> list[Stance]:
+    stances = []
+    for where, item in check.items(data, "stances"):
+        asked = check.get(item, where, "weeks", list, default=[])
+        for week in asked:
+            if week not in weeks:
+                check.fail(f"{where}.weeks", f"week {week!r} is not listed in reading.yaml")
+        steps = check.get(item, where, "steps", int, required=False, default=7)
+        if not 3 <= steps <= 11:
+            check.fail(f"{where}.steps", "must be between 3 and 11")
+        stances.append(
+            Stance(
+                id=check.text(item, where, "id"),
+                weeks=tuple(w for w in asked if isinstance(w, int)),
+                question=check.text(item, where, "question"),
+                left=check.text(item, where, "left"),
+                right=check.text(item, where, "right"),
+                steps=steps,
+            )
+        )
+    check.unique([(f"stances[{i}].id", s.id) for i, s in enumerate(stances)], "stance id")
+    return stances
+
+
+def _check_activities(check: _Checker, sections: list[Section], terms, sorters, stances) -> None:
+    known = {
+        "cards": {t.term.lower() for t in terms},
+        "sorter": {s.id for s in sorters},
+        "stance": {s.id for s in stances},
+    }
+    where_defined = {"cards": "glossary.yaml", "sorter": "cases.yaml", "stance": "stance.yaml"}
+    for index, section in enumerate(sections):
+        if section.activity is None:
+            continue
+        for ref in section.activity.refs:
+            if (ref.lower() if section.activity.kind == "cards" else ref) not in known[section.activity.kind]:
+                check.fail(
+                    f"sections[{index}].activity.{section.activity.kind}",
+                    f"{ref!r} is not defined in {where_defined[section.activity.kind]}",
+                )
 
 
 def load_reading(path: str | Path) -> Reading:
     """Load the reading in folder ``path``; raise ReadingError listing every problem found."""
     folder = Path(path)
-    check = _Checker()
     if not folder.is_dir():
         raise ReadingError([Problem(str(folder), "(folder)", "not a folder of reading files")])
-    raw = {name: _read_yaml(folder / name, check) for name in FILES}
+    problems: list[Problem] = []
+    raw = {name: _read_yaml(folder / name, problems) for name in FILES}
 
-    f = "reading.yaml"
-    meta = raw[f]
-    cite = meta.get("citation") if isinstance(meta.get("citation"), dict) else {}
-    if meta and not cite:
-        check.fail(f, "citation", "missing (required)")
-    authors = check.get(f, cite, "citation", "authors", list, default=[]) if cite else []
-    citation = Citation(
-        authors=tuple(str(a) for a in authors),
-        year=check.get(f, cite, "citation", "year", int, default=0) if cite else 0,
-        title=check.get(f, cite, "citation", "title", str, default="") if cite else "",
-        journal=check.get(f, cite, "citation", "journal", str, default="") if cite else "",
-        volume=check.get(f, cite, "citation", "volume", int, default=0) if cite else 0,
-        issue=check.get(f, cite, "citation", "issue", int, default=0) if cite else 0,
-        pages=check.get(f, cite, "citation", "pages", str, default="") if cite else "",
-    )
-    if cite and not authors:
-        check.fail(f, "citation.authors", "needs at least one author")
-    sources = check.get(f, meta, "", "sources", dict, default={}) if meta else {}
-    weeks = []
-    for where, item in check.items(f, meta, "weeks") if meta else []:
-        weeks.append(
-            Week(
-                number=check.get(f, item, where, "week", int, default=0),
-                slug=check.get(f, item, where, "slug", str, default=""),
-                title=check.get(f, item, where, "title", str, default=""),
-                intro=check.get(f, item, where, "intro", str, default=""),
-            )
-        )
-    check.unique(f, [(f"weeks[{i}]", w.number) for i, w in enumerate(weeks)], "week")
-    week_numbers = {w.number for w in weeks}
+    def checker(name: str) -> _Checker:
+        return _Checker(problems, name, known_sources)
 
-    f = "sections.yaml"
-    sections = []
-    for where, item in check.items(f, raw[f], "sections") if raw[f] else []:
-        sections.append(
-            Section(
-                id=check.get(f, item, where, "id", str, default=""),
-                week=check.week(f, item, where, week_numbers),
-                title=check.get(f, item, where, "title", str, default=""),
-                summary=check.get(f, item, where, "summary", str, default=""),
-                sources=check.sources(f, item, where, sources),
-            )
-        )
-    check.unique(f, [(f"sections[{i}].id", s.id) for i, s in enumerate(sections)], "section id")
+    meta = raw["reading.yaml"]
+    known_sources: dict = {}
+    check = checker("reading.yaml")
+    citation = _citation(check, meta) if meta else Citation((), 0, "", "", 0, 0, "")
+    known_sources = check.get(meta, "", "sources", dict, default={}) if meta else {}
+    weeks = _weeks(check, meta) if meta else []
+    numbers = {w.number for w in weeks}
 
-    f = "glossary.yaml"
-    glossary = []
-    for where, item in check.items(f, raw[f], "terms") if raw[f] else []:
-        glossary.append(
-            Term(
-                term=check.get(f, item, where, "term", str, default=""),
-                definition=check.get(f, item, where, "definition", str, default=""),
-                example=check.get(f, item, where, "example", str, default=""),
-                sources=check.sources(f, item, where, sources),
-            )
-        )
-    check.unique(f, [(f"terms[{i}].term", t.term.lower()) for i, t in enumerate(glossary)], "term")
+    sections = _sections(checker("sections.yaml"), raw["sections.yaml"], numbers) if raw["sections.yaml"] else []
+    glossary = _glossary(checker("glossary.yaml"), raw["glossary.yaml"]) if raw["glossary.yaml"] else []
+    quiz = _quiz(checker("quiz.yaml"), raw["quiz.yaml"], numbers) if raw["quiz.yaml"] else []
+    prompts = _prompts(checker("prompts.yaml"), raw["prompts.yaml"], numbers) if raw["prompts.yaml"] else []
+    sorters = _sorters(checker("cases.yaml"), raw["cases.yaml"], numbers) if raw["cases.yaml"] else []
+    stances = _stances(checker("stance.yaml"), raw["stance.yaml"], numbers) if raw["stance.yaml"] else []
+    _check_activities(checker("sections.yaml"), sections, glossary, sorters, stances)
 
-    f = "quiz.yaml"
-    quiz = []
-    for where, item in check.items(f, raw[f], "items") if raw[f] else []:
-        kind = check.get(f, item, where, "kind", str, required=False, default="single")
-        if kind not in ("single", "multiple"):
-            check.fail(f, f"{where}.kind", f"must be 'single' or 'multiple', not {kind!r}")
-        options = []
-        for index, option in enumerate(check.get(f, item, where, "options", list, default=[])):
-            at = f"{where}.options[{index}]"
-            if not isinstance(option, dict):
-                check.fail(f, at, "expected a mapping with text, correct and explanation")
-                continue
-            options.append(
-                QuizOption(
-                    text=check.get(f, option, at, "text", str, default=""),
-                    correct=check.get(f, option, at, "correct", bool, required=False, default=False),
-                    explanation=check.get(f, option, at, "explanation", str, default=""),
-                )
-            )
-        entry = QuizItem(
-            id=check.get(f, item, where, "id", str, default=""),
-            week=check.week(f, item, where, week_numbers),
-            question=check.get(f, item, where, "question", str, default=""),
-            kind=kind,
-            options=tuple(options),
-            sources=check.sources(f, item, where, sources),
-        )
-        if len(options) < 2:
-            check.fail(f, f"{where}.options", "needs at least two options")
-        elif not entry.correct:
-            check.fail(f, f"{where}.options", "no option is marked correct: true")
-        elif kind == "single" and len(entry.correct) > 1:
-            check.fail(f, f"{where}.options", "a single-choice item has more than one correct option")
-        quiz.append(entry)
-    check.unique(f, [(f"items[{i}].id", q.id) for i, q in enumerate(quiz)], "quiz id")
-
-    f = "prompts.yaml"
-    prompts = []
-    for where, item in check.items(f, raw[f], "prompts") if raw[f] else []:
-        prompt_id = check.get(f, item, where, "id", str, default="")
-        if prompt_id and not prompt_id.replace("-", "").replace("_", "").isalnum():
-            check.fail(f, f"{where}.id", "use only letters, digits, '-' and '_'")
-        min_words = check.get(f, item, where, "min_words", int, default=0)
-        if min_words is not None and min_words < 0:
-            check.fail(f, f"{where}.min_words", "must be zero or more")
-        prompts.append(
-            Prompt(
-                id=prompt_id,
-                week=check.week(f, item, where, week_numbers),
-                text=check.get(f, item, where, "text", str, default=""),
-                min_words=min_words,
-            )
-        )
-    check.unique(f, [(f"prompts[{i}].id", p.id) for i, p in enumerate(prompts)], "prompt id")
-
-    if check.problems:
-        raise ReadingError(check.problems)
+    if problems:
+        raise ReadingError(problems)
     return Reading(
-        id=meta.get("id") or folder.name,
+        id=str(meta.get("id") or folder.name),
         path=folder,
         citation=citation,
-        sources={str(k): str(v) for k, v in sources.items()},
+        sources={str(k): str(v) for k, v in known_sources.items()},
         weeks=tuple(sorted(weeks, key=lambda w: w.number)),
         sections=tuple(sections),
         glossary=tuple(glossary),
         quiz=tuple(quiz),
         prompts=tuple(prompts),
+        sorters=tuple(sorters),
+        stances=tuple(stances),
     )
 
 

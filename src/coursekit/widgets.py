@@ -2,6 +2,8 @@
 
 Constructors print nothing. Where no widget frontend runs (GitHub, nbviewer, nbval) a widget
 shows readable text instead of its Python repr, so a stored output says what the widget asks.
+Widgets that take answers record them in a display output that is saved with the notebook
+(see ``coursekit.answers``).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 
+from coursekit import answers
 from coursekit.quiz import Verdict, grade, score
-from coursekit.reading import QuizItem
+from coursekit.reading import QuizItem, Sorter, Stance, Term
 
 
 class Readable:
@@ -27,6 +30,32 @@ class Readable:
         data["text/plain"] = text
         data["text/html"] = "<pre>" + html.escape(text) + "</pre>"
         return data
+
+
+class Recorder(Readable):
+    """Mixin: shows the widget, then an answer output that is updated in place on each answer."""
+
+    answer_kind = ""
+
+    def _init_recorder(self, answer_id: str) -> None:
+        self.answer_id = answer_id
+        self._answer_display = None
+
+    def answer_state(self) -> dict | None:
+        raise NotImplementedError
+
+    def answer_record(self) -> dict:
+        return answers.record(self.answer_kind, self.answer_id, self.answer_state())
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
+        self._answer_display = display(answers.bundle(self.answer_record()), raw=True, display_id=True)
+
+    def _record(self) -> None:
+        if self._answer_display is not None:
+            self._answer_display.update(answers.bundle(self.answer_record()), raw=True)
 
 
 class QuizQuestion(w.VBox):
@@ -99,12 +128,15 @@ class QuizQuestion(w.VBox):
             self._on_change()
 
 
-class Quiz(Readable, w.VBox):
+class Quiz(Recorder, w.VBox):
     """A self-check quiz over quiz items from the readings data, with a running score."""
 
-    def __init__(self, items: Sequence[QuizItem], title: str = "Self-check"):
+    answer_kind = "quiz"
+
+    def __init__(self, items: Sequence[QuizItem], title: str = "Self-check", answer_id: str = "self-check"):
         if not items:
             raise ValueError("a quiz needs at least one item")
+        self._init_recorder(answer_id)
         self.title = title
         self.questions = [QuizQuestion(item, n, self._update_score) for n, item in enumerate(items, 1)]
         self.score_label = w.HTML()
@@ -122,10 +154,207 @@ class Quiz(Readable, w.VBox):
     def _update_score(self) -> None:
         answered = len(self.verdicts)
         self.score_label.value = f"<b>Score: {self.score} of {len(self.questions)} correct</b> ({answered} answered)"
+        self._record()
+
+    def answer_state(self) -> dict | None:
+        verdicts = self.verdicts
+        if not verdicts:
+            return None
+        items = [{"id": v.item_id, "chosen": list(v.chosen), "correct": v.correct} for v in verdicts]
+        return {"items": items, "score": self.score, "total": len(self.questions)}
 
     def fallback_text(self) -> str:
         lines = [f"{self.title} (interactive quiz: run this notebook in JupyterLab to answer)"]
         for n, question in enumerate(self.questions, 1):
             lines.append(f"{n}. {question.item.question}")
             lines += [f"   {chr(97 + i)}) {o.text}" for i, o in enumerate(question.item.options)]
+        return "\n".join(lines)
+
+
+class ConceptCards(Readable, w.VBox):
+    """The glossary as cards: search by word, read the definition and an everyday example."""
+
+    def __init__(self, terms: Sequence[Term], title: str = "Concepts"):
+        if not terms:
+            raise ValueError("concept cards need at least one term")
+        self.terms = list(terms)
+        self.title = title
+        self.search = w.Text(placeholder="Search concepts…", description="Search", continuous_update=True)
+        self.cards = [
+            w.HTML(self._card_html(t), layout=w.Layout(border="1px solid #ccc", padding="0.5em", margin="0.25em 0"))
+            for t in self.terms
+        ]
+        self.count = w.HTML()
+        self.search.observe(lambda _: self._filter(), names="value")
+        self._filter()
+        super().__init__([w.HTML(f"<h4>{html.escape(title)}</h4>"), self.search, self.count, *self.cards])
+
+    @staticmethod
+    def _card_html(term: Term) -> str:
+        return (
+            f"<b>{html.escape(term.term)}</b><br>{html.escape(term.definition)}"
+            f"<br><i>Example:</i> {html.escape(term.example)}"
+        )
+
+    def visible_terms(self) -> list[str]:
+        return [t.term for t, card in zip(self.terms, self.cards, strict=True) if card.layout.display != "none"]
+
+    def _filter(self) -> None:
+        needle = self.search.value.strip().lower()
+        for term, card in zip(self.terms, self.cards, strict=True):
+            hit = not needle or needle in f"{term.term} {term.definition} {term.example}".lower()
+            card.layout.display = None if hit else "none"
+        shown = len(self.visible_terms())
+        self.count.value = f"<small>{shown} of {len(self.terms)} concepts</small>" if needle else ""
+
+    def fallback_text(self) -> str:
+        lines = [f"{self.title}:"]
+        for term in self.terms:
+            lines += [f"- {term.term}: {term.definition}", f"  Example: {term.example}"]
+        return "\n".join(lines)
+
+
+def stance_labels(stance: Stance) -> list[str]:
+    """Readable labels for each step of a stance scale, from one pole through the middle to the other."""
+    middle = (stance.steps - 1) / 2
+    labels = []
+    for step in range(stance.steps):
+        pole = stance.left if step < middle else stance.right
+        distance = abs(step - middle)
+        if distance == 0:
+            labels.append("Undecided")
+        elif distance == middle:
+            labels.append(pole)
+        elif distance >= 2:
+            labels.append(f"Mostly: {pole.lower()}")
+        else:
+            labels.append(f"Leaning: {pole.lower()}")
+    return labels
+
+
+class StanceSlider(Recorder, w.VBox):
+    """Where the student stands between two poles, with an optional one-line reason."""
+
+    answer_kind = "stance"
+
+    def __init__(self, stance: Stance):
+        self._init_recorder(stance.id)
+        self.stance = stance
+        self.labels = stance_labels(stance)
+        self.moved = False
+        self.slider = w.SelectionSlider(
+            options=[(label, i) for i, label in enumerate(self.labels)],
+            value=stance.steps // 2,
+            description="Your stance",
+            continuous_update=False,
+            readout=True,
+            style={"description_width": "initial"},
+            layout=w.Layout(width="95%"),
+        )
+        self.reason = w.Text(
+            placeholder="Optional: one line on why",
+            description="Why?",
+            continuous_update=False,
+            layout=w.Layout(width="95%"),
+        )
+        self.status = w.HTML("<small>Move the slider to record your stance.</small>")
+        self.slider.observe(lambda _: self._changed(), names="value")
+        self.reason.observe(lambda _: self._changed(), names="value")
+        poles = f"<small>◀ {html.escape(stance.left)} · {html.escape(stance.right)} ▶</small>"
+        super().__init__(
+            [w.HTML(f"<b>{html.escape(stance.question)}</b>"), w.HTML(poles), self.slider, self.reason, self.status]
+        )
+
+    def _changed(self) -> None:
+        self.moved = True
+        self.status.value = f"<small>Recorded: <b>{html.escape(self.labels[self.slider.value])}</b></small>"
+        self._record()
+
+    def answer_state(self) -> dict | None:
+        if not self.moved:
+            return None
+        return {
+            "stance": self.stance.id,
+            "value": self.slider.value,
+            "label": self.labels[self.slider.value],
+            "steps": self.stance.steps,
+            "reason": self.reason.value.strip()[: answers.MAX_REASON],
+        }
+
+    def fallback_text(self) -> str:
+        scale = " | ".join(self.labels)
+        return f"Stance: {self.stance.question}\nScale: {scale}"
+
+
+class CaseSorter(Recorder, w.VBox):
+    """Sort cases into categories (Weber's types of authority, the article's claims...), with feedback."""
+
+    answer_kind = "sorter"
+
+    def __init__(self, sorter: Sorter):
+        self._init_recorder(sorter.id)
+        self.sorter = sorter
+        self.checked = False
+        choices = [("Choose…", None)] + [(c.label, c.id) for c in sorter.categories]
+        self.pickers = [w.Dropdown(options=choices, value=None, layout=w.Layout(width="auto")) for _ in sorter.cases]
+        self.feedback = [w.HTML("") for _ in sorter.cases]
+        rows = [
+            w.VBox(
+                [w.HTML(f"<b>{n}.</b> {html.escape(case.text)}"), picker, note], layout=w.Layout(margin="0 0 0.75em 0")
+            )
+            for n, (case, picker, note) in enumerate(zip(sorter.cases, self.pickers, self.feedback, strict=True), 1)
+        ]
+        self.check_button = w.Button(description="Check", button_style="primary", tooltip="Check your sorting")
+        self.check_button.on_click(lambda _: self.check())
+        self.result = w.HTML("")
+        header = w.HTML(f"<h4>{html.escape(sorter.title)}</h4><p>{html.escape(sorter.instructions)}</p>")
+        super().__init__([header, *rows, self.check_button, self.result])
+
+    def place(self, case_id: str, category_id: str | None) -> None:
+        """Put a case in a category, as choosing it in the dropdown would."""
+        index = next(i for i, c in enumerate(self.sorter.cases) if c.id == case_id)
+        self.pickers[index].value = category_id
+
+    @property
+    def placed(self) -> dict[str, str]:
+        return {c.id: p.value for c, p in zip(self.sorter.cases, self.pickers, strict=True) if p.value is not None}
+
+    @property
+    def correct(self) -> int:
+        return sum(1 for c in self.sorter.cases if self.placed.get(c.id) == c.answer)
+
+    def check(self) -> int:
+        labels = {c.id: c.label for c in self.sorter.categories}
+        for case, picker, note in zip(self.sorter.cases, self.pickers, self.feedback, strict=True):
+            if picker.value is None:
+                note.value = "<small>Not sorted yet.</small>"
+            elif picker.value == case.answer:
+                note.value = f"<small>✔ {html.escape(case.explanation)}</small>"
+            else:
+                note.value = (
+                    f"<small>✘ We would put this under <i>{html.escape(labels[case.answer])}</i>: "
+                    f"{html.escape(case.explanation)}</small>"
+                )
+        self.checked = True
+        total = len(self.sorter.cases)
+        self.result.value = f"<b>{self.correct} of {total} placed as we would</b> ({len(self.placed)} sorted)"
+        self._record()
+        return self.correct
+
+    def answer_state(self) -> dict | None:
+        if not self.checked:
+            return None
+        return {
+            "sorter": self.sorter.id,
+            "placed": self.placed,
+            "correct": self.correct,
+            "total": len(self.sorter.cases),
+        }
+
+    def fallback_text(self) -> str:
+        lines = [
+            f"{self.sorter.title}: {self.sorter.instructions}",
+            "Categories: " + "; ".join(c.label for c in self.sorter.categories),
+        ]
+        lines += [f"{n}. {case.text}" for n, case in enumerate(self.sorter.cases, 1)]
         return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""Widget answers saved inside the notebook file: the record format and its validation.
+
+A widget shows its answer as a display output of our own MIME type, updated in place (through
+its display id) every time the student answers. JupyterLab writes the updated output into the
+.ipynb on save, so the one uploaded file carries quiz choices, stance and sorted cases with no
+sidecar file. ``text/plain`` gives the student a readable line instead of a JSON tree.
+
+The file is in the student's hands, so ``collect`` validates every record before trusting it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIME = "application/vnd.coursekit.answer+json"
+SCHEMA_VERSION = 1
+KINDS = ("quiz", "stance", "sorter")
+MAX_REASON = 300
+
+
+def record(kind: str, answer_id: str, state: dict | None) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "kind": kind, "id": answer_id, "state": state}
+
+
+def summary(rec: dict) -> str:
+    """One readable line about a record, for the student and for instructors' tables."""
+    state = rec.get("state")
+    if not state:
+        return "nothing recorded yet"
+    kind = rec.get("kind")
+    if kind == "quiz":
+        return f"{state['score']} of {state['total']} correct ({len(state['items'])} answered)"
+    if kind == "stance":
+        reason = f': "{state["reason"]}"' if state.get("reason") else ""
+        return f"{state['label']} ({state['value'] + 1} of {state['steps']}){reason}"
+    if kind == "sorter":
+        return f"{state['correct']} of {state['total']} cases placed as expected"
+    return "unknown answer"
+
+
+def bundle(rec: dict) -> dict:
+    """The display bundle for a record: our MIME type plus a line the student can read."""
+    if rec.get("state"):
+        text = f"✔ Recorded ({rec['kind']} {rec['id']}): {summary(rec)}. Save the notebook to keep it."
+    else:
+        text = f"Your answers to {rec['kind']} {rec['id']} are recorded here and saved with the notebook."
+    return {MIME: rec, "text/plain": text}
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer_id: str
+    kind: str
+    state: dict
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _quiz_problems(state: dict) -> list[str]:
+    items = state.get("items")
+    if not isinstance(items, list) or not _is_int(state.get("score")) or not _is_int(state.get("total")):
+        return ["needs items (a list), score and total (whole numbers)"]
+    for item in items:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("id"), str)
+            and isinstance(item.get("chosen"), list)
+            and item["chosen"]
+            and all(_is_int(i) and 0 <= i < 26 for i in item["chosen"])
+            and isinstance(item.get("correct"), bool)
+        ):
+            return [f"item {item!r} is not an answered quiz item"]
+    correct = sum(1 for item in items if item["correct"])
+    if state["score"] != correct:
+        return [f"score {state['score']} does not match its {correct} correct item(s)"]
+    if not len(items) <= state["total"] <= 100:
+        return [f"total {state['total']} does not fit {len(items)} answered item(s)"]
+    return []
+
+
+def _stance_problems(state: dict) -> list[str]:
+    steps, value = state.get("steps"), state.get("value")
+    if not (_is_int(steps) and 3 <= steps <= 11 and _is_int(value) and 0 <= value < steps):
+        return [f"position {value!r} is not on a scale of {steps!r} steps"]
+    if not isinstance(state.get("label"), str) or not isinstance(state.get("reason", ""), str):
+        return ["label and reason must be text"]
+    if len(state.get("reason", "")) > MAX_REASON:
+        return [f"reason is longer than {MAX_REASON} characters"]
+    return []
+
+
+def _sorter_problems(state: dict) -> list[str]:
+    placed, correct, total = state.get("placed"), state.get("correct"), state.get("total")
+    if not isinstance(placed, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in placed.items()):
+        return ["placed must map case ids to category ids"]
+    if not (_is_int(correct) and _is_int(total) and 0 <= correct <= len(placed) <= total <= 100):
+        return [f"{correct!r} correct of {total!r} does not fit {len(placed)} placed case(s)"]
+    return []
+
+
+_CHECKS = {"quiz": _quiz_problems, "stance": _stance_problems, "sorter": _sorter_problems}
+
+
+def parse(rec: object) -> tuple[Answer | None, str]:
+    """A validated Answer from a saved record, or None with the reason it cannot be trusted.
+
+    A record with no state (the widget was shown but never answered) is (None, "").
+    """
+    if not isinstance(rec, dict) or rec.get("schema_version") != SCHEMA_VERSION:
+        return None, "not a coursekit answer record of a known version"
+    kind, answer_id, state = rec.get("kind"), rec.get("id"), rec.get("state")
+    if kind not in KINDS or not isinstance(answer_id, str) or not answer_id:
+        return None, f"unknown answer kind {kind!r} or missing id"
+    if state is None:
+        return None, ""
+    if not isinstance(state, dict):
+        return None, f"{kind} {answer_id}: state is not a mapping"
+    problems = _CHECKS[kind](state)
+    if problems:
+        return None, f"{kind} {answer_id}: {problems[0]}"
+    return Answer(answer_id, kind, state), ""
