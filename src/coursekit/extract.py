@@ -1,4 +1,4 @@
-"""Turn one submitted notebook's bytes into the reflections it holds, never raising on bad input.
+"""Turn one submitted notebook's bytes into its reflections and widget answers, never raising.
 
 Parsing uses the json module and checks only the structure coursekit needs: nbformat's full
 schema validation costs about 300 times a parse and mutates cell ids, which we never rely on.
@@ -13,6 +13,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from coursekit import answers as answer_format
+from coursekit.answers import Answer
 from coursekit.cells import (
     NAMESPACE,
     PROMPT,
@@ -51,6 +53,7 @@ class Extracted:
     week: int | None = None
     reading: str = ""
     reflections: list[Reflection] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -64,6 +67,7 @@ _RESUBMIT = "ask the student to download the course notebook again, copy their r
 def _fail(result: Extracted, reason: str, hint: str) -> Extracted:
     result.problems.append(Problem(reason, hint))
     result.reflections = []
+    result.answers = []
     return result
 
 
@@ -126,9 +130,18 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
 
     prompts: dict[str, list[int]] = {}
     answers: dict[str, list[tuple[int, str]]] = {}
+    saved: dict[str, Answer] = {}
     for index, cell in enumerate(notebook["cells"]):
         if not isinstance(cell, dict):
             return _fail(result, f"cell {index + 1} is not a cell (not a JSON object)", _RESUBMIT)
+        if cell.get("cell_type") == "code":
+            problem = _read_answers(cell, saved)
+            if problem:
+                return _fail(
+                    result,
+                    f"cell {index + 1}: saved answer {problem}: edited by hand or damaged, so it is not trusted",
+                    "ask the student to re-run that cell, answer the widget again, save and resubmit",
+                )
         marker = cell_marker(cell)
         if marker is None:
             continue
@@ -182,4 +195,22 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
         # A student who split a reflection into several cells still wrote one reflection.
         text = "\n\n".join(t for _, t in parts if t)
         result.reflections.append(Reflection(prompt_id, text, word_count(text), content_hash(text)))
+    result.answers = list(saved.values())
     return result
+
+
+def _read_answers(cell: dict, saved: dict[str, Answer]) -> str:
+    """Collect the widget answers saved in a code cell's outputs; return what is wrong, if anything."""
+    outputs = cell.get("outputs")
+    if not isinstance(outputs, list):
+        return ""
+    for output in outputs:
+        data = output.get("data") if isinstance(output, dict) else None
+        if not isinstance(data, dict) or answer_format.MIME not in data:
+            continue
+        answer, problem = answer_format.parse(data[answer_format.MIME])
+        if problem:
+            return problem
+        if answer is not None:
+            saved[answer.answer_id] = answer  # a widget shown twice: the later answer wins
+    return ""

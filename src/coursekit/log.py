@@ -6,16 +6,19 @@ Usage in a notebook::
     log = open_log("class.db")
     log.reflections()          # one row per student, notebook and prompt: the current text
     log.history()              # every version ever collected
+    log.answers("stance")      # widget answers saved in the notebooks
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from coursekit.store import open_database, reflection_versions, reflections, submissions
+from coursekit.answers import summary as answer_summary
+from coursekit.store import answers, open_database, reflection_versions, reflections, submissions
 
 
 class DiscussionLog:
@@ -66,6 +69,30 @@ class DiscussionLog:
             )
         )
         return self._frame(query)
+
+    def answers(self, kind: str | None = None) -> pd.DataFrame:
+        """Current widget answers (quiz, stance, sorter), one row each, with a readable summary.
+
+        ``state`` holds the saved widget state as a dict (quiz items, stance position, placements).
+        """
+        query = select(
+            answers.c.student,
+            answers.c.notebook,
+            answers.c.week,
+            answers.c.widget_id,
+            answers.c.kind,
+            answers.c.payload,
+            answers.c.version,
+            answers.c.submitted_at,
+        ).order_by(answers.c.week, answers.c.widget_id, answers.c.student)
+        if kind is not None:
+            query = query.where(answers.c.kind == kind)
+        frame = self._frame(query)
+        frame["state"] = frame.pop("payload").map(json.loads)
+        frame["summary"] = [
+            answer_summary({"kind": k, "state": st}) for k, st in zip(frame["kind"], frame["state"], strict=True)
+        ]
+        return frame
 
     def submissions(self) -> pd.DataFrame:
         """One row per collected notebook file: who, which notebook, when, from where."""

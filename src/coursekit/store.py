@@ -1,13 +1,15 @@
 """The class discussion log: its database schema and every write to it (SQLAlchemy Core).
 
 A SQLite file is the default; any SQLAlchemy URL works. Each submission file is written in its
-own transaction, so a failure in one never undoes another student's work. Reflections keep
-every version: ``reflections`` holds the current text, ``reflection_versions`` all of them.
+own transaction, so a failure in one never undoes another student's work. Reflections and widget
+answers keep every version: ``reflections`` and ``answers`` hold the current value, and
+``reflection_versions`` and ``answer_versions`` all of them.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 
+from coursekit.cells import content_hash
 from coursekit.extract import Extracted
 
 metadata = MetaData()
@@ -77,6 +80,85 @@ reflection_versions = Table(
     Column("collected_at", DateTime, nullable=False),
     UniqueConstraint("reflection_id", "version"),
 )
+
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
+    Column("student", String(200), nullable=False),
+    Column("notebook", String(200), nullable=False),
+    Column("week", Integer),
+    Column("widget_id", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("payload", Text, nullable=False),  # the validated widget state, as JSON
+    Column("content_hash", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("collected_at", DateTime, nullable=False),
+    UniqueConstraint("student", "notebook", "widget_id"),
+)
+
+answer_versions = Table(
+    "answer_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("answer_id", Integer, ForeignKey("answers.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("collected_at", DateTime, nullable=False),
+    UniqueConstraint("answer_id", "version"),
+)
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A table of current values with a history table beside it, keyed per student notebook."""
+
+    current: Table
+    history: Table
+    key: str  # the column naming the item within a notebook
+    history_link: str  # the history column pointing at the current row
+
+
+REFLECTIONS = Versioned(reflections, reflection_versions, "prompt_id", "reflection_id")
+ANSWERS = Versioned(answers, answer_versions, "widget_id", "answer_id")
+
+
+def _json(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _save_versions(conn, table: Versioned, owner: dict, items: dict[str, dict], stamps: dict) -> int:
+    """Write items whose content hash changed as a new version; return how many changed."""
+    current = {
+        row[table.key]: row
+        for row in conn.execute(
+            select(table.current).where(
+                table.current.c.student == owner["student"], table.current.c.notebook == owner["notebook"]
+            )
+        ).mappings()
+    }
+    changed = 0
+    for key, item in items.items():
+        row = current.get(key)
+        if row is not None and row["content_hash"] == item["content_hash"]:
+            continue
+        changed += 1
+        values = {**item, **stamps, "version": 1 if row is None else row["version"] + 1}
+        if row is None:
+            row_id = conn.execute(
+                table.current.insert().values(**owner, **{table.key: key}, **values)
+            ).inserted_primary_key[0]
+        else:
+            row_id = row["id"]
+            conn.execute(table.current.update().where(table.current.c.id == row_id).values(**values))
+        conn.execute(table.history.insert().values(**{table.history_link: row_id}, **values))
+    return changed
 
 
 def database_url(target: str | Path) -> str:
@@ -155,44 +237,18 @@ def store_submission(
             submission_id = existing.id
             conn.execute(submissions.update().where(submissions.c.id == submission_id).values(**values))
 
-        current = {
-            row.prompt_id: row
-            for row in conn.execute(
-                select(reflections).where(
-                    reflections.c.student == student, reflections.c.notebook == extracted.notebook
-                )
-            )
+        owner = dict(submission_id=submission_id, student=student, notebook=extracted.notebook, week=extracted.week)
+        stamps = dict(submitted_at=submitted_at, collected_at=collected_at)
+        reflection_items = {
+            r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
+            for r in extracted.reflections
         }
-        changed = 0
-        for reflection in extracted.reflections:
-            row = current.get(reflection.prompt_id)
-            if row is not None and row.content_hash == reflection.content_hash:
-                continue
-            changed += 1
-            version = 1 if row is None else row.version + 1
-            text_values = dict(
-                text=reflection.text,
-                word_count=reflection.word_count,
-                content_hash=reflection.content_hash,
-                version=version,
-                submitted_at=submitted_at,
-                collected_at=collected_at,
-            )
-            if row is None:
-                reflection_id = conn.execute(
-                    reflections.insert().values(
-                        submission_id=submission_id,
-                        student=student,
-                        notebook=extracted.notebook,
-                        week=extracted.week,
-                        prompt_id=reflection.prompt_id,
-                        **text_values,
-                    )
-                ).inserted_primary_key[0]
-            else:
-                reflection_id = row.id
-                conn.execute(reflections.update().where(reflections.c.id == row.id).values(**text_values))
-            conn.execute(reflection_versions.insert().values(reflection_id=reflection_id, **text_values))
+        answer_items = {
+            a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
+            for a in extracted.answers
+        }
+        changed = _save_versions(conn, REFLECTIONS, owner, reflection_items, stamps)
+        changed += _save_versions(conn, ANSWERS, owner, answer_items, stamps)
 
     if existing is None:
         return Stored(Outcome.NEW, changed)

@@ -1,0 +1,120 @@
+"""Concept cards, stance slider and case sorter, driven through .value and .click()."""
+
+from __future__ import annotations
+
+import IPython.display
+import pytest
+
+from coursekit import answers
+from coursekit.widgets import CaseSorter, ConceptCards, Quiz, StanceSlider, stance_labels
+
+
+def test_concept_cards_search_filters_cards(reading, capsys):
+    cards = ConceptCards(reading.terms())
+    assert capsys.readouterr().out == ""
+    assert len(cards.visible_terms()) == len(reading.glossary)
+    cards.search.value = "charisma"
+    shown = cards.visible_terms()
+    assert "Charismatic authority" in shown and "Routinization of charisma" in shown
+    assert "Bureaucracy" not in shown
+    assert f"{len(shown)} of {len(reading.glossary)} concepts" in cards.count.value
+    cards.search.value = "no such concept anywhere"
+    assert cards.visible_terms() == [] and "0 of" in cards.count.value
+    cards.search.value = ""
+    assert len(cards.visible_terms()) == len(reading.glossary)
+
+
+def test_concept_cards_show_definition_and_example(reading):
+    term = reading.terms("Iron cage")[0]
+    cards = ConceptCards([term])
+    assert term.term in cards.cards[0].value and "Example:" in cards.cards[0].value
+    assert term.definition[:30].replace("'", "&#x27;") in cards.cards[0].value
+    assert term.definition in cards._repr_mimebundle_()["text/plain"]
+
+
+def test_stance_labels_run_from_pole_to_pole(reading):
+    stance = reading.stance("saving-grace")
+    labels = stance_labels(stance)
+    assert len(labels) == stance.steps
+    assert labels[0] == stance.left and labels[-1] == stance.right
+    assert labels[stance.steps // 2] == "Undecided"
+
+
+def test_stance_slider_records_position_and_reason(reading):
+    stance = reading.stance("saving-grace")
+    slider = StanceSlider(stance)
+    assert slider.answer_record()["state"] is None  # shown but untouched: nothing recorded
+    slider.slider.value = 1
+    assert "Recorded" in slider.status.value
+    slider.reason.value = "  Wikipedia beats the alternatives  "
+    state = slider.answer_record()["state"]
+    assert state == {
+        "stance": "saving-grace",
+        "value": 1,
+        "label": stance_labels(stance)[1],
+        "steps": stance.steps,
+        "reason": "Wikipedia beats the alternatives",
+    }
+    assert answers.parse(slider.answer_record())[0].state == state
+
+
+def test_case_sorter_feedback_per_case(reading):
+    sorter = reading.sorter("w2-authority")
+    widget = CaseSorter(sorter)
+    first, second = sorter.cases[0], sorter.cases[1]
+    wrong = next(c.id for c in sorter.categories if c.id != second.answer)
+    widget.pickers[0].value = first.answer
+    widget.place(second.id, wrong)
+    widget.check_button.click()
+    assert widget.feedback[0].value.startswith("<small>✔")
+    assert widget.feedback[1].value.startswith("<small>✘ We would put this under")
+    assert "Not sorted yet" in widget.feedback[2].value
+    assert f"1 of {len(sorter.cases)} placed as we would" in widget.result.value
+    state = widget.answer_record()["state"]
+    assert state["placed"] == {first.id: first.answer, second.id: wrong}
+    assert state["correct"] == 1 and state["total"] == len(sorter.cases)
+    for case in sorter.cases:
+        widget.place(case.id, case.answer)
+    assert widget.check() == len(sorter.cases)
+    assert answers.parse(widget.answer_record())[0] is not None
+
+
+class FakeHandle:
+    def __init__(self):
+        self.updates = []
+
+    def update(self, data, raw=False):
+        self.updates.append(data)
+
+
+@pytest.mark.parametrize("make", ["quiz", "stance", "sorter"])
+def test_answers_are_shown_and_updated_in_place(reading, monkeypatch, make):
+    shown, handle = [], FakeHandle()
+
+    def fake_display(data, raw=False, display_id=None):
+        shown.append(data)
+        return handle if display_id else None
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    widget = {
+        "quiz": lambda: Quiz(reading.quiz_for(1), answer_id="w1-quiz"),
+        "stance": lambda: StanceSlider(reading.stance("saving-grace")),
+        "sorter": lambda: CaseSorter(reading.sorter("w2-authority")),
+    }[make]()
+    widget._ipython_display_()
+    assert "application/vnd.jupyter.widget-view+json" in shown[0]
+    assert shown[1][answers.MIME]["state"] is None
+    assert "saved with the notebook" in shown[1]["text/plain"]
+
+    if make == "quiz":
+        question = widget.questions[0]
+        question.choices.value = next(iter(question.item.correct))
+        question.check_button.click()
+    elif make == "stance":
+        widget.slider.value = 0
+    else:
+        widget.check_button.click()
+    saved = handle.updates[-1]
+    assert saved[answers.MIME]["kind"] == make and saved[answers.MIME]["state"]
+    assert saved["text/plain"].startswith("✔ Recorded")
+    assert answers.parse(saved[answers.MIME])[1] == ""
