@@ -71,7 +71,7 @@ def _markdown_cell(role: str, prompt_id: str, source: str) -> dict:
 def prompt_cell(prompt_id: str, text: str, min_words: int) -> dict:
     """A locked markdown cell that shows the prompt; students cannot edit or delete it in Lab."""
     source = (
-        f"### ✍️ Reflection `{prompt_id}`\n\n{text}\n\n"
+        f"### Reflection `{prompt_id}`\n\n{text}\n\n"
         f"*Write at least {min_words} words in the cell below (it is tagged "
         f"`{TAGS[REFLECTION]}`). Keep it as one markdown cell.*"
     )

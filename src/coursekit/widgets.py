@@ -65,7 +65,8 @@ class QuizQuestion(w.VBox):
         self.item = item
         self.verdict: Verdict | None = None
         self._on_change = on_change
-        hint = " <i>(choose all that apply)</i>" if item.kind == "multiple" else ""
+        asks_all = item.kind == "multiple" and "all that apply" not in item.question.lower()
+        hint = " <i>(choose all that apply)</i>" if asks_all else ""
         self.prompt = w.HTML(f"<b>{number}.</b> {html.escape(item.question)}{hint}")
         if item.kind == "multiple":
             self.boxes = [
@@ -89,6 +90,7 @@ class QuizQuestion(w.VBox):
             [self.prompt, self.choices, w.HBox([self.check_button, self.retry_button]), self.feedback],
             layout=w.Layout(margin="0 0 1em 0"),
         )
+        self.add_class("coursekit-quiz-question")
 
     @property
     def chosen(self) -> set[int]:
@@ -109,9 +111,9 @@ class QuizQuestion(w.VBox):
         if verdict.chosen:
             self.verdict = verdict
             self.retry_button.disabled = False
-        parts = [f"<b>{'✅' if verdict.correct else '🔸'} {html.escape(verdict.summary)}</b>"]
+        parts = [f"<b>{'✔' if verdict.correct else '✘'} {html.escape(verdict.summary)}</b>"]
         parts += [
-            f"<li>{'✔' if o.correct else '✘'} <i>{html.escape(o.text)}</i>: {html.escape(o.explanation)}</li>"
+            f"<li>{'✔' if o.correct else '✘'} <i>{html.escape(o.text)}</i> — {html.escape(o.explanation)}</li>"
             for o in verdict.options
         ]
         self.feedback.value = parts[0] + ("<ul>" + "".join(parts[1:]) + "</ul>" if verdict.options else "")
@@ -142,6 +144,7 @@ class Quiz(Recorder, w.VBox):
         self.score_label = w.HTML()
         self._update_score()
         super().__init__([w.HTML(f"<h4>{html.escape(title)}</h4>"), *self.questions, self.score_label])
+        self.add_class("coursekit-quiz")
 
     @property
     def verdicts(self) -> list[Verdict]:
@@ -188,6 +191,7 @@ class ConceptCards(Readable, w.VBox):
         self.search.observe(lambda _: self._filter(), names="value")
         self._filter()
         super().__init__([w.HTML(f"<h4>{html.escape(title)}</h4>"), self.search, self.count, *self.cards])
+        self.add_class("coursekit-cards")
 
     @staticmethod
     def _card_html(term: Term) -> str:
@@ -264,6 +268,7 @@ class StanceSlider(Recorder, w.VBox):
         super().__init__(
             [w.HTML(f"<b>{html.escape(stance.question)}</b>"), w.HTML(poles), self.slider, self.reason, self.status]
         )
+        self.add_class("coursekit-stance")
 
     def _changed(self) -> None:
         self.moved = True
@@ -309,6 +314,7 @@ class CaseSorter(Recorder, w.VBox):
         self.result = w.HTML("")
         header = w.HTML(f"<h4>{html.escape(sorter.title)}</h4><p>{html.escape(sorter.instructions)}</p>")
         super().__init__([header, *rows, self.check_button, self.result])
+        self.add_class("coursekit-sorter")
 
     def place(self, case_id: str, category_id: str | None) -> None:
         """Put a case in a category, as choosing it in the dropdown would."""

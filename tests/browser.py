@@ -1,0 +1,132 @@
+"""Real-browser helpers for tests: Debian's Chromium driven by Playwright, and a JupyterLab server.
+
+Browsers cannot be downloaded here, so Playwright drives /usr/bin/chromium. Where it is missing,
+browser tests skip on a developer's machine and fail under CI (CI=true), which installs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("COURSEKIT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """A headless Chromium browser (Playwright), closed afterwards."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _lab_settings(folder: Path) -> None:
+    """No virtual scrolling (every cell stays in the page) and no news pop-ups."""
+    settings = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+    }
+    for name, values in settings.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+@contextlib.contextmanager
+def jupyterlab(root_dir: Path, work: Path, token: str = "coursekit-test") -> Iterator[str]:
+    """Start JupyterLab on 127.0.0.1 at a free port; yield its base URL; stop it afterwards."""
+    port = free_port()
+    _lab_settings(work / "lab-settings")
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(work / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(work / "lab-workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(work / "jupyter-runtime"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (work / "jupyterlab.log").open("w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start; see {work / 'jupyterlab.log'}") from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def course_copy(root: Path, target: Path, notebooks: list[str]) -> Path:
+    """A throwaway course folder (readings and some notebooks) so tests never touch the real one."""
+    shutil.copytree(root / "readings", target / "readings")
+    (target / "notebooks").mkdir(parents=True)
+    for name in notebooks:
+        shutil.copy(root / "notebooks" / name, target / "notebooks" / name)
+    return target
