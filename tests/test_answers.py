@@ -116,3 +116,16 @@ def test_collect_stores_answers_with_history(reading, tmp_path):
         ).fetchall()
     assert [v for v, _ in versions] == [1, 2]
     assert json.loads(versions[0][1])["value"] == 2 and json.loads(versions[1][1])["value"] == 0
+
+
+def test_collect_reports_hand_edited_answer_and_keeps_stored_work(reading, tmp_path):
+    root = tmp_path / "subs"
+    write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
+    db = tmp_path / "log.db"
+    collect(root, db)
+    tampered = week1(reading, "ann", quiz={**QUIZ, "score": 4, "total": 4})
+    write_notebook(root / "ann" / "week01.ipynb", tampered, mtime=1_800_000_000)
+    report = collect(root, db)
+    assert [r.status for r in report.results] == ["failed"]
+    assert "score 4 does not match" in report.results[0].detail
+    assert open_log(db).answers("quiz").iloc[0].state == QUIZ  # the earlier, valid answer is untouched

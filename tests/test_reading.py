@@ -101,3 +101,32 @@ def test_broken_yaml_and_missing_file(copy):
 
 def test_not_a_folder(tmp_path):
     assert "not a folder" in problems(tmp_path / "missing")[0]
+
+
+def test_malformed_concept_card(copy):
+    folder, edit = copy
+    edit("glossary.yaml", lambda d: d["terms"][2].pop("definition"))
+    assert "glossary.yaml: terms[2].definition: missing (required)" in problems(folder)
+
+
+def test_case_with_unknown_category_and_activity_with_unknown_term(copy):
+    folder, edit = copy
+    edit("cases.yaml", lambda d: d["sorters"][0]["cases"][1].update(answer="feudal"))
+    edit("sections.yaml", lambda d: d["sections"][1].update(activity={"cards": ["Flux capacitor"]}))
+    found = problems(folder)
+    assert any(p.startswith("cases.yaml: sorters[0].cases[1].answer: 'feudal' is not one of") for p in found), found
+    assert "sections.yaml: sections[1].activity.cards: 'Flux capacitor' is not defined in glossary.yaml" in found
+
+
+def test_activity_needs_exactly_one_kind(copy):
+    folder, edit = copy
+    edit("sections.yaml", lambda d: d["sections"][0].update(activity={"stance": "saving-grace", "sorter": "x"}))
+    assert "sections.yaml: sections[0].activity: give exactly one of cards, stance, sorter" in problems(folder)
+
+
+def test_every_section_has_an_activity_and_every_week_a_quiz(reading):
+    for week in reading.weeks:
+        assert all(s.activity for s in reading.sections_for(week.number)), week
+        assert reading.quiz_for(week.number) and 2 <= len(reading.prompts_for(week.number)) <= 3
+    stance_weeks = {s.week for s in reading.sections if s.activity.kind == "stance"}
+    assert stance_weeks == {1, 4}
