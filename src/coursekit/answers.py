@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 MIME = "application/vnd.coursekit.answer+json"
 SCHEMA_VERSION = 1
-KINDS = ("quiz", "stance", "sorter")
+KINDS = ("quiz", "stance", "sorter", "peer")
 MAX_REASON = 300
+MAX_REPLY = 5000
+MAX_REPLIES = 50
 
 
 def record(kind: str, answer_id: str, state: dict | None) -> dict:
@@ -35,6 +37,10 @@ def summary(rec: dict) -> str:
         return f"{state['label']} ({state['value'] + 1} of {state['steps']}){reason}"
     if kind == "sorter":
         return f"{state['correct']} of {state['total']} cases placed as expected"
+    if kind == "peer":
+        return (
+            f"{len(state['replies'])} repl{'y' if len(state['replies']) == 1 else 'ies'}, {len(state['likes'])} like(s)"
+        )
     return "unknown answer"
 
 
@@ -100,7 +106,29 @@ def _sorter_problems(state: dict) -> list[str]:
     return []
 
 
-_CHECKS = {"quiz": _quiz_problems, "stance": _stance_problems, "sorter": _sorter_problems}
+def _peer_problems(state: dict) -> list[str]:
+    replies, liked = state.get("replies"), state.get("likes")
+    if not isinstance(replies, list) or not isinstance(liked, list) or not isinstance(state.get("sample"), bool):
+        return ["needs replies and likes (lists) and sample (true or false)"]
+    if len(replies) > MAX_REPLIES or len(liked) > MAX_REPLIES:
+        return [f"more than {MAX_REPLIES} replies or likes"]
+    if not all(isinstance(p, str) and p for p in liked):
+        return ["likes must be post ids"]
+    for reply in replies:
+        if not (
+            isinstance(reply, dict)
+            and isinstance(reply.get("parent_id"), str)
+            and reply["parent_id"]
+            and isinstance(reply.get("text"), str)
+            and reply["text"].strip()
+        ):
+            return [f"reply {reply!r} needs a parent_id and text"]
+        if len(reply["text"]) > MAX_REPLY:
+            return [f"a reply is longer than {MAX_REPLY} characters"]
+    return []
+
+
+_CHECKS = {"quiz": _quiz_problems, "stance": _stance_problems, "sorter": _sorter_problems, "peer": _peer_problems}
 
 
 def parse(rec: object) -> tuple[Answer | None, str]:

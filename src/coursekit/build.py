@@ -58,6 +58,7 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
         ),
         _code(
             "from coursekit import widgets\n"
+            "from coursekit.feed import find_feed\n"
             "from coursekit.reading import find_reading\n\n"
             f'reading = find_reading("{reading.id}")'
         ),
@@ -77,6 +78,15 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
         )
         for item in reading.quiz_for(week):
             used_sources += [s for s in item.sources if s not in used_sources]
+    if week > 1:
+        cells.append(
+            _markdown(
+                "## Respond to classmates\n\nRead the week "
+                f"{week - 1} reflections of the classmates assigned to you, like the ones that taught you "
+                "something, and reply as you would under a class blog post. Type your student ID to begin."
+            )
+        )
+        cells.append(_code(f'widgets.PeerFeed(find_feed({week - 1}, reading), answer_id="w{week}-peers")'))
     prompts = reading.prompts_for(week)
     if prompts:
         cells.append(

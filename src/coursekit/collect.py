@@ -112,7 +112,9 @@ def collect(root: str | Path, db: Engine | str | Path) -> CollectReport:
                 )
             )
             continue
-        detail = f"{stored.changed_reflections} reflection(s) changed" if stored.changed_reflections else ""
+        detail = f"{stored.changed_reflections} item(s) changed" if stored.changed_reflections else ""
+        if stored.notes:
+            detail = "; ".join([detail, *stored.notes] if detail else stored.notes)
         results.append(FileResult(file.path, file.student, extracted.notebook, str(stored.outcome), detail))
 
     results.sort(key=lambda r: str(r.path))

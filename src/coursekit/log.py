@@ -15,10 +15,18 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, literal, select, union_all
 
 from coursekit.answers import summary as answer_summary
-from coursekit.store import answers, open_database, reflection_versions, reflections, submissions
+from coursekit.store import (
+    answers,
+    likes,
+    open_database,
+    reflection_versions,
+    reflections,
+    replies,
+    submissions,
+)
 
 
 class DiscussionLog:
@@ -94,9 +102,70 @@ class DiscussionLog:
         ]
         return frame
 
+    def posts(self, week: int | None = None) -> pd.DataFrame:
+        """The discussion as posts: reflections (roots) and replies, one row each, like counts added.
+
+        The columns follow discussion exports (Canvas, ubc/canvas-discussion): ``post_id``,
+        ``parent_id`` (empty for a reflection), ``author``, ``message``, ``created_at``, ``like_count``;
+        plus ``kind``, ``week`` (when written), ``thread_id`` and ``thread_week`` (the reflection the thread
+        hangs from, and its week) and ``prompt_id`` (that reflection's prompt). Blank reflections are left out.
+        """
+        roots = select(
+            reflections.c.post_id,
+            literal(None).label("parent_id"),
+            reflections.c.student.label("author"),
+            reflections.c.week,
+            reflections.c.prompt_id,
+            literal("reflection").label("kind"),
+            reflections.c.text.label("message"),
+            reflections.c.word_count,
+            reflections.c.submitted_at.label("created_at"),
+        ).where(reflections.c.text != "")
+        answers_to = select(
+            replies.c.post_id,
+            replies.c.parent_id,
+            replies.c.student.label("author"),
+            replies.c.week,
+            literal(None).label("prompt_id"),
+            literal("reply").label("kind"),
+            replies.c.text.label("message"),
+            replies.c.word_count,
+            replies.c.submitted_at.label("created_at"),
+        )
+        frame = self._frame(union_all(roots, answers_to))
+        counts = self._frame(select(likes.c.post_id, func.count().label("like_count")).group_by(likes.c.post_id))
+        frame = frame.merge(counts, on="post_id", how="left")
+        frame["like_count"] = frame["like_count"].fillna(0).astype(int)
+        frame["thread_id"] = _thread_roots(frame)
+        roots = frame.set_index("post_id")
+        frame["prompt_id"] = frame["thread_id"].map(roots["prompt_id"])
+        frame["thread_week"] = frame["thread_id"].map(roots["week"])
+        if week is not None:
+            frame = frame[frame["thread_week"] == week]
+        order = ["thread_week", "prompt_id", "created_at", "post_id"]
+        return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+    def likes(self) -> pd.DataFrame:
+        """Who liked which post, and in which notebook."""
+        return self._frame(select(likes).order_by(likes.c.post_id, likes.c.student))
+
     def submissions(self) -> pd.DataFrame:
         """One row per collected notebook file: who, which notebook, when, from where."""
         return self._frame(select(submissions).order_by(submissions.c.student, submissions.c.notebook))
+
+
+def _thread_roots(frame: pd.DataFrame) -> pd.Series:
+    """The reflection at the root of each post's thread (itself, for a reflection)."""
+    parent = dict(zip(frame["post_id"], frame["parent_id"], strict=True))
+
+    def root(post_id: str) -> str:
+        seen = set()
+        while parent.get(post_id) and parent[post_id] in parent and post_id not in seen:
+            seen.add(post_id)
+            post_id = parent[post_id]
+        return post_id
+
+    return frame["post_id"].map(root)
 
 
 def open_log(target: str | Path) -> DiscussionLog:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 import json
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +32,9 @@ from sqlalchemy import (
     select,
 )
 
-from coursekit.cells import content_hash
+from coursekit.cells import content_hash, word_count
 from coursekit.extract import Extracted
+from coursekit.names import public_id
 
 metadata = MetaData()
 
@@ -58,6 +61,7 @@ reflections = Table(
     Column("notebook", String(200), nullable=False),
     Column("week", Integer),
     Column("prompt_id", String(200), nullable=False),
+    Column("post_id", String(40), nullable=False, unique=True),  # public id in feeds and on the site
     Column("text", Text, nullable=False),
     Column("word_count", Integer, nullable=False),
     Column("content_hash", String(64), nullable=False),
@@ -115,6 +119,60 @@ answer_versions = Table(
 )
 
 
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
+    Column("student", String(200), nullable=False),
+    Column("notebook", String(200), nullable=False),
+    Column("week", Integer),
+    Column("reply_key", String(80), nullable=False),  # "<parent post id>#<n>": the n-th reply to that parent
+    Column("post_id", String(40), nullable=False, unique=True),
+    Column("parent_id", String(40), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("word_count", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("collected_at", DateTime, nullable=False),
+    UniqueConstraint("student", "notebook", "reply_key"),
+)
+
+reply_versions = Table(
+    "reply_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reply_id", Integer, ForeignKey("replies.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("parent_id", String(40), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("word_count", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("collected_at", DateTime, nullable=False),
+    UniqueConstraint("reply_id", "version"),
+)
+
+likes = Table(
+    "likes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("student", String(200), nullable=False),
+    Column("notebook", String(200), nullable=False),  # the notebook the like was given in
+    Column("post_id", String(40), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("student", "post_id"),  # liking twice changes nothing
+)
+
+course_meta = Table(
+    "course_meta",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Versioned:
     """A table of current values with a history table beside it, keyed per student notebook."""
@@ -127,14 +185,25 @@ class Versioned:
 
 REFLECTIONS = Versioned(reflections, reflection_versions, "prompt_id", "reflection_id")
 ANSWERS = Versioned(answers, answer_versions, "widget_id", "answer_id")
+REPLIES = Versioned(replies, reply_versions, "reply_key", "reply_id")
 
 
 def _json(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _save_versions(conn, table: Versioned, owner: dict, items: dict[str, dict], stamps: dict) -> int:
-    """Write items whose content hash changed as a new version; return how many changed."""
+def _save_versions(
+    conn,
+    table: Versioned,
+    owner: dict,
+    items: dict[str, dict],
+    stamps: dict,
+    new_row: Callable[[str], dict] | None = None,
+) -> int:
+    """Write items whose content hash changed as a new version; return how many changed.
+
+    ``new_row(key)`` gives extra columns for a first version (a post's public id).
+    """
     current = {
         row[table.key]: row
         for row in conn.execute(
@@ -152,7 +221,9 @@ def _save_versions(conn, table: Versioned, owner: dict, items: dict[str, dict], 
         values = {**item, **stamps, "version": 1 if row is None else row["version"] + 1}
         if row is None:
             row_id = conn.execute(
-                table.current.insert().values(**owner, **{table.key: key}, **values)
+                table.current.insert().values(
+                    **owner, **{table.key: key}, **(new_row(key) if new_row else {}), **values
+                )
             ).inserted_primary_key[0]
         else:
             row_id = row["id"]
@@ -199,7 +270,8 @@ class Outcome(enum.StrEnum):
 @dataclass(frozen=True)
 class Stored:
     outcome: Outcome
-    changed_reflections: int
+    changed_reflections: int  # reflections, answers, replies and likes that changed
+    notes: tuple[str, ...] = ()
 
 
 def now() -> datetime:
@@ -247,9 +319,94 @@ def store_submission(
             a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
             for a in extracted.answers
         }
-        changed = _save_versions(conn, REFLECTIONS, owner, reflection_items, stamps)
+        secret = course_secret(conn)
+        changed = _save_versions(
+            conn,
+            REFLECTIONS,
+            owner,
+            reflection_items,
+            stamps,
+            lambda key: {"post_id": public_id(secret, "r", student, extracted.notebook, key)},
+        )
         changed += _save_versions(conn, ANSWERS, owner, answer_items, stamps)
+        peer_states = [a.state for a in extracted.answers if a.kind == "peer"]
+        thread_changes, notes = _store_thread(conn, secret, owner, peer_states, stamps)
+        changed += thread_changes
 
     if existing is None:
-        return Stored(Outcome.NEW, changed)
-    return Stored(Outcome.UPDATED if changed else Outcome.UNCHANGED, changed)
+        return Stored(Outcome.NEW, changed, tuple(notes))
+    return Stored(Outcome.UPDATED if changed else Outcome.UNCHANGED, changed, tuple(notes))
+
+
+def course_secret(conn) -> str:
+    """The course's secret for pseudonyms and post ids, made on first use and kept in the log."""
+    row = conn.execute(select(course_meta.c.value).where(course_meta.c.key == "secret")).first()
+    if row is not None:
+        return row.value
+    secret = secrets.token_hex(32)
+    conn.execute(course_meta.insert().values(key="secret", value=secret))
+    return secret
+
+
+def post_author(conn, post_id: str) -> str | None:
+    """Who wrote a post (a reflection or a reply), or None when no such post exists."""
+    for table in (reflections, replies):
+        row = conn.execute(select(table.c.student).where(table.c.post_id == post_id)).first()
+        if row is not None:
+            return row.student
+    return None
+
+
+def _store_thread(conn, secret: str, owner: dict, peer_states: list[dict], stamps: dict) -> tuple[int, list[str]]:
+    """Store the replies and likes a student gave in one notebook; return changes and notes.
+
+    A reply to a post that does not exist and a like of one's own post are reported, not stored.
+    Likes mirror the notebook: a post unliked in a resubmission loses that like.
+    """
+    student, notebook = owner["student"], owner["notebook"]
+    notes: list[str] = []
+    items: dict[str, dict] = {}
+    wanted: set[str] = set()
+    for state in peer_states:
+        if state.get("sample"):
+            if state["replies"] or state["likes"]:
+                notes.append("replies and likes on the sample class are practice and were not stored")
+            continue
+        per_parent: dict[str, int] = {}
+        for reply in state["replies"]:
+            parent = reply["parent_id"]
+            if post_author(conn, parent) is None:
+                notes.append(f"reply to {parent} not stored: no such post in the log")
+                continue
+            key = f"{parent}#{per_parent.setdefault(parent, 0)}"
+            per_parent[parent] += 1
+            text = reply["text"].strip()
+            items[key] = dict(
+                parent_id=parent, text=text, word_count=word_count(text), content_hash=content_hash(parent + text)
+            )
+        for post in state["likes"]:
+            author = post_author(conn, post)
+            if author is None:
+                notes.append(f"like of {post} not stored: no such post in the log")
+            elif author == student:
+                notes.append(f"like of {post} not stored: it is the student's own post")
+            else:
+                wanted.add(post)
+    changed = _save_versions(
+        conn, REPLIES, owner, items, stamps, lambda key: {"post_id": public_id(secret, "c", student, notebook, key)}
+    )
+    given_here = {
+        row.post_id
+        for row in conn.execute(select(likes.c.post_id).where(likes.c.student == student, likes.c.notebook == notebook))
+    }
+    given_anywhere = {row.post_id for row in conn.execute(select(likes.c.post_id).where(likes.c.student == student))}
+    for post in wanted - given_anywhere:
+        conn.execute(
+            likes.insert().values(student=student, notebook=notebook, post_id=post, created_at=stamps["submitted_at"])
+        )
+    dropped = given_here - wanted
+    if dropped:
+        conn.execute(
+            likes.delete().where(likes.c.student == student, likes.c.notebook == notebook, likes.c.post_id.in_(dropped))
+        )
+    return changed + len(wanted - given_anywhere) + len(dropped), notes

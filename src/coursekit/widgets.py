@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 import ipywidgets as w
 
 from coursekit import answers
+from coursekit.feed import Feed, FeedPost, assigned_roots
 from coursekit.quiz import Verdict, grade, score
 from coursekit.reading import QuizItem, Sorter, Stance, Term
+from coursekit.render import safe_html
 
 
 class Readable:
@@ -364,3 +366,110 @@ class CaseSorter(Recorder, w.VBox):
         ]
         lines += [f"{n}. {case.text}" for n, case in enumerate(self.sorter.cases, 1)]
         return "\n".join(lines)
+
+
+class PeerFeed(Recorder, w.VBox):
+    """Classmates' posts from last week's feed: read, like and reply, as under a class blog post."""
+
+    answer_kind = "peer"
+
+    def __init__(self, feed: Feed, answer_id: str = "peers"):
+        self._init_recorder(answer_id)
+        self.feed = feed
+        self.likes: set[str] = set()
+        self.replies: list[dict] = []
+        self.student = ""
+        self.posts: list[FeedPost] = []
+        banner = (
+            "<p><b>Sample class.</b> These posts were written by the course team as examples, not by your "
+            "classmates; your instructor has not published last week's posts yet. Practise here: replies and "
+            "likes on the sample are not collected.</p>"
+            if feed.sample
+            else f"<p>Posts from week {feed.week}, published by your instructor.</p>"
+        )
+        self.who = w.Text(placeholder="your student ID, as on the course roster", description="Student ID")
+        self.show_button = w.Button(description="Show my classmates' posts", layout=w.Layout(width="auto"))
+        self.show_button.on_click(lambda _: self.show(self.who.value))
+        self.area = w.VBox([])
+        self.status = w.HTML("")
+        super().__init__(
+            [
+                w.HTML(f"<h4>Respond to classmates</h4>{banner}"),
+                w.HBox([self.who, self.show_button]),
+                self.area,
+                self.status,
+            ]
+        )
+        self.add_class("coursekit-peers")
+
+    def show(self, student: str) -> list[FeedPost]:
+        """Show the posts assigned to ``student``, each with its replies, a like button and a reply box."""
+        self.student = student.strip()
+        if not self.student:
+            self.status.value = "<small>Type your student ID first.</small>"
+            return []
+        self.posts = assigned_roots(self.feed, self.student)
+        self.area.children = [self._post_box(post) for post in self.posts]
+        self.status.value = (
+            f"<small>{len(self.posts)} post(s) to read. Like the ones that taught you something.</small>"
+        )
+        return self.posts
+
+    def _thread_html(self, post: FeedPost, depth: int = 0) -> str:
+        likes = f" · liked by {post.likes}" if post.likes else ""
+        when = f" · {html.escape(post.created_at)}" if post.created_at else ""
+        body = (
+            f"<div style='margin-left:{depth * 1.5}em;border-left:3px solid #ddd;padding-left:0.5em'>"
+            f"<b>{html.escape(post.author)}</b><small>{when}{likes}</small>{safe_html(post.message)}</div>"
+        )
+        return body + "".join(self._thread_html(reply, depth + 1) for reply in self.feed.replies_to(post.id))
+
+    def _thread_choices(self, post: FeedPost) -> list[tuple[str, str]]:
+        choices, stack = [("the post", post.id)], list(self.feed.replies_to(post.id))
+        while stack:
+            reply = stack.pop(0)
+            choices.append((f"{reply.author}'s reply", reply.id))
+            stack[:0] = self.feed.replies_to(reply.id)
+        return choices
+
+    def _post_box(self, post: FeedPost) -> w.VBox:
+        like = w.ToggleButton(description="Like", icon="heart", tooltip="Like this post", value=post.id in self.likes)
+        target = w.Dropdown(options=self._thread_choices(post), description="Reply to")
+        text = w.Textarea(placeholder="Write a reply (Markdown)…", layout=w.Layout(width="95%", height="5em"))
+        send = w.Button(description="Post reply", button_style="primary")
+        mine = w.HTML("")
+        like.observe(lambda change, pid=post.id: self.like(pid, change["new"]), names="value")
+        thread = {post_id for _, post_id in self._thread_choices(post)}
+        send.on_click(lambda _: self.reply(target.value, text, mine, thread))
+        box = w.VBox([w.HTML(self._thread_html(post)), like, target, text, send, mine])
+        box.add_class("coursekit-post")
+        box.post_id = post.id
+        return box
+
+    def like(self, post_id: str, liked: bool = True) -> None:
+        (self.likes.add if liked else self.likes.discard)(post_id)
+        self._record()
+
+    def reply(self, parent_id: str, text: w.Textarea, shown: w.HTML, thread: set[str]) -> None:
+        if not text.value.strip():
+            shown.value = "<small>Write something first.</small>"
+            return
+        self.replies.append({"parent_id": parent_id, "text": text.value.strip()[: answers.MAX_REPLY]})
+        mine = [r for r in self.replies if r["parent_id"] in thread]
+        shown.value = "".join(f"<div><small>Your reply:</small>{safe_html(r['text'])}</div>" for r in mine)
+        text.value = ""
+        self._record()
+
+    def answer_state(self) -> dict | None:
+        if not self.likes and not self.replies:
+            return None
+        return {
+            "feed": self.feed.id,
+            "sample": self.feed.sample,
+            "student": self.student,
+            "likes": sorted(self.likes),
+            "replies": list(self.replies),
+        }
+
+    def fallback_text(self) -> str:
+        return "Respond to classmates (interactive: run this notebook in JupyterLab to read, like and reply)"
