@@ -32,6 +32,20 @@ def filled_notebook(reading: Reading, week: int, answers: dict[str, str]) -> dic
     return notebook
 
 
+def with_saved(notebook: dict, records: dict[str, dict]) -> dict:
+    """Put answer records into the outputs of widget cells (matched by source text), as JupyterLab saves them."""
+    from coursekit import answers
+
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for needle, rec in records.items():
+            if needle in source:
+                cell["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": answers.bundle(rec)}]
+    return notebook
+
+
 def write_notebook(path: Path, notebook: dict, mtime: float | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")

@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import filled_notebook, student_answers, write_notebook
+from conftest import filled_notebook, student_answers, with_saved, write_notebook
 
 from coursekit import answers
 from coursekit.collect import collect
@@ -20,18 +20,6 @@ QUIZ = {
 }
 STANCE = {"stance": "saving-grace", "value": 2, "label": "Leaning: saving grace", "steps": 7, "reason": "mixed"}
 SORTER = {"sorter": "w2-authority", "placed": {"wiki-admin-block": "rational-legal"}, "correct": 1, "total": 8}
-
-
-def with_saved(notebook: dict, records: dict[str, dict]) -> dict:
-    """Put answer records into the outputs of the widget cells, as JupyterLab saves them."""
-    for cell in notebook["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        for needle, rec in records.items():
-            if needle in source:
-                cell["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": answers.bundle(rec)}]
-    return notebook
 
 
 def week1(reading, student: str, quiz=QUIZ, stance=STANCE) -> dict:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from coursekit import collect as collecting
-from coursekit.export import to_markdown, write_csv
+from coursekit.export import thread_table, to_markdown, write_csv
 from coursekit.intake import IntakeError
 from coursekit.log import DiscussionLog, open_log
 from coursekit.reading import ReadingError, load_reading
@@ -84,13 +84,16 @@ def collect(submissions: Path, db: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of standard output.")
 @click.option("--history", is_flag=True, help="CSV only: every version of every reflection.")
-def export(db: str, fmt: str, out: Path | None, history: bool) -> None:
+@click.option("--threads", is_flag=True, help="CSV only: one row per post or reply (id, parent_id, author, ...).")
+def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) -> None:
     """Export the log as CSV (one row per reflection, spreadsheet-safe) or Markdown by prompt."""
     try:
         log: DiscussionLog = open_log(db)
     except FileNotFoundError as exc:
         _fail(str(exc))
-    frame = log.history() if history else log.reflections()
+    if threads and (history or fmt != "csv"):
+        _fail("--threads is a CSV of its own: use it without --history and with --format csv")
+    frame = thread_table(log.posts()) if threads else log.history() if history else log.reflections()
     if fmt == "csv":
         if out:
             write_csv(frame, out)
@@ -104,6 +107,68 @@ def export(db: str, fmt: str, out: Path | None, history: bool) -> None:
             click.echo(text)
     if out:
         errors.print(f"wrote {len(frame)} row(s) to {out}")
+
+
+def _reading_option(path: Path | None):
+    """The reading named by --reading, or the only one under ./readings, or None."""
+    if path is None:
+        found = sorted(p for p in Path("readings").glob("*") if (p / "reading.yaml").is_file())
+        path = found[0] if len(found) == 1 else None
+    if path is None:
+        return None
+    try:
+        return load_reading(path)
+    except ReadingError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder to write (site/ or feed/).")
+@click.option("--feed", "as_feed", is_flag=True, help="Write the peer feed JSON of one week for the next notebook.")
+@click.option("--week", type=int, help="With --feed: the week whose posts to publish.")
+@click.option(
+    "--names",
+    type=click.Choice(["pseudonym", "real"]),
+    default="pseudonym",
+    show_default=True,
+    help="How authors appear to students.",
+)
+@click.option(
+    "--reading",
+    "reading_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Reading folder for prompt texts and week titles (default: the only one in ./readings).",
+)
+@click.option("--title", default="Class discussion", show_default=True)
+def publish(db: str, out: Path | None, as_feed: bool, week: int | None, names: str, reading_dir, title: str) -> None:
+    """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
+    from coursekit.feed import build_feed, write_feed
+    from coursekit.site import Site, publish_site
+
+    try:
+        log = open_log(db)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    if as_feed:
+        if week is None:
+            _fail("--feed needs --week N: the week whose reflections the next notebook shows")
+        posts = log.posts(week)
+        if posts.empty:
+            _fail(f"no reflections for week {week} in {db}: collect that week first")
+        students = log.submissions()["student"].unique()
+        path = write_feed(build_feed(posts, week, log.course_secret(), names, students), out or Path("feed"))
+        console.print(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
+        return
+    reading = _reading_option(reading_dir)
+    site = Site(
+        title=title,
+        prompts={p.id: p.text for p in reading.prompts} if reading else {},
+        week_titles={w.number: w.title for w in reading.weeks} if reading else {},
+    )
+    posts = log.posts_as_seen(names)
+    written = publish_site(site, posts, out or Path("site"))
+    console.print(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
 
 
 @main.command()

@@ -32,6 +32,24 @@ def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+THREAD_COLUMNS = {
+    "post_id": "id",
+    "parent_id": "parent_id",
+    "author": "author",
+    "message": "message",
+    "created_at": "created_at",
+    "like_count": "like_count",
+    "kind": "kind",
+    "thread_week": "week",
+    "prompt_id": "prompt_id",
+}
+
+
+def thread_table(posts: pd.DataFrame) -> pd.DataFrame:
+    """The discussion as the flat table discussion exports use: one row per post or reply."""
+    return posts[list(THREAD_COLUMNS)].rename(columns=THREAD_COLUMNS)
+
+
 def write_csv(frame: pd.DataFrame, out: str | IO[str]) -> None:
     safe_for_spreadsheet(frame).to_csv(out, index=False)
 

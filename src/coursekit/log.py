@@ -18,8 +18,10 @@ import pandas as pd
 from sqlalchemy import Engine, func, literal, select, union_all
 
 from coursekit.answers import summary as answer_summary
+from coursekit.names import pseudonym
 from coursekit.store import (
     answers,
+    course_secret,
     likes,
     open_database,
     reflection_versions,
@@ -148,6 +150,19 @@ class DiscussionLog:
     def likes(self) -> pd.DataFrame:
         """Who liked which post, and in which notebook."""
         return self._frame(select(likes).order_by(likes.c.post_id, likes.c.student))
+
+    def course_secret(self) -> str:
+        """The per-course secret behind pseudonyms and post ids (made on first use)."""
+        with self.engine.begin() as conn:
+            return course_secret(conn)
+
+    def posts_as_seen(self, names: str = "pseudonym", week: int | None = None) -> pd.DataFrame:
+        """``posts()`` with authors shown as students see them: stable pseudonyms or real names."""
+        frame = self.posts(week)
+        if names == "pseudonym":
+            secret = self.course_secret()
+            frame["author"] = frame["author"].map(lambda student: pseudonym(secret, student))
+        return frame
 
     def submissions(self) -> pd.DataFrame:
         """One row per collected notebook file: who, which notebook, when, from where."""
