@@ -1,16 +1,18 @@
 """Untrusted Markdown (reflections, replies) to HTML that is safe to put in a page or a widget.
 
-markdown-it renders with raw HTML switched off, and nh3 (the Ammonia sanitizer) then keeps only
-an allow-list of tags, attributes and URL schemes. Both layers would each stop a ``<script>``;
-keeping both means one library's bug is not enough to run a student's code in a reader's page.
+cmark-gfm (GitHub's C Markdown renderer, through cmarkgfm) renders in its safe mode, which drops
+raw HTML and ``javascript:`` links, and nh3 (the Ammonia sanitizer) then keeps only an allow-list
+of tags, attributes and URL schemes. Both layers would each stop a ``<script>``; keeping both means
+one library's bug is not enough to run a student's code in a reader's page. cmark-gfm is also about
+30 times faster than a pure-Python renderer, which matters for a whole term's discussion.
 """
 
 from __future__ import annotations
 
 import html
 
+import cmarkgfm
 import nh3
-from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
     "p",
@@ -43,13 +45,10 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("strikethrough")
-_markdown.enable("table")
-
 
 def safe_html(markdown_text: str) -> str:
     """Render Markdown written by a student to sanitized HTML."""
-    rendered = _markdown.render(markdown_text or "")
+    rendered = cmarkgfm.github_flavored_markdown_to_html(markdown_text or "")
     return nh3.clean(
         rendered,
         tags=ALLOWED_TAGS,
