@@ -177,20 +177,14 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
                 f"the prompt cell for {prompt_id} appears {len(positions)} times (cells {cells})",
                 "delete the copies so the prompt appears once, keep your reflection below it, and resubmit",
             )
-    for prompt_id in expected or list(answers):
-        if prompt_id not in prompts:
-            return _fail(
-                result,
-                f"the prompt cell for {prompt_id} was deleted",
-                "copy the prompt cell back from the course notebook above your reflection and resubmit",
-            )
-    for prompt_id in expected or list(prompts):
-        if prompt_id not in answers:
-            return _fail(
-                result,
-                f"the reflection cell for {prompt_id} was deleted",
-                "copy the reflection cell back from the course notebook below its prompt, write in it, and resubmit",
-            )
+    needed = expected or list(dict.fromkeys([*prompts, *answers]))
+    for found, role, hint in (
+        (prompts, "prompt", "copy the prompt cell back from the course notebook above your reflection and resubmit"),
+        (answers, "reflection", "copy the reflection cell back from the course notebook below its prompt and resubmit"),
+    ):
+        for prompt_id in needed:
+            if prompt_id not in found:
+                return _fail(result, f"the {role} cell for {prompt_id} was deleted", hint)
     for prompt_id, parts in answers.items():
         # A student who split a reflection into several cells still wrote one reflection.
         text = "\n\n".join(t for _, t in parts if t)

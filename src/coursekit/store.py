@@ -52,107 +52,61 @@ submissions = Table(
     UniqueConstraint("student", "notebook"),
 )
 
-reflections = Table(
-    "reflections",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
-    Column("student", String(200), nullable=False),
-    Column("notebook", String(200), nullable=False),
-    Column("week", Integer),
-    Column("prompt_id", String(200), nullable=False),
-    Column("post_id", String(40), nullable=False, unique=True),  # public id in feeds and on the site
-    Column("text", Text, nullable=False),
-    Column("word_count", Integer, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("submitted_at", DateTime, nullable=False),
-    Column("collected_at", DateTime, nullable=False),
-    UniqueConstraint("student", "notebook", "prompt_id"),
-)
 
-reflection_versions = Table(
-    "reflection_versions",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("reflection_id", Integer, ForeignKey("reflections.id"), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("word_count", Integer, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("submitted_at", DateTime, nullable=False),
-    Column("collected_at", DateTime, nullable=False),
-    UniqueConstraint("reflection_id", "version"),
-)
+def _text_columns() -> list[Column]:
+    return [Column("text", Text, nullable=False), Column("word_count", Integer, nullable=False)]
 
 
-answers = Table(
-    "answers",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
-    Column("student", String(200), nullable=False),
-    Column("notebook", String(200), nullable=False),
-    Column("week", Integer),
-    Column("widget_id", String(200), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("payload", Text, nullable=False),  # the validated widget state, as JSON
-    Column("content_hash", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("submitted_at", DateTime, nullable=False),
-    Column("collected_at", DateTime, nullable=False),
-    UniqueConstraint("student", "notebook", "widget_id"),
-)
-
-answer_versions = Table(
-    "answer_versions",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("answer_id", Integer, ForeignKey("answers.id"), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("submitted_at", DateTime, nullable=False),
-    Column("collected_at", DateTime, nullable=False),
-    UniqueConstraint("answer_id", "version"),
-)
+def _answer_columns() -> list[Column]:
+    return [Column("kind", String(40), nullable=False), Column("payload", Text, nullable=False)]  # state as JSON
 
 
-replies = Table(
-    "replies",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
-    Column("student", String(200), nullable=False),
-    Column("notebook", String(200), nullable=False),
-    Column("week", Integer),
-    Column("reply_key", String(80), nullable=False),  # "<parent post id>#<n>": the n-th reply to that parent
-    Column("post_id", String(40), nullable=False, unique=True),
-    Column("parent_id", String(40), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("word_count", Integer, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("submitted_at", DateTime, nullable=False),
-    Column("collected_at", DateTime, nullable=False),
-    UniqueConstraint("student", "notebook", "reply_key"),
-)
+def _reply_columns() -> list[Column]:
+    return [Column("parent_id", String(40), nullable=False), *_text_columns()]
 
-reply_versions = Table(
-    "reply_versions",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("reply_id", Integer, ForeignKey("replies.id"), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("parent_id", String(40), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("word_count", Integer, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("submitted_at", DateTime, nullable=False),
-    Column("collected_at", DateTime, nullable=False),
-    UniqueConstraint("reply_id", "version"),
-)
+
+def _version_columns() -> list[Column]:
+    return [
+        Column("content_hash", String(64), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("submitted_at", DateTime, nullable=False),
+        Column("collected_at", DateTime, nullable=False),
+    ]
+
+
+def _versioned(name: str, key: str, item: str, payload, public_id: bool = False) -> tuple[Table, Table]:
+    """A table of current values per student notebook and ``key``, and its history table."""
+    current = Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False),
+        Column("student", String(200), nullable=False),
+        Column("notebook", String(200), nullable=False),
+        Column("week", Integer),
+        Column(key, String(200), nullable=False),
+        *([Column("post_id", String(40), nullable=False, unique=True)] if public_id else []),
+        *payload(),
+        *_version_columns(),
+        UniqueConstraint("student", "notebook", key),
+    )
+    history = Table(
+        f"{item}_versions",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column(f"{item}_id", Integer, ForeignKey(f"{name}.id"), nullable=False),
+        *payload(),
+        *_version_columns(),
+        UniqueConstraint(f"{item}_id", "version"),
+    )
+    return current, history
+
+
+# Reflections and replies are posts (``post_id`` is their public id in feeds and on the site); a
+# reply's key is "<parent post id>#<n>", the n-th reply the student wrote to that parent.
+reflections, reflection_versions = _versioned("reflections", "prompt_id", "reflection", _text_columns, True)
+answers, answer_versions = _versioned("answers", "widget_id", "answer", _answer_columns)
+replies, reply_versions = _versioned("replies", "reply_key", "reply", _reply_columns, True)
 
 likes = Table(
     "likes",
