@@ -45,7 +45,7 @@ def make_class(reading: Reading, root: Path, students: int = 40, seed: int = 7, 
     for week in (w.number for w in reading.weeks):
         folder = root / f"week{week:02d}"
         deadline = (deadlines or {}).get(week, datetime(2026, 9, 4, 23, 59) + timedelta(weeks=week))  # as course.toml
-        for i, student in enumerate(names):
+        for student in names:
             if rng.random() < 0.08:  # about one in twelve does not submit this week
                 continue
             texts = {p.id: reflection(rng, reading, rng.randint(30, 200)) for p in reading.prompts_for(week)}

@@ -205,5 +205,66 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     sys.exit(subprocess.call(command))
 
 
+@main.command()
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--week", type=int, help="Only notebooks of this week (files whose week cannot be read are kept).")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1), help="Notebooks run at a time.")
+@click.option(
+    "--timeout", default=120.0, show_default=True, type=click.FloatRange(min=1), help="Seconds per notebook run."
+)
+@click.option(
+    "--course", default=".", show_default=True, type=click.Path(path_type=Path), help="Course folder with readings/."
+)
+@click.option("--out", default="validation", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--sandbox", is_flag=True, help="Run each notebook in bubblewrap: read-only file system, no network.")
+def validate(
+    submissions: Path, week: int | None, jobs: int, timeout: float, course: Path, out: Path, sandbox: bool
+) -> None:
+    """Check SUBMISSIONS/<student>/<notebook>.ipynb: reflections, untouched prompts, and a run with nbval.
+
+    This RUNS STUDENT CODE, each notebook in a temporary copy; --sandbox also makes the file system
+    read-only and cuts the network. Writes OUT/report.xml (JUnit) and OUT/report.csv. Exits 1 when any
+    notebook failed.
+    """
+    from coursekit import validate as validating
+
+    if not course.is_dir():
+        _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
+    if sandbox and (problem := validating.sandbox_problem()):
+        _fail(problem)
+
+    def progress(report: validating.NotebookReport, done: int, total: int) -> None:
+        errors.print(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", soft_wrap=True)
+
+    where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
+    errors.print(f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s", soft_wrap=True)
+    try:
+        reports = validating.validate(submissions, course, week, jobs, timeout, sandbox, progress)
+    except IntakeError as exc:
+        _fail(str(exc))
+    for report in reports:
+        line = Text(f"{report.status:<5}", style="green" if report.status == validating.PASS else "bold red")
+        line.append(f" {report.student or '(no student)'}")
+        line.append(f"  {report.notebook or '-'}", style="dim")
+        line.append(f"  {validating.relative(report.path, submissions)}")
+        if report.problems and not report.ran:
+            line.append("  (not run)", style="dim")
+        console.print(line, soft_wrap=True)
+        for problem in report.problems:
+            reason = Text(f"      - {problem.reason}")
+            reason.append(f"  → {problem.hint}", style="italic")
+            console.print(reason, soft_wrap=True)
+    failed = sum(1 for r in reports if r.problems)
+    validating.write_junit(reports, out / "report.xml", submissions)
+    validating.write_report_csv(reports, out / "report.csv", submissions)
+    console.print(
+        f"{len(reports)} notebook(s): {len(reports) - failed} passed, {failed} failed. "
+        f"Reports: {out / 'report.xml'}, {out / 'report.csv'}",
+        soft_wrap=True,
+    )
+    if failed:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
