@@ -150,3 +150,47 @@ def build_week(reading: Reading, week: int, out_dir: str | Path, run: bool = Tru
     path = out / f"{notebook.metadata[NAMESPACE]['notebook']}.ipynb"
     nbformat.write(notebook, path)
     return path
+
+
+def review_notebook() -> nbformat.NotebookNode:
+    """The instructor's review notebook: the review desk over the course's discussion log."""
+    cells = [
+        _markdown(
+            "# Review reflections\n\n"
+            "The desk below reads the class discussion log named in `course.toml` (the course folder's "
+            "settings; see `docs/course-settings.md`). Collect first: `coursekit collect submissions/ --db class.db`. "
+            "Until a log exists it shows a **demo course** of generated students, so you can try it.\n\n"
+            "- **Filter** by week, prompt, section, status (unreviewed, reviewed, flagged), lateness, student "
+            "or words in the text.\n"
+            "- Read one reflection at a time with its replies and the student's saved widget answers; "
+            "**Previous** and **Next** move through the matches.\n"
+            "- **Scores, comment and flag are saved to the log the moment you enter them** (the comment when you "
+            "leave its box); a dead kernel loses nothing. Reviews are never overwritten: if a colleague saved a "
+            "review of the same reflection while you had it open, the desk says so and both are kept."
+        ),
+        _code("from coursekit.reviewdesk import open_desk\n\ndesk = open_desk()  # reviewer: your login name\ndesk"),
+    ]
+    for index, cell in enumerate(cells):
+        cell["id"] = f"review-c{index:02d}"
+    notebook = nbformat.from_dict(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
+            "cells": cells,
+        }
+    )
+    nbformat.validate(notebook)
+    return notebook
+
+
+def build_review(out_dir: str | Path, run: bool = True) -> Path:
+    """Write ``out_dir/instructor/review.ipynb``, executed (on the demo course) so it has outputs."""
+    folder = Path(out_dir) / "instructor"
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = review_notebook()
+    if run:
+        execute(notebook, folder)
+    path = folder / "review.ipynb"
+    nbformat.write(notebook, path)
+    return path

@@ -178,7 +178,7 @@ def publish(db: str, out: Path | None, as_feed: bool, week: int | None, names: s
 @click.option("--no-run", is_flag=True, help="Do not execute the notebooks (they are saved without outputs).")
 def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) -> None:
     """Build the weekly student notebooks from a reading's data files into OUT."""
-    from coursekit.build import build_week
+    from coursekit.build import build_review, build_week
 
     try:
         reading = load_reading(reading_dir)
@@ -187,6 +187,8 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
     for week in weeks or [w.number for w in reading.weeks]:
         path = build_week(reading, week, out, run=not no_run)
         console.print(f"wrote {path}")
+    if not weeks:
+        console.print(f"wrote {build_review(out, run=not no_run)}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

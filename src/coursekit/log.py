@@ -27,6 +27,7 @@ from coursekit.store import (
     reflection_versions,
     reflections,
     replies,
+    reviews,
     submissions,
 )
 
@@ -48,6 +49,7 @@ class DiscussionLog:
             reflections.c.notebook,
             reflections.c.week,
             reflections.c.prompt_id,
+            reflections.c.post_id,
             reflections.c.text,
             reflections.c.word_count,
             reflections.c.version,
@@ -146,6 +148,24 @@ class DiscussionLog:
             frame = frame[frame["thread_week"] == week]
         order = ["thread_week", "prompt_id", "created_at", "post_id"]
         return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+    def reviews(self, latest: bool = True) -> pd.DataFrame:
+        """Rubric scores and comments; by default only the latest review of each reflection.
+
+        Reviews are never overwritten: ``latest=False`` gives every saved review with its reviewer.
+        """
+        query = select(reviews).order_by(reviews.c.id)
+        if latest:
+            newest = (
+                select(func.max(reviews.c.id).label("id"))
+                .group_by(reviews.c.student, reviews.c.notebook, reviews.c.prompt_id)
+                .subquery()
+            )
+            query = query.where(reviews.c.id.in_(select(newest.c.id)))
+        frame = self._frame(query)
+        frame["scores"] = frame["scores"].map(json.loads)
+        frame["flagged"] = frame["flagged"].astype(bool)
+        return frame
 
     def likes(self) -> pd.DataFrame:
         """Who liked which post, and in which notebook."""

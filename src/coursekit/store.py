@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Engine,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -117,6 +119,22 @@ likes = Table(
     Column("post_id", String(40), nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("student", "post_id"),  # liking twice changes nothing
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("student", String(200), nullable=False),
+    Column("notebook", String(200), nullable=False),
+    Column("prompt_id", String(200), nullable=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("scores", Text, nullable=False),  # JSON: rubric criterion id -> points
+    Column("comment", Text, nullable=False),
+    Column("flagged", Boolean, nullable=False),
+    Column("based_on", Integer),  # the review the reviewer was looking at when they saved
+    Column("created_at", DateTime, nullable=False),
+    Index("reviews_by_reflection", "student", "notebook", "prompt_id"),
 )
 
 course_meta = Table(
@@ -364,3 +382,76 @@ def _store_thread(conn, secret: str, owner: dict, peer_states: list[dict], stamp
             likes.delete().where(likes.c.student == student, likes.c.notebook == notebook, likes.c.post_id.in_(dropped))
         )
     return changed + len(wanted - given_anywhere) + len(dropped), notes
+
+
+@dataclass(frozen=True)
+class Review:
+    id: int
+    student: str
+    notebook: str
+    prompt_id: str
+    reviewer: str
+    scores: dict
+    comment: str
+    flagged: bool
+    created_at: datetime
+
+
+def _review(row) -> Review:
+    return Review(
+        row.id,
+        row.student,
+        row.notebook,
+        row.prompt_id,
+        row.reviewer,
+        json.loads(row.scores),
+        row.comment,
+        bool(row.flagged),
+        row.created_at,
+    )
+
+
+def latest_review(conn, student: str, notebook: str, prompt_id: str) -> Review | None:
+    row = conn.execute(
+        select(reviews)
+        .where(reviews.c.student == student, reviews.c.notebook == notebook, reviews.c.prompt_id == prompt_id)
+        .order_by(reviews.c.id.desc())
+        .limit(1)
+    ).first()
+    return _review(row) if row is not None else None
+
+
+def save_review(
+    engine: Engine,
+    student: str,
+    notebook: str,
+    prompt_id: str,
+    reviewer: str,
+    scores: dict,
+    comment: str,
+    flagged: bool,
+    based_on: int | None,
+) -> tuple[Review, Review | None]:
+    """Append a review (never overwrite one); return it and any review someone else saved meanwhile.
+
+    ``based_on`` is the id of the review the reviewer had on screen. If another reviewer saved after
+    it, both rows are kept and theirs is returned as the conflict to show.
+    """
+    with engine.begin() as conn:
+        latest = latest_review(conn, student, notebook, prompt_id)
+        conflict = latest if latest and latest.id != based_on and latest.reviewer != reviewer else None
+        values = dict(
+            student=student,
+            notebook=notebook,
+            prompt_id=prompt_id,
+            reviewer=reviewer,
+            scores=_json(scores),
+            comment=comment,
+            flagged=flagged,
+            based_on=based_on,
+            created_at=now(),
+        )
+        review_id = conn.execute(reviews.insert().values(**values)).inserted_primary_key[0]
+        return Review(
+            review_id, student, notebook, prompt_id, reviewer, dict(scores), comment, flagged, values["created_at"]
+        ), conflict

@@ -1,0 +1,271 @@
+"""The instructor's review desk: filter reflections, read one at a time, score and comment.
+
+A thin ipywidgets layer over ``coursekit.review`` (the table and filters) and ``store.save_review``.
+Every score, comment or flag is written to the log the moment it is entered, so a dead kernel
+loses nothing; reviews are appended, never overwritten, and a review someone else saved while
+this one was on screen is shown as a conflict.
+"""
+
+from __future__ import annotations
+
+import getpass
+import html
+import tempfile
+from pathlib import Path
+
+import ipywidgets as w
+import pandas as pd
+
+from coursekit import answers as answer_format
+from coursekit.log import DiscussionLog, open_log
+from coursekit.reading import Reading, load_reading
+from coursekit.render import safe_html
+from coursekit.review import STATUSES, Filters, filter_reviews, progress, review_table
+from coursekit.roster import read_roster
+from coursekit.settings import Settings, find_settings
+from coursekit.store import save_review
+from coursekit.widgets import Readable
+
+ANY = "any"
+
+
+class ReviewDesk(Readable, w.VBox):
+    """Filters, one reflection with its replies and widget answers, rubric scores and a comment."""
+
+    def __init__(
+        self,
+        log: DiscussionLog,
+        settings: Settings,
+        reading: Reading | None,
+        reviewer: str,
+        roster: pd.DataFrame | None = None,
+        label: str = "",
+    ):
+        self.discussion, self.settings, self.reading = log, settings, reading
+        self.reviewer, self.label = reviewer, label
+        self.table = review_table(log, settings, reading, roster)
+        self.posts = log.posts()
+        self.answers = log.answers()
+        self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
+        self.matches = self.table
+        self.position = 0
+        self._loading = False
+
+        def dropdown(description: str, values) -> w.Dropdown:
+            return w.Dropdown(options=[ANY, *values], value=ANY, description=description, layout=w.Layout(width="14em"))
+
+        self.week = dropdown("Week", sorted(int(x) for x in self.table["week"].dropna().unique()))
+        self.prompt = dropdown("Prompt", sorted(self.table["prompt_id"].unique()))
+        self.section = dropdown("Section", sorted(s for s in self.table["section"].unique() if s))
+        self.status = dropdown("Status", STATUSES)
+        self.late = dropdown("Late", ["late", "on time"])
+        self.student = w.Text(description="Student", placeholder="part of a name", layout=w.Layout(width="14em"))
+        self.search = w.Text(description="Search", placeholder="words in the text", layout=w.Layout(width="20em"))
+        for control in (self.week, self.prompt, self.section, self.status, self.late, self.student, self.search):
+            control.observe(lambda _: self.apply_filters(), names="value")
+
+        self.summary = w.HTML()
+        self.body = w.HTML()
+        self.previous_button = w.Button(description="◀ Previous", tooltip="Previous reflection")
+        self.next_button = w.Button(description="Next ▶", tooltip="Next reflection")
+        self.previous_button.on_click(lambda _: self.go(-1))
+        self.next_button.on_click(lambda _: self.go(1))
+        self.scores = {
+            c.id: w.Dropdown(
+                options=[("–", None), *[(str(p), p) for p in range(int(c.points) + 1)]],
+                description=f"{c.label} (/{c.points:g})",
+                style={"description_width": "initial"},
+            )
+            for c in settings.rubric
+        }
+        self.comment = w.Textarea(
+            placeholder="Feedback for the student (saved when you leave the box)",
+            continuous_update=False,
+            layout=w.Layout(width="95%", height="6em"),
+        )
+        self.flag = w.ToggleButton(description="Flag", icon="flag", tooltip="Flag for a second look")
+        for control in (*self.scores.values(), self.comment, self.flag):
+            control.observe(lambda _: self.save(), names="value")
+        self.saved = w.HTML()
+        filters = w.VBox(
+            [
+                w.HBox([self.week, self.prompt, self.section, self.status]),
+                w.HBox([self.late, self.student, self.search]),
+            ]
+        )
+        super().__init__(
+            [
+                w.HTML(f"<h3>Review reflections{html.escape(label)}</h3>"),
+                filters,
+                self.summary,
+                w.HBox([self.previous_button, self.next_button]),
+                self.body,
+                w.VBox(list(self.scores.values())),
+                self.comment,
+                self.flag,
+                self.saved,
+            ]
+        )
+        self.add_class("coursekit-review")
+        self.apply_filters()
+
+    # -- what is on screen ------------------------------------------------------------------------
+    def filters(self) -> Filters:
+        def chosen(control):
+            return None if control.value == ANY else control.value
+
+        late = chosen(self.late)
+        return Filters(
+            week=chosen(self.week),
+            prompt=chosen(self.prompt),
+            student=self.student.value,
+            section=chosen(self.section),
+            status=chosen(self.status),
+            late=None if late is None else late == "late",
+            text=self.search.value,
+        )
+
+    @property
+    def current(self) -> pd.Series | None:
+        return self.matches.iloc[self.position] if len(self.matches) else None
+
+    def apply_filters(self) -> None:
+        self.matches = filter_reviews(self.table, self.filters())
+        self.position = 0
+        self.show()
+
+    def go(self, step: int) -> None:
+        if len(self.matches):
+            self.position = (self.position + step) % len(self.matches)
+        self.show()
+
+    def show(self) -> None:
+        row = self.current
+        shown = f"{self.position + 1} of {len(self.matches)} matching" if row is not None else "0 matching"
+        self.summary.value = f"<b>{shown}</b> · {progress(self.table)} overall"
+        self._loading = True
+        try:
+            if row is None:
+                self.body.value = "<p><i>No reflection matches these filters.</i></p>"
+                for control in self.scores.values():
+                    control.value = None
+                self.comment.value, self.flag.value = "", False
+                return
+            self.body.value = self._reflection_html(row)
+            for criterion, control in self.scores.items():
+                control.value = row["scores"].get(criterion)
+            self.comment.value = row["comment"]
+            self.flag.value = row["status"] == "flagged"
+            self.saved.value = (
+                f"<small>Last review by {html.escape(str(row['reviewer']))} at {row['reviewed_at']}</small>"
+                if row["status"] != "unreviewed"
+                else "<small>Not reviewed yet.</small>"
+            )
+        finally:
+            self._loading = False
+
+    def _reflection_html(self, row: pd.Series) -> str:
+        late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
+        words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
+        thread = self.posts[(self.posts["thread_id"] == row["post_id"]) & (self.posts["kind"] == "reply")]
+        replies = (
+            "".join(
+                f"<div style='margin-left:1em;border-left:3px solid #ddd;padding-left:.5em'>"
+                f"<b>{html.escape(r.author)}</b>{safe_html(r.message)}</div>"
+                for r in thread.itertuples()
+            )
+            or "<p><i>No replies yet.</i></p>"
+        )
+        mine = self.answers[(self.answers["student"] == row["student"]) & (self.answers["notebook"] == row["notebook"])]
+        widgets = (
+            "".join(
+                f"<li>{html.escape(a.kind)} {html.escape(a.widget_id)}: "
+                f"{html.escape(answer_format.summary({'kind': a.kind, 'state': a.state}))}</li>"
+                for a in mine.itertuples()
+            )
+            or "<li><i>none saved</i></li>"
+        )
+        return (
+            f"<h4>{html.escape(row['student'])} · week {row['week']} · "
+            f"<code>{html.escape(row['prompt_id'])}</code></h4>"
+            f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
+            f"<p><small>Submitted {row['submitted_at']}{late} · {words} · {row['replies']} repl(ies)</small></p>"
+            f"<div style='border:1px solid #ccc;padding:.5em'>{safe_html(row['text']) or '<i>(blank)</i>'}</div>"
+            f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
+        )
+
+    # -- writing ----------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Store the scores, comment and flag on screen as a new review of the current reflection."""
+        row = self.current
+        if self._loading or row is None:
+            return
+        scores = {c: control.value for c, control in self.scores.items() if control.value is not None}
+        based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
+        review, conflict = save_review(
+            self.discussion.engine,
+            row["student"],
+            row["notebook"],
+            row["prompt_id"],
+            self.reviewer,
+            scores,
+            self.comment.value,
+            self.flag.value,
+            based_on,
+        )
+        index = self.matches.index[self.position]
+        status = "flagged" if review.flagged else "reviewed"
+        updates = dict(
+            review_id=review.id,
+            reviewer=review.reviewer,
+            scores=scores,
+            comment=review.comment,
+            flagged=review.flagged,
+            reviewed_at=review.created_at,
+            status=status,
+        )
+        for column, value in updates.items():
+            self.table.at[index, column] = value
+            self.matches.at[index, column] = value
+        message = f"<small>✔ Saved at {review.created_at:%H:%M:%S} by {html.escape(self.reviewer)}.</small>"
+        if conflict:
+            message += (
+                f"<div style='color:#a33'>⚠ {html.escape(conflict.reviewer)} saved a review of this reflection at "
+                f"{conflict.created_at:%H:%M:%S} while you had it open (scores {html.escape(str(conflict.scores))}, "
+                f"comment “{html.escape(conflict.comment)}”). Both are kept in the log; yours is now the latest.</div>"
+            )
+        self.saved.value = message
+        self.summary.value = (
+            f"<b>{self.position + 1} of {len(self.matches)} matching</b> · {progress(self.table)} overall"
+        )
+
+    def fallback_text(self) -> str:
+        return "Review desk: filter, read, score and comment (interactive: run this notebook in JupyterLab)"
+
+
+def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> ReviewDesk:
+    """The review desk for the course folder holding ``start``; a labelled demo course if there is none yet."""
+    settings = find_settings(start)
+    reviewer = reviewer or getpass.getuser()
+    if settings is not None and (("://" in settings.database) or Path(settings.database).is_file()):
+        reading = load_reading(settings.reading)
+        roster = (
+            read_roster(settings.roster, settings.student_column)
+            if settings.roster and settings.roster.is_file()
+            else None
+        )
+        return ReviewDesk(open_log(settings.database), settings, reading, reviewer, roster)
+    return demo_desk(settings, reviewer)
+
+
+def demo_desk(settings: Settings | None, reviewer: str, students: int = 12) -> ReviewDesk:
+    """A desk over a generated class in a temporary folder, clearly labelled as a demo."""
+    from coursekit.demo import make_class
+    from coursekit.settings import load_settings
+
+    if settings is None:  # the course.toml that ships with the course repository
+        settings = load_settings(Path(__file__).resolve().parents[2] / "course.toml")
+    reading = load_reading(settings.reading)
+    folder = Path(tempfile.mkdtemp(prefix="coursekit-demo-"))
+    db = make_class(reading, folder, students=students)
+    return ReviewDesk(open_log(db), settings, reading, reviewer, label=" (demo course: no class log found yet)")

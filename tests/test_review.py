@@ -1,0 +1,102 @@
+"""The review desk against a real SQLite log: filter, score, comment, next; two reviewers at once."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+from classgen import make_class, roster_rows
+from conftest import ROOT
+
+from coursekit.log import open_log
+from coursekit.review import Filters, filter_reviews, review_table
+from coursekit.reviewdesk import ReviewDesk
+from coursekit.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, reading):
+    folder = tmp_path_factory.mktemp("course")
+    db = make_class(reading, folder, students=12)
+    roster = pd.DataFrame(roster_rows(12))
+    roster["student"] = roster["SIS Login ID"]
+    settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
+    return settings, roster
+
+
+def desk(course, reading, reviewer="prof-a") -> ReviewDesk:
+    settings, roster = course
+    return ReviewDesk(open_log(settings.database), settings, reading, reviewer, roster)
+
+
+def test_filters_narrow_the_table(course, reading):
+    settings, roster = course
+    table = review_table(open_log(settings.database), settings, reading, roster)
+    assert len(filter_reviews(table, Filters())) == len(table)
+    week2 = filter_reviews(table, Filters(week=2))
+    assert len(week2) and set(week2.week) == {2}
+    late = filter_reviews(table, Filters(late=True))
+    assert len(late) and late.late.all()
+    assert 0 < len(filter_reviews(table, Filters(section="Section 1"))) < len(table)
+    hits = filter_reviews(table, Filters(text="ACCOUNTABILITY"))
+    assert len(hits) and hits.text.str.lower().str.contains("accountability").all()
+    assert len(filter_reviews(table, Filters(student="s001", week=1, prompt="w1-stance"))) <= 1
+
+
+def test_drive_the_desk_score_comment_next_and_read_back(course, reading):
+    one = desk(course, reading)
+    one.week.value = 1
+    one.prompt.value = "w1-consensus"
+    assert set(one.matches.week) == {1} and set(one.matches.prompt_id) == {"w1-consensus"}
+    assert f"1 of {len(one.matches)} matching" in one.summary.value
+    first = one.current
+    assert first["student"] in one.body.value
+    one.scores["understanding"].value = 3
+    one.scores["evidence"].value = 2
+    one.comment.value = "Good use of the abstract; say who makes the claim."
+    assert "Saved at" in one.saved.value
+    one.next_button.click()
+    second = one.current
+    assert second["student"] != first["student"]
+    one.flag.value = True
+    one.status.value = "flagged"
+    assert list(one.matches.student) == [second["student"]]
+
+    reviews = open_log(one.discussion.engine.url.database).reviews()
+    mine = reviews[(reviews.student == first["student"]) & (reviews.prompt_id == "w1-consensus")].iloc[0]
+    assert mine.scores == {"understanding": 3, "evidence": 2}
+    assert mine.comment == "Good use of the abstract; say who makes the claim."
+    assert mine.reviewer == "prof-a"
+    assert "reviewed" in one.summary.value
+
+    fresh = desk(course, reading)  # a new kernel reads back what was saved
+    fresh.status.value = "reviewed"
+    assert first["student"] in set(fresh.matches.student)
+
+
+def test_two_reviewers_both_survive_and_the_conflict_is_shown(course, reading):
+    one, two = desk(course, reading, "prof-a"), desk(course, reading, "ta-b")
+    for d in (one, two):
+        d.week.value = 3
+    assert one.current["student"] == two.current["student"]
+    one.scores["voice"].value = 1
+    two.scores["voice"].value = 3
+    assert "⚠ prof-a saved a review" in two.saved.value
+    log = open_log(one.discussion.engine.url.database)
+    key = (one.current["student"], one.current["notebook"], one.current["prompt_id"])
+    everything = log.reviews(latest=False)
+    rows = everything[
+        (everything.student == key[0]) & (everything.notebook == key[1]) & (everything.prompt_id == key[2])
+    ]
+    assert list(rows.reviewer) == ["prof-a", "ta-b"]
+    assert [r["voice"] for r in rows.scores] == [1, 3]
+    latest = log.reviews()
+    assert latest[(latest.student == key[0]) & (latest.prompt_id == key[2])].iloc[0].reviewer == "ta-b"
+
+
+def test_hostile_reflection_is_shown_as_text_in_the_desk(course, reading):
+    one = desk(course, reading)
+    one.table.loc[0, "text"] = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    one.apply_filters()
+    assert "<script" not in one.body.value and "<img" not in one.body.value
