@@ -191,6 +191,91 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
         console.print(f"wrote {build_review(out, run=not no_run)}")
 
 
+def _course(settings_path: Path | None, db: str | None):
+    """The course settings (given, or course.toml found from the cwd), its log and its reading."""
+    from coursekit.settings import SettingsError, find_settings, load_settings
+
+    try:
+        settings = load_settings(settings_path) if settings_path else find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    if settings is None:
+        _fail("no course.toml in this folder or above it; pass --settings (see docs/course-settings.md)")
+    try:
+        log = open_log(db or settings.database)
+        reading = load_reading(settings.reading)
+    except (FileNotFoundError, ReadingError) as exc:
+        _fail(str(exc))
+    return settings, log, reading
+
+
+def _scores(settings, log, reading):
+    from coursekit.grades import week_scores
+
+    prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
+    return week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
+
+
+SETTINGS_OPTION = click.option(
+    "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
+)
+DB_OPTION = click.option("--db", help="Override the database named in course.toml.")
+
+
+@main.command()
+@click.option(
+    "--roster", type=click.Path(path_type=Path), help="Canvas roster CSV (default: roster.file in course.toml)."
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("grades.csv"), show_default=True)
+@click.option(
+    "--plain", type=click.Path(dir_okay=False, path_type=Path), help="Also write a per-student, per-week CSV."
+)
+@SETTINGS_OPTION
+@DB_OPTION
+def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Path | None, db: str | None) -> None:
+    """Write a Canvas gradebook import file from rubric scores and participation rules."""
+    from coursekit.grades import canvas_gradebook, plain_grades
+    from coursekit.roster import RosterError, read_roster
+
+    settings, log, reading = _course(settings_path, db)
+    roster = roster or settings.roster
+    if roster is None:
+        _fail("no roster: pass --roster ROSTER.csv or set [roster] file in course.toml")
+    try:
+        people = read_roster(roster, settings.student_column)
+    except RosterError as exc:
+        _fail(str(exc))
+    scores = _scores(settings, log, reading)
+    canvas_gradebook(scores, people, settings).to_csv(out, index=False)
+    console.print(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
+    if plain:
+        plain_grades(scores, people).to_csv(plain, index=False)
+        console.print(f"wrote {plain}")
+    unknown = sorted(set(log.submissions()["student"]) - set(people["student"]))
+    if unknown:
+        errors.print(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})")
+    unscored = scores[scores["reviewed_prompts"] < scores["prompts"]]
+    if len(unscored):
+        errors.print(
+            f"{len(unscored)} submitted notebook(s) have unscored reflections; their grade counts only scored ones"
+        )
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("feedback"), show_default=True)
+@SETTINGS_OPTION
+@DB_OPTION
+def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
+    """Write one HTML feedback page per student, named by a per-student secret; index.csv lists them."""
+    from coursekit.feedback import write_feedback
+
+    settings, log, reading = _course(settings_path, db)
+    index = write_feedback(
+        log.reflections(), log.reviews(), _scores(settings, log, reading), settings, reading, log.course_secret(), out
+    )
+    console.print(f"wrote feedback pages to {out}; {index} says which file is whose (keep it private)")
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--notebooks", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
@@ -266,6 +351,35 @@ def validate(
     )
     if failed:
         sys.exit(1)
+
+
+@main.command("report")
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(path_type=Path),
+    help="course.toml, or its folder (default: the nearest course.toml from this folder up).",
+)
+@click.option("--db", help="SQLite file or SQLAlchemy URL of the log (default: the settings' database).")
+@click.option("--out", default="report", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def participation_report(settings_file: Path | None, db: str | None, out: Path) -> None:
+    """Write a participation report (OUT/index.html and plots) for instructors: it shows real names."""
+    from coursekit.report import write_report
+    from coursekit.settings import SettingsError, find_settings, load_settings
+
+    try:
+        settings = load_settings(settings_file) if settings_file else find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    if settings is None:
+        _fail("no course.toml in this folder or any folder above it; pass --settings")
+    try:
+        reading = load_reading(settings.reading)
+        log = open_log(db or settings.database)
+    except (ReadingError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    path = write_report(log, settings, reading, out)
+    console.print(f"wrote {path}", soft_wrap=True)
 
 
 if __name__ == "__main__":

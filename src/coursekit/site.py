@@ -80,7 +80,7 @@ class Site:
     week_titles: dict[int, str]
 
 
-def _page(title: str, body: str, nav: str) -> str:
+def page(title: str, body: str, nav: str) -> str:
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -130,7 +130,7 @@ def render_week(site: Site, week: int, posts: pd.DataFrame, nav: str) -> str:
         "placeholder='Search this week’s posts' aria-label='Search posts'>"
         f"<p id='count' class='count' aria-live='polite'></p>{''.join(sections) or '<p>No posts yet.</p>'}"
     )
-    return _page(f"{site.title}: week {week}", body, nav)
+    return page(f"{site.title}: week {week}", body, nav)
 
 
 def publish_site(site: Site, posts: pd.DataFrame, out: str | Path) -> list[Path]:
@@ -162,5 +162,5 @@ def publish_site(site: Site, posts: pd.DataFrame, out: str | Path) -> list[Path]
             f"<ul>{prompts}</ul></section>"
         )
     index = folder / "index.html"
-    index.write_text(_page(site.title, "".join(rows) or "<p>No posts yet.</p>", nav), encoding="utf-8")
+    index.write_text(page(site.title, "".join(rows) or "<p>No posts yet.</p>", nav), encoding="utf-8")
     return [index, *written]

@@ -1,0 +1,92 @@
+"""Grades from rubric scores and participation rules, and the Canvas gradebook import file.
+
+Plain functions over the log's DataFrames and the course settings. A roster student with no
+submission gets a blank (Canvas: no score), not a zero, unless the settings say ``missing = "zero"``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from coursekit.export import safe_for_spreadsheet
+from coursekit.roster import CANVAS_COLUMNS
+from coursekit.settings import Settings
+
+
+def week_scores(
+    submissions: pd.DataFrame, reviews: pd.DataFrame, posts: pd.DataFrame, settings: Settings, prompts: dict[int, int]
+) -> pd.DataFrame:
+    """One row per submitted notebook: rubric points, participation, lateness and the week's total.
+
+    ``prompts`` maps a week to its number of prompts. Participation counts the replies a student wrote
+    in that week's notebook, against ``replies_required``, in weeks after the first (when a feed exists).
+    """
+    first_week = min((w.week for w in settings.weeks), default=1)
+    rubric = (
+        reviews.assign(points=reviews["scores"].map(lambda s: float(sum(s.values()))))
+        .groupby(["student", "notebook"])
+        .agg(rubric=("points", "sum"), reviewed=("points", "size"))
+    )
+    written = posts[posts["kind"] == "reply"].groupby(["author", "week"]).size()
+    rows = []
+    for sub in submissions.itertuples():
+        week = int(sub.week) if pd.notna(sub.week) else None
+        if week is None or settings.week(week) is None:
+            continue
+        points, reviewed = (
+            rubric.loc[(sub.student, sub.notebook)] if (sub.student, sub.notebook) in rubric.index else (0.0, 0)
+        )
+        replies = int(written.get((sub.student, week), 0))
+        participation = 0.0
+        if settings.replies_required and week > first_week:
+            participation = settings.participation_points * min(1.0, replies / settings.replies_required)
+        deadline = settings.deadline(week)
+        late = bool(deadline is not None and pd.Timestamp(sub.submitted_at) > pd.Timestamp(deadline))
+        total = (points + participation) * (1 - settings.late_penalty if late else 1)
+        rows.append(
+            dict(
+                student=sub.student,
+                week=week,
+                submitted_at=sub.submitted_at,
+                late=late,
+                rubric=points,
+                reviewed_prompts=int(reviewed),
+                prompts=prompts.get(week, 0),
+                replies=replies,
+                participation=round(participation, 2),
+                total=round(total, 2),
+            )
+        )
+    columns = [
+        "student",
+        "week",
+        "submitted_at",
+        "late",
+        "rubric",
+        "reviewed_prompts",
+        "prompts",
+        "replies",
+        "participation",
+        "total",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def canvas_gradebook(scores: pd.DataFrame, roster: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The Canvas import table: the roster's identity columns, then one column per week.
+
+    Header ``Student,ID,SIS User ID,SIS Login ID,Section,<week titles>``; one row per roster student,
+    in roster order; every text cell neutralised against formula injection.
+    """
+    table = roster[list(CANVAS_COLUMNS)].copy()
+    totals = scores.set_index(["student", "week"])["total"]
+    missing = 0 if settings.missing == "zero" else ""
+    for week in settings.weeks:
+        table[week.canvas_title] = [totals.get((student, week.week), missing) for student in roster["student"]]
+    return safe_for_spreadsheet(table.astype(object))
+
+
+def plain_grades(scores: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
+    """Per student and week, every part of the grade, for the instructor's own records."""
+    people = roster[["student", "Student", "Section"]].rename(columns={"Student": "name", "Section": "section"})
+    return safe_for_spreadsheet(people.merge(scores, on="student", how="left").sort_values(["student", "week"]))

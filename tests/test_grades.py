@@ -1,0 +1,151 @@
+"""Canvas grades and feedback pages for a generated class of 40 students over 4 weeks."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pandas as pd
+import pytest
+from classgen import make_class, roster_rows
+from click.testing import CliRunner
+from conftest import ROOT
+
+from coursekit.cli import main
+from coursekit.log import open_log
+from coursekit.settings import load_settings
+from coursekit.store import save_review
+
+HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture(scope="module")
+def term(tmp_path_factory, reading):
+    folder = tmp_path_factory.mktemp("term")
+    db = make_class(reading, folder, students=40)
+    rows = roster_rows(40)
+    rows[3]["Student"] = '=HYPERLINK("http://evil.example","x")'  # a hostile display name
+    rows[5]["Section"] = "@SUM(A1:A9)"
+    pd.DataFrame(rows).to_csv(folder / "roster.csv", index=False)
+    log = open_log(db)
+    for n, row in enumerate(log.reflections().itertuples()):
+        if n % 3:  # score two thirds of the reflections
+            save_review(
+                log.engine,
+                row.student,
+                row.notebook,
+                row.prompt_id,
+                "prof",
+                {"understanding": 3, "voice": 2},
+                "Fine work.",
+                False,
+                None,
+            )
+    settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
+    (folder / "course.toml").write_text(
+        (ROOT / "course.toml")
+        .read_text()
+        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
+        .replace('database = "class.db"', f'database = "{db}"')
+    )
+    return folder, settings
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_canvas_csv_header_rows_and_no_formulas(term):
+    folder, settings = term
+    out = folder / "grades.csv"
+    run(
+        "grades",
+        "--settings",
+        str(folder / "course.toml"),
+        "--roster",
+        str(folder / "roster.csv"),
+        "--out",
+        str(out),
+        "--plain",
+        str(folder / "plain.csv"),
+    )
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(frame.columns) == HEADER + [f"Week {w} reflections" for w in (1, 2, 3, 4)]
+    assert len(frame) == 42 and frame["SIS Login ID"].is_unique
+    for value in frame.values.ravel():
+        assert not value.startswith(DANGEROUS), value
+    assert frame.loc[3, "Student"].startswith("'=HYPERLINK") and frame.loc[5, "Section"] == "'@SUM(A1:A9)"
+    never = frame[frame["SIS Login ID"].isin(["s040", "s041"])]
+    assert (never.iloc[:, 5:] == "").all().all()  # no submission: blank, not zero
+    scored = pd.to_numeric(frame["Week 1 reflections"], errors="coerce").dropna()
+    assert len(scored) > 30 and scored.max() <= 2 * settings.rubric_points
+    plain = pd.read_csv(folder / "plain.csv")
+    assert {"rubric", "participation", "late", "total"} <= set(plain.columns)
+
+
+def test_grade_arithmetic_for_one_student(term, reading):
+    folder, settings = term
+    from coursekit.grades import week_scores
+
+    log = open_log(settings.database)
+    prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
+    scores = week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
+    row = scores[(scores.week == 2)].iloc[0]
+    expected = row.rubric + min(1, row.replies / settings.replies_required) * settings.participation_points
+    expected *= (1 - settings.late_penalty) if row.late else 1
+    assert row.total == pytest.approx(round(expected, 2))
+    assert (scores[scores.week == 1].participation == 0).all()  # no feed in week 1
+
+
+def test_missing_zero_setting(term):
+    folder, _ = term
+    toml = folder / "zero.toml"
+    toml.write_text((folder / "course.toml").read_text().replace('missing = "blank"', 'missing = "zero"'))
+    out = folder / "zero.csv"
+    run("grades", "--settings", str(toml), "--roster", str(folder / "roster.csv"), "--out", str(out))
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert (frame[frame["SIS Login ID"] == "s041"].iloc[:, 5:].astype(float) == 0).all().all()
+
+
+def test_feedback_pages_named_by_secret_and_stable_across_edits(term):
+    folder, settings = term
+    out = folder / "feedback"
+    run("feedback", "--settings", str(folder / "course.toml"), "--out", str(out))
+    index = pd.read_csv(out / "index.csv")
+    assert len(index) == 40 and index.file.is_unique
+    assert all(re.fullmatch(r"feedback-[0-9a-f]{12}\.html", f) for f in index.file)
+    assert not any(student in name for student, name in zip(index.student, index.file, strict=True))
+    first = index.iloc[0]
+    page = (out / first.file).read_text()
+    assert "Fine work." in page and "Understands the reading" in page
+
+    log = open_log(settings.database)
+    row = log.reflections().query(f"student == '{first.student}'").iloc[0]
+    save_review(
+        log.engine, row.student, row.notebook, row.prompt_id, "prof", {"understanding": 4}, "<b>Edited</b>", False, None
+    )
+    run("feedback", "--settings", str(folder / "course.toml"), "--out", str(out))
+    again = pd.read_csv(out / "index.csv")
+    assert list(again.file) == list(index.file)  # an edit does not rename anyone's page
+    page = (out / first.file).read_text()
+    assert "<b>Edited</b>" not in page and "Edited" in page
+
+
+def test_bad_settings_name_file_key_and_reason(tmp_path):
+    bad = tmp_path / "course.toml"
+    bad.write_text(
+        '[course]\nname = "x"\nreading = "nowhere"\nnames = "nicknames"\n[rubric]\ncriteria = []\n'
+        "[[weeks]]\nweek = 1\nnotebook = 3\n"
+    )
+    result = CliRunner().invoke(main, ["grades", "--settings", str(bad), "--roster", "r.csv"])
+    assert result.exit_code == 2
+    for expected in (
+        "course.toml: course.reading:",
+        "course.toml: course.names: must be one of pseudonym, real",
+        "course.toml: weeks[0].notebook: expected str, found int",
+        "course.toml: rubric.criteria: needs at least one criterion",
+    ):
+        assert expected in result.output, result.output
