@@ -48,7 +48,7 @@ def test_drive_the_desk_score_comment_next_and_read_back(course, reading):
     one = desk(course, reading)
     one.week.value = 1
     one.prompt.value = "w1-consensus"
-    assert set(one.matches.week) == {1} and set(one.matches.prompt_id) == {"w1-consensus"}
+    assert set(one.matched.week) == {1} and set(one.matched.prompt_id) == {"w1-consensus"}
     assert f"1 of {len(one.matches)} matching" in one.summary.value
     first = one.current
     assert first["student"] in one.body.value
@@ -61,7 +61,7 @@ def test_drive_the_desk_score_comment_next_and_read_back(course, reading):
     assert second["student"] != first["student"]
     one.flag.value = True
     one.status.value = "flagged"
-    assert list(one.matches.student) == [second["student"]]
+    assert list(one.matched.student) == [second["student"]]
 
     reviews = open_log(one.discussion.engine.url.database).reviews()
     mine = reviews[(reviews.student == first["student"]) & (reviews.prompt_id == "w1-consensus")].iloc[0]
@@ -72,7 +72,7 @@ def test_drive_the_desk_score_comment_next_and_read_back(course, reading):
 
     fresh = desk(course, reading)  # a new kernel reads back what was saved
     fresh.status.value = "reviewed"
-    assert first["student"] in set(fresh.matches.student)
+    assert first["student"] in set(fresh.matched.student)
 
 
 def test_two_reviewers_both_survive_and_the_conflict_is_shown(course, reading):

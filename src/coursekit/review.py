@@ -6,8 +6,10 @@ reflections. Text search uses a lower-cased column made once, not per keystroke.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from coursekit.log import DiscussionLog
@@ -57,24 +59,50 @@ class Filters:
     text: str = ""
 
 
-def filter_reviews(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
-    """The rows that match every filter that is set (None or "" means: any)."""
-    keep = pd.Series(True, index=frame.index)
+def _criteria(frame: pd.DataFrame, filters: Filters) -> list[tuple[tuple, Callable[[], np.ndarray]]]:
+    """(cache key, mask maker) for every filter that is set; None or "" means: any."""
+    wanted = []
     if filters.week is not None:
-        keep &= frame["week"] == filters.week
+        wanted.append((("week", filters.week), lambda: (frame["week"] == filters.week).to_numpy()))
     if filters.prompt:
-        keep &= frame["prompt_id"] == filters.prompt
+        wanted.append((("prompt", filters.prompt), lambda: (frame["prompt_id"] == filters.prompt).to_numpy()))
     if filters.student.strip():
-        keep &= frame["student"].str.contains(filters.student.strip(), case=False, regex=False)
+        needle = filters.student.strip().lower()
+        wanted.append(
+            (("student", needle), lambda: frame["student"].str.lower().str.contains(needle, regex=False).to_numpy())
+        )
     if filters.section:
-        keep &= frame["section"] == filters.section
+        wanted.append((("section", filters.section), lambda: (frame["section"] == filters.section).to_numpy()))
     if filters.status:
-        keep &= frame["status"] == filters.status
+        wanted.append((("status", filters.status), lambda: (frame["status"] == filters.status).to_numpy()))
     if filters.late is not None:
-        keep &= frame["late"] == filters.late
+        wanted.append((("late", filters.late), lambda: (frame["late"] == filters.late).to_numpy()))
     if filters.text.strip():
-        keep &= frame["search"].str.contains(filters.text.strip().lower(), regex=False)
-    return frame[keep]
+        needle = filters.text.strip().lower()
+        wanted.append((("text", needle), lambda: frame["search"].str.contains(needle, regex=False).to_numpy()))
+    return wanted
+
+
+def matching_positions(frame: pd.DataFrame, filters: Filters, cache: dict | None = None) -> np.ndarray:
+    """Row positions matching every filter that is set.
+
+    With a ``cache`` (one dict per table), each criterion's mask is computed once, so changing one
+    filter costs one mask plus cheap boolean ANDs. Drop a column's keys from it when that column changes.
+    """
+    cache = {} if cache is None else cache
+    keep = np.ones(len(frame), dtype=bool)
+    for key, make in _criteria(frame, filters):
+        if key not in cache:
+            if len(cache) > 64:  # typed searches leave many one-off masks behind
+                cache.clear()
+            cache[key] = make()
+        keep &= cache[key]
+    return np.flatnonzero(keep)
+
+
+def filter_reviews(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """The rows that match every filter that is set."""
+    return frame.iloc[matching_positions(frame, filters)]
 
 
 def progress(frame: pd.DataFrame) -> str:

@@ -14,13 +14,14 @@ import tempfile
 from pathlib import Path
 
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 
 from coursekit import answers as answer_format
 from coursekit.log import DiscussionLog, open_log
 from coursekit.reading import Reading, load_reading
 from coursekit.render import safe_html
-from coursekit.review import STATUSES, Filters, filter_reviews, progress, review_table
+from coursekit.review import STATUSES, Filters, matching_positions, progress, review_table
 from coursekit.roster import read_roster
 from coursekit.settings import Settings, find_settings
 from coursekit.store import save_review
@@ -47,8 +48,12 @@ class ReviewDesk(Readable, w.VBox):
         self.posts = log.posts()
         self.answers = log.answers()
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
-        self.matches = self.table
+        self.matches = np.arange(len(self.table))  # positions in self.table
         self.position = 0
+        self._masks: dict = {}
+        replies = self.posts[self.posts["kind"] == "reply"]
+        self._replies = {thread: group for thread, group in replies.groupby("thread_id")}
+        self._answers = {key: group for key, group in self.answers.groupby(["student", "notebook"])}
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
@@ -127,10 +132,15 @@ class ReviewDesk(Readable, w.VBox):
 
     @property
     def current(self) -> pd.Series | None:
-        return self.matches.iloc[self.position] if len(self.matches) else None
+        return self.table.iloc[self.matches[self.position]] if len(self.matches) else None
+
+    @property
+    def matched(self) -> pd.DataFrame:
+        """The rows the filters currently match."""
+        return self.table.iloc[self.matches]
 
     def apply_filters(self) -> None:
-        self.matches = filter_reviews(self.table, self.filters())
+        self.matches = matching_positions(self.table, self.filters(), self._masks)
         self.position = 0
         self.show()
 
@@ -167,7 +177,7 @@ class ReviewDesk(Readable, w.VBox):
     def _reflection_html(self, row: pd.Series) -> str:
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
-        thread = self.posts[(self.posts["thread_id"] == row["post_id"]) & (self.posts["kind"] == "reply")]
+        thread = self._replies.get(row["post_id"], self.posts.iloc[:0])
         replies = (
             "".join(
                 f"<div style='margin-left:1em;border-left:3px solid #ddd;padding-left:.5em'>"
@@ -176,7 +186,7 @@ class ReviewDesk(Readable, w.VBox):
             )
             or "<p><i>No replies yet.</i></p>"
         )
-        mine = self.answers[(self.answers["student"] == row["student"]) & (self.answers["notebook"] == row["notebook"])]
+        mine = self._answers.get((row["student"], row["notebook"]), self.answers.iloc[:0])
         widgets = (
             "".join(
                 f"<li>{html.escape(a.kind)} {html.escape(a.widget_id)}: "
@@ -213,7 +223,7 @@ class ReviewDesk(Readable, w.VBox):
             self.flag.value,
             based_on,
         )
-        index = self.matches.index[self.position]
+        position = self.matches[self.position]
         status = "flagged" if review.flagged else "reviewed"
         updates = dict(
             review_id=review.id,
@@ -225,8 +235,9 @@ class ReviewDesk(Readable, w.VBox):
             status=status,
         )
         for column, value in updates.items():
-            self.table.at[index, column] = value
-            self.matches.at[index, column] = value
+            self.table.iat[position, self.table.columns.get_loc(column)] = value
+        for key in [k for k in self._masks if k[0] == "status"]:
+            del self._masks[key]  # this row's status may have changed
         message = f"<small>✔ Saved at {review.created_at:%H:%M:%S} by {html.escape(self.reviewer)}.</small>"
         if conflict:
             message += (
