@@ -169,7 +169,22 @@ def review_notebook() -> nbformat.NotebookNode:
             "review of the same reflection while you had it open, the desk says so and both are kept."
         ),
         _code("from coursekit.reviewdesk import open_desk\n\ndesk = open_desk()  # reviewer: your login name\ndesk"),
+        _markdown(
+            "## Participation analytics\n\nSubmissions per week (on time and late), reflection length, the glossary "
+            "concepts the class used and missed, stance in week 1 against week 4, and who replies to whom. The same "
+            "report, with its tables (share of replies from the most active 10 percent, Gini coefficient), is "
+            "written by `coursekit report --out report/`."
+        ),
+        _code(
+            "import tempfile\n\nfrom IPython.display import Image, display\n\n"
+            "from coursekit.report import write_report\n\n"
+            "report = write_report(desk.discussion, desk.settings, desk.reading, "
+            'tempfile.mkdtemp(prefix="coursekit-report-"))\n'
+            'for plot in sorted(report.parent.glob("*.png")):\n    display(Image(filename=str(plot)))\n'
+            'print("Full report with tables:", report)'
+        ),
     ]
+    cells[-1]["metadata"]["tags"] = ["nbval-ignore-output"]  # depends on the class's data
     for index, cell in enumerate(cells):
         cell["id"] = f"review-c{index:02d}"
     notebook = nbformat.from_dict(

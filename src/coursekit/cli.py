@@ -354,32 +354,21 @@ def validate(
 
 
 @main.command("report")
+@SETTINGS_OPTION
+@DB_OPTION
 @click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(path_type=Path),
-    help="course.toml, or its folder (default: the nearest course.toml from this folder up).",
+    "--out",
+    default="report",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for index.html and its PNG plots.",
 )
-@click.option("--db", help="SQLite file or SQLAlchemy URL of the log (default: the settings' database).")
-@click.option("--out", default="report", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-def participation_report(settings_file: Path | None, db: str | None, out: Path) -> None:
+def participation_report(settings_path: Path | None, db: str | None, out: Path) -> None:
     """Write a participation report (OUT/index.html and plots) for instructors: it shows real names."""
     from coursekit.report import write_report
-    from coursekit.settings import SettingsError, find_settings, load_settings
 
-    try:
-        settings = load_settings(settings_file) if settings_file else find_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
-    if settings is None:
-        _fail("no course.toml in this folder or any folder above it; pass --settings")
-    try:
-        reading = load_reading(settings.reading)
-        log = open_log(db or settings.database)
-    except (ReadingError, FileNotFoundError) as exc:
-        _fail(str(exc))
-    path = write_report(log, settings, reading, out)
-    console.print(f"wrote {path}", soft_wrap=True)
+    settings, log, reading = _course(settings_path, db)
+    console.print(f"wrote {write_report(log, settings, reading, out)}", soft_wrap=True)
 
 
 if __name__ == "__main__":

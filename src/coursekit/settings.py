@@ -20,6 +20,10 @@ FILE_NAME = "course.toml"
 class SettingsError(ReadingError):
     """Raised with every problem found in a settings file."""
 
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        self.args = ("invalid course settings:\n" + "\n".join(f"  {p}" for p in problems),)
+
 
 @dataclass(frozen=True)
 class Criterion:

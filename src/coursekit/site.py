@@ -63,13 +63,13 @@ document.addEventListener('DOMContentLoaded', function () {
 """
 
 
-def _csp_hash(source: str) -> str:
+def csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
 
 CSP = (
     "default-src 'none'; img-src 'none'; base-uri 'none'; form-action 'none'; "
-    f"style-src {_csp_hash(STYLE)}; script-src {_csp_hash(SCRIPT)}"
+    f"style-src {csp_hash(STYLE)}; script-src {csp_hash(SCRIPT)}"
 )
 
 

@@ -1,0 +1,314 @@
+"""The participation report: one static HTML page with plots, for instructors (it shows real names).
+
+``write_report`` reads the log, computes the figures with ``coursekit.analytics`` and writes
+``index.html`` and PNG plots into one folder that opens without a server, a CDN or any script. All
+text goes through ``render.text``; the page's Content-Security-Policy allows only its own style (by
+hash) and images from its own folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch
+from matplotlib.ticker import MaxNLocator
+
+from coursekit import analytics
+from coursekit.log import DiscussionLog
+from coursekit.reading import Reading, Stance
+from coursekit.render import text
+from coursekit.settings import Settings
+from coursekit.site import csp_hash
+
+matplotlib.use("Agg")  # files only: no window, no display needed, the same on a server as on a laptop
+
+ON_TIME, LATE, MUTED, INK = "#2857a4", "#e08a1e", "#9aa3b2", "#1d2433"  # blue/orange: safe for colour blindness
+PLOTS = {
+    "submissions": "submissions.png",
+    "words": "words.png",
+    "concepts": "concepts.png",
+    "replies": "replies.png",
+}
+
+STYLE = """
+:root { --ink: #1d2433; --muted: #5b6475; --line: #d8dce3; }
+* { box-sizing: border-box; }
+body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
+       max-width: 60rem; margin: 0 auto; padding: 1rem; }
+header { border-bottom: 2px solid var(--line); margin-bottom: 1rem; }
+.note { color: var(--muted); }
+figure { margin: 1rem 0 2rem; }
+figure img { max-width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: 0.9rem; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+th, td { border-bottom: 1px solid var(--line); padding: 0.3rem 0.75rem; text-align: left; vertical-align: top; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+@media print { figure, table { break-inside: avoid; } }
+"""
+CSP = f"default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'none'; style-src {csp_hash(STYLE)}"
+
+
+@contextlib.contextmanager
+def _figure(path: Path, size: tuple[float, float]) -> Iterator[tuple]:
+    """A figure saved to ``path`` and closed, even when drawing fails, so a long session does not leak."""
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    try:
+        yield fig, ax
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+
+
+def _percent(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.0%}"
+
+
+def _number(value: float, signed: bool = False) -> str:
+    return "n/a" if math.isnan(value) else f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def _steps(shift: float, steps: int) -> str:
+    return "n/a" if math.isnan(shift) else f"{shift:+.2f} steps (scale of {steps})"
+
+
+def _plot_submissions(table: pd.DataFrame, path: Path) -> str:
+    with _figure(path, (7, 3.6)) as (_, ax):
+        labels = [f"Week {w}" for w in table.index]
+        on_time = ax.bar(labels, table["on_time"], color=ON_TIME, label="on time")
+        late = ax.bar(labels, table["late"], bottom=table["on_time"], color=LATE, label="late")
+        ax.bar_label(on_time, label_type="center", color="white")
+        ax.bar_label(late, labels=[str(n) if n else "" for n in table["late"]], label_type="center")
+        ax.set_ylabel("notebooks submitted")
+        ax.set_title("Submissions per week")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, frameon=False)
+        ax.spines[["top", "right"]].set_visible(False)
+    weeks = "; ".join(f"week {w}: {r.on_time} on time, {r.late} late" for w, r in table.iterrows())
+    return f"Stacked bar chart of notebooks submitted per week, on time and late. {weeks or 'No submissions yet'}."
+
+
+def _plot_words(counts: analytics.WordCounts, path: Path) -> str:
+    with _figure(path, (7, 3.6)) as (_, ax):
+        if counts.written:
+            ax.hist(counts.words, bins=min(30, max(5, counts.written // 10)), color=ON_TIME, edgecolor="white")
+            ax.axvline(counts.median, color=INK, linestyle="--", linewidth=1)
+            ax.annotate(f" median {counts.median:g}", (counts.median, 0.95), xycoords=("data", "axes fraction"))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("words in a reflection")
+        ax.set_ylabel("reflections")
+        ax.set_title(f"Reflection length ({counts.written} written; {counts.blanks} blank, not shown)")
+        ax.spines[["top", "right"]].set_visible(False)
+    if not counts.written:
+        return "Histogram of reflection lengths: no reflection has been written yet."
+    return (
+        f"Histogram of words per reflection for {counts.written} written reflections: from {counts.words.min()} "
+        f"to {counts.words.max()} words, median {counts.median:g}. {counts.blanks} blank reflections are not shown."
+    )
+
+
+def _plot_concepts(concepts: analytics.ConceptUsage, path: Path) -> str:
+    usage = concepts.usage.sort_values("reflections", kind="stable")
+    with _figure(path, (7, 1.2 + 0.3 * max(1, len(usage)))) as (_, ax):
+        colors = [MUTED if n == 0 else ON_TIME for n in usage["reflections"]]
+        bars = ax.barh(usage["term"], usage["reflections"], color=colors)
+        ax.bar_label(bars, labels=[str(n) if n else " not used" for n in usage["reflections"]], padding=3)
+        ax.set_xlabel("reflections that mention the term")
+        ax.set_title("Glossary concepts used in reflections")
+        ax.spines[["top", "right"]].set_visible(False)
+    most = ", ".join(f"{r.term} ({r.reflections})" for r in usage.iloc[::-1].head(3).itertuples() if r.reflections)
+    missed = f"Not used: {', '.join(concepts.missed)}." if concepts.missed else "Every term was used."
+    return f"Bar chart of how many reflections mention each glossary term. Most used: {most or 'none'}. {missed}"
+
+
+def _plot_stance(stance: Stance, shifts: pd.DataFrame, first: int, last: int, path: Path) -> str:
+    steps = int(shifts["steps"].max()) if len(shifts) else stance.steps
+    with _figure(path, (7, 4.8)) as (fig, ax):
+        pairs = shifts.groupby(["first", "last"]).size()
+        for (start, end), count in pairs.items():
+            color = MUTED if start == end else LATE if end > start else ON_TIME
+            ax.plot([0, 1], [start, end], color=color, linewidth=1 + 1.5 * count, alpha=0.6, solid_capstyle="round")
+        for x, column in ((0, "first"), (1, "last")):
+            at = shifts[column].value_counts()
+            ax.scatter([x] * len(at), at.index, s=30 + 25 * at.to_numpy(), color=INK, zorder=3)
+        if len(shifts):
+            means = shifts["first"].mean(), shifts["last"].mean()
+            ax.plot([0, 1], means, color=INK, linewidth=3, linestyle="--", marker="D", zorder=4)
+            legend = [
+                Line2D([], [], color=LATE, linewidth=3, label=f"towards {stance.right}"),
+                Line2D([], [], color=ON_TIME, linewidth=3, label=f"towards {stance.left}"),
+                Line2D([], [], color=MUTED, linewidth=3, label="no change"),
+                Line2D([], [], color=INK, linewidth=3, linestyle="--", marker="D", label="class mean"),
+            ]
+            fig.legend(handles=legend, loc="outside lower center", ncols=2, frameon=False)
+        else:
+            ax.text(0.5, (steps - 1) / 2, "Nobody answered in both weeks yet", ha="center")
+        ticks = [f"{i + 1}" for i in range(steps)]
+        ticks[0], ticks[-1] = f"1 {stance.left}", f"{steps} {stance.right}"
+        ax.set_yticks(range(steps), ticks)
+        ax.set_ylim(-0.5, steps - 0.5)
+        ax.set_xticks([0, 1], [f"Week {first}", f"Week {last}"])
+        ax.set_xlim(-0.3, 1.3)
+        ax.set_title(f"Stance, week {first} and week {last} ({len(shifts)} students; thicker = more students)")
+        ax.spines[["top", "right", "bottom"]].set_visible(False)
+    moved = int((shifts["shift"] != 0).sum())
+    return (
+        f"Slopegraph of each student's position on the scale from {stance.left} (1) to {stance.right} ({steps}) "
+        f"in week {first} and week {last}, for {len(shifts)} students who answered both times: {moved} moved, "
+        f"mean shift {_number(analytics.mean_shift(shifts), signed=True)} steps. Orange lines move towards "
+        f"{stance.right}, blue towards {stance.left}, grey stay."
+    )
+
+
+def _plot_replies(edges: pd.DataFrame, people: pd.DataFrame, path: Path) -> str:
+    students = list(people.index)
+    angles = np.linspace(np.pi / 2, np.pi / 2 - 2 * np.pi, len(students), endpoint=False)
+    where = {s: (math.cos(a), math.sin(a)) for s, a in zip(students, angles, strict=True)}
+    others = edges[edges["from"] != edges["to"]]
+    with _figure(path, (8, 8)) as (_, ax):
+        heaviest = int(others["count"].max()) if len(others) else 1
+        for edge in others.itertuples(index=False):
+            ax.add_patch(
+                FancyArrowPatch(
+                    where[edge[0]],
+                    where[edge[1]],
+                    arrowstyle="-|>",
+                    mutation_scale=9,
+                    connectionstyle="arc3,rad=0.12",  # A→B and B→A stay apart
+                    linewidth=0.6 + 1.8 * edge[2] / heaviest,
+                    color=ON_TIME,
+                    alpha=0.25 + 0.5 * edge[2] / heaviest,
+                    shrinkA=6,
+                    shrinkB=8,
+                )
+            )
+        if students:
+            xy = np.array([where[s] for s in students])
+            ax.scatter(xy[:, 0], xy[:, 1], s=20 + 18 * people["replies_received"], color=LATE, zorder=3)
+        for student, angle in zip(students, angles, strict=True):
+            flip = math.cos(angle) < 0
+            ax.text(
+                1.1 * math.cos(angle),
+                1.1 * math.sin(angle),
+                student,
+                rotation=math.degrees(angle) + (180 if flip else 0),
+                rotation_mode="anchor",
+                ha="right" if flip else "left",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xlim(-1.35, 1.35)
+        ax.set_ylim(-1.3, 1.3)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title("Who replies to whom (arrow: replier → author; dot size: replies received)")
+    total = int(others["count"].sum())
+    busiest = ", ".join(f"{r[0]} → {r[1]} ({r[2]})" for r in others.head(3).itertuples(index=False))
+    return (
+        f"Network of replies among {len(students)} students drawn on a circle: {total} replies to classmates "
+        f"in {len(others)} directed pairs; the thicker the arrow, the more replies."
+        + (f" Most frequent: {busiest}." if busiest else "")
+    )
+
+
+def _img(name: str, alt: str, caption: str = "") -> str:
+    note = f"<figcaption>{text(caption)}</figcaption>" if caption else ""
+    return f"<figure><img src='{text(name)}' alt='{text(alt)}'>{note}</figure>"
+
+
+def _rows(rows: list[tuple[str, str]]) -> str:
+    return "".join(f"<tr><th scope='row'>{text(label)}</th><td>{text(value)}</td></tr>" for label, value in rows)
+
+
+def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_dir: str | Path) -> Path:
+    """Write ``out_dir/index.html`` and its PNG plots; return the page's path.
+
+    Weeks and deadlines come from ``settings``; glossary terms and the stance scale from ``reading``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    submissions, reflections, posts = log.submissions(), log.reflections(), log.posts()
+    weeks = [w.week for w in settings.weeks]
+    per_week = analytics.submissions_per_week(submissions, settings.deadline, weeks)
+    absent = analytics.absent_students(submissions, per_week.index)
+    counts = analytics.word_counts(reflections)
+    concepts = analytics.concept_usage(reflections, [t.term for t in reading.glossary])
+    people = analytics.participation(posts, submissions["student"].unique())
+    edges = analytics.reply_edges(posts)
+    replies = people["replies_given"]
+    repliers = int((replies > 0).sum())
+    who = f"{analytics.top_group(repliers)} of {repliers}" if repliers else "nobody has replied yet"
+
+    key = [
+        ("Students who submitted anything", str(len(people))),
+        ("Reflections written (blank)", f"{counts.written} ({counts.blanks})"),
+        (
+            f"Share of replies written by the most active 10% of repliers ({who})",
+            _percent(analytics.top_share(replies)),
+        ),
+        (
+            f"Gini coefficient of replies per student, over all {len(people)} (0: all equal; near 1: one does all)",
+            _number(analytics.gini(replies)),
+        ),
+    ]
+    sections = []
+    with plt.rc_context({"text.parse_math": False}):  # a "$" in a student's name is text, not TeX
+        alt = _plot_submissions(per_week, out / PLOTS["submissions"])
+        late = f"Late: after the week's deadline in {settings.path.name}; a week without a deadline has none."
+        sections.append(f"<h2>Submissions</h2>{_img(PLOTS['submissions'], alt, late)}")
+        alt = _plot_words(counts, out / PLOTS["words"])
+        sections.append(f"<h2>Reflection length</h2>{_img(PLOTS['words'], alt)}")
+        alt = _plot_concepts(concepts, out / PLOTS["concepts"])
+        missed = f"Not used by anyone: {', '.join(concepts.missed)}." if concepts.missed else "Every term was used."
+        sections.append(f"<h2>Glossary concepts</h2>{_img(PLOTS['concepts'], alt)}<p>{text(missed)}</p>")
+        stances = [s for s in reading.stances if len(s.weeks) >= 2]  # asked twice: before and after
+        answers = log.answers("stance") if stances else None
+        for number, stance in enumerate(stances, start=1):
+            first, last = stance.weeks[0], stance.weeks[-1]
+            shifts = analytics.stance_shift(answers, first, last, stance.id)
+            name = f"stance-{number}.png"
+            alt = _plot_stance(stance, shifts, first, last, out / name)
+            sections.append(f"<h2>Stance: {text(stance.left)} or {text(stance.right)}</h2>{_img(name, alt)}")
+            key.append(
+                (
+                    f"Mean stance shift, week {first} → week {last} ({len(shifts)} students; + is towards "
+                    f"{stance.right})",
+                    _steps(analytics.mean_shift(shifts), stance.steps),
+                )
+            )
+        alt = _plot_replies(edges, people, out / PLOTS["replies"])
+    for week in per_week.index:
+        names = list(absent.loc[absent["week"] == week, "student"])
+        key.append((f"Submitted nothing in week {week}", f"{len(names)}: {', '.join(names)}" if names else "0"))
+    per_student = "".join(
+        f"<tr><th scope='row'>{text(student)}</th>" + "".join(f"<td class='n'>{int(v)}</td>" for v in row) + "</tr>"
+        for student, row in people.iterrows()
+    )
+    sections.append(
+        f"<h2>Replies</h2>{_img(PLOTS['replies'], alt)}"
+        "<table class='people'><thead><tr><th scope='col'>student</th><th scope='col'>reflections</th>"
+        "<th scope='col'>replies given</th><th scope='col'>replies received</th><th scope='col'>likes received</th>"
+        f"</tr></thead><tbody>{per_student}</tbody></table>"
+    )
+    title = f"Participation report: {settings.name}"
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        "<meta name='referrer' content='no-referrer'>"
+        f"<title>{text(title)}</title><style>{STYLE}</style></head><body>"
+        f"<header><h1>{text(title)}</h1><p class='note'>For instructors: this page shows real student names. "
+        "Do not publish it.</p></header>"
+        f"<h2>Key figures</h2><table class='figures'><tbody>{_rows(key)}</tbody></table>"
+        f"{''.join(sections)}</body></html>\n"
+    )
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
