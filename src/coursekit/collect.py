@@ -46,7 +46,7 @@ class CollectReport:
         return self.count("collected") + self.count("updated")
 
 
-def _read(file: SubmissionFile) -> tuple[bytes | None, str]:
+def read_submission(file: SubmissionFile) -> tuple[bytes | None, str]:
     try:
         return file.path.read_bytes(), ""
     except OSError as exc:
@@ -65,7 +65,7 @@ def collect(root: str | Path, db: Engine | str | Path) -> CollectReport:
 
     parsed: list[tuple[SubmissionFile, Extracted, str]] = []
     for file in files:
-        data, error = _read(file)
+        data, error = read_submission(file)
         if data is None:
             results.append(FileResult(file.path, file.student, "", FAILED, error, "check the file's permissions"))
             continue

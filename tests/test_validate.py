@@ -1,0 +1,391 @@
+"""coursekit validate: the checks without running anything, then real nbval runs over hostile submissions."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, filled_notebook, student_answers, write_notebook
+
+from coursekit import validate
+from coursekit.cells import PROMPT, cell_marker, word_count
+from coursekit.cli import main
+from coursekit.validate import CellResult, Course, RunResult, check_prompts, check_submission, run_problems
+
+BWRAP_PROBLEM = validate.sandbox_problem()
+needs_bwrap = pytest.mark.skipif(bool(BWRAP_PROBLEM), reason=f"bubblewrap cannot sandbox here: {BWRAP_PROBLEM}")
+
+LOOP = """import time
+while True:  # endless, and deaf to the interrupt nbval sends at its cell timeout
+    try:
+        time.sleep(1)
+    except KeyboardInterrupt:
+        pass"""
+VANDAL = """from pathlib import Path
+# What a naive validator would lose: this notebook and everything beside it, in its folder and the one above.
+for path in list(Path.cwd().parent.rglob("*")):
+    if path.is_file() and not path.is_symlink():
+        path.write_text("vandalised")
+        path.unlink()"""
+SPAM = """import sys
+for _ in range(100):
+    sys.stdout.write("x" * 1_000_000)  # 100 MB in all
+raise RuntimeError("spam " * 200_000)  # and a 1 MB error message"""
+DIES = "import os\nos._exit(1)"
+RAISES = "1 / 0"
+
+
+def long_answers(reading, week: int, student: str) -> dict[str, str]:
+    """Reflections long enough for every prompt: conftest's ~20-word answers, eight times over."""
+    return {pid: " ".join([text] * 8) for pid, text in student_answers(reading, week, student).items()}
+
+
+def submission(reading, *code: str, week: int = 1, answers: dict | None = None) -> dict:
+    """A week's notebook as submitted, with extra code cells right after the one that loads the reading."""
+    notebook = filled_notebook(reading, week, long_answers(reading, week, "s") if answers is None else answers)
+    first_code = next(i for i, c in enumerate(notebook["cells"]) if c["cell_type"] == "code")
+    for offset, source in enumerate(code, 1):
+        cell = {"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+        notebook["cells"].insert(first_code + offset, cell)
+    return notebook
+
+
+def prompt_index(notebook: dict) -> int:
+    return next(i for i, c in enumerate(notebook["cells"]) if (m := cell_marker(c)) and m["role"] == PROMPT)
+
+
+def tampered(reading) -> dict:
+    notebook = submission(reading)
+    cell = notebook["cells"][prompt_index(notebook)]
+    cell["source"] = cell["source"].replace(f"at least {reading.prompts_for(1)[0].min_words}", "at least 10")
+    return notebook
+
+
+def deleted_prompt(reading) -> dict:
+    notebook = submission(reading)
+    del notebook["cells"][prompt_index(notebook)]
+    return notebook
+
+
+def as_bytes(notebook: dict) -> bytes:
+    return json.dumps(notebook).encode()
+
+
+def check(data: bytes, course: Course):
+    return check_submission(data, "ana", Path("ana/week01.ipynb"), course)
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, by relative path."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def lines_of(output: str, student: str) -> list[str]:
+    """The report lines of one student: their status line and the reasons below it."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if f" {student}  " in line)
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("      ")), len(lines))
+    return lines[start:end]
+
+
+# Checks without running anything
+
+
+@pytest.fixture(scope="module")
+def course() -> Course:
+    return Course(ROOT)
+
+
+def test_a_complete_submission_has_no_problems_and_is_run_with_its_reading(reading, course):
+    report, run_with = check(as_bytes(submission(reading)), course)
+    assert report.problems == [] and report.notebook == "week01-the-promise" and report.week == 1
+    assert run_with is not None and run_with.path == ROOT / "readings" / reading.id
+
+
+def test_short_reflections_are_named_with_their_counts(reading, course):
+    answers = student_answers(reading, 1, "ana")
+    report, run_with = check(as_bytes(submission(reading, answers=answers)), course)
+    prompts = reading.prompts_for(1)
+    assert [p.reason for p in report.problems] == [
+        f"the reflection for {p.id} has {word_count(answers[p.id])} words; at least {p.min_words} are needed"
+        for p in prompts
+    ]
+    assert run_with is not None  # too short is no reason not to run it
+
+
+def test_a_changed_prompt_is_named(reading, course):
+    report, _ = check(as_bytes(tampered(reading)), course)
+    assert [p.reason for p in report.problems] == [f"the prompt cell for {reading.prompts_for(1)[0].id} was changed"]
+
+
+def test_a_prompt_from_elsewhere_is_named(reading):
+    course_cells = filled_notebook(reading, 1, {})["cells"]
+    extra = copy.deepcopy(course_cells[prompt_index({"cells": course_cells})])
+    extra["metadata"]["coursekit"]["prompt_id"] = "w9-made-up"
+    problems = check_prompts([*course_cells, extra], course_cells)
+    assert [p.reason for p in problems] == ["prompt cell 'w9-made-up' is not in the course notebook"]
+    assert check_prompts(course_cells[:1], course_cells)[0].reason.endswith("is missing")
+
+
+def test_file_problems_fail_without_running(reading, course):
+    for data, reason in [(b'{"cells": [', "not valid JSON"), (as_bytes(deleted_prompt(reading)), "was deleted")]:
+        report, run_with = check(data, course)
+        assert run_with is None
+        assert len(report.problems) == 1 and reason in report.problems[0].reason and report.problems[0].hint
+
+
+def test_a_reading_not_in_the_course_says_to_pass_the_course_folder(reading, course):
+    notebook = submission(reading)
+    notebook["metadata"]["coursekit"]["reading"] = "someone-else-2020"
+    report, run_with = check(as_bytes(notebook), course)
+    assert run_with is None
+    assert "'someone-else-2020'" in report.problems[0].reason and "--course" in report.problems[0].hint
+
+
+def test_run_results_become_reasons():
+    assert run_problems(RunResult(None, None, "", 20.0, 20.0))[0].reason == "timed out after 20 s"
+    stuck = RunResult(None, None, "", 20.0, 20.0, last_started="Cell 2")
+    assert run_problems(stuck)[0].reason == "timed out after 20 s in code cell 3"
+    assert run_problems(RunResult(0, (CellResult("Cell 0", "passed"),), "", 1.0, 20.0)) == []
+    died = [
+        CellResult("Cell 1", "failed", "pytest plugin exception: the kernel died (the notebook called os._exit)"),
+        *(CellResult(f"Cell {n}", "failed", "pytest plugin exception: Kernel dead on test start") for n in (2, 3)),
+    ]
+    reasons = [p.reason for p in run_problems(RunResult(1, tuple(died), "", 1.0, 20.0))]
+    assert reasons == [
+        "code cell 2: the kernel died (the notebook called os._exit)",
+        "2 later code cell(s) did not run: the kernel was dead",
+    ]
+    assert "killed by signal 9" in run_problems(RunResult(-9, None, "", 1.0, 20.0))[0].reason
+    assert "no readable report" in run_problems(RunResult(0, None, "", 1.0, 20.0))[0].reason
+
+
+def test_nbval_messages_are_shortened_to_the_cell_and_the_error():
+    message = (
+        "Notebook cell execution failed\nCell 4: Cell execution caused an exception\n\nInput:\n"
+        "x = 1 / 0\nprint(x)\n\nTraceback:\n#x1B[31m---------\x1b[0m\nZeroDivisionError: division by zero\n"
+    )
+    assert validate.describe_failure(CellResult("Cell 4", "failed", message)) == (
+        "code cell 5 (x = 1 / 0): Cell execution caused an exception: ZeroDivisionError: division by zero"
+    )
+
+
+def test_the_plugin_lines_name_the_last_cell_started_and_are_left_out_of_the_output():
+    output = f"\n{validate._STARTING}notebooks/submission.ipynb::Cell 0\n.\n{validate._STARTING}n.ipynb::Cell 1\n"
+    assert validate.split_output(output) == ("\n.", "Cell 1")
+    assert validate.split_output("..F") == ("..F", "")
+
+
+def test_junit_is_read_only_when_small_and_not_a_symlink(tmp_path, monkeypatch):
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite><testcase name="Cell 0"/><testcase name="Cell 1"><failure message="m">long</failure>'
+        '</testcase><testcase name="Cell 2"><skipped message="s"/></testcase></testsuite></testsuites>'
+    )
+    assert validate.read_junit(junit) == (
+        CellResult("Cell 0", "passed"),
+        CellResult("Cell 1", "failed", "long"),
+        CellResult("Cell 2", "skipped", "s"),
+    )
+    (tmp_path / "link.xml").symlink_to(junit)
+    assert validate.read_junit(tmp_path / "link.xml") is None
+    assert validate.read_junit(tmp_path / "missing.xml") is None
+    monkeypatch.setattr(validate, "JUNIT_LIMIT", 10)
+    assert validate.read_junit(junit) is None
+
+
+def test_only_the_tail_of_the_output_is_read():
+    with tempfile.TemporaryFile() as output:
+        output.write(b"x" * 1_000_000 + b"THE END")
+        tail = validate.read_tail(output)
+    assert tail.endswith("THE END") and len(tail) < validate.OUTPUT_TAIL + 100
+    assert tail.startswith("[... first 980007 bytes of output cut ...]")
+
+
+def test_the_plugin_cuts_huge_failure_messages():
+    report = SimpleNamespace(failed=True, longrepr="x" * 10_000_000)
+    validate.pytest_runtest_logreport(report)
+    assert len(report.longrepr) < validate.MESSAGE_LIMIT + 100 and "characters cut" in report.longrepr
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_the_deadline_or_a_stop_kills_the_process_and_what_it_started_in_a_session_of_its_own():
+    # Like pytest starting nbval's kernel: a child in a new session, out of reach of the parent's process group.
+    spawn = "import subprocess, time; print(subprocess.Popen(['sleep', '60'], start_new_session=True).pid, flush=True)"
+    for stop_now in (False, True):
+        stop = threading.Event()
+        process = subprocess.Popen(
+            [sys.executable, "-c", spawn + "; time.sleep(60)"], stdout=subprocess.PIPE, start_new_session=True
+        )
+        child = int(process.stdout.readline())
+        if stop_now:
+            stop.set()
+        started = time.monotonic()
+        assert validate._wait(process, started + 1, stop) is None
+        assert time.monotonic() - started < 5
+        time.sleep(0.2)
+        assert not running(process.pid) and not running(child)
+        process.stdout.close()
+
+
+def test_commands_ignore_the_project_pytest_config_and_sandbox_everything_but_the_copy(tmp_path):
+    command = validate.nbval_command(tmp_path, tmp_path / "notebooks" / "n.ipynb", 20)
+    assert command[command.index("-c") + 1] == os.devnull and "--nbval-lax" in command
+    assert "--nbval-cell-timeout=20" in command and command[-1].endswith("n.ipynb")
+    boxed = validate.sandbox_command(tmp_path, command)
+    assert boxed[boxed.index("--ro-bind") : boxed.index("--ro-bind") + 3] == ["--ro-bind", "/", "/"]
+    assert boxed[boxed.index("--bind") : boxed.index("--bind") + 3] == ["--bind", str(tmp_path), str(tmp_path)]
+    assert {"--unshare-net", "--die-with-parent"} <= set(boxed) and boxed[-len(command) :] == command
+
+
+def test_reports_escape_hostile_names(tmp_path):
+    hostile = '=HYPERLINK("http://x")\x1b[31m<b>'
+    report = validate.NotebookReport(hostile, tmp_path / "s" / "n.ipynb", "week01", 1)
+    report.problems.append(validate.Problem("reason with <xml> & \x00 nul", "hint"))
+    validate.write_junit([report], tmp_path / "out" / "report.xml", tmp_path)
+    validate.write_report_csv([report], tmp_path / "out" / "report.csv", tmp_path)
+    case = ET.parse(tmp_path / "out" / "report.xml").find(".//testcase")
+    assert case.get("classname") == '=HYPERLINK("http://x")?[31m<b>' and case.get("file") == "s/n.ipynb"
+    assert case.find("failure").get("message") == "reason with <xml> & ? nul"
+    rows = list(csv.DictReader((tmp_path / "out" / "report.csv").open()))
+    assert rows[0]["student"].startswith("'=HYPERLINK") and rows[0]["status"] == "fail"
+
+
+# Real runs
+
+
+@pytest.fixture(scope="module")
+def class_run(reading, tmp_path_factory):
+    """One validate run over a class of good, failing and hostile submissions, three at a time."""
+    root = tmp_path_factory.mktemp("validate")
+    subs = root / "submissions"
+    notebooks = {
+        "ana-passes": submission(reading),
+        "ben-too-short": submission(reading, answers=student_answers(reading, 1, "ben")),
+        "cy-tampered": tampered(reading),
+        "dee-deleted": deleted_prompt(reading),
+        "eve-raises": submission(reading, RAISES),
+        "fin-loops": submission(reading, LOOP),
+        "gus-vandal": submission(reading, VANDAL),
+        "hal-spams": submission(reading, SPAM),
+        "ida-dies": submission(reading, DIES),
+    }
+    for student, notebook in notebooks.items():
+        write_notebook(subs / student / "week01.ipynb", notebook)
+    write_notebook(subs / "ana-passes" / "week02.ipynb", submission(reading, week=2))  # not this week
+    (subs / "zed-empty").mkdir()
+    before = checksums(subs)
+    temp = set(Path(tempfile.gettempdir()).glob("coursekit-validate-*"))
+    out = root / "out"
+    result = run(
+        "validate", str(subs), "--week", "1", "--jobs", "3", "--timeout", "30",
+        "--course", str(ROOT), "--out", str(out),
+    )  # fmt: skip
+    return SimpleNamespace(result=result, subs=subs, before=before, temp=temp, out=out)
+
+
+def test_every_submission_is_reported_by_name(class_run):
+    result = class_run.result
+    assert result.exit_code == 1, result.output
+    assert "10 notebook(s): 2 passed, 8 failed." in result.stdout
+    assert lines_of(result.stdout, "ana-passes")[0].startswith("pass ")
+    assert "week02" not in result.stdout
+    expected = {
+        "ben-too-short": "words; at least",
+        "cy-tampered": "was changed",
+        "dee-deleted": "was deleted",
+        "eve-raises": "(1 / 0): Cell execution caused an exception: ZeroDivisionError: division by zero",
+        "fin-loops": "timed out after 30 s in code cell 2",
+        "hal-spams": "RuntimeError: spam spam",
+        "ida-dies": "the kernel died",
+        "zed-empty": "holds no .ipynb notebook",
+    }
+    for student, reason in expected.items():
+        lines = lines_of(result.stdout, student)
+        assert lines[0].startswith("fail "), lines
+        assert any(reason in line for line in lines[1:]), (student, lines)
+    assert "(not run)" in lines_of(result.stdout, "dee-deleted")[0]
+
+
+def test_hostile_notebooks_leave_the_submissions_and_the_others_alone(class_run):
+    assert checksums(class_run.subs) == class_run.before
+    assert lines_of(class_run.result.stdout, "gus-vandal")[0].startswith("pass ")  # it only wrecked its own copy
+    assert set(Path(tempfile.gettempdir()).glob("coursekit-validate-*")) == class_run.temp  # copies removed
+    leftovers = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"coursekit-validate-" in (proc / "cmdline").read_bytes():
+                leftovers.append(proc.name)
+        except OSError:
+            continue
+    assert leftovers == [], "a kernel or pytest of a stopped notebook is still running"
+
+
+def test_reports_are_written_and_output_is_capped(class_run):
+    xml = class_run.out / "report.xml"
+    assert xml.stat().st_size < 200_000  # hal printed 100 MB and raised 1 MB
+    cases = {c.get("classname"): c for c in ET.parse(xml).iter("testcase")}
+    assert len(cases) == 10 and cases["ana-passes"].find("failure") is None
+    spam = cases["hal-spams"].find("failure")
+    assert "RuntimeError" in spam.get("message") and len(spam.text) < validate.OUTPUT_TAIL + 10_000
+    rows = {r["student"]: r for r in csv.DictReader((class_run.out / "report.csv").open())}
+    assert rows["fin-loops"]["status"] == "fail" and "timed out after 30 s" in rows["fin-loops"]["reasons"]
+    assert rows["ana-passes"]["file"] == "ana-passes/week01.ipynb" and rows["ana-passes"]["reasons"] == ""
+
+
+def test_usage_errors_exit_2(tmp_path, make_class, monkeypatch):
+    result = run("validate", str(tmp_path / "nowhere"), "--course", str(ROOT))
+    assert result.exit_code == 2 and "nowhere: no such folder" in result.stderr
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    result = run("validate", str(make_class(1)), "--course", str(ROOT), "--sandbox")
+    assert result.exit_code == 2 and "bubblewrap" in result.stderr and "not on PATH" in result.stderr
+
+
+@needs_bwrap
+def test_the_sandbox_is_read_only_and_offline(reading, tmp_path):
+    outside = Path(tempfile.mkdtemp(dir="/var/tmp" if Path("/var/tmp").is_dir() else None))
+    target = outside / "escaped.txt"
+    try:
+        subs = tmp_path / "submissions"
+        write_notebook(subs / "escaper" / "week01.ipynb", submission(reading, f"open({str(target)!r}, 'w').write('x')"))
+        offline = "import socket\nassert [n for _, n in socket.if_nameindex()] == ['lo'], socket.if_nameindex()"
+        write_notebook(subs / "offline" / "week01.ipynb", submission(reading, offline))
+        boxed = run("validate", str(subs), "--sandbox", "--jobs", "2", "--course", str(ROOT), "--out", str(tmp_path))
+        assert boxed.exit_code == 1, boxed.output
+        assert "Read-only file system" in "\n".join(lines_of(boxed.stdout, "escaper")), boxed.stdout
+        assert lines_of(boxed.stdout, "offline")[0].startswith("pass ")
+        assert not target.exists()
+
+        (subs / "offline" / "week01.ipynb").unlink()
+        (subs / "offline").rmdir()
+        plain = run("validate", str(subs), "--course", str(ROOT), "--out", str(tmp_path))
+        assert plain.exit_code == 0, plain.output  # a temporary copy alone does not confine student code
+        assert target.read_text() == "x"
+    finally:
+        target.unlink(missing_ok=True)
+        outside.rmdir()
