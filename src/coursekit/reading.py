@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from coursekit.fields import FieldChecker, Problem
+
 FILES = (
     "reading.yaml",
     "sections.yaml",
@@ -23,16 +25,6 @@ FILES = (
     "stance.yaml",
 )
 ACTIVITY_KINDS = ("cards", "stance", "sorter")
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.reason}"
 
 
 class ReadingError(ValueError):
@@ -205,45 +197,12 @@ class Reading:
         return next(s for s in self.stances if s.id == stance_id)
 
 
-class _Checker:
-    """Reads typed fields out of parsed YAML for one file, recording Problems instead of raising."""
+class _Checker(FieldChecker):
+    """Field checks for a reading's files: its source keys and its weeks."""
 
     def __init__(self, problems: list[Problem], file: str, known_sources: dict | None = None):
-        self.problems = problems
-        self.file = file
+        super().__init__(problems, file)
         self.known_sources = known_sources or {}
-
-    def fail(self, where: str, reason: str) -> None:
-        self.problems.append(Problem(self.file, where, reason))
-
-    def get(self, data: dict, where: str, key: str, kind: type, required: bool = True, default=None):
-        path = f"{where}.{key}" if where else key
-        if key not in data or data[key] is None:
-            if required:
-                self.fail(path, "missing (required)")
-            return default
-        value = data[key]
-        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-            self.fail(path, f"expected {kind.__name__}, found {type(value).__name__}")
-            return default
-        if kind is str and not value.strip():
-            self.fail(path, "is empty")
-            return default
-        return value
-
-    def text(self, data: dict, where: str, key: str, required: bool = True) -> str:
-        return self.get(data, where, key, str, required=required, default="")
-
-    def items(self, data: dict, key: str, where: str = "") -> list[tuple[str, dict]]:
-        raw = self.get(data, where, key, list, default=[])
-        prefix = f"{where}.{key}" if where else key
-        entries = []
-        for index, item in enumerate(raw):
-            if isinstance(item, dict):
-                entries.append((f"{prefix}[{index}]", item))
-            else:
-                self.fail(f"{prefix}[{index}]", "expected a mapping of fields")
-        return entries
 
     def sources(self, data: dict, where: str) -> tuple[str, ...]:
         keys = self.get(data, where, "sources", list, required=False, default=[])
@@ -251,14 +210,6 @@ class _Checker:
             if key not in self.known_sources:
                 self.fail(f"{where}.sources", f"unknown source key {key!r} (define it in reading.yaml)")
         return tuple(str(k) for k in keys)
-
-    def unique(self, entries: list[tuple[str, object]], what: str) -> None:
-        seen: dict[object, str] = {}
-        for where, value in entries:
-            if value in seen:
-                self.fail(where, f"duplicate {what} {value!r} (first at {seen[value]})")
-            else:
-                seen[value] = where
 
     def week(self, data: dict, where: str, weeks: set[int], key: str = "week") -> int:
         number = self.get(data, where, key, int, default=0)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coursekit.reading import Problem, ReadingError
+from coursekit.fields import FieldChecker, Problem
+from coursekit.reading import ReadingError
 
 FILE_NAME = "course.toml"
 
@@ -75,39 +76,12 @@ class Settings:
         return setting.deadline if setting else None
 
 
-class _Keys:
-    def __init__(self, file: str):
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def get(self, table: dict, where: str, key: str, kind, default=None, required: bool = False):
-        path = f"{where}.{key}" if where else key
-        if key not in table:
-            if required:
-                self.problems.append(Problem(self.file, path, "missing (required)"))
-            return default
-        value = table[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            self.problems.append(Problem(self.file, path, f"expected {names}, found {type(value).__name__}"))
-            return default
-        return value
-
-    def choice(self, table: dict, where: str, key: str, options: tuple[str, ...], default: str) -> str:
-        value = self.get(table, where, key, str, default)
-        if value not in options:
-            self.problems.append(Problem(self.file, f"{where}.{key}", f"must be one of {', '.join(options)}"))
-            return default
-        return value
-
-
-def _deadline(keys: _Keys, value, where: str) -> datetime | None:
+def _deadline(keys: FieldChecker, value, where: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value  # stored as naive UTC
-    keys.problems.append(Problem(keys.file, where, "expected a TOML date-time such as 2026-09-07T23:59:00Z"))
+    keys.fail(where, "expected a TOML date-time such as 2026-09-07T23:59:00Z")
     return None
 
 
@@ -122,64 +96,58 @@ def load_settings(path: str | Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError([Problem(path.name, "(file)", f"not valid TOML: {exc}")]) from exc
-    keys = _Keys(path.name)
+    keys = FieldChecker([], path.name)
     base = path.parent
-    course = keys.get(data, "", "course", dict, {}, required=True)
-    name = keys.get(course, "course", "name", str, "", required=True)
-    reading = keys.get(course, "course", "reading", str, "", required=True)
+    course = keys.get(data, "", "course", dict, default={})
+    name = keys.get(course, "course", "name", str, default="")
+    reading = keys.get(course, "course", "reading", str, default="")
     if reading and not (base / reading / "reading.yaml").is_file():
-        keys.problems.append(Problem(path.name, "course.reading", f"{base / reading} holds no reading.yaml"))
-    database = keys.get(course, "course", "database", str, "class.db")
+        keys.fail("course.reading", f"{base / reading} holds no reading.yaml")
+    database = keys.get(course, "course", "database", str, required=False, default="class.db")
     if "://" not in database:
         database = str((base / database).resolve())
     names = keys.choice(course, "course", "names", ("pseudonym", "real"), "pseudonym")
-    min_words = keys.get(course, "course", "min_words", int)
+    min_words = keys.get(course, "course", "min_words", int, required=False)
 
     weeks = []
-    for index, week in enumerate(keys.get(data, "", "weeks", list, [], required=True)):
-        where = f"weeks[{index}]"
-        if not isinstance(week, dict):
-            keys.problems.append(Problem(path.name, where, "expected a [[weeks]] table"))
-            continue
+    for where, week in keys.items(data, "weeks"):
         weeks.append(
             WeekSetting(
-                week=keys.get(week, where, "week", int, 0, required=True),
-                notebook=keys.get(week, where, "notebook", str, "", required=True),
+                week=keys.get(week, where, "week", int, default=0),
+                notebook=keys.get(week, where, "notebook", str, default=""),
                 deadline=_deadline(keys, week.get("deadline"), f"{where}.deadline"),
-                canvas_assignment_id=keys.get(week, where, "canvas_assignment_id", int),
+                canvas_assignment_id=keys.get(week, where, "canvas_assignment_id", int, required=False),
             )
         )
-    numbers = [w.week for w in weeks]
-    for number in {n for n in numbers if numbers.count(n) > 1}:
-        keys.problems.append(Problem(path.name, "weeks", f"week {number} is listed more than once"))
+    keys.unique([(f"weeks[{i}].week", w.week) for i, w in enumerate(weeks)], "week")
 
-    rubric_table = keys.get(data, "", "rubric", dict, {}, required=True)
+    rubric_table = keys.get(data, "", "rubric", dict, default={})
     criteria = []
-    for index, item in enumerate(keys.get(rubric_table, "rubric", "criteria", list, [], required=True)):
-        where = f"rubric.criteria[{index}]"
-        if not isinstance(item, dict):
-            keys.problems.append(Problem(path.name, where, "expected a [[rubric.criteria]] table"))
-            continue
-        points = keys.get(item, where, "points", (int, float), 0, required=True)
+    for where, item in keys.items(rubric_table, "criteria", "rubric"):
+        points = keys.get(item, where, "points", (int, float), default=0)
         if points <= 0:
-            keys.problems.append(Problem(path.name, f"{where}.points", "must be more than 0"))
+            keys.fail(f"{where}.points", "must be more than 0")
         criteria.append(
             Criterion(
-                keys.get(item, where, "id", str, "", required=True), keys.get(item, where, "label", str, ""), points
+                keys.get(item, where, "id", str, default=""),
+                keys.get(item, where, "label", str, required=False, default=""),
+                points,
             )
         )
     if rubric_table and not criteria:
-        keys.problems.append(Problem(path.name, "rubric.criteria", "needs at least one criterion"))
-    ids = [c.id for c in criteria]
-    for dup in {i for i in ids if ids.count(i) > 1}:
-        keys.problems.append(Problem(path.name, "rubric.criteria", f"criterion id {dup!r} is used twice"))
+        keys.fail("rubric.criteria", "needs at least one criterion")
+    keys.unique([(f"rubric.criteria[{i}].id", c.id) for i, c in enumerate(criteria)], "criterion id")
 
-    participation = keys.get(data, "", "participation", dict, {})
-    late_penalty = keys.get(participation, "participation", "late_penalty", (int, float), 0.0)
+    participation = keys.get(data, "", "participation", dict, required=False, default={})
+    late_penalty = keys.get(participation, "participation", "late_penalty", (int, float), required=False, default=0.0)
     if not 0 <= late_penalty <= 1:
-        keys.problems.append(Problem(path.name, "participation.late_penalty", "must be a fraction from 0 to 1"))
-    roster_table = keys.get(data, "", "roster", dict, {})
-    roster = keys.get(roster_table, "roster", "file", str)
+        keys.fail("participation.late_penalty", "must be a fraction from 0 to 1")
+    roster_table = keys.get(data, "", "roster", dict, required=False, default={})
+    roster = keys.get(roster_table, "roster", "file", str, required=False)
+    replies_required = keys.get(participation, "participation", "replies_required", int, required=False, default=0)
+    points = keys.get(participation, "participation", "points", (int, float), required=False, default=0.0)
+    missing = keys.choice(roster_table, "roster", "missing", ("blank", "zero"), "blank")
+    student_column = keys.get(roster_table, "roster", "student_column", str, required=False, default="SIS Login ID")
     if keys.problems:
         raise SettingsError(keys.problems)
     return Settings(
@@ -191,12 +159,12 @@ def load_settings(path: str | Path) -> Settings:
         min_words=min_words,
         weeks=tuple(sorted(weeks, key=lambda w: w.week)),
         rubric=tuple(criteria),
-        replies_required=keys.get(participation, "participation", "replies_required", int, 0),
-        participation_points=keys.get(participation, "participation", "points", (int, float), 0.0),
+        replies_required=replies_required,
+        participation_points=points,
         late_penalty=float(late_penalty),
-        missing=keys.choice(roster_table, "roster", "missing", ("blank", "zero"), "blank"),
+        missing=missing,
         roster=(base / roster).resolve() if roster else None,
-        student_column=keys.get(roster_table, "roster", "student_column", str, "SIS Login ID"),
+        student_column=student_column,
     )
 
 
