@@ -362,13 +362,16 @@ def nbval_command(folder: Path, notebook: Path, timeout: float) -> list[str]:
 
 
 def sandbox_command(folder: Path, command: list[str]) -> list[str]:
-    """``command`` inside bubblewrap: everything read-only but ``folder``, a private /tmp, no network."""
+    """``command`` inside bubblewrap: everything read-only but ``folder``, and no network.
+
+    No private tmpfs on /tmp: the course, its virtual environment or the folder itself may live
+    under /tmp (CI clones do), and a tmpfs would hide them. Temporary files go to ``folder`` (TMPDIR).
+    """
     return [
         shutil.which("bwrap") or "bwrap",
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
-        "--tmpfs", "/tmp",
         "--bind", str(folder), str(folder),
         "--unshare-net",
         "--unshare-pid",  # when the run is killed, nothing it started survives
@@ -384,7 +387,9 @@ def _environment(folder: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTEST_ADDOPTS", None)
     home = folder / "home"
+    (folder / "tmp").mkdir(parents=True, exist_ok=True)
     env.update(
+        TMPDIR=str(folder / "tmp"),
         HOME=str(home),
         IPYTHONDIR=str(home / ".ipython"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
