@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import filled_notebook, student_answers, with_saved, write_notebook
+from conftest import ROOT, filled_notebook, student_answers, with_saved, write_notebook
 
 from coursekit.cli import main
 from coursekit.collect import collect
@@ -160,3 +160,17 @@ def test_replies_likes_threads_and_site(course, reading, tmp_path):
     frame = pd.read_csv(flat)
     assert list(frame.columns[:6]) == ["id", "parent_id", "author", "message", "created_at", "like_count"]
     assert len(frame) == 3 * (len(reading.prompts_for(1)) + len(reading.prompts_for(2))) + 3  # posts + replies
+
+
+def test_publish_takes_name_display_from_course_settings(course, reading, tmp_path, monkeypatch):
+    (course / "course.toml").write_text(
+        (ROOT / "course.toml")
+        .read_text()
+        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
+        .replace('names = "pseudonym"', 'names = "real"')
+    )
+    monkeypatch.chdir(course)
+    cli("publish", "--db", str(course / "class.db"), "--out", str(tmp_path / "real"))
+    assert "<b>ann</b>" in (tmp_path / "real" / "week01.html").read_text()
+    cli("publish", "--db", str(course / "class.db"), "--out", str(tmp_path / "pseudo"), "--names", "pseudonym")
+    assert "<b>ann</b>" not in (tmp_path / "pseudo" / "week01.html").read_text()

@@ -109,6 +109,17 @@ def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) ->
         errors.print(f"wrote {len(frame)} row(s) to {out}")
 
 
+def _names_setting() -> str:
+    """How students see each other, as the course settings say (pseudonyms when there are none)."""
+    from coursekit.settings import SettingsError, find_settings
+
+    try:
+        settings = find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    return settings.names if settings else "pseudonym"
+
+
 def _reading_option(path: Path | None):
     """The reading named by --reading, or the only one under ./readings, or None."""
     if path is None:
@@ -130,9 +141,7 @@ def _reading_option(path: Path | None):
 @click.option(
     "--names",
     type=click.Choice(["pseudonym", "real"]),
-    default="pseudonym",
-    show_default=True,
-    help="How authors appear to students.",
+    help="How authors appear to students (default: names in course.toml, else pseudonym).",
 )
 @click.option(
     "--reading",
@@ -141,7 +150,9 @@ def _reading_option(path: Path | None):
     help="Reading folder for prompt texts and week titles (default: the only one in ./readings).",
 )
 @click.option("--title", default="Class discussion", show_default=True)
-def publish(db: str, out: Path | None, as_feed: bool, week: int | None, names: str, reading_dir, title: str) -> None:
+def publish(
+    db: str, out: Path | None, as_feed: bool, week: int | None, names: str | None, reading_dir, title: str
+) -> None:
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
     from coursekit.feed import build_feed, write_feed
     from coursekit.site import Site, publish_site
@@ -150,6 +161,7 @@ def publish(db: str, out: Path | None, as_feed: bool, week: int | None, names: s
         log = open_log(db)
     except FileNotFoundError as exc:
         _fail(str(exc))
+    names = names or _names_setting()
     if as_feed:
         if week is None:
             _fail("--feed needs --week N: the week whose reflections the next notebook shows")
