@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import pytest
 from browser import chromium, course_copy, jupyterlab
-from conftest import ARTIFACTS, ROOT
+from click.testing import CliRunner
+from conftest import ARTIFACTS, ROOT, filled_notebook, student_answers, write_notebook
 
+from coursekit.cli import main
 from coursekit.collect import collect
 from coursekit.log import open_log
 
 NOTEBOOK = "week01-the-promise.ipynb"
 TOKEN = "coursekit-test"
 REFLECTION = "Typed in the browser: written rules protected me when a volunteer moderator forgot."
+
+
+def open_and_run_all(browser, base: str, notebook: str):
+    """Open a notebook in JupyterLab as a student would and run every cell from the Run menu."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
+    page.wait_for_selector(".jp-Notebook .jp-MarkdownCell")
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    return page
+
+
+def save(page) -> None:
+    page.keyboard.press("Control+s")
+    page.wait_for_selector(".jp-mod-dirty", state="detached")
 
 
 @pytest.mark.timeout(300)
@@ -22,14 +41,7 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
     correct = next(iter(first_item.correct))
 
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={TOKEN}")
-        page.wait_for_selector(".jp-Notebook .jp-MarkdownCell")
-        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
-
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        page = open_and_run_all(browser, base, NOTEBOOK)
 
         question = page.locator(".coursekit-quiz-question").first
         question.locator(".widget-radio-box input").nth(correct).check()
@@ -51,8 +63,7 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
         page.keyboard.press("Control+a")
         page.keyboard.type(REFLECTION)
         page.keyboard.press("Shift+Enter")
-        page.keyboard.press("Control+s")
-        page.wait_for_selector(".jp-mod-dirty", state="detached")
+        save(page)
         page.locator(".coursekit-quiz").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-week01.png"))
 
@@ -71,3 +82,48 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
     assert quiz["score"] == 1
     stance = saved.loc["stance", "state"]
     assert stance["value"] == reading.stance("saving-grace").steps // 2 - 2
+
+
+@pytest.mark.timeout(300)
+def test_replies_and_likes_from_jupyterlab_reach_the_log(tmp_path, reading):
+    """Week 1 collected and its feed published; in week 2 a student likes and replies in the browser."""
+    course = course_copy(ROOT, tmp_path / "course", ["week02-webers-reminders.ipynb"])
+    for n, student in enumerate(["ann", "bob", "cem"]):
+        notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
+        write_notebook(tmp_path / "week1" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
+    db = tmp_path / "class.db"
+    assert collect(tmp_path / "week1", db).count("collected") == 3
+    result = CliRunner().invoke(
+        main, ["publish", "--feed", "--week", "1", "--db", str(db), "--out", str(course / "feed")]
+    )
+    assert result.exit_code == 0, result.output
+
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        page = open_and_run_all(browser, base, "week02-webers-reminders.ipynb")
+        feed = page.locator(".coursekit-peers")
+        feed.scroll_into_view_if_needed()
+        assert "Sample class" not in feed.inner_text()
+        feed.locator("input[type=text]").fill("ann")
+        feed.get_by_role("button", name="Show my classmates' posts").click()
+        post = feed.locator(".coursekit-post").first
+        post.wait_for()
+        assert "thinks about" in post.inner_text() and "ann thinks" not in feed.inner_text()
+        post.get_by_role("button", name="Like").click()
+        post.locator("textarea").fill("Replying from the browser: which rule would you add?")
+        post.get_by_role("button", name="Post reply").click()
+        post.locator("text=Your reply").wait_for()
+        page.get_by_text("Recorded (peer w2-peers): 1 reply, 1 like").wait_for()
+        save(page)
+        feed.screenshot(path=str(ARTIFACTS / "jupyterlab-week02-peers.png"))
+
+    submitted = tmp_path / "week2" / "ann" / "week02.ipynb"
+    submitted.parent.mkdir(parents=True)
+    (course / "notebooks" / "week02-webers-reminders.ipynb").rename(submitted)
+    report = collect(tmp_path / "week2", db)
+    assert report.count("collected") == 1, report.results
+    posts = open_log(db).posts(1)
+    reply = posts[posts.kind == "reply"]
+    assert list(reply.message) == ["Replying from the browser: which rule would you add?"]
+    assert reply.iloc[0].author == "ann" and reply.iloc[0].parent_id in set(posts.post_id)
+    assert posts.like_count.sum() == 1
+    assert posts.set_index("post_id").loc[reply.iloc[0].parent_id, "author"] != "ann"

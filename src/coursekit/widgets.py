@@ -9,6 +9,7 @@ Widgets that take answers record them in a display output that is saved with the
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from collections.abc import Callable, Sequence
 
 import ipywidgets as w
@@ -368,6 +369,14 @@ class CaseSorter(Recorder, w.VBox):
         return "\n".join(lines)
 
 
+def _readable_time(stamp: str) -> str:
+    """'2026-09-11T21:04' as '11 Sep 2026, 21:04'; anything else as it is."""
+    try:
+        return datetime.fromisoformat(stamp).strftime("%d %b %Y, %H:%M")
+    except ValueError:
+        return stamp
+
+
 class PeerFeed(Recorder, w.VBox):
     """Classmates' posts from last week's feed: read, like and reply, as under a class blog post."""
 
@@ -417,7 +426,7 @@ class PeerFeed(Recorder, w.VBox):
 
     def _thread_html(self, post: FeedPost, depth: int = 0) -> str:
         likes = f" · liked by {post.likes}" if post.likes else ""
-        when = f" · {html.escape(post.created_at)}" if post.created_at else ""
+        when = f" · {html.escape(_readable_time(post.created_at))}" if post.created_at else ""
         body = (
             f"<div style='margin-left:{depth * 1.5}em;border-left:3px solid #ddd;padding-left:0.5em'>"
             f"<b>{html.escape(post.author)}</b><small>{when}{likes}</small>{safe_html(post.message)}</div>"
