@@ -9,8 +9,8 @@ Widgets that take answers record them in a display output that is saved with the
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import ipywidgets as w
 
