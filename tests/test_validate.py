@@ -23,7 +23,15 @@ from conftest import ROOT, filled_notebook, student_answers, write_notebook
 from coursekit import validate
 from coursekit.cells import PROMPT, cell_marker, word_count
 from coursekit.cli import main
-from coursekit.validate import CellResult, Course, RunResult, check_prompts, check_submission, run_problems
+from coursekit.validate import (
+    CellResult,
+    Course,
+    RunResult,
+    check_markers,
+    check_prompts,
+    check_submission,
+    run_problems,
+)
 
 BWRAP_PROBLEM = validate.sandbox_problem()
 needs_bwrap = pytest.mark.skipif(bool(BWRAP_PROBLEM), reason=f"bubblewrap cannot sandbox here: {BWRAP_PROBLEM}")
@@ -134,6 +142,17 @@ def test_short_reflections_are_named_with_their_counts(reading, course):
 def test_a_changed_prompt_is_named(reading, course):
     report, _ = check(as_bytes(tampered(reading)), course)
     assert [p.reason for p in report.problems] == [f"the prompt cell for {reading.prompts_for(1)[0].id} was changed"]
+
+
+def test_nbval_markers_a_student_added_are_named(reading, course):
+    notebook = submission(reading, "# NBVAL_SKIP\n1/0", "2 + 2")
+    notebook["cells"][3]["metadata"]["tags"] = ["raises-exception"]
+    report, _ = check(as_bytes(notebook), course)
+    assert [p.reason for p in report.problems] == [
+        "code cell 2 carries NBVAL_SKIP, which would hide it from validation",
+        "code cell 3 carries raises-exception, which would hide it from validation",
+    ]
+    assert check_markers(filled_notebook(reading, 2, {})["cells"]) == []  # course notebooks carry none
 
 
 def test_a_prompt_from_elsewhere_is_named(reading):

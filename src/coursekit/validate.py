@@ -32,7 +32,7 @@ from queue import Empty
 import pytest
 
 from coursekit.build import week_notebook
-from coursekit.cells import PROMPT, cell_marker, prompt_checksum
+from coursekit.cells import PROMPT, cell_marker, cell_text, prompt_checksum
 from coursekit.collect import read_submission
 from coursekit.export import neutralise_cell
 from coursekit.extract import Problem, Reflection, extract
@@ -143,6 +143,31 @@ def check_reflections(reflections: Iterable[Reflection], prompts: Iterable[Promp
     return problems
 
 
+NBVAL_MARKERS = ("NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION", "PYTEST_VALIDATE_IGNORE_OUTPUT")
+NBVAL_TAGS = ("nbval-skip", "nbval-raises-exception", "raises-exception")
+
+
+def check_markers(submitted: Iterable[dict]) -> list[Problem]:
+    """Code cells carrying nbval markers that would skip them or excuse their errors.
+
+    Course notebooks have none, so a marker in a submission was added by hand and would hide a
+    failing cell from the run below.
+    """
+    problems = []
+    for number, cell in enumerate((c for c in submitted if c.get("cell_type") == "code"), 1):
+        source = cell_text(cell)
+        tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell.get("metadata"), dict) else []
+        found = [m for m in NBVAL_MARKERS if m in source] + [t for t in NBVAL_TAGS if t in tags]
+        if found:
+            problems.append(
+                Problem(
+                    f"code cell {number} carries {', '.join(found)}, which would hide it from validation",
+                    "remove that marker (comment or tag) so the cell runs like everyone else's, and resubmit",
+                )
+            )
+    return problems
+
+
 class Course:
     """The course readings, and the week notebooks built fresh from them, each loaded once."""
 
@@ -203,6 +228,7 @@ def check_submission(data: bytes, student: str, path: Path, course: Course) -> t
         return report, None
     submitted = json.loads(data.decode("utf-8-sig"))["cells"]  # extract() has checked it parses
     report.problems += check_prompts(submitted, cells)
+    report.problems += check_markers(submitted)
     report.problems += check_reflections(extracted.reflections, reading.prompts_for(extracted.week))
     return report, reading
 
