@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from browser import chromium, course_copy, jupyterlab
 from click.testing import CliRunner
@@ -26,6 +28,12 @@ def open_and_run_all(browser, base: str, notebook: str):
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     return page
+
+
+def quiz_cell_count(path) -> int:
+    """The execution count of the saved notebook's quiz cell: tells one run from the next."""
+    cells = json.loads(path.read_text())["cells"]
+    return next(c["execution_count"] for c in cells if "widgets.Quiz(" in "".join(c["source"]))
 
 
 def save(page) -> None:
@@ -66,6 +74,23 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
         save(page)
         page.locator(".coursekit-quiz").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-week01.png"))
+
+        # The student comes back later and runs everything again: the saved answers must survive.
+        first_run = quiz_cell_count(course / "notebooks" / NOTEBOOK)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        page.wait_for_function(
+            """n => [...document.querySelectorAll('.jp-CodeCell')]
+                .filter(c => c.textContent.includes('widgets.Quiz('))
+                .map(c => c.querySelector('.jp-InputPrompt').textContent.match(/\\[(\\d+)\\]/))
+                .some(m => m && parseInt(m[1]) > n)""",
+            arg=first_run,
+        )  # the quiz cell has run again
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        page.get_by_text("Recorded (quiz w1-quiz): 1 of 4 correct").wait_for()
+        assert "Correct." in page.locator(".coursekit-quiz-question").first.inner_text()
+        save(page)
+        assert quiz_cell_count(course / "notebooks" / NOTEBOOK) > first_run
 
     submissions = tmp_path / "submissions"
     (submissions / "ann").mkdir(parents=True)

@@ -118,3 +118,66 @@ def test_answers_are_shown_and_updated_in_place(reading, monkeypatch, make):
     assert saved[answers.MIME]["kind"] == make and saved[answers.MIME]["state"]
     assert saved["text/plain"].startswith("✔ Recorded")
     assert answers.parse(saved[answers.MIME])[1] == ""
+
+
+def test_saved_answers_come_back_when_the_notebook_is_run_again(reading, tmp_path, monkeypatch):
+    """A student reopens a saved notebook and runs it: the widgets show their saved answers again."""
+    from coursekit.demo import filled_notebook, with_saved, write_notebook
+    from coursekit.feed import sample_feed
+    from coursekit.widgets import PeerFeed
+
+    quiz_item = reading.quiz_for(1)[0]
+    right = next(iter(quiz_item.correct))
+    sorter = reading.sorter("w2-authority")
+    case = sorter.cases[0]
+    feed = sample_feed(reading, 1)
+    post = feed.roots()[0]
+    records = {
+        "widgets.Quiz": answers.record(
+            "quiz",
+            "w1-quiz",
+            {"items": [{"id": quiz_item.id, "chosen": [right], "correct": True}], "score": 1, "total": 4},
+        ),
+        "widgets.StanceSlider": answers.record(
+            "stance", "saving-grace", {"stance": "saving-grace", "value": 5, "label": "x", "steps": 7, "reason": "why"}
+        ),
+    }
+    path = write_notebook(tmp_path / "week01.ipynb", with_saved(filled_notebook(reading, 1, {}), records))
+    other = {
+        "widgets.CaseSorter": answers.record(
+            "sorter",
+            "w2-authority",
+            {"sorter": "w2-authority", "placed": {case.id: case.answer}, "correct": 1, "total": len(sorter.cases)},
+        ),
+        "widgets.PeerFeed": answers.record(
+            "peer",
+            "w2-peers",
+            {
+                "feed": feed.id,
+                "sample": True,
+                "student": "ann",
+                "likes": [post.id],
+                "replies": [{"parent_id": post.id, "text": "my *saved* reply"}],
+            },
+        ),
+    }
+    path2 = write_notebook(tmp_path / "week02.ipynb", with_saved(filled_notebook(reading, 2, {}), other))
+
+    quiz = Quiz(reading.quiz_for(1), answer_id="w1-quiz")
+    assert quiz.restore_saved(str(path)) and quiz.score == 1 and "Correct." in quiz.questions[0].feedback.value
+    stance = StanceSlider(reading.stance("saving-grace"))
+    assert stance.restore_saved(str(path)) and stance.slider.value == 5 and stance.reason.value == "why"
+    widget = CaseSorter(sorter)
+    assert widget.restore_saved(str(path2)) and widget.placed == {case.id: case.answer}
+    peers = PeerFeed(feed, answer_id="w2-peers")
+    assert peers.restore_saved(str(path2))
+    box = next(b for b in peers.area.children if b.post_id == post.id)
+    assert box.children[1].value is True and "<em>saved</em>" in box.children[-1].value
+    assert peers.answer_record()["state"]["replies"] == [{"parent_id": post.id, "text": "my *saved* reply"}]
+
+    monkeypatch.setenv("JPY_SESSION_NAME", str(path))  # what JupyterLab tells the kernel
+    fresh = StanceSlider(reading.stance("saving-grace"))
+    # restored when displayed, not in the constructor
+    assert fresh.answer_record()["state"] is None
+    assert fresh.restore_saved() and fresh.answer_record()["state"]["value"] == 5
+    assert not Quiz(reading.quiz_for(1), answer_id="w1-quiz").restore_saved(str(tmp_path / "missing.ipynb"))

@@ -10,7 +10,9 @@ The file is in the student's hands, so ``collect`` validates every record before
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 MIME = "application/vnd.coursekit.answer+json"
 SCHEMA_VERSION = 1
@@ -149,3 +151,36 @@ def parse(rec: object) -> tuple[Answer | None, str]:
     if problems:
         return None, f"{kind} {answer_id}: {problems[0]}"
     return Answer(answer_id, kind, state), ""
+
+
+def output_records(cell: dict) -> list[object]:
+    """The raw answer records in a code cell's outputs, in output order (not yet validated)."""
+    outputs = cell.get("outputs") if isinstance(cell, dict) else None
+    if not isinstance(outputs, list):
+        return []
+    found = []
+    for output in outputs:
+        data = output.get("data") if isinstance(output, dict) else None
+        if isinstance(data, dict) and MIME in data:
+            found.append(data[MIME])
+    return found
+
+
+def saved_answers(notebook_path: str | Path) -> dict[str, dict]:
+    """The valid answer states last saved in a notebook file, by widget id; {} if it cannot be read.
+
+    Widgets use this to show a student's saved answers again when the notebook is reopened and re-run,
+    instead of replacing them with an empty record on the next save.
+    """
+    try:
+        notebook = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    states = {}
+    for cell in cells if isinstance(cells, list) else []:
+        for rec in output_records(cell):
+            answer, _ = parse(rec)
+            if answer is not None:
+                states[answer.answer_id] = answer.state
+    return states

@@ -195,14 +195,8 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
 
 def _read_answers(cell: dict, saved: dict[str, Answer]) -> str:
     """Collect the widget answers saved in a code cell's outputs; return what is wrong, if anything."""
-    outputs = cell.get("outputs")
-    if not isinstance(outputs, list):
-        return ""
-    for output in outputs:
-        data = output.get("data") if isinstance(output, dict) else None
-        if not isinstance(data, dict) or answer_format.MIME not in data:
-            continue
-        answer, problem = answer_format.parse(data[answer_format.MIME])
+    for rec in answer_format.output_records(cell):
+        answer, problem = answer_format.parse(rec)
         if problem:
             return problem
         if answer is not None:

@@ -9,10 +9,12 @@ Widgets that take answers record them in a display output that is saved with the
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import ipywidgets as w
+from traitlets import TraitError
 
 from coursekit import answers
 from coursekit.feed import Feed, FeedPost, assigned_roots
@@ -50,9 +52,32 @@ class Recorder(Readable):
     def answer_record(self) -> dict:
         return answers.record(self.answer_kind, self.answer_id, self.answer_state())
 
+    def restore(self, state: dict) -> None:
+        """Show a saved answer again (each widget knows how)."""
+        raise NotImplementedError
+
+    def restore_saved(self, notebook_path: str | None = None) -> bool:
+        """Restore this widget's answer from the saved notebook file, if it holds one.
+
+        JupyterLab tells the kernel its notebook's path (JPY_SESSION_NAME). Without this, a student
+        who reopens a saved notebook and runs it again would save an empty record over their answers.
+        """
+        path = notebook_path or os.environ.get("JPY_SESSION_NAME")
+        if not path or self.answer_state() is not None:
+            return False
+        state = answers.saved_answers(path).get(self.answer_id)
+        if not state:
+            return False
+        try:
+            self.restore(state)
+        except (KeyError, ValueError, TypeError, IndexError, StopIteration, TraitError):
+            return False  # saved by another version of this notebook: start fresh
+        return True
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
+        self.restore_saved()
         display(self._repr_mimebundle_(), raw=True)
         self._answer_display = display(answers.bundle(self.answer_record()), raw=True, display_id=True)
 
@@ -161,6 +186,13 @@ class Quiz(Recorder, w.VBox):
         answered = len(self.verdicts)
         self.score_label.value = f"<b>Score: {self.score} of {len(self.questions)} correct</b> ({answered} answered)"
         self._record()
+
+    def restore(self, state: dict) -> None:
+        by_id = {q.item.id: q for q in self.questions}
+        for item in state["items"]:
+            question = by_id[item["id"]]
+            question.choose(*item["chosen"])
+            question.check()
 
     def answer_state(self) -> dict | None:
         verdicts = self.verdicts
@@ -278,6 +310,11 @@ class StanceSlider(Recorder, w.VBox):
         self.status.value = f"<small>Recorded: <b>{html.escape(self.labels[self.slider.value])}</b></small>"
         self._record()
 
+    def restore(self, state: dict) -> None:
+        self.reason.value = state.get("reason", "")
+        self.slider.value = state["value"]
+        self._changed()
+
     def answer_state(self) -> dict | None:
         if not self.moved:
             return None
@@ -349,6 +386,13 @@ class CaseSorter(Recorder, w.VBox):
         self.result.value = f"<b>{self.correct} of {total} placed as we would</b> ({len(self.placed)} sorted)"
         self._record()
         return self.correct
+
+    def restore(self, state: dict) -> None:
+        known = {c.id for c in self.sorter.cases}
+        for case_id, category_id in state["placed"].items():
+            if case_id in known:
+                self.place(case_id, category_id)
+        self.check()
 
     def answer_state(self) -> dict | None:
         if not self.checked:
@@ -453,7 +497,12 @@ class PeerFeed(Recorder, w.VBox):
         box = w.VBox([w.HTML(self._thread_html(post)), like, target, text, send, mine])
         box.add_class("coursekit-post")
         box.post_id = post.id
+        self._show_mine(mine, thread)
         return box
+
+    def _show_mine(self, shown: w.HTML, thread: set[str]) -> None:
+        mine = [r for r in self.replies if r["parent_id"] in thread]
+        shown.value = "".join(f"<div><small>Your reply:</small>{safe_html(r['text'])}</div>" for r in mine)
 
     def like(self, post_id: str, liked: bool = True) -> None:
         (self.likes.add if liked else self.likes.discard)(post_id)
@@ -464,9 +513,17 @@ class PeerFeed(Recorder, w.VBox):
             shown.value = "<small>Write something first.</small>"
             return
         self.replies.append({"parent_id": parent_id, "text": text.value.strip()[: answers.MAX_REPLY]})
-        mine = [r for r in self.replies if r["parent_id"] in thread]
-        shown.value = "".join(f"<div><small>Your reply:</small>{safe_html(r['text'])}</div>" for r in mine)
+        self._show_mine(shown, thread)
         text.value = ""
+        self._record()
+
+    def restore(self, state: dict) -> None:
+        if state["feed"] != self.feed.id:
+            return  # answers to another week's feed
+        self.likes = set(state["likes"])
+        self.replies = list(state["replies"])
+        self.who.value = state["student"]
+        self.show(state["student"])
         self._record()
 
     def answer_state(self) -> dict | None:
