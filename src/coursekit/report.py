@@ -26,7 +26,7 @@ from coursekit.log import DiscussionLog
 from coursekit.reading import Reading, Stance
 from coursekit.render import text
 from coursekit.settings import Settings
-from coursekit.site import csp_hash
+from coursekit.site import document
 
 matplotlib.use("Agg")  # files only: no window, no display needed, the same on a server as on a laptop
 
@@ -53,7 +53,6 @@ th, td { border-bottom: 1px solid var(--line); padding: 0.3rem 0.75rem; text-ali
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 @media print { figure, table { break-inside: avoid; } }
 """
-CSP = f"default-src 'none'; img-src 'self'; base-uri 'none'; form-action 'none'; style-src {csp_hash(STYLE)}"
 
 
 @contextlib.contextmanager
@@ -298,17 +297,12 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
         f"</tr></thead><tbody>{per_student}</tbody></table>"
     )
     title = f"Participation report: {settings.name}"
-    page = (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-        "<meta name='referrer' content='no-referrer'>"
-        f"<title>{text(title)}</title><style>{STYLE}</style></head><body>"
+    header = (
         f"<header><h1>{text(title)}</h1><p class='note'>For instructors: this page shows real student names. "
         "Do not publish it.</p></header>"
-        f"<h2>Key figures</h2><table class='figures'><tbody>{_rows(key)}</tbody></table>"
-        f"{''.join(sections)}</body></html>\n"
     )
+    body = f"<h2>Key figures</h2><table class='figures'><tbody>{_rows(key)}</tbody></table>{''.join(sections)}"
+    page = document(title, header, body, style=STYLE, script="", images=True)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

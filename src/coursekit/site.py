@@ -67,10 +67,23 @@ def csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
 
-CSP = (
-    "default-src 'none'; img-src 'none'; base-uri 'none'; form-action 'none'; "
-    f"style-src {csp_hash(STYLE)}; script-src {csp_hash(SCRIPT)}"
-)
+def content_policy(style: str, script: str = "", images: bool = False) -> str:
+    """A Content-Security-Policy allowing only this page's own inline style and script (by hash)."""
+    img_src = "'self'" if images else "'none'"
+    policy = f"default-src 'none'; img-src {img_src}; base-uri 'none'; form-action 'none'; style-src {csp_hash(style)}"
+    return policy + (f"; script-src {csp_hash(script)}" if script else "")
+
+
+def document(title: str, header: str, body: str, style: str = STYLE, script: str = SCRIPT, images: bool = False) -> str:
+    """A complete static HTML page: no server, no CDN, and nothing runs but ``script``."""
+    scripts = f"<script>{script}</script>" if script else ""
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{content_policy(style, script, images)}\">"
+        "<meta name='referrer' content='no-referrer'>"
+        f"<title>{text(title)}</title><style>{style}</style>{scripts}</head><body>{header}{body}</body></html>\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -81,14 +94,8 @@ class Site:
 
 
 def page(title: str, body: str, nav: str) -> str:
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-        "<meta name='referrer' content='no-referrer'>"
-        f"<title>{text(title)}</title><style>{STYLE}</style><script>{SCRIPT}</script></head>"
-        f"<body><header class='site'><h1>{text(title)}</h1><nav>{nav}</nav></header>{body}</body></html>\n"
-    )
+    """A discussion-site page (also used for feedback pages): title, navigation, search script."""
+    return document(title, f"<header class='site'><h1>{text(title)}</h1><nav>{nav}</nav></header>", body)
 
 
 def _post_html(post, children: dict[str, list]) -> str:
