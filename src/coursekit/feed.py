@@ -73,12 +73,17 @@ def rotation(authors: list[str], salt: str, k: int = PEERS_PER_STUDENT) -> dict[
     return {a: [order[(i + j) % len(order)] for j in range(1, k + 1)] for i, a in enumerate(order)}
 
 
+def stable_pick(salt: str, student: str, authors, k: int = PEERS_PER_STUDENT) -> list[str]:
+    """For a student who wrote nothing to be read: ``k`` authors, the same ones every time."""
+    return sorted(authors, key=lambda a: student_key(salt, student + a))[:k]
+
+
 def assigned_roots(feed: Feed, student: str, k: int = PEERS_PER_STUDENT) -> list[FeedPost]:
     """The reflections a student should read: their assigned authors', or a stable pick otherwise."""
     authors = sorted(set(feed.authors.values()))
     assigned = feed.assignments.get(student_key(feed.salt, student))
     if assigned is None:  # not an author last week: a stable choice among all authors
-        assigned = sorted(authors, key=lambda a: student_key(feed.salt, student + a))[:k]
+        assigned = stable_pick(feed.salt, student, authors, k)
     wanted = set(assigned)
     return [p for p in feed.roots() if feed.authors.get(p.id) in wanted]
 
@@ -98,7 +103,7 @@ def build_feed(posts: pd.DataFrame, week: int, secret: str, names: str = "pseudo
     authors = sorted(set(author_of.values()))
     order = rotation(authors, salt)
     for student in sorted(set(students) - set(authors)):
-        order[student] = sorted(authors, key=lambda a: student_key(salt, student + a))[:PEERS_PER_STUDENT]
+        order[student] = stable_pick(salt, student, authors)
     author_key = {a: student_key(salt, "author:" + a) for a in authors}
     return {
         "schema_version": SCHEMA_VERSION,
