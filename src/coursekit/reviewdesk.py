@@ -151,8 +151,7 @@ class ReviewDesk(Readable, w.VBox):
 
     def show(self) -> None:
         row = self.current
-        shown = f"{self.position + 1} of {len(self.matches)} matching" if row is not None else "0 matching"
-        self.summary.value = f"<b>{shown}</b> · {progress(self.table)} overall"
+        self._show_summary()
         self._loading = True
         try:
             if row is None:
@@ -246,9 +245,11 @@ class ReviewDesk(Readable, w.VBox):
                 f"comment “{html.escape(conflict.comment)}”). Both are kept in the log; yours is now the latest.</div>"
             )
         self.saved.value = message
-        self.summary.value = (
-            f"<b>{self.position + 1} of {len(self.matches)} matching</b> · {progress(self.table)} overall"
-        )
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        shown = f"{self.position + 1} of {len(self.matches)} matching" if len(self.matches) else "0 matching"
+        self.summary.value = f"<b>{shown}</b> · {progress(self.table)} overall"
 
     def fallback_text(self) -> str:
         return "Review desk: filter, read, score and comment (interactive: run this notebook in JupyterLab)"
