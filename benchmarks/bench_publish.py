@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coursekit.site import Site, publish_site
+from coursekit.discussion.site import Site, publish_site
 
 WORDS = (
     "bureaucracy rules accountability peer production wikipedia volunteers weber authority charisma "

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from coursekit.log import open_log
-from coursekit.reading import find_reading
-from coursekit.reviewdesk import ReviewDesk
-from coursekit.settings import load_settings
-from coursekit.store import open_database, reflections, submissions
+from coursekit.course.reading import find_reading
+from coursekit.course.settings import load_settings
+from coursekit.log.frames import open_log
+from coursekit.log.store import open_database, reflections, submissions
+from coursekit.review.desk import ReviewDesk
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = "rules accountability wikipedia volunteers weber charisma bureaucracy commons platform editors".split()

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from coursekit.demo import filled_notebook, reflection, write_notebook
-from coursekit.reading import find_reading
-from coursekit.validate import PASS, validate
+from coursekit.course.reading import find_reading
+from coursekit.log.demo import filled_notebook, reflection, write_notebook
+from coursekit.validation.runner import PASS, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.demo import filled_notebook, with_saved, write_notebook
-from coursekit.reading import Reading, load_reading
+from coursekit.course.reading import Reading, load_reading
+from coursekit.log.demo import filled_notebook, with_saved, write_notebook
 
 __all__ = ["filled_notebook", "with_saved", "write_notebook"]
 

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT
 from PIL import Image
 
-from coursekit import analytics
 from coursekit.cli import main
-from coursekit.log import DiscussionLog, open_log
-from coursekit.report import write_report
-from coursekit.settings import load_settings
-from coursekit.store import open_database
+from coursekit.course.settings import load_settings
+from coursekit.log.frames import DiscussionLog, open_log
+from coursekit.log.store import open_database
+from coursekit.review import analytics
+from coursekit.review.report import write_report
 
 DEADLINES = {1: datetime(2026, 9, 11, 23, 59), 2: datetime(2026, 9, 18, 23, 59)}  # week 3 has none
 PLOTS = ["submissions.png", "words.png", "concepts.png", "stance-1.png", "replies.png"]

@@ -8,10 +8,10 @@ import sqlite3
 import pytest
 from conftest import filled_notebook, student_answers, with_saved, write_notebook
 
-from coursekit import answers
-from coursekit.collect import collect
-from coursekit.extract import extract
-from coursekit.log import open_log
+from coursekit.intake.extract import extract
+from coursekit.log.collect import collect
+from coursekit.log.frames import open_log
+from coursekit.notebook import answers
 
 QUIZ = {
     "items": [{"id": "w1-q1", "chosen": [1], "correct": True}, {"id": "w1-q2", "chosen": [0, 2], "correct": False}],

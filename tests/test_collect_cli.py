@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import filled_notebook, write_notebook
 
 from coursekit.cli import main
-from coursekit.log import open_log
+from coursekit.log.frames import open_log
 
 
 def run(*args: str):

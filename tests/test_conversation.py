@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from conftest import ROOT, filled_notebook, student_answers, with_saved, write_notebook
 
 from coursekit.cli import main
-from coursekit.collect import collect
-from coursekit.feed import assigned_roots, find_feed, rotation
-from coursekit.log import open_log
-from coursekit.widgets import PeerFeed
+from coursekit.discussion.feed import assigned_roots, find_feed, rotation
+from coursekit.log.collect import collect
+from coursekit.log.frames import open_log
+from coursekit.notebook.widgets import PeerFeed
 
 STUDENTS = ["ann", "bob", "cem"]
 

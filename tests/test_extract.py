@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import filled_notebook
 
-from coursekit.cells import PLACEHOLDER, cell_marker, prompt_checksum, reflection_cell, word_count
-from coursekit.extract import extract
+from coursekit.intake.extract import extract
+from coursekit.notebook.cells import PLACEHOLDER, cell_marker, prompt_checksum, reflection_cell, word_count
 
 
 def as_bytes(notebook: dict) -> bytes:

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from conftest import ROOT
 
 from coursekit.cli import main
-from coursekit.log import open_log
-from coursekit.settings import load_settings
-from coursekit.store import save_review
+from coursekit.course.settings import load_settings
+from coursekit.log.frames import open_log
+from coursekit.log.store import save_review
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -88,7 +88,7 @@ def test_canvas_csv_header_rows_and_no_formulas(term):
 
 def test_grade_arithmetic_for_one_student(term, reading):
     folder, settings = term
-    from coursekit.grades import week_scores
+    from coursekit.review.grades import week_scores
 
     log = open_log(settings.database)
     prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}

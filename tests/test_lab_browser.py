@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT, filled_notebook, student_answers, write_notebook
 
 from coursekit.cli import main
-from coursekit.collect import collect
-from coursekit.log import open_log
+from coursekit.log.collect import collect
+from coursekit.log.frames import open_log
 
 NOTEBOOK = "week01-the-promise.ipynb"
 TOKEN = "coursekit-test"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from coursekit.quiz import grade
-from coursekit.widgets import Quiz
+from coursekit.notebook.quiz import grade
+from coursekit.notebook.widgets import Quiz
 
 
 def first(items, kind):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import READING_DIR
 
-from coursekit.reading import ReadingError, load_reading
+from coursekit.course.reading import ReadingError, load_reading
 
 
 def test_real_reading_loads(reading):

@@ -9,10 +9,10 @@ import pytest
 from classgen import make_class, roster_rows
 from conftest import ROOT
 
-from coursekit.log import open_log
-from coursekit.review import Filters, filter_reviews, review_table
-from coursekit.reviewdesk import ReviewDesk
-from coursekit.settings import load_settings
+from coursekit.course.settings import load_settings
+from coursekit.log.frames import open_log
+from coursekit.review.desk import ReviewDesk
+from coursekit.review.filters import Filters, filter_reviews, review_table
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from conftest import ARTIFACTS, filled_notebook, write_notebook
 
 from coursekit.cli import main
-from coursekit.collect import collect
-from coursekit.feed import Feed, FeedPost
-from coursekit.widgets import PeerFeed
+from coursekit.discussion.feed import Feed, FeedPost
+from coursekit.log.collect import collect
+from coursekit.notebook.widgets import PeerFeed
 
 PAYLOADS = [
     "<script>window.__pwned = 'script'; alert('script')</script>",

@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, filled_notebook, student_answers, write_notebook
 
-from coursekit import validate
-from coursekit.cells import PROMPT, cell_marker, word_count
 from coursekit.cli import main
-from coursekit.validate import (
+from coursekit.notebook.cells import PROMPT, cell_marker, word_count
+from coursekit.validation import runner as validate
+from coursekit.validation.runner import (
     CellResult,
     Course,
     RunResult,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import IPython.display
 import pytest
 
-from coursekit import answers
-from coursekit.widgets import CaseSorter, ConceptCards, Quiz, StanceSlider, stance_labels
+from coursekit.notebook import answers
+from coursekit.notebook.widgets import CaseSorter, ConceptCards, Quiz, StanceSlider, stance_labels
 
 
 def test_concept_cards_search_filters_cards(reading, capsys):
@@ -122,9 +122,9 @@ def test_answers_are_shown_and_updated_in_place(reading, monkeypatch, make):
 
 def test_saved_answers_come_back_when_the_notebook_is_run_again(reading, tmp_path, monkeypatch):
     """A student reopens a saved notebook and runs it: the widgets show their saved answers again."""
-    from coursekit.demo import filled_notebook, with_saved, write_notebook
-    from coursekit.feed import sample_feed
-    from coursekit.widgets import PeerFeed
+    from coursekit.discussion.feed import sample_feed
+    from coursekit.log.demo import filled_notebook, with_saved, write_notebook
+    from coursekit.notebook.widgets import PeerFeed
 
     quiz_item = reading.quiz_for(1)[0]
     right = next(iter(quiz_item.correct))

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
 from rich.text import Text
 
-from coursekit import collect as collecting
-from coursekit.export import thread_table, to_markdown, write_csv
-from coursekit.intake import IntakeError
-from coursekit.log import DiscussionLog, open_log
-from coursekit.reading import ReadingError, load_reading
+from coursekit.course.reading import ReadingError, load_reading
+from coursekit.intake.folder import IntakeError
+from coursekit.log import collect as collecting
+from coursekit.log.export import thread_table, to_markdown, write_csv
+from coursekit.log.frames import DiscussionLog, open_log
 
 DEFAULT_DB = "coursekit.db"
 STATUS_STYLE = {
@@ -28,7 +29,7 @@ console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     errors.print(Text(f"error: {message}", style="red"), soft_wrap=True)
     sys.exit(code)
 
@@ -111,7 +112,7 @@ def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) ->
 
 def _names_setting() -> str:
     """How students see each other, as the course settings say (pseudonyms when there are none)."""
-    from coursekit.settings import SettingsError, find_settings
+    from coursekit.course.settings import SettingsError, find_settings
 
     try:
         settings = find_settings()
@@ -154,8 +155,8 @@ def publish(
     db: str, out: Path | None, as_feed: bool, week: int | None, names: str | None, reading_dir, title: str
 ) -> None:
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
-    from coursekit.feed import build_feed, write_feed
-    from coursekit.site import Site, publish_site
+    from coursekit.discussion.feed import build_feed, write_feed
+    from coursekit.discussion.site import Site, publish_site
 
     try:
         log = open_log(db)
@@ -190,7 +191,7 @@ def publish(
 @click.option("--no-run", is_flag=True, help="Do not execute the notebooks (they are saved without outputs).")
 def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) -> None:
     """Build the weekly student notebooks from a reading's data files into OUT."""
-    from coursekit.build import build_review, build_week
+    from coursekit.notebook.build import build_review, build_week
 
     try:
         reading = load_reading(reading_dir)
@@ -205,7 +206,7 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
 
 def _course(settings_path: Path | None, db: str | None):
     """The course settings (given, or course.toml found from the cwd), its log and its reading."""
-    from coursekit.settings import SettingsError, find_settings, load_settings
+    from coursekit.course.settings import SettingsError, find_settings, load_settings
 
     try:
         settings = load_settings(settings_path) if settings_path else find_settings()
@@ -222,7 +223,7 @@ def _course(settings_path: Path | None, db: str | None):
 
 
 def _scores(settings, log, reading):
-    from coursekit.grades import week_scores
+    from coursekit.review.grades import week_scores
 
     prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
     return week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
@@ -246,8 +247,8 @@ DB_OPTION = click.option("--db", help="Override the database named in course.tom
 @DB_OPTION
 def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Path | None, db: str | None) -> None:
     """Write a Canvas gradebook import file from rubric scores and participation rules."""
-    from coursekit.grades import canvas_gradebook, plain_grades
-    from coursekit.roster import RosterError, read_roster
+    from coursekit.course.roster import RosterError, read_roster
+    from coursekit.review.grades import canvas_gradebook, plain_grades
 
     settings, log, reading = _course(settings_path, db)
     roster = roster or settings.roster
@@ -279,7 +280,7 @@ def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Pa
 @DB_OPTION
 def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
     """Write one HTML feedback page per student, named by a per-student secret; index.csv lists them."""
-    from coursekit.feedback import write_feedback
+    from coursekit.review.feedback import write_feedback
 
     settings, log, reading = _course(settings_path, db)
     index = write_feedback(
@@ -325,12 +326,12 @@ def validate(
     read-only and cuts the network. Writes OUT/report.xml (JUnit) and OUT/report.csv. Exits 1 when any
     notebook failed.
     """
-    from coursekit import validate as validating
+    from coursekit.validation import runner as validating
 
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
-    if sandbox and (problem := validating.sandbox_problem()):
-        _fail(problem)
+    if sandbox and (why := validating.sandbox_problem()):
+        _fail(why)
 
     def progress(report: validating.NotebookReport, done: int, total: int) -> None:
         errors.print(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", soft_wrap=True)
@@ -377,7 +378,7 @@ def validate(
 )
 def participation_report(settings_path: Path | None, db: str | None, out: Path) -> None:
     """Write a participation report (OUT/index.html and plots) for instructors: it shows real names."""
-    from coursekit.report import write_report
+    from coursekit.review.report import write_report
 
     settings, log, reading = _course(settings_path, db)
     console.print(f"wrote {write_report(log, settings, reading, out)}", soft_wrap=True)

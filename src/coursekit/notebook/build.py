@@ -12,8 +12,8 @@ from pathlib import Path
 
 import nbformat
 
-from coursekit.cells import NAMESPACE, SCHEMA_VERSION, prompt_cell, reflection_cell
-from coursekit.reading import Activity, Reading
+from coursekit.course.reading import Activity, Reading
+from coursekit.notebook.cells import NAMESPACE, SCHEMA_VERSION, prompt_cell, reflection_cell
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -57,9 +57,9 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
             "Save the notebook and upload this one `.ipynb` file."
         ),
         _code(
-            "from coursekit import widgets\n"
-            "from coursekit.feed import find_feed\n"
-            "from coursekit.reading import find_reading\n\n"
+            "from coursekit.course.reading import find_reading\n"
+            "from coursekit.discussion.feed import find_feed\n"
+            "from coursekit.notebook import widgets\n\n"
             f'reading = find_reading("{reading.id}")'
         ),
     ]
@@ -168,7 +168,7 @@ def review_notebook() -> nbformat.NotebookNode:
             "leave its box); a dead kernel loses nothing. Reviews are never overwritten: if a colleague saved a "
             "review of the same reflection while you had it open, the desk says so and both are kept."
         ),
-        _code("from coursekit.reviewdesk import open_desk\n\ndesk = open_desk()  # reviewer: your login name\ndesk"),
+        _code("from coursekit.review.desk import open_desk\n\ndesk = open_desk()  # reviewer: your login name\ndesk"),
         _markdown(
             "## Participation analytics\n\nSubmissions per week (on time and late), reflection length, the glossary "
             "concepts the class used and missed, stance in week 1 against week 4, and who replies to whom. The same "
@@ -177,7 +177,7 @@ def review_notebook() -> nbformat.NotebookNode:
         ),
         _code(
             "import tempfile\n\nfrom IPython.display import Image, display\n\n"
-            "from coursekit.report import write_report\n\n"
+            "from coursekit.review.report import write_report\n\n"
             "report = write_report(desk.discussion, desk.settings, desk.reading, "
             'tempfile.mkdtemp(prefix="coursekit-report-"))\n'
             'for plot in sorted(report.parent.glob("*.png")):\n    display(Image(filename=str(plot)))\n'

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from coursekit.names import public_id
-from coursekit.reading import Reading
-from coursekit.render import safe_html, text
-from coursekit.settings import Settings
-from coursekit.site import page
+from coursekit.course.reading import Reading
+from coursekit.course.settings import Settings
+from coursekit.discussion.names import public_id
+from coursekit.discussion.render import safe_html, text
+from coursekit.discussion.site import page
 
 
 def feedback_name(secret: str, student: str) -> str:

@@ -5,7 +5,7 @@ submissions folder), in its own session with a deadline after which its whole pr
 killed, and only the last ``OUTPUT_TAIL`` bytes of its output are kept. ``sandbox=True`` adds
 bubblewrap: a read-only file system apart from that copy, and no network.
 
-Loaded into the pytest run with ``-p coursekit.validate``, this module is also a small pytest
+Loaded into the pytest run with ``-p coursekit.validation.runner``, this module is also a small pytest
 plugin: it cuts huge failure messages and makes nbval notice a dead kernel at once.
 """
 
@@ -31,13 +31,13 @@ from queue import Empty
 
 import pytest
 
-from coursekit.build import week_notebook
-from coursekit.cells import PROMPT, cell_marker, cell_text, prompt_checksum
-from coursekit.collect import read_submission
-from coursekit.export import neutralise_cell
-from coursekit.extract import Problem, Reflection, extract
-from coursekit.intake import find_submissions
-from coursekit.reading import Prompt, Reading, ReadingError, find_reading
+from coursekit.course.reading import Prompt, Reading, ReadingError, find_reading
+from coursekit.intake.extract import Problem, Reflection, extract
+from coursekit.intake.folder import find_submissions
+from coursekit.log.collect import read_submission
+from coursekit.log.export import neutralise_cell
+from coursekit.notebook.build import week_notebook
+from coursekit.notebook.cells import PROMPT, cell_marker, cell_text, prompt_checksum
 
 DEFAULT_TIMEOUT = 120.0
 OUTPUT_TAIL = 20_000  # bytes of pytest's output kept per notebook
@@ -374,7 +374,7 @@ def nbval_command(folder: Path, notebook: Path, timeout: float) -> list[str]:
         "-p",
         "nbval.plugin",
         "-p",
-        "coursekit.validate",
+        "coursekit.validation.runner",
         "-p",
         "no:cacheprovider",
         "--nbval-lax",
@@ -639,7 +639,7 @@ def relative(path: Path, root: Path | None) -> str:
         return str(path)
 
 
-# The pytest plugin (``-p coursekit.validate``), active only inside the runs started above
+# The pytest plugin (``-p coursekit.validation.runner``), active only inside the runs started above
 
 
 class KernelDied(RuntimeError):

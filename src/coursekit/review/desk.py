@@ -1,6 +1,6 @@
 """The instructor's review desk: filter reflections, read one at a time, score and comment.
 
-A thin ipywidgets layer over ``coursekit.review`` (the table and filters) and ``store.save_review``.
+A thin ipywidgets layer over ``coursekit.review.filters`` (the table and filters) and ``store.save_review``.
 Every score, comment or flag is written to the log the moment it is entered, so a dead kernel
 loses nothing; reviews are appended, never overwritten, and a review someone else saved while
 this one was on screen is shown as a conflict.
@@ -17,15 +17,15 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from coursekit import answers as answer_format
-from coursekit.log import DiscussionLog, open_log
-from coursekit.reading import Reading, load_reading
-from coursekit.render import safe_html
-from coursekit.review import STATUSES, Filters, matching_positions, progress, review_table
-from coursekit.roster import read_roster
-from coursekit.settings import Settings, find_settings
-from coursekit.store import save_review
-from coursekit.widgets import Readable
+from coursekit.course.reading import Reading, load_reading
+from coursekit.course.roster import read_roster
+from coursekit.course.settings import Settings, find_settings
+from coursekit.discussion.render import safe_html
+from coursekit.log.frames import DiscussionLog, open_log
+from coursekit.log.store import save_review
+from coursekit.notebook import answers as answer_format
+from coursekit.notebook.widgets import Readable
+from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table
 
 ANY = "any"
 
@@ -272,8 +272,8 @@ def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> R
 
 def demo_desk(settings: Settings | None, reviewer: str, students: int = 12) -> ReviewDesk:
     """A desk over a generated class in a temporary folder, clearly labelled as a demo."""
-    from coursekit.demo import make_class
-    from coursekit.settings import load_settings
+    from coursekit.course.settings import load_settings
+    from coursekit.log.demo import make_class
 
     if settings is None:  # the course.toml that ships with the course repository
         settings = load_settings(Path(__file__).resolve().parents[2] / "course.toml")

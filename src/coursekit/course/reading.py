@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from coursekit.fields import FieldChecker, Problem
+from coursekit.course.fields import FieldChecker, Problem
 
 FILES = (
     "reading.yaml",

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coursekit.log import DiscussionLog
-from coursekit.reading import Reading
-from coursekit.settings import Settings
+from coursekit.course.reading import Reading
+from coursekit.course.settings import Settings
+from coursekit.log.frames import DiscussionLog
 
 STATUSES = ("unreviewed", "reviewed", "flagged")
 
@@ -59,9 +59,9 @@ class Filters:
     text: str = ""
 
 
-def _criteria(frame: pd.DataFrame, filters: Filters) -> list[tuple[tuple, Callable[[], np.ndarray]]]:
+def _criteria(frame: pd.DataFrame, filters: Filters) -> list[tuple[tuple[str, object], Callable[[], np.ndarray]]]:
     """(cache key, mask maker) for every filter that is set; None or "" means: any."""
-    wanted = []
+    wanted: list[tuple[tuple[str, object], Callable[[], np.ndarray]]] = []
     if filters.week is not None:
         wanted.append((("week", filters.week), lambda: (frame["week"] == filters.week).to_numpy()))
     if filters.prompt:

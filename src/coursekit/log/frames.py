@@ -17,9 +17,8 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, func, literal, select, union_all
 
-from coursekit.answers import summary as answer_summary
-from coursekit.names import pseudonym
-from coursekit.store import (
+from coursekit.discussion.names import pseudonym
+from coursekit.log.store import (
     answers,
     course_secret,
     likes,
@@ -30,6 +29,7 @@ from coursekit.store import (
     reviews,
     submissions,
 )
+from coursekit.notebook.answers import summary as answer_summary
 
 
 class DiscussionLog:

@@ -1,7 +1,7 @@
 """Participation analytics over the discussion log's DataFrames: who submits, writes, moves and replies.
 
 Plain functions, DataFrames in and DataFrames (or small dataclasses) out, with no I/O and no
-plotting, so an instructor can call them in a notebook and ``coursekit.report`` can draw them.
+plotting, so an instructor can call them in a notebook and ``coursekit.review.report`` can draw them.
 Every student is identified by the name in the log: these views are for instructors only.
 """
 

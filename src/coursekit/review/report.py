@@ -1,6 +1,6 @@
 """The participation report: one static HTML page with plots, for instructors (it shows real names).
 
-``write_report`` reads the log, computes the figures with ``coursekit.analytics`` and writes
+``write_report`` reads the log, computes the figures with ``coursekit.review.analytics`` and writes
 ``index.html`` and PNG plots into one folder that opens without a server, a CDN or any script. All
 text goes through ``render.text``; the page's Content-Security-Policy allows only its own style (by
 hash) and images from its own folder.
@@ -21,12 +21,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import MaxNLocator
 
-from coursekit import analytics
-from coursekit.log import DiscussionLog
-from coursekit.reading import Reading, Stance
-from coursekit.render import text
-from coursekit.settings import Settings
-from coursekit.site import document
+from coursekit.course.reading import Reading, Stance
+from coursekit.course.settings import Settings
+from coursekit.discussion.render import text
+from coursekit.discussion.site import document
+from coursekit.log.frames import DiscussionLog
+from coursekit.review import analytics
 
 matplotlib.use("Agg")  # files only: no window, no display needed, the same on a server as on a laptop
 

@@ -14,13 +14,13 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from coursekit import answers
-from coursekit.build import week_notebook
-from coursekit.cells import cell_marker
-from coursekit.collect import collect
-from coursekit.feed import assigned_roots, build_feed, parse_feed
-from coursekit.log import open_log
-from coursekit.reading import Reading
+from coursekit.course.reading import Reading
+from coursekit.discussion.feed import assigned_roots, build_feed, parse_feed
+from coursekit.log.collect import collect
+from coursekit.log.frames import open_log
+from coursekit.notebook import answers
+from coursekit.notebook.build import week_notebook
+from coursekit.notebook.cells import cell_marker
 
 FILLER = (
     "peer projects depend on people who have time to give and on rules that someone has to enforce "

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from coursekit.export import safe_for_spreadsheet
-from coursekit.roster import CANVAS_COLUMNS
-from coursekit.settings import Settings
+from coursekit.course.roster import CANVAS_COLUMNS
+from coursekit.course.settings import Settings
+from coursekit.log.export import safe_for_spreadsheet
 
 
 def week_scores(

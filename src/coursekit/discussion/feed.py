@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from coursekit.names import pseudonym
-from coursekit.reading import Reading
+from coursekit.course.reading import Reading
+from coursekit.discussion.names import pseudonym
 
 SCHEMA_VERSION = 1
 PEERS_PER_STUDENT = 3

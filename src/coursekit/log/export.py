@@ -8,6 +8,7 @@ OWASP recommends; in Markdown, HTML is escaped so a viewer shows it instead of r
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import IO
 
 import pandas as pd
@@ -50,7 +51,7 @@ def thread_table(posts: pd.DataFrame) -> pd.DataFrame:
     return posts[list(THREAD_COLUMNS)].rename(columns=THREAD_COLUMNS)
 
 
-def write_csv(frame: pd.DataFrame, out: str | IO[str]) -> None:
+def write_csv(frame: pd.DataFrame, out: str | Path | IO[str]) -> None:
     safe_for_spreadsheet(frame).to_csv(out, index=False)
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coursekit.fields import FieldChecker, Problem
-from coursekit.reading import ReadingError
+from coursekit.course.fields import FieldChecker, Problem
+from coursekit.course.reading import ReadingError
 
 FILE_NAME = "course.toml"
 

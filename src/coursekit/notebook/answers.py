@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 MIME = "application/vnd.coursekit.answer+json"
 SCHEMA_VERSION = 1
@@ -62,7 +63,7 @@ class Answer:
     state: dict
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -1,9 +1,9 @@
-"""ipywidgets over the reading model: a thin layer, with the grading logic in ``coursekit.quiz``.
+"""ipywidgets over the reading model: a thin layer, with the grading logic in ``coursekit.notebook.quiz``.
 
 Constructors print nothing. Where no widget frontend runs (GitHub, nbviewer, nbval) a widget
 shows readable text instead of its Python repr, so a stored output says what the widget asks.
 Widgets that take answers record them in a display output that is saved with the notebook
-(see ``coursekit.answers``).
+(see ``coursekit.notebook.answers``).
 """
 
 from __future__ import annotations
@@ -12,18 +12,25 @@ import html
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import ipywidgets as w
 from traitlets import TraitError
 
-from coursekit import answers
-from coursekit.feed import Feed, FeedPost, assigned_roots
-from coursekit.quiz import Verdict, grade, score
-from coursekit.reading import QuizItem, Sorter, Stance, Term
-from coursekit.render import safe_html
+from coursekit.course.reading import QuizItem, Sorter, Stance, Term
+from coursekit.discussion.feed import Feed, FeedPost, assigned_roots
+from coursekit.discussion.render import safe_html
+from coursekit.notebook import answers
+from coursekit.notebook.quiz import Verdict, grade, score
+
+# Readable is mixed into ipywidgets classes; to the type checker it is one, so super() resolves.
+if TYPE_CHECKING:
+    from ipywidgets import DOMWidget as _Widget
+else:
+    _Widget = object
 
 
-class Readable:
+class Readable(_Widget):
     """Mixin: a plain-text and HTML fallback of the widget for frontends without widgets."""
 
     def fallback_text(self) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import (
     Boolean,
     Column,
+    CursorResult,
     DateTime,
     Engine,
     ForeignKey,
@@ -34,9 +35,9 @@ from sqlalchemy import (
     select,
 )
 
-from coursekit.cells import content_hash, word_count
-from coursekit.extract import Extracted
-from coursekit.names import public_id
+from coursekit.discussion.names import public_id
+from coursekit.intake.extract import Extracted
+from coursekit.notebook.cells import content_hash, word_count
 
 metadata = MetaData()
 
@@ -246,6 +247,13 @@ class Stored:
     notes: tuple[str, ...] = ()
 
 
+def _inserted_id(result: CursorResult) -> int:
+    """The primary key of the row an INSERT just made."""
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT always returns its primary key"
+    return int(key[0])
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -274,9 +282,9 @@ def store_submission(
             collected_at=collected_at,
         )
         if existing is None:
-            submission_id = conn.execute(
-                submissions.insert().values(student=student, notebook=extracted.notebook, **values)
-            ).inserted_primary_key[0]
+            submission_id = _inserted_id(
+                conn.execute(submissions.insert().values(student=student, notebook=extracted.notebook, **values))
+            )
         else:
             submission_id = existing.id
             conn.execute(submissions.update().where(submissions.c.id == submission_id).values(**values))
@@ -440,6 +448,7 @@ def save_review(
     with engine.begin() as conn:
         latest = latest_review(conn, student, notebook, prompt_id)
         conflict = latest if latest and latest.id != based_on and latest.reviewer != reviewer else None
+        created_at = now()
         values = dict(
             student=student,
             notebook=notebook,
@@ -449,9 +458,9 @@ def save_review(
             comment=comment,
             flagged=flagged,
             based_on=based_on,
-            created_at=now(),
+            created_at=created_at,
         )
-        review_id = conn.execute(reviews.insert().values(**values)).inserted_primary_key[0]
+        review_id = _inserted_id(conn.execute(reviews.insert().values(**values)))
         return Review(
-            review_id, student, notebook, prompt_id, reviewer, dict(scores), comment, flagged, values["created_at"]
+            review_id, student, notebook, prompt_id, reviewer, dict(scores), comment, flagged, created_at
         ), conflict

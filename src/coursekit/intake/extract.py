@@ -13,9 +13,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from coursekit import answers as answer_format
-from coursekit.answers import Answer
-from coursekit.cells import (
+from coursekit.notebook import answers as answer_format
+from coursekit.notebook.answers import Answer
+from coursekit.notebook.cells import (
     NAMESPACE,
     PROMPT,
     ROLES,

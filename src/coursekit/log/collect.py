@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from coursekit.extract import Extracted, extract
-from coursekit.intake import SubmissionFile, find_submissions
-from coursekit.store import open_database, store_submission
+from coursekit.intake.extract import Extracted, extract
+from coursekit.intake.folder import SubmissionFile, find_submissions
+from coursekit.log.store import open_database, store_submission
 
 FAILED = "failed"
 DUPLICATE = "duplicate"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coursekit.render import safe_html, text
+from coursekit.discussion.render import safe_html, text
 
 STYLE = """
 :root { --ink: #1d2433; --muted: #5b6475; --line: #d8dce3; --accent: #2857a4; }

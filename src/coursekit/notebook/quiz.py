@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coursekit.reading import QuizItem
+from coursekit.course.reading import QuizItem
 
 
 @dataclass(frozen=True)

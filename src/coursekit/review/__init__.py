@@ -1,0 +1,4 @@
+"""The instructor's side of a term: the review desk, grades, feedback pages and the participation report.
+
+May import: ``course``, ``discussion``, ``notebook``, ``intake``, ``log``.
+"""
