@@ -22,18 +22,11 @@ from conftest import ROOT, filled_notebook, student_answers, write_notebook
 
 from coursekit.cli import main
 from coursekit.notebook.cells import PROMPT, cell_marker, word_count
-from coursekit.validation import runner as validate
-from coursekit.validation.runner import (
-    CellResult,
-    Course,
-    RunResult,
-    check_markers,
-    check_prompts,
-    check_submission,
-    run_problems,
-)
+from coursekit.validation import checks, plugin, reports, runner, sandbox
+from coursekit.validation.checks import Course, check_markers, check_prompts, check_submission
+from coursekit.validation.runner import CellResult, RunResult, run_problems
 
-BWRAP_PROBLEM = validate.sandbox_problem()
+BWRAP_PROBLEM = sandbox.sandbox_problem()
 needs_bwrap = pytest.mark.skipif(bool(BWRAP_PROBLEM), reason=f"bubblewrap cannot sandbox here: {BWRAP_PROBLEM}")
 
 LOOP = """import time
@@ -202,15 +195,15 @@ def test_nbval_messages_are_shortened_to_the_cell_and_the_error():
         "Notebook cell execution failed\nCell 4: Cell execution caused an exception\n\nInput:\n"
         "x = 1 / 0\nprint(x)\n\nTraceback:\n#x1B[31m---------\x1b[0m\nZeroDivisionError: division by zero\n"
     )
-    assert validate.describe_failure(CellResult("Cell 4", "failed", message)) == (
+    assert runner.describe_failure(CellResult("Cell 4", "failed", message)) == (
         "code cell 5 (x = 1 / 0): Cell execution caused an exception: ZeroDivisionError: division by zero"
     )
 
 
 def test_the_plugin_lines_name_the_last_cell_started_and_are_left_out_of_the_output():
-    output = f"\n{validate._STARTING}notebooks/submission.ipynb::Cell 0\n.\n{validate._STARTING}n.ipynb::Cell 1\n"
-    assert validate.split_output(output) == ("\n.", "Cell 1")
-    assert validate.split_output("..F") == ("..F", "")
+    output = f"\n{runner.STARTING}notebooks/submission.ipynb::Cell 0\n.\n{runner.STARTING}n.ipynb::Cell 1\n"
+    assert runner.split_output(output) == ("\n.", "Cell 1")
+    assert runner.split_output("..F") == ("..F", "")
 
 
 def test_junit_is_read_only_when_small_and_not_a_symlink(tmp_path, monkeypatch):
@@ -219,30 +212,30 @@ def test_junit_is_read_only_when_small_and_not_a_symlink(tmp_path, monkeypatch):
         '<testsuites><testsuite><testcase name="Cell 0"/><testcase name="Cell 1"><failure message="m">long</failure>'
         '</testcase><testcase name="Cell 2"><skipped message="s"/></testcase></testsuite></testsuites>'
     )
-    assert validate.read_junit(junit) == (
+    assert runner.read_junit(junit) == (
         CellResult("Cell 0", "passed"),
         CellResult("Cell 1", "failed", "long"),
         CellResult("Cell 2", "skipped", "s"),
     )
     (tmp_path / "link.xml").symlink_to(junit)
-    assert validate.read_junit(tmp_path / "link.xml") is None
-    assert validate.read_junit(tmp_path / "missing.xml") is None
-    monkeypatch.setattr(validate, "JUNIT_LIMIT", 10)
-    assert validate.read_junit(junit) is None
+    assert runner.read_junit(tmp_path / "link.xml") is None
+    assert runner.read_junit(tmp_path / "missing.xml") is None
+    monkeypatch.setattr(runner, "JUNIT_LIMIT", 10)
+    assert runner.read_junit(junit) is None
 
 
 def test_only_the_tail_of_the_output_is_read():
     with tempfile.TemporaryFile() as output:
         output.write(b"x" * 1_000_000 + b"THE END")
-        tail = validate.read_tail(output)
-    assert tail.endswith("THE END") and len(tail) < validate.OUTPUT_TAIL + 100
+        tail = runner.read_tail(output)
+    assert tail.endswith("THE END") and len(tail) < runner.OUTPUT_TAIL + 100
     assert tail.startswith("[... first 980007 bytes of output cut ...]")
 
 
 def test_the_plugin_cuts_huge_failure_messages():
     report = SimpleNamespace(failed=True, longrepr="x" * 10_000_000)
-    validate.pytest_runtest_logreport(report)
-    assert len(report.longrepr) < validate.MESSAGE_LIMIT + 100 and "characters cut" in report.longrepr
+    plugin.pytest_runtest_logreport(report)
+    assert len(report.longrepr) < plugin.MESSAGE_LIMIT + 100 and "characters cut" in report.longrepr
 
 
 def running(pid: int) -> bool:
@@ -265,7 +258,7 @@ def test_the_deadline_or_a_stop_kills_the_process_and_what_it_started_in_a_sessi
         if stop_now:
             stop.set()
         started = time.monotonic()
-        assert validate._wait(process, started + 1, stop) is None
+        assert runner._wait(process, started + 1, stop) is None
         assert time.monotonic() - started < 5
         time.sleep(0.2)
         assert not running(process.pid) and not running(child)
@@ -273,10 +266,10 @@ def test_the_deadline_or_a_stop_kills_the_process_and_what_it_started_in_a_sessi
 
 
 def test_commands_ignore_the_project_pytest_config_and_sandbox_everything_but_the_copy(tmp_path):
-    command = validate.nbval_command(tmp_path, tmp_path / "notebooks" / "n.ipynb", 20)
+    command = runner.nbval_command(tmp_path, tmp_path / "notebooks" / "n.ipynb", 20)
     assert command[command.index("-c") + 1] == os.devnull and "--nbval-lax" in command
     assert "--nbval-cell-timeout=20" in command and command[-1].endswith("n.ipynb")
-    boxed = validate.sandbox_command(tmp_path, command)
+    boxed = sandbox.sandbox_command(tmp_path, command)
     assert boxed[boxed.index("--ro-bind") : boxed.index("--ro-bind") + 3] == ["--ro-bind", "/", "/"]
     assert boxed[boxed.index("--bind") : boxed.index("--bind") + 3] == ["--bind", str(tmp_path), str(tmp_path)]
     assert {"--unshare-net", "--die-with-parent"} <= set(boxed) and boxed[-len(command) :] == command
@@ -284,10 +277,10 @@ def test_commands_ignore_the_project_pytest_config_and_sandbox_everything_but_th
 
 def test_reports_escape_hostile_names(tmp_path):
     hostile = '=HYPERLINK("http://x")\x1b[31m<b>'
-    report = validate.NotebookReport(hostile, tmp_path / "s" / "n.ipynb", "week01", 1)
-    report.problems.append(validate.Problem("reason with <xml> & \x00 nul", "hint"))
-    validate.write_junit([report], tmp_path / "out" / "report.xml", tmp_path)
-    validate.write_report_csv([report], tmp_path / "out" / "report.csv", tmp_path)
+    report = checks.NotebookReport(hostile, tmp_path / "s" / "n.ipynb", "week01", 1)
+    report.problems.append(checks.Problem("reason with <xml> & \x00 nul", "hint"))
+    reports.write_junit([report], tmp_path / "out" / "report.xml", tmp_path)
+    reports.write_report_csv([report], tmp_path / "out" / "report.csv", tmp_path)
     case = ET.parse(tmp_path / "out" / "report.xml").find(".//testcase")
     assert case.get("classname") == '=HYPERLINK("http://x")?[31m<b>' and case.get("file") == "s/n.ipynb"
     assert case.find("failure").get("message") == "reason with <xml> & ? nul"
@@ -371,7 +364,7 @@ def test_reports_are_written_and_output_is_capped(class_run):
     cases = {c.get("classname"): c for c in ET.parse(xml).iter("testcase")}
     assert len(cases) == 10 and cases["ana-passes"].find("failure") is None
     spam = cases["hal-spams"].find("failure")
-    assert "RuntimeError" in spam.get("message") and len(spam.text) < validate.OUTPUT_TAIL + 10_000
+    assert "RuntimeError" in spam.get("message") and len(spam.text) < runner.OUTPUT_TAIL + 10_000
     rows = {r["student"]: r for r in csv.DictReader((class_run.out / "report.csv").open())}
     assert rows["fin-loops"]["status"] == "fail" and "timed out after 30 s" in rows["fin-loops"]["reasons"]
     assert rows["ana-passes"]["file"] == "ana-passes/week01.ipynb" and rows["ana-passes"]["reasons"] == ""

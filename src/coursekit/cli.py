@@ -326,27 +326,30 @@ def validate(
     read-only and cuts the network. Writes OUT/report.xml (JUnit) and OUT/report.csv. Exits 1 when any
     notebook failed.
     """
-    from coursekit.validation import runner as validating
+    from coursekit.validation import checks
+    from coursekit.validation import reports as reporting
+    from coursekit.validation import sandbox as sandboxing
+    from coursekit.validation.validate import validate as validate_all
 
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
-    if sandbox and (why := validating.sandbox_problem()):
+    if sandbox and (why := sandboxing.sandbox_problem()):
         _fail(why)
 
-    def progress(report: validating.NotebookReport, done: int, total: int) -> None:
+    def progress(report: checks.NotebookReport, done: int, total: int) -> None:
         errors.print(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", soft_wrap=True)
 
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
     errors.print(f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s", soft_wrap=True)
     try:
-        reports = validating.validate(submissions, course, week, jobs, timeout, sandbox, progress)
+        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress)
     except IntakeError as exc:
         _fail(str(exc))
     for report in reports:
-        line = Text(f"{report.status:<5}", style="green" if report.status == validating.PASS else "bold red")
+        line = Text(f"{report.status:<5}", style="green" if report.status == checks.PASS else "bold red")
         line.append(f" {report.student or '(no student)'}")
         line.append(f"  {report.notebook or '-'}", style="dim")
-        line.append(f"  {validating.relative(report.path, submissions)}")
+        line.append(f"  {reporting.relative(report.path, submissions)}")
         if report.problems and not report.ran:
             line.append("  (not run)", style="dim")
         console.print(line, soft_wrap=True)
@@ -355,8 +358,8 @@ def validate(
             reason.append(f"  → {problem.hint}", style="italic")
             console.print(reason, soft_wrap=True)
     failed = sum(1 for r in reports if r.problems)
-    validating.write_junit(reports, out / "report.xml", submissions)
-    validating.write_report_csv(reports, out / "report.csv", submissions)
+    reporting.write_junit(reports, out / "report.xml", submissions)
+    reporting.write_report_csv(reports, out / "report.csv", submissions)
     console.print(
         f"{len(reports)} notebook(s): {len(reports) - failed} passed, {failed} failed. "
         f"Reports: {out / 'report.xml'}, {out / 'report.csv'}",

@@ -1,0 +1,171 @@
+"""Checks of a submitted notebook that run nothing: the file, its prompt cells, nbval markers, reflection lengths."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coursekit.course.reading import Prompt, Reading, ReadingError, find_reading
+from coursekit.intake.extract import Problem, Reflection, extract
+from coursekit.notebook.build import week_notebook
+from coursekit.notebook.cells import PROMPT, cell_marker, cell_text, prompt_checksum
+
+PASS, FAIL = "pass", "fail"
+
+
+@dataclass
+class NotebookReport:
+    """One submitted file: who, which notebook, and every reason it fails (none: it passes)."""
+
+    student: str
+    path: Path
+    notebook: str = ""
+    week: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    ran: bool = False
+    seconds: float = 0.0
+    output: str = ""  # the tail of pytest's output, kept for failures
+
+    @property
+    def status(self) -> str:
+        return FAIL if self.problems else PASS
+
+
+def check_prompts(submitted: Iterable[dict], course: Iterable[dict]) -> list[Problem]:
+    """Prompt cells that differ from the freshly built course notebook (edited, missing or added)."""
+    expected = {m["prompt_id"]: prompt_checksum(c) for c in course if (m := cell_marker(c)) and m["role"] == PROMPT}
+    found = {
+        m.get("prompt_id"): prompt_checksum(c) for c in submitted if (m := cell_marker(c)) and m.get("role") == PROMPT
+    }
+    problems = []
+    for prompt_id, checksum in expected.items():
+        if prompt_id not in found:
+            problems.append(
+                Problem(
+                    f"the prompt cell for {prompt_id} is missing",
+                    "copy the prompt cell back from the course notebook above its reflection and resubmit",
+                )
+            )
+        elif found[prompt_id] != checksum:
+            problems.append(
+                Problem(
+                    f"the prompt cell for {prompt_id} was changed",
+                    "prompts are locked: copy the prompt cell back unchanged from the course notebook and resubmit",
+                )
+            )
+    for prompt_id in [p for p in found if p not in expected]:
+        problems.append(
+            Problem(
+                f"prompt cell {prompt_id!r} is not in the course notebook",
+                "delete that cell (its id was edited or it comes from another week) and resubmit",
+            )
+        )
+    return problems
+
+
+def check_reflections(reflections: Iterable[Reflection], prompts: Iterable[Prompt]) -> list[Problem]:
+    """Reflections shorter than their prompt's minimum (a blank one has 0 words)."""
+    words = {r.prompt_id: r.word_count for r in reflections}
+    problems = []
+    for prompt in prompts:
+        count = words.get(prompt.id, 0)
+        if count < prompt.min_words:
+            problems.append(
+                Problem(
+                    f"the reflection for {prompt.id} has {count} words; at least {prompt.min_words} are needed",
+                    "write more in the reflection cell below that prompt, save and resubmit",
+                )
+            )
+    return problems
+
+
+NBVAL_MARKERS = ("NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION", "PYTEST_VALIDATE_IGNORE_OUTPUT")
+NBVAL_TAGS = ("nbval-skip", "nbval-raises-exception", "raises-exception")
+
+
+def check_markers(submitted: Iterable[dict]) -> list[Problem]:
+    """Code cells carrying nbval markers that would skip them or excuse their errors.
+
+    Course notebooks have none, so a marker in a submission was added by hand and would hide a
+    failing cell from the run below.
+    """
+    problems = []
+    for number, cell in enumerate((c for c in submitted if c.get("cell_type") == "code"), 1):
+        source = cell_text(cell)
+        tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell.get("metadata"), dict) else []
+        found = [m for m in NBVAL_MARKERS if m in source] + [t for t in NBVAL_TAGS if t in tags]
+        if found:
+            problems.append(
+                Problem(
+                    f"code cell {number} carries {', '.join(found)}, which would hide it from validation",
+                    "remove that marker (comment or tag) so the cell runs like everyone else's, and resubmit",
+                )
+            )
+    return problems
+
+
+class Course:
+    """The course readings, and the week notebooks built fresh from them, each loaded once."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self._readings: dict[str, Reading | Problem] = {}
+        self._cells: dict[tuple[str, int], list[dict] | Problem] = {}
+
+    def reading(self, reading_id: str) -> Reading | Problem:
+        if reading_id not in self._readings:
+            try:
+                self._readings[reading_id] = find_reading(reading_id, self.folder)
+            except FileNotFoundError:
+                self._readings[reading_id] = Problem(
+                    f"the notebook names reading {reading_id!r}, which is not in {self.folder}/readings",
+                    "pass the course folder with --course, or check the student submitted a notebook of this course",
+                )
+            except ReadingError as exc:
+                self._readings[reading_id] = Problem(
+                    f"the course reading {reading_id} cannot be loaded: {exc}", "fix the reading's data files first"
+                )
+        return self._readings[reading_id]
+
+    def cells(self, reading: Reading, week: int) -> list[dict] | Problem:
+        key = (reading.id, week)
+        if key not in self._cells:
+            try:
+                self._cells[key] = list(week_notebook(reading, week)["cells"])
+            except KeyError:
+                self._cells[key] = Problem(
+                    f"the notebook says it is week {week}, which reading {reading.id} does not have",
+                    "ask the student to download this week's course notebook again and copy their reflections in",
+                )
+        return self._cells[key]
+
+
+def check_submission(data: bytes, student: str, path: Path, course: Course) -> tuple[NotebookReport, Reading | None]:
+    """The file's problems found without running it, and the reading to run it with (None: do not run)."""
+    extracted = extract(data, path.stem)
+    report = NotebookReport(student, path, extracted.notebook, extracted.week, list(extracted.problems))
+    if not extracted.ok:
+        return report, None
+    if not extracted.reading or extracted.week is None:
+        report.problems.append(
+            Problem(
+                "the notebook's coursekit metadata names no reading or week",
+                "ask the student to download the course notebook again, copy their reflections in, and resubmit",
+            )
+        )
+        return report, None
+    reading = course.reading(extracted.reading)
+    if isinstance(reading, Problem):
+        report.problems.append(reading)
+        return report, None
+    cells = course.cells(reading, extracted.week)
+    if isinstance(cells, Problem):
+        report.problems.append(cells)
+        return report, None
+    submitted = json.loads(data.decode("utf-8-sig"))["cells"]  # extract() has checked it parses
+    report.problems += check_prompts(submitted, cells)
+    report.problems += check_markers(submitted)
+    report.problems += check_reflections(extracted.reflections, reading.prompts_for(extracted.week))
+    return report, reading

@@ -1,0 +1,66 @@
+"""The TA's reports of a validation run: JUnit XML for dashboards and a spreadsheet-safe CSV."""
+
+from __future__ import annotations
+
+import csv
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from coursekit.log.export import neutralise_cell
+from coursekit.validation.checks import NotebookReport
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """Text XML 1.0 can hold: control characters (ANSI colours, NULs from a notebook) become '?'."""
+    return _NOT_XML.sub("?", text)
+
+
+def write_junit(reports: list[NotebookReport], path: Path, root: Path | None = None) -> None:
+    """JUnit XML, one testcase per student notebook, for CI dashboards; the reasons are the failure message."""
+    failed = sum(1 for r in reports if r.problems)
+    suite = ET.Element(
+        "testsuite", name="coursekit validate", tests=str(len(reports)), failures=str(failed), errors="0"
+    )
+    for report in reports:
+        shown = relative(report.path, root)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=_xml_safe(report.student),
+            name=_xml_safe(report.notebook or shown),
+            file=_xml_safe(shown),
+            time=f"{report.seconds:.2f}",
+        )
+        if report.problems:
+            failure = ET.SubElement(case, "failure", message=_xml_safe("; ".join(p.reason for p in report.problems)))
+            details = "\n".join(f"- {p}" for p in report.problems)
+            if report.output:
+                details += f"\n\nOutput of the run (the end of it):\n{report.output}"
+            failure.text = _xml_safe(details)
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    tree = ET.ElementTree(suites)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def write_report_csv(reports: list[NotebookReport], path: Path, root: Path | None = None) -> None:
+    """One spreadsheet-safe row per student notebook: student, notebook, file, status, reasons."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["student", "notebook", "file", "status", "reasons"])
+        for r in reports:
+            row = [r.student, r.notebook, relative(r.path, root), r.status, "; ".join(str(p) for p in r.problems)]
+            writer.writerow([neutralise_cell(value) for value in row])
+
+
+def relative(path: Path, root: Path | None) -> str:
+    """``path`` as shown in reports: relative to the submissions folder when it is inside it."""
+    try:
+        return str(path.relative_to(root)) if root else str(path)
+    except ValueError:
+        return str(path)

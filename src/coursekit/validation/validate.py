@@ -1,0 +1,84 @@
+"""``coursekit validate``: check every submission, then run the sound ones with nbval, several at a time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from coursekit.course.reading import Reading
+from coursekit.intake.extract import Problem
+from coursekit.intake.folder import find_submissions
+from coursekit.log.collect import read_submission
+from coursekit.validation.checks import Course, NotebookReport, check_submission
+from coursekit.validation.runner import DEFAULT_TIMEOUT, run_notebook, run_problems
+
+
+def validate(
+    submissions: str | Path,
+    course: str | Path = ".",
+    week: int | None = None,
+    jobs: int = 1,
+    timeout: float = DEFAULT_TIMEOUT,
+    sandbox: bool = False,
+    progress: Callable[[NotebookReport, int, int], None] | None = None,
+) -> list[NotebookReport]:
+    """Check and run every notebook under ``submissions``; one report per file, sorted by student and file.
+
+    Files whose week cannot be read are kept under ``week``, so a broken upload is never skipped silently.
+    Raises IntakeError when the folder itself is unusable.
+    """
+    root = Path(submissions)
+    files, layout = find_submissions(root)
+    reports = [
+        NotebookReport(p.path.name if p.path.is_dir() else "", p.path, problems=[Problem(p.reason, p.hint)])
+        for p in layout
+    ]
+    loaded = Course(course)
+    runs: list[tuple[NotebookReport, bytes, Reading]] = []
+    for file in files:
+        data, error = read_submission(file)
+        if data is None:
+            reports.append(
+                NotebookReport(file.student, file.path, problems=[Problem(error, "check the file's permissions")])
+            )
+            continue
+        report, reading = check_submission(data, file.student, file.path, loaded)
+        if week is not None and report.week not in (week, None):
+            continue
+        reports.append(report)
+        if reading is not None:
+            runs.append((report, data, reading))
+
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(run_notebook, data, r.path.parent, timeout, sandbox, stop): rep for rep, data, r in runs}
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                _finish(futures[future], future)
+                if progress:
+                    progress(futures[future], done, len(futures))
+        except BaseException:  # Ctrl-C: stop the running notebooks and start no more
+            stop.set()
+            pool.shutdown(cancel_futures=True)
+            raise
+    return sorted(reports, key=lambda r: (r.student, str(r.path)))
+
+
+def _finish(report: NotebookReport, future: Future) -> None:
+    """Add a finished run to its report; a run that could not even start fails only that notebook."""
+    report.ran = True
+    try:
+        result = future.result()
+    except Exception as exc:  # noqa: BLE001 - one notebook must never stop the others
+        report.problems.append(
+            Problem(
+                f"could not run the notebook: {exc.__class__.__name__}: {exc}",
+                "check there is space in the temporary folder and rerun",
+            )
+        )
+        return
+    report.seconds = result.seconds
+    report.output = result.output
+    report.problems += run_problems(result)
