@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from coursekit.course.reading import ReadingError, load_reading
-from coursekit.intake.folder import IntakeError
+from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log

@@ -6,37 +6,23 @@ This only looks at the file system: who submitted which file, and when. Reading 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile
+
 IGNORED_NAMES = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
-
-
-class IntakeError(ValueError):
-    """The submissions folder itself is unusable (missing, a file, unreadable)."""
-
-
-@dataclass(frozen=True)
-class SubmissionFile:
-    student: str
-    path: Path
-    submitted_at: datetime  # the file's modification time, UTC
-
-
-@dataclass(frozen=True)
-class LayoutProblem:
-    path: Path
-    reason: str
-    hint: str
 
 
 def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") or part in IGNORED_NAMES for part in path.relative_to(root).parts)
 
 
-def _modified(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+def _file(student: str, path: Path) -> SubmissionFile:
+    """The record of one notebook file; its modification time stands for the submission time."""
+    stat = path.stat()
+    submitted = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+    return SubmissionFile(student, path, submitted, size=stat.st_size, stamp=str(stat.st_mtime_ns), source_id=student)
 
 
 def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[LayoutProblem]]:
@@ -70,7 +56,7 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
                     "check the student's upload (a zip still packed, or a different file type?)",
                 )
             )
-        found.extend(SubmissionFile(entry.name, path, _modified(path)) for path in notebooks)
+        found.extend(_file(entry.name, path) for path in notebooks)
     if not found and not problems:
         raise IntakeError(f"{root}: empty folder; expected one folder per student holding their .ipynb")
     return found, problems

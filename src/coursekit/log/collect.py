@@ -48,7 +48,7 @@ class CollectReport:
 
 def read_submission(file: SubmissionFile) -> tuple[bytes | None, str]:
     try:
-        return file.path.read_bytes(), ""
+        return file.read_bytes(), ""
     except OSError as exc:
         return None, f"cannot read the file: {exc.strerror or exc}"
 

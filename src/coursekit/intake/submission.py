@@ -1,0 +1,63 @@
+"""What every intake source hands on: one submitted notebook, who sent it, when, and how to read it.
+
+Each source (a folder, an LMS download, an nbgrader exchange, JupyterHub homes) lists these; the
+rest of coursekit never asks which source it was. Records are plain, picklable data, so workers in
+other processes can read and extract them.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+class IntakeError(ValueError):
+    """The submissions source itself is unusable (missing, a file where a folder is needed, unreadable)."""
+
+
+@dataclass(frozen=True)
+class SubmissionFile:
+    """One submitted notebook.
+
+    ``path`` is the file, or the archive holding it when ``entry`` names a member of that archive.
+    ``size`` and ``stamp`` let a rerun skip unchanged files without opening them: the modification
+    time in nanoseconds for files, the CRC-32 for archive members.
+    """
+
+    student: str  # the roster's key when a roster matched, else the source's own id
+    path: Path
+    submitted_at: datetime  # UTC, naive: when the student submitted, as the source tells it
+    entry: str = ""  # member name inside the archive at ``path``; "" for a plain file
+    size: int = -1
+    stamp: str = ""
+    late: bool | None = None  # None: the source does not say; the course deadline decides
+    source: str = "folder"  # which intake source found it
+    source_id: str = ""  # the student's id in that source (folder name, Canvas user id, ...)
+
+    @property
+    def origin(self) -> str:
+        """Where the file came from, as people read it: a path, or ``archive.zip:member``."""
+        return f"{self.path}:{self.entry}" if self.entry else str(self.path)
+
+    @property
+    def name(self) -> str:
+        """The file name the student submitted."""
+        return Path(self.entry).name if self.entry else self.path.name
+
+    def read_bytes(self) -> bytes:
+        """The notebook's bytes; raises OSError (or zipfile.BadZipFile) when they cannot be read."""
+        if not self.entry:
+            return self.path.read_bytes()
+        with zipfile.ZipFile(self.path) as archive:
+            return archive.read(self.entry)
+
+
+@dataclass(frozen=True)
+class LayoutProblem:
+    """A place in the source that does not fit its layout: reported by name, never skipped silently."""
+
+    path: Path
+    reason: str
+    hint: str
