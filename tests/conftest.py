@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from backends import BACKENDS, fresh_database, require_postgres
 
 from coursekit.course.reading import Reading, load_reading
 from coursekit.log.demo import filled_notebook, with_saved, write_notebook
@@ -43,3 +44,18 @@ def make_class(reading, tmp_path):
         return root
 
     return build
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request) -> str:
+    """Every test of the log runs on SQLite and on PostgreSQL (module scope: shared classes build once each)."""
+    if request.param == "postgresql":
+        require_postgres()
+    return request.param
+
+
+@pytest.fixture
+def db(backend, tmp_path):
+    """A new, empty log on the test's backend: a SQLite path or a PostgreSQL URL."""
+    with fresh_database(backend, tmp_path) as url:
+        yield url

@@ -9,6 +9,7 @@ from datetime import datetime
 import classgen
 import pandas as pd
 import pytest
+from backends import fresh_database
 from browser import chromium
 from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT
@@ -199,8 +200,8 @@ def test_report_escapes_names_and_draws_dollars_as_text(tmp_path, reading):
         Image.open(tmp_path / "report" / name).verify()
 
 
-def test_report_of_an_empty_log_says_so(tmp_path, reading):
-    log = DiscussionLog(open_database(tmp_path / "empty.db"))
+def test_report_of_an_empty_log_says_so(tmp_path, reading, db):
+    log = DiscussionLog(open_database(db))
     page = write_report(log, load_settings(ROOT / "course.toml"), reading, tmp_path / "report").read_text()
     assert page.count("<img ") == len(PLOTS)
     assert "most active 10% of repliers (nobody has replied yet)</th><td>n/a</td>" in page
@@ -209,13 +210,13 @@ def test_report_of_an_empty_log_says_so(tmp_path, reading):
 
 
 @pytest.fixture(scope="module")
-def generated(reading, tmp_path_factory):
-    """The 40-student class, collected for real, and its report: built once for this module."""
+def generated(reading, tmp_path_factory, backend):
+    """The 40-student class, collected for real, and its report: built once for this module and backend."""
     root = tmp_path_factory.mktemp("class")
-    db = classgen.make_class(reading, root, students=40)
-    settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
-    index = write_report(open_log(settings.database), settings, reading, root / "report")
-    return db, index
+    with fresh_database(backend, root) as url:
+        db = classgen.make_class(reading, root, students=40, db=url)
+        settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
+        yield db, write_report(open_log(settings.database), settings, reading, root / "report")
 
 
 def test_report_plots_are_real_pngs(generated):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
+from backends import rows
 from conftest import filled_notebook, student_answers, with_saved, write_notebook
 
 from coursekit.intake.extract import extract
@@ -80,11 +80,10 @@ def test_hand_edited_answer_fails_the_file_and_names_the_cell(reading):
     assert result.problems[0].reason.startswith("cell ")
 
 
-def test_collect_stores_answers_with_history(reading, tmp_path):
+def test_collect_stores_answers_with_history(reading, tmp_path, db):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
     write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob", stance={**STANCE, "value": 6}), 1_700_000_001)
-    db = tmp_path / "log.db"
     assert collect(root, db).count("collected") == 2
     frame = open_log(db).answers()
     assert len(frame) == 4
@@ -97,19 +96,18 @@ def test_collect_stores_answers_with_history(reading, tmp_path):
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", stance=changed), mtime=1_800_000_000)
     report = collect(root, db)
     assert report.count("updated") == 1 and report.count("unchanged") == 1
-    with sqlite3.connect(db) as conn:
-        versions = conn.execute(
-            "select v.version, v.payload from answer_versions v join answers a on a.id = v.answer_id "
-            "where a.student = 'ann' and a.widget_id = 'saving-grace' order by v.version"
-        ).fetchall()
+    versions = rows(
+        db,
+        "select v.version, v.payload from answer_versions v join answers a on a.id = v.answer_id "
+        "where a.student = 'ann' and a.widget_id = 'saving-grace' order by v.version",
+    )
     assert [v for v, _ in versions] == [1, 2]
     assert json.loads(versions[0][1])["value"] == 2 and json.loads(versions[1][1])["value"] == 0
 
 
-def test_collect_reports_hand_edited_answer_and_keeps_stored_work(reading, tmp_path):
+def test_collect_reports_hand_edited_answer_and_keeps_stored_work(reading, tmp_path, db):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
-    db = tmp_path / "log.db"
     collect(root, db)
     tampered = week1(reading, "ann", quiz={**QUIZ, "score": 4, "total": 4})
     write_notebook(root / "ann" / "week01.ipynb", tampered, mtime=1_800_000_000)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 
 import pandas as pd
 import pytest
+from backends import rows
 from click.testing import CliRunner
 from conftest import filled_notebook, write_notebook
 
@@ -17,11 +17,6 @@ from coursekit.log.frames import open_log
 
 def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def rows(db, sql):
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
 
 
 @pytest.fixture
@@ -37,8 +32,7 @@ def messy_class(make_class):
     return root
 
 
-def test_thirty_submissions_three_broken(messy_class, tmp_path, reading):
-    db = tmp_path / "log.db"
+def test_thirty_submissions_three_broken(messy_class, tmp_path, reading, db):
     result = run("collect", str(messy_class), "--db", str(db))
     assert result.exit_code == 1
     assert "27 collected" in result.output and "3 failed" in result.output
@@ -56,9 +50,8 @@ def test_thirty_submissions_three_broken(messy_class, tmp_path, reading):
     assert rows(db, "select count(*) from reflection_versions")[0][0] == 27 * per_notebook
 
 
-def test_resubmission_changes_only_that_student_and_keeps_history(make_class, tmp_path, reading):
+def test_resubmission_changes_only_that_student_and_keeps_history(make_class, tmp_path, reading, db):
     root = make_class(5)
-    db = tmp_path / "log.db"
     assert run("collect", str(root), "--db", str(db)).exit_code == 0
     before = open_log(db).reflections().set_index(["student", "prompt_id"])
 
@@ -82,11 +75,10 @@ def test_resubmission_changes_only_that_student_and_keeps_history(make_class, tm
     assert mine.iloc[0].text == before.loc[("student02", prompt.id), "text"]
 
 
-def test_duplicate_upload_uses_newest_and_says_so(make_class, tmp_path, reading):
+def test_duplicate_upload_uses_newest_and_says_so(make_class, tmp_path, reading, db):
     root = make_class(2)
     newer = filled_notebook(reading, 1, {reading.prompts_for(1)[0].id: "the final version"})
     write_notebook(root / "student01" / "week01-1.ipynb", newer, mtime=1_900_000_000)
-    db = tmp_path / "log.db"
     result = run("collect", str(root), "--db", str(db))
     assert result.exit_code == 0
     assert "1 duplicate" in result.output
@@ -94,30 +86,29 @@ def test_duplicate_upload_uses_newest_and_says_so(make_class, tmp_path, reading)
     assert ("the final version",) in texts
 
 
-def test_layout_problems_are_reported_without_stopping(make_class, tmp_path):
+def test_layout_problems_are_reported_without_stopping(make_class, tmp_path, db):
     root = make_class(2)
     (root / "empty-student").mkdir()
     (root / "stray.ipynb").write_text("{}")
     (root / ".ipynb_checkpoints").mkdir()
-    db = tmp_path / "log.db"
     result = run("collect", str(root), "--db", str(db))
     assert result.exit_code == 1
     assert "2 collected" in result.output and "2 failed" in result.output
     assert "holds no .ipynb" in result.output and "not inside a student folder" in result.output
 
 
-def test_wrong_folder_is_a_clear_error(tmp_path):
-    result = CliRunner().invoke(main, ["collect", str(tmp_path / "nope"), "--db", str(tmp_path / "x.db")])
+def test_wrong_folder_is_a_clear_error(tmp_path, db):
+    result = CliRunner().invoke(main, ["collect", str(tmp_path / "nope"), "--db", db])
     assert result.exit_code == 2
     assert "no such folder" in result.output
-    assert not (tmp_path / "x.db").exists()  # a mistyped folder leaves no empty log behind
+    # a mistyped folder leaves no empty log behind: there is still nothing to export
+    assert "run 'coursekit collect' first" in CliRunner().invoke(main, ["export", "--db", db]).output
 
 
-def test_export_csv_reads_back_one_row_per_reflection(make_class, tmp_path, reading):
+def test_export_csv_reads_back_one_row_per_reflection(make_class, tmp_path, reading, db):
     root = make_class(3)
     hostile = {p.id: '=HYPERLINK("http://evil.example","click")' for p in reading.prompts_for(1)}
     write_notebook(root / "student00" / "week01.ipynb", filled_notebook(reading, 1, hostile), mtime=1_900_000_000)
-    db = tmp_path / "log.db"
     run("collect", str(root), "--db", str(db))
     out = tmp_path / "log.csv"
     result = run("export", "--db", str(db), "--format", "csv", "--out", str(out))
@@ -134,11 +125,10 @@ def test_export_csv_reads_back_one_row_per_reflection(make_class, tmp_path, read
     assert len(pd.read_csv(io.StringIO(stdout.output))) == len(frame)
 
 
-def test_export_markdown_groups_by_prompt_and_escapes_html(make_class, tmp_path, reading):
+def test_export_markdown_groups_by_prompt_and_escapes_html(make_class, tmp_path, reading, db):
     root = make_class(2)
     hostile = {p.id: "<script>alert(1)</script> fine" for p in reading.prompts_for(1)}
     write_notebook(root / "student00" / "week01.ipynb", filled_notebook(reading, 1, hostile), mtime=1_900_000_000)
-    db = tmp_path / "log.db"
     run("collect", str(root), "--db", str(db))
     text = run("export", "--db", str(db), "--format", "markdown").output
     for prompt in reading.prompts_for(1):
@@ -146,7 +136,7 @@ def test_export_markdown_groups_by_prompt_and_escapes_html(make_class, tmp_path,
     assert "<script>" not in text and "&lt;script&gt;" in text
 
 
-def test_export_without_log_says_what_to_do(tmp_path):
-    result = CliRunner().invoke(main, ["export", "--db", str(tmp_path / "none.db")])
+def test_export_without_log_says_what_to_do(tmp_path, db):
+    result = CliRunner().invoke(main, ["export", "--db", db])
     assert result.exit_code == 2
     assert "coursekit collect" in result.output

@@ -52,12 +52,11 @@ def reply_in(box, text: str, target: str | None = None) -> None:
 
 
 @pytest.fixture
-def course(tmp_path, reading):
+def course(tmp_path, reading, db):
     root = tmp_path / "course"
     for n, student in enumerate(STUDENTS):
         notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
         write_notebook(root / "subs1" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
-    db = root / "class.db"
     assert collect(root / "subs1", db).count("collected") == 3
     cli("publish", "--feed", "--week", "1", "--db", str(db), "--out", str(root / "feed"))
     return root
@@ -71,7 +70,7 @@ def test_rotation_gives_every_author_the_same_number_of_readers():
     assert all(a not in peers for a, peers in assigned.items())
 
 
-def test_feed_file_is_pseudonymous_and_assigns_peers(course, reading):
+def test_feed_file_is_pseudonymous_and_assigns_peers(course, reading, db):
     document = json.loads((course / "feed" / "week01.json").read_text())
     text = json.dumps(document)
     assert not any(re.search(rf"\b{s}\b", json.dumps([p["author"] for p in document["posts"]])) for s in STUDENTS)
@@ -80,7 +79,7 @@ def test_feed_file_is_pseudonymous_and_assigns_peers(course, reading):
     assert not feed.sample
     mine = assigned_roots(feed, "ann")
     assert len(mine) == 2 * len(reading.prompts_for(1))  # both other students' posts, none of ann's
-    log = open_log(course / "class.db")
+    log = open_log(db)
     own = set(log.posts(1).query("author == 'ann'").post_id)
     assert not own & {p.id for p in mine}
 
@@ -91,8 +90,7 @@ def test_without_a_feed_the_sample_class_is_shown_and_labelled(tmp_path, reading
     assert widget.show("anyone")
 
 
-def test_replies_likes_threads_and_site(course, reading, tmp_path):
-    db = course / "class.db"
+def test_replies_likes_threads_and_site(course, reading, tmp_path, db):
     log = open_log(db)
     posts = log.posts(1)
     post_of = {s: posts.query(f"author == '{s}'").post_id.iloc[0] for s in STUDENTS}
@@ -162,7 +160,7 @@ def test_replies_likes_threads_and_site(course, reading, tmp_path):
     assert len(frame) == 3 * (len(reading.prompts_for(1)) + len(reading.prompts_for(2))) + 3  # posts + replies
 
 
-def test_publish_takes_name_display_from_course_settings(course, reading, tmp_path, monkeypatch):
+def test_publish_takes_name_display_from_course_settings(course, reading, tmp_path, monkeypatch, db):
     (course / "course.toml").write_text(
         (ROOT / "course.toml")
         .read_text()
@@ -170,7 +168,7 @@ def test_publish_takes_name_display_from_course_settings(course, reading, tmp_pa
         .replace('names = "pseudonym"', 'names = "real"')
     )
     monkeypatch.chdir(course)
-    cli("publish", "--db", str(course / "class.db"), "--out", str(tmp_path / "real"))
+    cli("publish", "--db", str(db), "--out", str(tmp_path / "real"))
     assert "<b>ann</b>" in (tmp_path / "real" / "week01.html").read_text()
-    cli("publish", "--db", str(course / "class.db"), "--out", str(tmp_path / "pseudo"), "--names", "pseudonym")
+    cli("publish", "--db", str(db), "--out", str(tmp_path / "pseudo"), "--names", "pseudonym")
     assert "<b>ann</b>" not in (tmp_path / "pseudo" / "week01.html").read_text()

@@ -7,6 +7,7 @@ import re
 
 import pandas as pd
 import pytest
+from backends import fresh_database
 from classgen import make_class, roster_rows
 from click.testing import CliRunner
 from conftest import ROOT
@@ -21,9 +22,14 @@ DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="module")
-def term(tmp_path_factory, reading):
+def term(tmp_path_factory, reading, backend):
     folder = tmp_path_factory.mktemp("term")
-    db = make_class(reading, folder, students=40)
+    with fresh_database(backend, folder) as url:
+        yield _term(folder, reading, url)
+
+
+def _term(folder, reading, url):
+    db = make_class(reading, folder, students=40, db=url)
     rows = roster_rows(40)
     rows[3]["Student"] = '=HYPERLINK("http://evil.example","x")'  # a hostile display name
     rows[5]["Section"] = "@SUM(A1:A9)"

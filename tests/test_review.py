@@ -6,6 +6,7 @@ import dataclasses
 
 import pandas as pd
 import pytest
+from backends import fresh_database
 from classgen import make_class, roster_rows
 from conftest import ROOT
 
@@ -16,13 +17,13 @@ from coursekit.review.filters import Filters, filter_reviews, review_table
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory, reading):
+def course(tmp_path_factory, reading, backend):
     folder = tmp_path_factory.mktemp("course")
-    db = make_class(reading, folder, students=12)
-    roster = pd.DataFrame(roster_rows(12))
-    roster["student"] = roster["SIS Login ID"]
-    settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
-    return settings, roster
+    with fresh_database(backend, folder) as url:
+        db = make_class(reading, folder, students=12, db=url)
+        roster = pd.DataFrame(roster_rows(12))
+        roster["student"] = roster["SIS Login ID"]
+        yield dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db)), roster
 
 
 def desk(course, reading, reviewer="prof-a") -> ReviewDesk:
@@ -63,7 +64,7 @@ def test_drive_the_desk_score_comment_next_and_read_back(course, reading):
     one.status.value = "flagged"
     assert list(one.matched.student) == [second["student"]]
 
-    reviews = open_log(one.discussion.engine.url.database).reviews()
+    reviews = open_log(course[0].database).reviews()
     mine = reviews[(reviews.student == first["student"]) & (reviews.prompt_id == "w1-consensus")].iloc[0]
     assert mine.scores == {"understanding": 3, "evidence": 2}
     assert mine.comment == "Good use of the abstract; say who makes the claim."
@@ -83,7 +84,7 @@ def test_two_reviewers_both_survive_and_the_conflict_is_shown(course, reading):
     one.scores["voice"].value = 1
     two.scores["voice"].value = 3
     assert "⚠ prof-a saved a review" in two.saved.value
-    log = open_log(one.discussion.engine.url.database)
+    log = open_log(course[0].database)
     key = (one.current["student"], one.current["notebook"], one.current["prompt_id"])
     everything = log.reviews(latest=False)
     rows = everything[

@@ -15,6 +15,7 @@ from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
+from coursekit.log.schema import LogError
 
 DEFAULT_DB = "coursekit.db"
 STATUS_STYLE = {
@@ -34,7 +35,17 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command: a log that cannot be used as it is (too old, too new) ends with its message."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LogError as exc:
+            _fail(str(exc))
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="coursekit")
 def main() -> None:
     """coursekit: reading notebooks, reflections and the class discussion log."""
@@ -385,6 +396,75 @@ def participation_report(settings_path: Path | None, db: str | None, out: Path) 
 
     settings, log, reading = _course(settings_path, db)
     console.print(f"wrote {write_report(log, settings, reading, out)}", soft_wrap=True)
+
+
+def _log_target(db: str | None) -> str:
+    """--db, else the database in course.toml (found from the cwd), else the default file."""
+    if db:
+        return db
+    from coursekit.course.settings import SettingsError, find_settings
+
+    try:
+        settings = find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    return settings.database if settings else DEFAULT_DB
+
+
+LOG_OPTION = click.option("--db", help=f"SQLite file or database URL (default: course.toml's, else {DEFAULT_DB}).")
+
+
+@main.group()
+def db() -> None:
+    """Look after the discussion log: upgrade its schema, back it up, check it."""
+
+
+@db.command()
+@LOG_OPTION
+def upgrade(db: str | None) -> None:
+    """Bring a log made by an earlier coursekit to this one's schema (a SQLite log is backed up first)."""
+    from coursekit.log import schema
+
+    before, after, copy = schema.upgrade(_log_target(db))
+    if before == after:
+        console.print(f"the log is already at schema {after}: nothing to do")
+        return
+    if copy:
+        console.print(f"backed up the log to {copy}", soft_wrap=True)
+    console.print(f"upgraded the log from schema {before} to {after}")
+
+
+@db.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@LOG_OPTION
+def backup(path: Path, db: str | None) -> None:
+    """Copy a SQLite log to PATH while others may be using it (PostgreSQL: use pg_dump)."""
+    from coursekit.log import schema
+
+    engine = schema.make_engine(_log_target(db))
+    if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
+        _fail(f"no discussion log at {engine.url.database}: nothing to back up")
+    console.print(f"backed up {schema.shown(engine)} to {schema.backup(engine, path)}", soft_wrap=True)
+
+
+@db.command()
+@LOG_OPTION
+def check(db: str | None) -> None:
+    """Check the log: storage, rows pointing nowhere, versions out of step, current rows vs history."""
+    from coursekit.log import schema
+    from coursekit.log.check import check_log
+
+    target = _log_target(db)
+    engine = schema.make_engine(target)
+    if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
+        _fail(f"no discussion log at {engine.url.database}: run 'coursekit collect' first")
+    problems = check_log(engine)
+    for problem in problems:
+        console.print(Text(f"problem: {problem}", style="bold red"), soft_wrap=True)
+    if problems:
+        errors.print(f"{len(problems)} problem(s) in {schema.shown(engine)}")
+        sys.exit(1)
+    console.print(f"{schema.shown(engine)}: sound (schema {schema.head()})", soft_wrap=True)
 
 
 if __name__ == "__main__":

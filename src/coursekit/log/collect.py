@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from coursekit.intake.extract import Extracted, extract
 from coursekit.intake.folder import SubmissionFile, find_submissions
-from coursekit.log.store import open_database, store_submission
+from coursekit.log.store import TooLong, open_database, store_submission
 
 FAILED = "failed"
 DUPLICATE = "duplicate"
@@ -100,6 +100,13 @@ def collect(root: str | Path, db: Engine | str | Path) -> CollectReport:
             continue
         try:
             stored = store_submission(engine, file.student, extracted, str(file.path), file_hash, file.submitted_at)
+        except TooLong as exc:
+            results.append(
+                FileResult(
+                    file.path, file.student, extracted.notebook, FAILED, str(exc), "shorten that name and resubmit"
+                )
+            )
+            continue
         except Exception as exc:  # noqa: BLE001 - a database error on one file must not stop the run
             results.append(
                 FileResult(

@@ -69,10 +69,15 @@ def reflection(rng: random.Random, reading: Reading, words: int) -> str:
     return f"Thinking about {terms[0]} and {terms[1]}: {body}."
 
 
-def make_class(reading: Reading, root: Path, students: int = 40, seed: int = 7, deadlines=None) -> Path:
-    """Write and collect ``students`` students' notebooks for every week; return the database path."""
+def make_class(
+    reading: Reading, root: Path, students: int = 40, seed: int = 7, deadlines=None, db: str | Path | None = None
+) -> str | Path:
+    """Write and collect ``students`` students' notebooks for every week into ``db`` (default: root/class.db).
+
+    Returns the log's path or URL.
+    """
     rng = random.Random(seed)
-    db = root / "class.db"
+    db = root / "class.db" if db is None else db
     names = [student_name(i) for i in range(students)]
     feed = None
     for week in (w.number for w in reading.weeks):

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, literal, select, union_all
 
 from coursekit.discussion.names import pseudonym
+from coursekit.log import schema
 from coursekit.log.store import (
     answers,
     course_secret,
@@ -173,8 +174,7 @@ class DiscussionLog:
 
     def course_secret(self) -> str:
         """The per-course secret behind pseudonyms and post ids (made on first use)."""
-        with self.engine.begin() as conn:
-            return course_secret(conn)
+        return schema.write(self.engine, course_secret)
 
     def posts_as_seen(self, names: str = "pseudonym", week: int | None = None) -> pd.DataFrame:
         """``posts()`` with authors shown as students see them: stable pseudonyms or real names."""

@@ -30,13 +30,16 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
+    func,
     select,
 )
 
 from coursekit.discussion.names import public_id
 from coursekit.intake.extract import Extracted
+from coursekit.log import schema
+from coursekit.log.schema import LogError, database_url
+
+__all__ = ["LogError", "database_url", "open_database"]  # re-exported: callers open logs from here
 from coursekit.notebook.cells import content_hash, word_count
 
 metadata = MetaData()
@@ -161,6 +164,19 @@ ANSWERS = Versioned(answers, answer_versions, "widget_id", "answer_id")
 REPLIES = Versioned(replies, reply_versions, "reply_key", "reply_id")
 
 
+class TooLong(ValueError):
+    """A name or id longer than its column allows (PostgreSQL enforces lengths; SQLite would not)."""
+
+
+def fits(table: Table, **values) -> dict:
+    """``values`` unchanged, after checking each string against its column's length on every backend."""
+    for name, value in values.items():
+        length = getattr(table.c[name].type, "length", None)
+        if length and isinstance(value, str) and len(value) > length:
+            raise TooLong(f"{name} is {len(value)} characters long; the log keeps at most {length}: {value[:40]}…")
+    return values
+
+
 def _json(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
@@ -195,7 +211,7 @@ def _save_versions(
         if row is None:
             row_id = conn.execute(
                 table.current.insert().values(
-                    **owner, **{table.key: key}, **(new_row(key) if new_row else {}), **values
+                    fits(table.current, **owner, **{table.key: key}, **(new_row(key) if new_row else {}), **values)
                 )
             ).inserted_primary_key[0]
         else:
@@ -205,33 +221,12 @@ def _save_versions(
     return changed
 
 
-def database_url(target: str | Path) -> str:
-    """Accept a SQLAlchemy URL as is, and turn a plain path into a SQLite URL."""
-    text = str(target)
-    return text if "://" in text else f"sqlite:///{Path(text).expanduser().resolve()}"
-
-
-def _tune_sqlite(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the review notebook) never block collect
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def open_database(target: str | Path, create: bool = True) -> Engine:
-    """An engine on the log, creating its tables when ``create`` (the default)."""
-    url = database_url(target)
-    if url.startswith("sqlite:///") and not create:
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.is_file():
-            raise FileNotFoundError(f"no discussion log at {path}: run 'coursekit collect' first")
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _tune_sqlite)
-    if create:
-        metadata.create_all(engine)
-    return engine
+    """An engine on the log at this coursekit's schema, creating a new log when ``create`` (the default).
+
+    Raises ``LogError`` (with the command to run) for a log that needs upgrading or is too new.
+    """
+    return schema.connect(target, create)
 
 
 class Outcome(enum.StrEnum):
@@ -268,50 +263,60 @@ def store_submission(
 ) -> Stored:
     """Write one extracted submission; unchanged text is left alone, changed text gets a version."""
     collected_at = now()
-    with engine.begin() as conn:
-        existing = conn.execute(
-            select(submissions).where(submissions.c.student == student, submissions.c.notebook == extracted.notebook)
-        ).first()
-        if existing is not None and existing.file_hash == file_hash:
-            return Stored(Outcome.UNCHANGED, 0)
-        values = dict(
-            week=extracted.week,
-            path=path,
-            file_hash=file_hash,
-            submitted_at=submitted_at,
-            collected_at=collected_at,
-        )
-        if existing is None:
-            submission_id = _inserted_id(
-                conn.execute(submissions.insert().values(student=student, notebook=extracted.notebook, **values))
-            )
-        else:
-            submission_id = existing.id
-            conn.execute(submissions.update().where(submissions.c.id == submission_id).values(**values))
+    return schema.write(
+        engine, lambda conn: _store(conn, student, extracted, path, file_hash, submitted_at, collected_at)
+    )
 
-        owner = dict(submission_id=submission_id, student=student, notebook=extracted.notebook, week=extracted.week)
-        stamps = dict(submitted_at=submitted_at, collected_at=collected_at)
-        reflection_items = {
-            r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
-            for r in extracted.reflections
-        }
-        answer_items = {
-            a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
-            for a in extracted.answers
-        }
-        secret = course_secret(conn)
-        changed = _save_versions(
-            conn,
-            REFLECTIONS,
-            owner,
-            reflection_items,
-            stamps,
-            lambda key: {"post_id": public_id(secret, "r", student, extracted.notebook, key)},
+
+def _store(
+    conn, student: str, extracted: Extracted, path: str, file_hash: str, submitted_at: datetime, collected_at: datetime
+) -> Stored:
+    """One submission in one transaction (retried whole by ``schema.write``)."""
+    existing = conn.execute(
+        select(submissions).where(submissions.c.student == student, submissions.c.notebook == extracted.notebook)
+    ).first()
+    if existing is not None and existing.file_hash == file_hash:
+        return Stored(Outcome.UNCHANGED, 0)
+    values = dict(
+        week=extracted.week,
+        path=path,
+        file_hash=file_hash,
+        submitted_at=submitted_at,
+        collected_at=collected_at,
+    )
+    if existing is None:
+        submission_id = _inserted_id(
+            conn.execute(
+                submissions.insert().values(fits(submissions, student=student, notebook=extracted.notebook, **values))
+            )
         )
-        changed += _save_versions(conn, ANSWERS, owner, answer_items, stamps)
-        peer_states = [a.state for a in extracted.answers if a.kind == "peer"]
-        thread_changes, notes = _store_thread(conn, secret, owner, peer_states, stamps)
-        changed += thread_changes
+    else:
+        submission_id = existing.id
+        conn.execute(submissions.update().where(submissions.c.id == submission_id).values(**values))
+
+    owner = dict(submission_id=submission_id, student=student, notebook=extracted.notebook, week=extracted.week)
+    stamps = dict(submitted_at=submitted_at, collected_at=collected_at)
+    reflection_items = {
+        r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
+        for r in extracted.reflections
+    }
+    answer_items = {
+        a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
+        for a in extracted.answers
+    }
+    secret = course_secret(conn)
+    changed = _save_versions(
+        conn,
+        REFLECTIONS,
+        owner,
+        reflection_items,
+        stamps,
+        lambda key: {"post_id": public_id(secret, "r", student, extracted.notebook, key)},
+    )
+    changed += _save_versions(conn, ANSWERS, owner, answer_items, stamps)
+    peer_states = [a.state for a in extracted.answers if a.kind == "peer"]
+    thread_changes, notes = _store_thread(conn, secret, owner, peer_states, stamps)
+    changed += thread_changes
 
     if existing is None:
         return Stored(Outcome.NEW, changed, tuple(notes))
@@ -445,11 +450,16 @@ def save_review(
     ``based_on`` is the id of the review the reviewer had on screen. If another reviewer saved after
     it, both rows are kept and theirs is returned as the conflict to show.
     """
-    with engine.begin() as conn:
+
+    def append(conn) -> tuple[Review, Review | None]:
+        if conn.dialect.name == "postgresql":  # SQLite's write lock already serialises reviewers
+            key = _json([student, notebook, prompt_id])
+            conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
         latest = latest_review(conn, student, notebook, prompt_id)
         conflict = latest if latest and latest.id != based_on and latest.reviewer != reviewer else None
         created_at = now()
-        values = dict(
+        values = fits(
+            reviews,
             student=student,
             notebook=notebook,
             prompt_id=prompt_id,
@@ -461,6 +471,7 @@ def save_review(
             created_at=created_at,
         )
         review_id = _inserted_id(conn.execute(reviews.insert().values(**values)))
-        return Review(
-            review_id, student, notebook, prompt_id, reviewer, dict(scores), comment, flagged, created_at
-        ), conflict
+        review = Review(review_id, student, notebook, prompt_id, reviewer, dict(scores), comment, flagged, created_at)
+        return review, conflict
+
+    return schema.write(engine, append)

@@ -1,0 +1,113 @@
+"""``coursekit db check``: is the log whole? Storage, references, versions and current values.
+
+Each check is a query over the schema in ``store`` (foreign keys and the versioned tables are
+read from it), so a table a later revision adds is checked too. The result is a list of problems,
+each saying what is wrong and how many rows; an empty list means the log is sound.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
+
+from coursekit.log import schema
+from coursekit.log.store import ANSWERS, REFLECTIONS, REPLIES, Versioned, answers, metadata, reflections, submissions
+
+SHOWN_IDS = 5  # ids listed per problem, enough to find the rows
+
+
+def _ids(conn: Connection, query) -> list:
+    return [row[0] for row in conn.execute(query.limit(SHOWN_IDS + 1))]
+
+
+def _problem(what: str, ids: list, count: int) -> str:
+    listed = ", ".join(str(i) for i in ids[:SHOWN_IDS]) + (", …" if count > SHOWN_IDS else "")
+    return f"{count} {what} (ids {listed})"
+
+
+def _count_and_ids(conn: Connection, query, key) -> tuple[int, list]:
+    count = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    return count, _ids(conn, query.order_by(key)) if count else []
+
+
+def storage(conn: Connection) -> list[str]:
+    """SQLite's own integrity check (PostgreSQL checks its storage itself)."""
+    if conn.dialect.name != "sqlite":
+        return []
+    result = [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check")]
+    return [] if result == ["ok"] else [f"SQLite integrity check: {line}" for line in result]
+
+
+def orphans(conn: Connection) -> list[str]:
+    """Rows pointing at a row that does not exist (every foreign key in the schema)."""
+    problems = []
+    for table in metadata.sorted_tables:
+        for key in table.foreign_keys:
+            parent = key.column.table
+            missing = ~exists().where(parent.c[key.column.name] == key.parent)
+            query = select(table.c.id).where(missing)
+            count, ids = _count_and_ids(conn, query, table.c.id)
+            if count:
+                problems.append(_problem(f"{table.name} rows point at a missing {parent.name} row", ids, count))
+    return problems
+
+
+def versions(conn: Connection, versioned: Versioned) -> list[str]:
+    """Current rows whose history is out of step: a gap, a missing latest version, or other content."""
+    current, history = versioned.current, versioned.history
+    link = history.c[versioned.history_link]
+    per_row = (
+        select(link.label("owner"), func.count().label("n"), func.max(history.c.version).label("top"))
+        .group_by(link)
+        .subquery()
+    )
+    out_of_step = (
+        select(current.c.id)
+        .select_from(current.outerjoin(per_row, per_row.c.owner == current.c.id))
+        .where(or_(per_row.c.owner.is_(None), per_row.c.top != current.c.version, per_row.c.n != current.c.version))
+    )
+    shared = [c.name for c in history.columns if c.name not in ("id", versioned.history_link)]
+    latest = history.alias("latest")
+    disagree = (
+        select(current.c.id)
+        .select_from(
+            current.join(
+                latest, and_(latest.c[versioned.history_link] == current.c.id, latest.c.version == current.c.version)
+            )
+        )
+        .where(or_(*(latest.c[name] != current.c[name] for name in shared)))
+    )
+    problems = []
+    for what, query in (
+        (f"{current.name} whose versions are out of step with {history.name}", out_of_step),
+        (f"{current.name} that disagree with their latest row in {history.name}", disagree),
+    ):
+        count, ids = _count_and_ids(conn, query, current.c.id)
+        if count:
+            problems.append(_problem(what, ids, count))
+    return problems
+
+
+def half_stored(conn: Connection) -> list[str]:
+    """Submissions with nothing stored under them (every notebook has reflections or answers)."""
+    empty = select(submissions.c.id).where(
+        ~exists().where(reflections.c.submission_id == submissions.c.id),
+        ~exists().where(answers.c.submission_id == submissions.c.id),
+    )
+    count, ids = _count_and_ids(conn, empty, submissions.c.id)
+    return [_problem("submissions with no reflection or answer stored", ids, count)] if count else []
+
+
+def check_log(engine: Engine) -> list[str]:
+    """Every problem found in the log; an empty list means it is sound."""
+    with engine.connect() as conn:
+        why = schema.problem(schema.revision(conn), schema.shown(engine))
+        if why:
+            return [why]
+        problems = storage(conn)
+        if problems:
+            return problems  # a damaged file: the queries below could mislead
+        problems += orphans(conn)
+        for versioned in (REFLECTIONS, ANSWERS, REPLIES):
+            problems += versions(conn, versioned)
+        problems += half_stored(conn)
+    return problems

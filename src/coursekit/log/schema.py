@@ -1,0 +1,260 @@
+"""Which schema a log has, and bringing it to the one this coursekit writes (Alembic, no alembic.ini).
+
+A log records its schema version in Alembic's ``alembic_version`` table. A log made before
+versions existed has the tables but not that table: it is the baseline revision, unstamped.
+Every command opens the log through :func:`connect`, which creates a new log (under a lock, so
+several processes may race to create it) and refuses, naming the command to run, a log that needs
+``coursekit db upgrade`` or one made by a newer coursekit.
+
+Engines are tuned for sharing: SQLite runs in WAL mode with a busy timeout and takes its write
+lock at the start of a write transaction (``BEGIN IMMEDIATE``), so two writers queue instead of
+failing; :func:`write` retries a whole transaction that still met a lock, a deadlock or a row
+another process stored first.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+SCRIPTS = Path(__file__).with_name("migrations")
+BASELINE = "0001"  # the schema as it was before versions; a log without alembic_version has it
+UNVERSIONED = "unversioned"
+BUSY_SECONDS = 30.0  # how long a SQLite writer waits for another one before giving up
+ATTEMPTS = 6  # tries of one write transaction (locks, deadlocks, a row a concurrent process stored)
+_PG_SCHEMA_LOCK = 0x636B_6C6F_67  # pg_advisory_xact_lock key serialising schema changes ("cklog")
+
+T = TypeVar("T")
+
+
+class LogError(Exception):
+    """A log that cannot be used as it is; the message says what to do."""
+
+
+def database_url(target: str | Path) -> str:
+    """A SQLAlchemy URL: a plain path is a SQLite file, ``postgresql://`` uses psycopg 3."""
+    text_ = str(target)
+    if "://" not in text_:
+        return f"sqlite:///{Path(text_).expanduser().resolve()}"
+    scheme, rest = text_.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return text_
+
+
+def shown(engine: Engine) -> str:
+    """The log's location for messages: a SQLite path, or a URL with its password hidden."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    return url.render_as_string(hide_password=True)
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    return Path(str(engine.url.database)) if engine.url.get_backend_name() == "sqlite" else None
+
+
+def make_engine(target: str | Path) -> Engine:
+    """An engine on the log (no schema check; :func:`connect` does that)."""
+    url = make_url(database_url(target))
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _tune(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we say BEGIN ourselves (below), DDL included
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers (the review notebook) never block collect
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # A writer takes the write lock first, so it waits its turn instead of failing half-way.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("coursekit_write") else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def _write_transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        conn.execution_options(coursekit_write=True)
+        with conn.begin():
+            yield conn
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True  # a concurrent process stored the same row first: the next try sees it
+    message = str(exc.orig).lower()
+    code = getattr(exc.orig, "sqlstate", None)
+    return "locked" in message or "busy" in message or code in ("40001", "40P01")
+
+
+def write(engine: Engine, work: Callable[[Connection], T], attempts: int = ATTEMPTS) -> T:
+    """Run ``work`` in one write transaction, retried whole when a concurrent writer got in the way."""
+    for attempt in range(attempts):
+        try:
+            with _write_transaction(engine) as conn:
+                return work(conn)
+        except (OperationalError, IntegrityError) as exc:
+            if attempt == attempts - 1 or not _retryable(exc):
+                raise
+            time.sleep(random.uniform(0.02, 0.05) * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def head() -> str:
+    revision = ScriptDirectory(str(SCRIPTS)).get_current_head()
+    assert revision is not None, "the package ships its migrations"
+    return revision
+
+
+def revision(conn: Connection) -> str | None:
+    """The log's schema revision, :data:`UNVERSIONED` for a log older than versions, None when empty."""
+    tables = set(inspect(conn).get_table_names())
+    if "alembic_version" in tables:
+        return MigrationContext.configure(conn).get_current_revision() or UNVERSIONED
+    return UNVERSIONED if "submissions" in tables else None
+
+
+def _known(rev: str) -> bool:
+    try:
+        return ScriptDirectory(str(SCRIPTS)).get_revision(rev) is not None
+    except CommandError:
+        return False
+
+
+def problem(rev: str | None, where: str) -> str | None:
+    """Why a log at revision ``rev`` cannot be used by this coursekit, or None when it can."""
+    current = head()
+    if rev is None:
+        return f"{where} holds no discussion log: run 'coursekit collect' first"
+    if rev == current:
+        return None
+    if rev != UNVERSIONED and not _known(rev):
+        return (
+            f"the log at {where} was made by a newer coursekit (schema {rev}; this one knows up to {current}): "
+            "upgrade coursekit (pip install -U coursekit) on this machine"
+        )
+    older = "made before schema versions" if rev == UNVERSIONED else f"schema {rev}"
+    return (
+        f"the log at {where} has an older schema ({older}; this coursekit needs {current}): "
+        f"run 'coursekit db upgrade --db {where}' (it backs a SQLite log up first)"
+    )
+
+
+def _config(conn: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _pragma(conn: Connection, setting: str) -> None:
+    """A SQLite pragma outside any transaction (inside one, some are silently ignored)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA {setting}")
+
+
+@contextmanager
+def _schema_lock(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that no other process changing the schema can enter at the same time."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # A table rebuild (batch migration) must not trip foreign keys; the pragma only works
+            # outside a transaction. BEGIN IMMEDIATE then holds SQLite's single write lock.
+            _pragma(conn, "foreign_keys=OFF")
+        conn.execution_options(coursekit_write=True)
+        try:
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_SCHEMA_LOCK})
+                yield conn
+                if engine.dialect.name == "sqlite" and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise LogError(f"{shown(engine)}: the schema change broke references between rows; nothing changed")
+        finally:
+            if engine.dialect.name == "sqlite":
+                _pragma(conn, "foreign_keys=ON")
+
+
+def connect(target: str | Path, create: bool = True) -> Engine:
+    """An engine on a log at this coursekit's schema: created when new (if ``create``), else checked."""
+    url = make_url(database_url(target))
+    if url.get_backend_name() == "sqlite" and not create and not Path(str(url.database)).is_file():
+        raise FileNotFoundError(f"no discussion log at {url.database}: run 'coursekit collect' first")
+    engine = make_engine(target)
+    with engine.connect() as conn:
+        rev = revision(conn)
+    if rev is None and create:
+        with _schema_lock(engine) as conn:
+            if revision(conn) is None:  # nobody created it while we waited for the lock
+                command.upgrade(_config(conn), "head")
+            rev = revision(conn)
+    why = problem(rev, shown(engine))
+    if why:
+        engine.dispose()
+        raise LogError(why)
+    return engine
+
+
+def backup(engine: Engine, destination: Path) -> Path:
+    """Copy a SQLite log with SQLite's online backup API (safe while others read and write it)."""
+    source = sqlite_path(engine)
+    if source is None:
+        raise LogError("backup copies SQLite logs; back a PostgreSQL log up with pg_dump (see the README)")
+    if destination.exists():
+        raise LogError(f"{destination} already exists: choose a new file name for the backup")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source, timeout=BUSY_SECONDS) as src, sqlite3.connect(destination) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    return destination
+
+
+def upgrade(target: str | Path) -> tuple[str, str, Path | None]:
+    """Bring a log to this coursekit's schema; return (from, to, the SQLite backup made first)."""
+    engine = make_engine(target)
+    try:
+        with engine.connect() as conn:
+            rev = revision(conn)
+        current = head()
+        if rev is None or rev == current or (rev != UNVERSIONED and not _known(rev)):
+            why = problem(rev, shown(engine))
+            if why:
+                raise LogError(why)
+            return current, current, None
+        copy = None
+        path = sqlite_path(engine)
+        if path is not None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            copy = backup(engine, path.with_name(f"{path.name}.before-{current}-{stamp}"))
+        with _schema_lock(engine) as conn:
+            rev = revision(conn)
+            if rev == UNVERSIONED:
+                command.stamp(_config(conn), BASELINE)
+            command.upgrade(_config(conn), "head")
+        return str(rev), current, copy
+    finally:
+        engine.dispose()
