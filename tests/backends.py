@@ -39,13 +39,8 @@ def require_postgres() -> str:
 
 @functools.cache
 def _admin() -> Engine:
-    """A connection to the test database outside any test's schema; leftovers of killed runs go."""
-    engine = create_engine(database_url(require_postgres()), poolclass=NullPool)
-    with engine.begin() as conn:
-        stale = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"), {"p": PREFIX + "%"})
-        for (name,) in stale.all():
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    return engine
+    """A connection to the test database outside any test's schema (other runs may share the database)."""
+    return create_engine(database_url(require_postgres()), poolclass=NullPool)
 
 
 @contextlib.contextmanager

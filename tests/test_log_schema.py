@@ -1,0 +1,172 @@
+"""Schema versions: a log made by the first schema upgrades with nothing lost, newer logs are refused,
+migrations match the models, creation is safe to race, and `db check` / `db backup` work."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from backends import rows
+from click.testing import CliRunner
+from conftest import ROOT
+
+from coursekit.cli import main
+from coursekit.log import schema
+from coursekit.log.check import check_log
+from coursekit.log.frames import open_log
+from coursekit.log.store import metadata, open_database
+
+FIRST_SCHEMA = ROOT / "tests" / "data" / "log-schema1.db"  # made by the code on main before versions (6 students)
+TABLES = sorted(t.name for t in metadata.sorted_tables)
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def dump(path: Path) -> dict[str, list[tuple]]:
+    with sqlite3.connect(path) as conn:
+        return {t: conn.execute(f"select * from {t} order by 1").fetchall() for t in TABLES}
+
+
+def test_a_log_of_the_first_schema_is_refused_then_upgraded_with_nothing_lost(tmp_path):
+    db = tmp_path / "class.db"
+    shutil.copy(FIRST_SCHEMA, db)
+    before = dump(db)
+    assert sum(map(len, before.values())) > 200 and before["reviews"] and before["likes"]
+
+    with pytest.raises(schema.LogError, match="coursekit db upgrade"):
+        open_log(db)
+    refused = cli("export", "--db", str(db))
+    assert refused.exit_code == 2 and "older schema" in refused.output and "coursekit db upgrade" in refused.output
+    assert cli("collect", str(tmp_path), "--db", str(db)).exit_code == 2  # collect refuses too
+    assert dump(db) == before
+
+    result = cli("db", "upgrade", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    backups = list(tmp_path.glob("class.db.before-*"))
+    assert len(backups) == 1 and dump(backups[0]) == before  # the copy made before upgrading
+    assert dump(db) == before  # every row of every table kept
+    assert rows(db, "select version_num from alembic_version") == [(schema.head(),)]
+    assert check_log(open_database(db)) == []
+    assert len(open_log(db).reflections()) == len(before["reflections"])
+    assert "already at schema" in cli("db", "upgrade", "--db", str(db)).output
+
+
+def test_models_and_migrations_agree(db):
+    """A forgotten migration fails here: the migrated database must match store.py's tables."""
+    engine = open_database(db)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert schema.revision(conn) == schema.head()
+
+
+def test_the_upgraded_first_schema_matches_the_models(tmp_path):
+    db = tmp_path / "class.db"
+    shutil.copy(FIRST_SCHEMA, db)
+    schema.upgrade(db)
+    with open_database(db).connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_a_log_from_a_newer_coursekit_is_refused(db, make_class):
+    folder = make_class(1)
+    open_database(db).dispose()
+    engine = schema.make_engine(db)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
+    for args in (["export", "--db", db], ["collect", str(folder), "--db", db], ["db", "upgrade", "--db", db]):
+        result = cli(*args)
+        assert result.exit_code == 2, args
+        assert "newer coursekit" in result.output and "upgrade coursekit" in result.output
+    assert "newer coursekit" in cli("db", "check", "--db", db).output
+
+
+def _open(db: str) -> str:
+    open_database(db).dispose()
+    return "ok"
+
+
+def test_creating_a_log_is_safe_to_race(db):
+    with ProcessPoolExecutor(6) as pool:
+        assert list(pool.map(_open, [db] * 12)) == ["ok"] * 12
+    assert rows(db, "select count(*) from alembic_version") == [(1,)]
+
+
+def test_db_check_finds_what_is_out_of_step(db, make_class):
+    assert cli("collect", str(make_class(3)), "--db", db).exit_code == 0
+    assert cli("db", "check", "--db", db).exit_code == 0
+    engine = schema.make_engine(db)
+    with engine.begin() as conn:
+        first = conn.exec_driver_sql("SELECT min(id) FROM reflections").scalar_one()
+        conn.exec_driver_sql(f"UPDATE reflections SET text = 'edited behind our back' WHERE id = {first}")
+        last = conn.exec_driver_sql("SELECT max(id) FROM reflections").scalar_one()
+        conn.exec_driver_sql(f"DELETE FROM reflection_versions WHERE reflection_id = {last}")
+    result = cli("db", "check", "--db", db)
+    assert result.exit_code == 1
+    assert f"1 reflections that disagree with their latest row in reflection_versions (ids {first})" in result.output
+    assert f"1 reflections whose versions are out of step with reflection_versions (ids {last})" in result.output
+
+
+def test_db_check_finds_orphans_and_damage_in_sqlite(tmp_path, make_class):
+    db = tmp_path / "log.db"
+    cli("collect", str(make_class(2)), "--db", str(db))
+    with sqlite3.connect(db) as conn:  # SQLite lets a careless tool break references
+        conn.execute("DELETE FROM reflections WHERE id = (SELECT min(id) FROM reflections)")
+        conn.execute("UPDATE submissions SET id = 99 WHERE id = (SELECT max(id) FROM submissions)")
+    result = cli("db", "check", "--db", str(db))
+    assert result.exit_code == 1
+    assert "reflection_versions rows point at a missing reflections row" in result.output
+    assert "reflections rows point at a missing submissions row" in result.output
+    assert "submissions with no reflection or answer stored (ids 99)" in result.output
+
+    damaged = tmp_path / "damaged.db"
+    data = bytearray(db.read_bytes())
+    data[4096 * 2 : 4096 * 2 + 200] = b"\xff" * 200
+    damaged.write_bytes(bytes(data))
+    damage = cli("db", "check", "--db", str(damaged))
+    assert damage.exit_code == 1 and "problem" in damage.output
+
+
+def test_db_backup_copies_a_sqlite_log_and_points_postgresql_to_pg_dump(db, make_class, tmp_path):
+    cli("collect", str(make_class(3)), "--db", db)
+    copy = tmp_path / "backups" / "copy.db"
+    result = cli("db", "backup", str(copy), "--db", db)
+    if db.startswith("postgresql"):
+        assert result.exit_code == 2 and "pg_dump" in result.output
+        return
+    assert result.exit_code == 0, result.output
+    assert len(open_log(copy).reflections()) == len(open_log(db).reflections()) > 0
+    assert check_log(open_database(copy)) == []
+    again = cli("db", "backup", str(copy), "--db", db)
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_postgresql_urls_use_psycopg_3():
+    assert schema.database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert schema.database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert schema.database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    engine = schema.make_engine("postgresql://ta:s3cret@db.example.edu/course")
+    assert "s3cret" not in schema.shown(engine)
+
+
+@pytest.mark.timeout(300)
+def test_the_package_build_ships_the_migrations(tmp_path):
+    """setuptools' build_py is what goes into the wheel: the migrations must be in it."""
+    subprocess.run(
+        [sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build_py", "--build-lib", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    built = tmp_path / "coursekit" / "log" / "migrations"
+    assert (built / "env.py").is_file() and (built / "script.py.mako").is_file()
+    shipped = {p.name for p in (built / "versions").glob("*.py")}
+    assert shipped == {p.name for p in (schema.SCRIPTS / "versions").glob("*.py")} and "0001_baseline.py" in shipped
