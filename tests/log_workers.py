@@ -1,0 +1,66 @@
+"""Processes the concurrency test starts beside `coursekit collect`: a reviewer and a reader.
+
+    python tests/log_workers.py review DB REVIEWER ROUNDS GOFILE OUT.json
+    python tests/log_workers.py read DB PROMPTS STOPFILE OUT.json
+
+A reviewer saves a review of the first reflections collected, ROUNDS times over, each time based
+on the latest review it saw (as the desk does), and records what ``save_review`` reported as a
+conflict. Reviewers start together when GOFILE appears and work on the same few reflections, so
+they often have the same one open at once. A reader exports the current reflections until STOPFILE appears and records any moment
+it saw a half-stored notebook or fewer rows than before.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from coursekit.log.frames import open_log
+from coursekit.log.store import latest_review, save_review
+
+KEYS = 3  # reflections both reviewers work on
+
+
+def review(db: str, reviewer: str, rounds: int, go: Path, out: Path) -> None:
+    log = open_log(db)
+    keys = list(log.reflections()[["student", "notebook", "prompt_id"]].itertuples(index=False, name=None))[:KEYS]
+    saved = []
+    while not go.exists():
+        time.sleep(0.005)
+    for n in range(rounds):
+        for student, notebook, prompt_id in keys:
+            with log.engine.connect() as conn:
+                seen = latest_review(conn, student, notebook, prompt_id)
+            time.sleep(random.uniform(0.002, 0.015))  # the reviewer reads, then scores
+            based_on = seen.id if seen else None
+            mine, conflict = save_review(
+                log.engine, student, notebook, prompt_id, reviewer, {"voice": n}, f"{reviewer} {n}", False, based_on
+            )
+            saved.append({"id": mine.id, "based_on": based_on, "conflict": conflict.id if conflict else None})
+    out.write_text(json.dumps(saved))
+
+
+def read(db: str, prompts: int, stop: Path, out: Path) -> None:
+    log = open_log(db)
+    reads, problems, last = 0, [], 0
+    while not stop.exists():
+        frame = log.reflections()
+        sizes = frame.groupby(["student", "notebook"]).size()
+        if len(sizes) and set(sizes) != {prompts}:
+            problems.append(f"half-stored notebook seen: {sizes[sizes != prompts].to_dict()}")
+        if len(frame) < last:
+            problems.append(f"rows went from {last} to {len(frame)}")
+        last = len(frame)
+        reads += 1
+    out.write_text(json.dumps({"reads": reads, "problems": problems, "rows": last}))
+
+
+if __name__ == "__main__":
+    action, db, *rest = sys.argv[1:]
+    if action == "review":
+        review(db, rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]))
+    else:
+        read(db, int(rest[0]), Path(rest[1]), Path(rest[2]))

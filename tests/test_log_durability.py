@@ -1,0 +1,187 @@
+"""The log under crashes and concurrency, on SQLite and PostgreSQL, with real `coursekit` processes.
+
+Kill test: `coursekit collect` is killed with SIGKILL at random moments over a few hundred small
+submissions; after each kill the log passes `db check` and holds no half-stored notebook, and a
+final rerun gives exactly the export of a clean run.
+
+Concurrency test: four collects at once (different folders, and one folder twice), two reviewers
+saving reviews and a reader exporting meanwhile: nothing lost or duplicated, no `failed` line,
+and every "a colleague saved a review while you had it open" reported exactly when it happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from backends import fresh_database, rows
+from conftest import ROOT, filled_notebook, write_notebook
+from log_workers import KEYS
+
+from coursekit.log import schema
+from coursekit.log.check import check_log
+from coursekit.log.collect import collect
+from coursekit.log.store import course_meta, open_database
+
+COURSEKIT = [sys.executable, "-m", "coursekit.cli"]
+KILLS = 10
+SUBMISSIONS = 240
+REVIEW_ROUNDS = 25
+
+
+def write_class(reading, root: Path, prefix: str, n: int) -> Path:
+    """``n`` small week-1 submissions under ``root``, students named ``<prefix>NNN``."""
+    for i in range(n):
+        texts = {p.id: f"{prefix}{i} on {p.id}: rules, time and accountability." for p in reading.prompts_for(1)}
+        write_notebook(root / f"{prefix}{i:03d}" / "week01.ipynb", filled_notebook(reading, 1, texts), 1_700_000_000 + i)
+    return root
+
+
+def new_log(db: str, secret: str) -> None:
+    """A new log with a fixed course secret, so two logs give the same post ids."""
+    engine = open_database(db)
+    with engine.begin() as conn:
+        conn.execute(course_meta.insert().values(key="secret", value=secret))
+    engine.dispose()
+
+
+def export(db: str) -> str:
+    result = subprocess.run([*COURSEKIT, "export", "--db", db, "--format", "csv"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def stored(db: str) -> int:
+    return rows(db, "select count(*) from submissions")[0][0]
+
+
+def assert_whole(db: str, prompts: int) -> None:
+    """`db check` passes and every stored notebook has all its reflections, each with one version."""
+    engine = schema.make_engine(db)
+    try:
+        assert check_log(engine) == []
+    finally:
+        engine.dispose()
+    per_submission = rows(
+        db,
+        "select s.id, count(r.id) from submissions s left join reflections r on r.submission_id = s.id group by s.id",
+    )
+    assert {count for _, count in per_submission} <= {prompts}
+    assert rows(db, "select count(*) from reflection_versions")[0][0] == len(per_submission) * prompts
+
+
+@pytest.mark.timeout(240)
+def test_sigkill_during_collect_never_leaves_a_half_stored_submission(backend, reading, tmp_path):
+    folder = write_class(reading, tmp_path / "submissions", "s", SUBMISSIONS)
+    prompts = len(reading.prompts_for(1))
+    with fresh_database(backend, tmp_path) as clean, fresh_database(backend, tmp_path) as db:
+        new_log(clean, "a" * 64)
+        new_log(db, "a" * 64)
+        assert collect(folder, clean).count("collected") == SUBMISSIONS
+        expected = export(clean)
+
+        rng = random.Random(11)
+        kills, mid_store, started = 0, 0, time.monotonic()
+        while kills < KILLS:
+            before = stored(db)
+            assert before < SUBMISSIONS, f"only {kills} kills before collect finished: collect more files"
+            process = subprocess.Popen([*COURSEKIT, "collect", str(folder), "--db", db], stdout=subprocess.DEVNULL)
+            if kills % 4 == 3:  # now and then early: starting up, reading files, opening the log
+                time.sleep(rng.uniform(0.0, 1.5))
+            else:  # mostly while it stores: after its first new submission, at a random moment
+                while stored(db) == before and process.poll() is None:
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 0.6))
+            assert process.poll() is None, "collect finished before it was killed"
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            kills += 1
+            after = stored(db)
+            mid_store += before < after < SUBMISSIONS
+            assert_whole(db, prompts)
+        assert mid_store >= KILLS // 2  # most kills landed between two stored submissions
+        final = subprocess.run([*COURSEKIT, "collect", str(folder), "--db", db], capture_output=True, text=True)
+        assert final.returncode == 0, final.stdout[-2000:] + final.stderr
+        assert f"{SUBMISSIONS} file(s)" in final.stdout
+        assert_whole(db, prompts)
+        assert export(db) == expected
+        print(f"{backend}: {kills} kills ({mid_store} mid-store) in {time.monotonic() - started:.1f} s")
+
+
+def status_lines(output: str) -> dict[str, str]:
+    """file (student/notebook.ipynb) -> status, from collect's one line per file."""
+    found = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("collected", "updated", "unchanged", "duplicate", "failed"):
+            found[parts[1]] = parts[0]
+    return found
+
+
+@pytest.mark.timeout(240)
+def test_four_collects_two_reviewers_and_a_reader_at_once(db, reading, tmp_path):
+    prompts = len(reading.prompts_for(1))
+    reviewed = write_class(reading, tmp_path / "reviewed", "r", 12)
+    assert collect(reviewed, db).count("collected") == 12
+    folders = {name: write_class(reading, tmp_path / name, name, 30) for name in ("a", "b", "c")}
+    stop, go = tmp_path / "stop", tmp_path / "go"
+    workers = str(ROOT / "tests" / "log_workers.py")
+
+    def start(*args: str, **kwargs) -> subprocess.Popen:
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+    reader = start(sys.executable, workers, "read", db, str(prompts), str(stop), str(tmp_path / "read.json"))
+    reviewers = [
+        start(sys.executable, workers, "review", db, name, str(REVIEW_ROUNDS), str(go), str(tmp_path / f"{name}.json"))
+        for name in ("ta1", "ta2")
+    ]
+    collects = [start(*COURSEKIT, "collect", str(folders[f]), "--db", db) for f in ("a", "b", "c", "c")]
+    go.touch()
+    outputs = [p.communicate(timeout=200) for p in collects]
+    for p in reviewers:
+        assert p.wait(timeout=200) == 0, p.stderr.read() if p.stderr else ""
+    stop.touch()
+    assert reader.wait(timeout=60) == 0, reader.stderr.read() if reader.stderr else ""
+
+    for process, (out, err) in zip(collects, outputs, strict=True):
+        assert process.returncode == 0, out[-3000:] + err
+        assert "failed" not in status_lines(out).values() and " 0 failed." in out
+        assert "locked" not in out + err and "Traceback" not in err
+    for out, _ in outputs[:2]:
+        assert set(status_lines(out).values()) == {"collected"} and len(status_lines(out)) == 30
+    same_folder = [status_lines(out) for out, _ in outputs[2:]]
+    assert same_folder[0].keys() == same_folder[1].keys() and len(same_folder[0]) == 30
+    for name in same_folder[0]:  # one process stored each file; the other found it there: unchanged
+        assert sorted([same_folder[0][name], same_folder[1][name]]) == ["collected", "unchanged"], name
+
+    students = 12 + 3 * 30
+    assert rows(db, "select count(*), count(distinct student) from submissions")[0] == (students, students)
+    assert rows(db, "select count(*) from reflections")[0][0] == students * prompts
+    assert_whole(db, prompts)
+
+    read = json.loads((tmp_path / "read.json").read_text())
+    assert read["problems"] == [] and read["reads"] > 0
+
+    saves = [s for name in ("ta1", "ta2") for s in json.loads((tmp_path / f"{name}.json").read_text())]
+    assert len(saves) == 2 * REVIEW_ROUNDS * KEYS
+    reported = {s["id"]: s["conflict"] for s in saves}
+    based = {s["id"]: s["based_on"] for s in saves}
+    table = rows(db, "select id, student, notebook, prompt_id, reviewer from reviews order by id")
+    assert sorted(reported) == [r[0] for r in table]  # every save stored once, nothing else
+    previous: dict[tuple, tuple] = {}
+    expected = {}
+    for review_id, student, notebook, prompt_id, reviewer in table:
+        key = (student, notebook, prompt_id)
+        prior = previous.get(key)
+        colleague = prior is not None and prior[1] != reviewer and prior[0] != based[review_id]
+        expected[review_id] = prior[0] if colleague and prior else None
+        previous[key] = (review_id, reviewer)
+    assert reported == expected  # a colleague's save in between is always, and only then, reported
+    assert sum(v is not None for v in reported.values()) > 0
