@@ -54,7 +54,8 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{name}"'))
     url = make_url(database_url(require_postgres())).update_query_dict(
-        {"options": f"-csearch_path={name}", "application_name": name}
+        # synchronous_commit=off: commits need not wait for the server disk (a test never crashes the server)
+        {"options": f"-csearch_path={name} -csynchronous_commit=off", "application_name": name}
     )
     try:
         yield url.render_as_string(hide_password=False)

@@ -5,7 +5,7 @@
 
 A reviewer saves a review of the first reflections collected, ROUNDS times over, each time based
 on the latest review it saw (as the desk does), and records what ``save_review`` reported as a
-conflict. Reviewers start together when GOFILE appears and work on the same few reflections, so
+conflict. Reviewers say they are ready (a file ``ready-REVIEWER`` beside GOFILE) and start together when GOFILE appears and work on the same few reflections, so
 they often have the same one open at once. A reader exports the current reflections until STOPFILE appears and records any moment
 it saw a half-stored notebook or fewer rows than before.
 """
@@ -28,6 +28,7 @@ def review(db: str, reviewer: str, rounds: int, go: Path, out: Path) -> None:
     log = open_log(db)
     keys = list(log.reflections()[["student", "notebook", "prompt_id"]].itertuples(index=False, name=None))[:KEYS]
     saved = []
+    go.with_name(f"ready-{reviewer}").touch()
     while not go.exists():
         time.sleep(0.005)
     for n in range(rounds):

@@ -40,7 +40,9 @@ def write_class(reading, root: Path, prefix: str, n: int) -> Path:
     """``n`` small week-1 submissions under ``root``, students named ``<prefix>NNN``."""
     for i in range(n):
         texts = {p.id: f"{prefix}{i} on {p.id}: rules, time and accountability." for p in reading.prompts_for(1)}
-        write_notebook(root / f"{prefix}{i:03d}" / "week01.ipynb", filled_notebook(reading, 1, texts), 1_700_000_000 + i)
+        write_notebook(
+            root / f"{prefix}{i:03d}" / "week01.ipynb", filled_notebook(reading, 1, texts), 1_700_000_000 + i
+        )
     return root
 
 
@@ -98,7 +100,7 @@ def test_sigkill_during_collect_never_leaves_a_half_stored_submission(backend, r
             else:  # mostly while it stores: after its first new submission, at a random moment
                 while stored(db) == before and process.poll() is None:
                     time.sleep(0.02)
-                time.sleep(rng.uniform(0.0, 0.6))
+                time.sleep(rng.uniform(0.0, 0.3))
             assert process.poll() is None, "collect finished before it was killed"
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
@@ -143,6 +145,9 @@ def test_four_collects_two_reviewers_and_a_reader_at_once(db, reading, tmp_path)
         for name in ("ta1", "ta2")
     ]
     collects = [start(*COURSEKIT, "collect", str(folders[f]), "--db", db) for f in ("a", "b", "c", "c")]
+    while not all((tmp_path / f"ready-{name}").exists() for name in ("ta1", "ta2")):
+        assert all(p.poll() is None for p in reviewers), "a reviewer stopped before it started"
+        time.sleep(0.01)
     go.touch()
     outputs = [p.communicate(timeout=200) for p in collects]
     for p in reviewers:

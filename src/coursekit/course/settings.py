@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from coursekit.course.fields import FieldChecker, Problem
 from coursekit.course.reading import ReadingError
@@ -106,6 +107,11 @@ def load_settings(path: str | Path) -> Settings:
     database = keys.get(course, "course", "database", str, required=False, default="class.db")
     if "://" not in database:
         database = str((base / database).resolve())
+    elif urlsplit(database).password:
+        keys.fail(
+            "course.database",
+            "holds a password, and course.toml is shared: remove it and give each user PGPASSWORD or ~/.pgpass",
+        )
     names = keys.choice(course, "course", "names", ("pseudonym", "real"), "pseudonym")
     min_words = keys.get(course, "course", "min_words", int, required=False)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
 
 from coursekit.log import schema
-from coursekit.log.store import ANSWERS, REFLECTIONS, REPLIES, Versioned, answers, metadata, reflections, submissions
+from coursekit.log.store import VERSIONED, Versioned, answers, metadata, reflections, submissions
 
 SHOWN_IDS = 5  # ids listed per problem, enough to find the rows
 
@@ -107,7 +107,7 @@ def check_log(engine: Engine) -> list[str]:
         if problems:
             return problems  # a damaged file: the queries below could mislead
         problems += orphans(conn)
-        for versioned in (REFLECTIONS, ANSWERS, REPLIES):
+        for versioned in VERSIONED:
             problems += versions(conn, versioned)
         problems += half_stored(conn)
     return problems

@@ -162,6 +162,7 @@ class Versioned:
 REFLECTIONS = Versioned(reflections, reflection_versions, "prompt_id", "reflection_id")
 ANSWERS = Versioned(answers, answer_versions, "widget_id", "answer_id")
 REPLIES = Versioned(replies, reply_versions, "reply_key", "reply_id")
+VERSIONED = (REFLECTIONS, ANSWERS, REPLIES)  # every current/history pair (``db check`` walks them)
 
 
 class TooLong(ValueError):
