@@ -5,9 +5,10 @@
 
 A reviewer saves a review of the first reflections collected, ROUNDS times over, each time based
 on the latest review it saw (as the desk does), and records what ``save_review`` reported as a
-conflict. Reviewers say they are ready (a file ``ready-REVIEWER`` beside GOFILE) and start together when GOFILE appears and work on the same few reflections, so
-they often have the same one open at once. A reader exports the current reflections until STOPFILE appears and records any moment
-it saw a half-stored notebook or fewer rows than before.
+conflict. Reviewers say they are ready (a file ``ready-REVIEWER`` beside GOFILE), start together
+when GOFILE appears and work on the same few reflections, so they often have the same one open at
+once. A reader exports the current reflections until STOPFILE appears and records any moment it
+saw a half-stored notebook or fewer rows than before.
 """
 
 from __future__ import annotations
