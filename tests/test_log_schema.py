@@ -4,6 +4,7 @@ migrations match the models, creation is safe to race, and `db check` / `db back
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -13,11 +14,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from backends import rows
+from backends import fresh_database, rows
 from click.testing import CliRunner
 from conftest import ROOT
+from sqlalchemy.engine import URL, make_url
 
 from coursekit.cli import main
+from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log import schema
 from coursekit.log.check import check_log
 from coursekit.log.frames import open_log
@@ -183,3 +186,36 @@ def test_the_package_build_ships_the_migrations(tmp_path):
     assert (built / "env.py").is_file() and (built / "script.py.mako").is_file()
     shipped = {p.name for p in (built / "versions").glob("*.py")}
     assert shipped == {p.name for p in (schema.SCRIPTS / "versions").glob("*.py")} and "0001_baseline.py" in shipped
+
+
+def test_course_toml_refuses_a_database_password(tmp_path):
+    toml = (
+        (ROOT / "course.toml")
+        .read_text()
+        .replace('database = "class.db"', 'database = "postgresql://ta:hunter2@db.example.edu/course"')
+    )
+    (tmp_path / "course.toml").write_text(toml.replace('reading = "readings/', f'reading = "{ROOT}/readings/'))
+    with pytest.raises(SettingsError, match="PGPASSWORD"):
+        load_settings(tmp_path / "course.toml")
+
+
+def test_the_postgresql_password_can_come_from_the_environment(make_class, tmp_path):
+    """course.toml names the database without a password; each TA's PGPASSWORD supplies it."""
+    with fresh_database("postgresql", tmp_path) as db:
+        collect_with_pgpassword(db, make_class(2))
+
+
+def collect_with_pgpassword(db: str, folder: Path) -> None:
+    url = make_url(db)
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    bare = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+    bare = bare.render_as_string(hide_password=False)
+    assert url.password and make_url(bare).password is None
+    result = subprocess.run(
+        [sys.executable, "-m", "coursekit.cli", "collect", str(folder), "--db", bare],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(open_log(db).reflections()) > 0
