@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from backends import rows
 from click.testing import CliRunner
-from conftest import filled_notebook, write_notebook
+from conftest import filled_notebook, student_answers, write_notebook
 
 from coursekit.cli import main
 from coursekit.log.frames import open_log
@@ -95,6 +95,19 @@ def test_layout_problems_are_reported_without_stopping(make_class, tmp_path, db)
     assert result.exit_code == 1
     assert "2 collected" in result.output and "2 failed" in result.output
     assert "holds no .ipynb" in result.output and "not inside a student folder" in result.output
+
+
+def test_a_name_longer_than_the_log_keeps_fails_that_file_on_every_backend(make_class, reading, db):
+    """PostgreSQL enforces column lengths and SQLite does not: both report the same clear failure."""
+    root = make_class(2)
+    long_name = "x" * 230
+    notebook = filled_notebook(reading, 1, student_answers(reading, 1, "x"))
+    write_notebook(root / long_name / "week01.ipynb", notebook)
+    result = run("collect", str(root), "--db", str(db))
+    assert result.exit_code == 1
+    assert "2 collected" in result.output and "1 failed" in result.output
+    assert "student is 230 characters long; the log keeps at most 200" in result.output
+    assert rows(db, "select count(distinct student) from submissions") == [(2,)]
 
 
 def test_wrong_folder_is_a_clear_error(tmp_path, db):
