@@ -3,7 +3,8 @@
 PostgreSQL is reached through COURSEKIT_TEST_POSTGRES_URL (``.ci/run`` starts a server and sets it).
 Without it, PostgreSQL tests skip on a developer's machine and fail under CI (CI=true), as the
 browser tests do. Each test gets its own PostgreSQL schema (fast to make, dropped afterwards), so
-tests never see each other's rows.
+tests never see each other's rows. The URLs handed to tests carry no password: it goes to
+PGPASSWORD, as the README tells a teaching team to do.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from coursekit.log.schema import database_url, make_engine
@@ -53,7 +54,11 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
     name = PREFIX + uuid.uuid4().hex[:12]
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    url = make_url(database_url(require_postgres())).update_query_dict(
+    url = make_url(database_url(require_postgres()))
+    if url.password:  # as on a JupyterHub: the password comes from the environment, not the URL
+        os.environ["PGPASSWORD"] = str(url.password)
+    url = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+    url = url.update_query_dict(
         # synchronous_commit=off: commits need not wait for the server disk (a test never crashes the server)
         {"options": f"-csearch_path={name} -csynchronous_commit=off", "application_name": name}
     )

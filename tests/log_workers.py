@@ -32,16 +32,19 @@ def review(db: str, reviewer: str, rounds: int, go: Path, out: Path) -> None:
     go.with_name(f"ready-{reviewer}").touch()
     while not go.exists():
         time.sleep(0.005)
+    pick = random.Random(reviewer)
     for n in range(rounds):
-        for student, notebook, prompt_id in keys:
+        for student, notebook, prompt_id in pick.sample(keys, len(keys)):  # both at work on the same few
             with log.engine.connect() as conn:
                 seen = latest_review(conn, student, notebook, prompt_id)
-            time.sleep(random.uniform(0.002, 0.015))  # the reviewer reads, then scores
+            time.sleep(pick.uniform(0.03, 0.12))  # the reviewer reads, then scores
             based_on = seen.id if seen else None
             mine, conflict = save_review(
                 log.engine, student, notebook, prompt_id, reviewer, {"voice": n}, f"{reviewer} {n}", False, based_on
             )
-            saved.append({"id": mine.id, "based_on": based_on, "conflict": conflict.id if conflict else None})
+            saved.append(
+                {"id": mine.id, "based_on": based_on, "conflict": conflict.id if conflict else None, "at": time.time()}
+            )
     out.write_text(json.dumps(saved))
 
 

@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from backends import fresh_database, rows
 from click.testing import CliRunner
 from conftest import ROOT
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from coursekit.cli import main
 from coursekit.course.settings import SettingsError, load_settings
@@ -199,23 +199,16 @@ def test_course_toml_refuses_a_database_password(tmp_path):
         load_settings(tmp_path / "course.toml")
 
 
-def test_the_postgresql_password_can_come_from_the_environment(make_class, tmp_path):
+def test_the_postgresql_password_comes_from_the_environment(make_class, tmp_path):
     """course.toml names the database without a password; each TA's PGPASSWORD supplies it."""
     with fresh_database("postgresql", tmp_path) as db:
-        collect_with_pgpassword(db, make_class(2))
-
-
-def collect_with_pgpassword(db: str, folder: Path) -> None:
-    url = make_url(db)
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    bare = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
-    bare = bare.render_as_string(hide_password=False)
-    assert url.password and make_url(bare).password is None
-    result = subprocess.run(
-        [sys.executable, "-m", "coursekit.cli", "collect", str(folder), "--db", bare],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert len(open_log(db).reflections()) > 0
+        assert make_url(db).password is None
+        folder = make_class(2)
+        command = [sys.executable, "-m", "coursekit.cli", "collect", str(folder), "--db", db]
+        wrong = {**os.environ, "PGPASSWORD": "not-the-password"}
+        refused = subprocess.run(command, env=wrong, capture_output=True, text=True)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "cannot open the log at" in refused.stderr and "PGPASSWORD" in refused.stderr
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert len(open_log(db).reflections()) > 0

@@ -14,6 +14,7 @@ another process stored first.
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import time
@@ -23,11 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -123,8 +119,20 @@ def write(engine: Engine, work: Callable[[Connection], T], attempts: int = ATTEM
     raise AssertionError("unreachable")
 
 
+# Alembic is imported where a schema is made or changed, not by every command that opens a log.
+
+
+@functools.cache
+def _scripts():
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(SCRIPTS))
+
+
+@functools.cache
 def head() -> str:
-    revision = ScriptDirectory(str(SCRIPTS)).get_current_head()
+    """The newest revision this coursekit knows (two heads, from two branches' revisions, fail here)."""
+    revision = _scripts().get_current_head()
     assert revision is not None, "the package ships its migrations"
     return revision
 
@@ -133,13 +141,15 @@ def revision(conn: Connection) -> str | None:
     """The log's schema revision, :data:`UNVERSIONED` for a log older than versions, None when empty."""
     tables = set(inspect(conn).get_table_names())
     if "alembic_version" in tables:
-        return MigrationContext.configure(conn).get_current_revision() or UNVERSIONED
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar() or UNVERSIONED
     return UNVERSIONED if "submissions" in tables else None
 
 
 def _known(rev: str) -> bool:
+    from alembic.util import CommandError
+
     try:
-        return ScriptDirectory(str(SCRIPTS)).get_revision(rev) is not None
+        return _scripts().get_revision(rev) is not None
     except CommandError:
         return False
 
@@ -163,11 +173,17 @@ def problem(rev: str | None, where: str) -> str | None:
     )
 
 
-def _config(conn: Connection) -> Config:
+def _migrate(conn: Connection, *, stamp: str | None = None) -> None:
+    """Run the migrations up to the head (after marking an unversioned log as ``stamp``)."""
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = conn
-    return config
+    if stamp:
+        command.stamp(config, stamp)
+    command.upgrade(config, "head")
 
 
 def _pragma(conn: Connection, setting: str) -> None:
@@ -204,12 +220,19 @@ def connect(target: str | Path, create: bool = True) -> Engine:
     if url.get_backend_name() == "sqlite" and not create and not Path(str(url.database)).is_file():
         raise FileNotFoundError(f"no discussion log at {url.database}: run 'coursekit collect' first")
     engine = make_engine(target)
-    with engine.connect() as conn:
-        rev = revision(conn)
+    try:
+        with engine.connect() as conn:
+            rev = revision(conn)
+    except OperationalError as exc:
+        engine.dispose()
+        raise LogError(
+            f"cannot open the log at {shown(engine)}: {str(exc.orig).strip()} "
+            "(check the URL, that the server runs, and the password in PGPASSWORD or ~/.pgpass)"
+        ) from exc
     if rev is None and create:
         with _schema_lock(engine) as conn:
             if revision(conn) is None:  # nobody created it while we waited for the lock
-                command.upgrade(_config(conn), "head")
+                _migrate(conn)
             rev = revision(conn)
     why = problem(rev, shown(engine))
     if why:
@@ -252,9 +275,7 @@ def upgrade(target: str | Path) -> tuple[str, str, Path | None]:
             copy = backup(engine, path.with_name(f"{path.name}.before-{current}-{stamp}"))
         with _schema_lock(engine) as conn:
             rev = revision(conn)
-            if rev == UNVERSIONED:
-                command.stamp(_config(conn), BASELINE)
-            command.upgrade(_config(conn), "head")
+            _migrate(conn, stamp=BASELINE if rev == UNVERSIONED else None)
         return str(rev), current, copy
     finally:
         engine.dispose()
