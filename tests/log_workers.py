@@ -1,14 +1,16 @@
 """Processes the concurrency test starts beside `coursekit collect`: a reviewer and a reader.
 
-    python tests/log_workers.py review DB REVIEWER ROUNDS GOFILE OUT.json
+    python tests/log_workers.py review DB REVIEWER ROUNDS GOFILE OUT.json [patient]
     python tests/log_workers.py read DB PROMPTS STOPFILE OUT.json
 
 A reviewer saves a review of the first reflections collected, ROUNDS times over, each time based
 on the latest review it saw (as the desk does), and records what ``save_review`` reported as a
 conflict. Reviewers say they are ready (a file ``ready-REVIEWER`` beside GOFILE), start together
 when GOFILE appears and work on the same few reflections, so they often have the same one open at
-once. A reader exports the current reflections until STOPFILE appears and records any moment it
-saw a half-stored notebook or fewer rows than before.
+once. A patient reviewer, every fifth round, keeps the reflection open until a colleague has
+saved a review of it, so some saves surely meet a colleague's. A reader exports the current
+reflections until STOPFILE appears and records any moment it saw a half-stored notebook or fewer
+rows than before.
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ from pathlib import Path
 from coursekit.log.frames import open_log
 from coursekit.log.store import latest_review, save_review
 
-KEYS = 3  # reflections both reviewers work on
+KEYS = 1  # the reflection both reviewers work on: each save may meet the other's
 
 
-def review(db: str, reviewer: str, rounds: int, go: Path, out: Path) -> None:
+def _colleague_saved(log, key: tuple, seen_id: int | None, reviewer: str) -> bool:
+    with log.engine.connect() as conn:
+        latest = latest_review(conn, *key)
+    return latest is not None and latest.reviewer != reviewer and latest.id != seen_id
+
+
+def review(db: str, reviewer: str, rounds: int, go: Path, out: Path, patient: bool = False) -> None:
     log = open_log(db)
     keys = list(log.reflections()[["student", "notebook", "prompt_id"]].itertuples(index=False, name=None))[:KEYS]
     saved = []
@@ -39,6 +47,12 @@ def review(db: str, reviewer: str, rounds: int, go: Path, out: Path) -> None:
                 seen = latest_review(conn, student, notebook, prompt_id)
             time.sleep(pick.uniform(0.03, 0.12))  # the reviewer reads, then scores
             based_on = seen.id if seen else None
+            if patient and n % 5 == 0:
+                until = time.monotonic() + 5
+                while not _colleague_saved(log, (student, notebook, prompt_id), based_on, reviewer):
+                    if time.monotonic() > until:
+                        break
+                    time.sleep(0.01)
             mine, conflict = save_review(
                 log.engine, student, notebook, prompt_id, reviewer, {"voice": n}, f"{reviewer} {n}", False, based_on
             )
@@ -66,6 +80,6 @@ def read(db: str, prompts: int, stop: Path, out: Path) -> None:
 if __name__ == "__main__":
     action, db, *rest = sys.argv[1:]
     if action == "review":
-        review(db, rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]))
+        review(db, rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]), rest[4:] == ["patient"])
     else:
         read(db, int(rest[0]), Path(rest[1]), Path(rest[2]))

@@ -33,7 +33,7 @@ from coursekit.log.store import course_meta, open_database
 COURSEKIT = [sys.executable, "-m", "coursekit.cli"]
 KILLS = 10
 SUBMISSIONS = 200
-REVIEW_ROUNDS = 20
+REVIEW_ROUNDS = 40
 FOLDER = 24  # submissions per collected folder
 
 
@@ -142,8 +142,18 @@ def test_four_collects_two_reviewers_and_a_reader_at_once(db, reading, tmp_path)
 
     reader = start(sys.executable, workers, "read", db, str(prompts), str(stop), str(tmp_path / "read.json"))
     reviewers = [
-        start(sys.executable, workers, "review", db, name, str(REVIEW_ROUNDS), str(go), str(tmp_path / f"{name}.json"))
-        for name in ("ta1", "ta2")
+        start(
+            sys.executable,
+            workers,
+            "review",
+            db,
+            name,
+            str(REVIEW_ROUNDS),
+            str(go),
+            str(tmp_path / f"{name}.json"),
+            *extra,
+        )
+        for name, extra in (("ta1", ["patient"]), ("ta2", []))
     ]
     collects = [start(*COURSEKIT, "collect", str(folders[f]), "--db", db) for f in ("a", "b", "c", "c")]
     while not all((tmp_path / f"ready-{name}").exists() for name in ("ta1", "ta2")):
