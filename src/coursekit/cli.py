@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 from rich.text import Text
 
 from coursekit.course.reading import ReadingError, load_reading
@@ -15,6 +27,7 @@ from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
+from coursekit.log.results import FileResult, default_report_path, write_report
 
 DEFAULT_DB = "coursekit.db"
 STATUS_STYLE = {
@@ -40,33 +53,120 @@ def main() -> None:
     """coursekit: reading notebooks, reflections and the class discussion log."""
 
 
+def _file_line(result: FileResult, root: Path) -> Text:
+    try:
+        shown = result.path.relative_to(root)
+    except ValueError:
+        shown = result.path
+    line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
+    line.append(f" {shown}{':' + result.entry if result.entry else ''}")
+    if result.notebook:
+        line.append(f"  [{result.notebook}]", style="dim")
+    if result.detail:
+        line.append(f"  {result.detail}")
+    if result.hint:
+        line.append(f"  → {result.hint}", style="italic")
+    return line
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f} files/s" if task.speed else "", style="progress.data.speed")
+
+
+class _CollectDisplay:
+    """Shows a collect as it runs: one progress line, and a line for each file worth one.
+
+    On a terminal the line is a rich progress bar (rate, time left); otherwise, in a log file or
+    CI, a plain line every PLAIN_EVERY seconds. Per-file lines: failed, duplicate and updated
+    files and files stored only in part, or every file with ``verbose``.
+    """
+
+    PLAIN_EVERY = 10.0
+
+    def __init__(self, root: Path, verbose: bool) -> None:
+        self.root = root
+        self.verbose = verbose
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+        self.started = time.monotonic()
+        self.last_line = self.started
+
+    def __enter__(self) -> _CollectDisplay:
+        if console.is_terminal:
+            self.bar = Progress(
+                TextColumn("collecting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                _RateColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            )
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, result: FileResult, done: int, total: int) -> None:
+        if self.verbose or result.noteworthy:
+            console.print(_file_line(result, self.root), soft_wrap=True)
+        if self.bar is not None:
+            if self.task is None:
+                self.task = self.bar.add_task("collect", total=total)
+            self.bar.update(self.task, completed=done)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= self.PLAIN_EVERY and done < total:
+            self.last_line = now
+            rate = done / (now - self.started)
+            console.print(
+                f"… {done:,} of {total:,} files ({done / total:.0%}), {rate:,.0f} files/s, "
+                f"about {(total - done) / rate:,.0f} s left"
+            )
+
+
+def _summary(report: collecting.CollectReport) -> Table:
+    """Files by status (rows) and week (columns)."""
+    weeks = report.weeks
+    table = Table(title="collect: files by status and week", title_justify="left")
+    table.add_column("status")
+    for week in weeks:
+        table.add_column("no week" if week is None else f"week {week}", justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for status, counts in report.by_week().items():
+        cells = [f"{counts.get(week, 0):,}" for week in weeks]
+        table.add_row(Text(status, style=STATUS_STYLE.get(status, "")), *cells, f"{sum(counts.values()):,}")
+    return table
+
+
 @main.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
-def collect(submissions: Path, db: str) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes reading files  [default: one per core]")
+@click.option("--full", is_flag=True, help="Read every file again, also those whose size and time did not change.")
+@click.option("--verbose", "-v", is_flag=True, help="A line for every file, not only failed, duplicate and changed.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with one row per file  [default: beside the log, LOG-collect.csv]",
+)
+def collect(submissions: Path, db: str, jobs: int | None, full: bool, verbose: bool, report_path: Path | None) -> None:
     """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
 
-    Reruns are safe: unchanged files change nothing; a changed file keeps its earlier version.
-    Exits 1 when any file failed, after collecting all the others.
+    Reruns are safe and fast: files whose size and modification time did not change are not
+    opened; a changed file keeps its earlier version. Prints a line for each failed, duplicate
+    or updated file and a table by status and week; every file is in the CSV report. Exits 1
+    when any file failed, after collecting all the others.
     """
     try:
-        report = collecting.collect(submissions, db)
+        with _CollectDisplay(submissions, verbose) as display:
+            report = collecting.collect(submissions, db, jobs=jobs, full=full, progress=display)
     except IntakeError as exc:
         _fail(str(exc))
-    for result in report.results:
-        try:
-            shown = result.path.relative_to(submissions)
-        except ValueError:
-            shown = result.path
-        line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
-        line.append(f" {shown}")
-        if result.notebook:
-            line.append(f"  [{result.notebook}]", style="dim")
-        if result.detail:
-            line.append(f"  {result.detail}")
-        if result.hint:
-            line.append(f"  → {result.hint}", style="italic")
-        console.print(line, soft_wrap=True)
+    console.print(_summary(report))
     counts = ", ".join(
         f"{report.count(status)} {status}" for status in ("collected", "updated", "unchanged", "duplicate", "failed")
     )
@@ -75,6 +175,8 @@ def collect(submissions: Path, db: str) -> None:
         console.print("0 changed: the log already held everything in these files.")
     else:
         console.print(f"{report.changed} changed.")
+    written = write_report(report, report_path or default_report_path(db))
+    console.print(f"every file's outcome: {written}", soft_wrap=True)
     if report.failed:
         errors.print(f"{len(report.failed)} file(s) failed; nothing of them was stored. See the hints above.")
         sys.exit(1)

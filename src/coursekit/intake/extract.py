@@ -37,6 +37,12 @@ from coursekit.notebook.cells import (
 _WEEK_IN_NAME = re.compile(r"week[ _-]?0*(\d+)", re.IGNORECASE)
 
 
+def week_in_name(name: str) -> int | None:
+    """The week a name like "week03-the-limits" or "Week 3" says, if it says one."""
+    match = _WEEK_IN_NAME.search(name)
+    return int(match.group(1)) if match else None
+
+
 @dataclass(frozen=True)
 class Problem:
     reason: str
@@ -129,8 +135,7 @@ def _identity(notebook: dict, file_stem: str, result: Extracted) -> list[str]:
     result.notebook = name if isinstance(name, str) and name else file_stem
     week = marker.get("week")
     if not isinstance(week, int) or isinstance(week, bool):
-        match = _WEEK_IN_NAME.search(result.notebook)
-        week = int(match.group(1)) if match else None
+        week = week_in_name(result.notebook)
     result.week = week
     reading = marker.get("reading")
     result.reading = reading if isinstance(reading, str) else ""

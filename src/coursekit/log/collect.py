@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
-from coursekit.intake.extract import Extracted
+from coursekit.intake.extract import Extracted, week_in_name
 from coursekit.intake.folder import find_submissions
 from coursekit.intake.reader import read_all
 from coursekit.intake.submission import LayoutProblem, SubmissionFile
@@ -108,8 +108,9 @@ def collect_files(
                 continue
             extracted = next(parsed)
             if not extracted.ok:
-                problem = extracted.problems[0]
-                finish(_result(file, extracted.notebook, extracted.week, FAILED, problem.reason, problem.hint))
+                first = extracted.problems[0]
+                week = extracted.week if extracted.week is not None else week_in_name(Path(file.name).stem)
+                finish(_result(file, extracted.notebook, week, FAILED, first.reason, first.hint))
             elif not _claim(winners, file, extracted.notebook, extracted.week, finish):
                 writer.store(file, extracted, secret, seen is not None)
         writer.commit()
