@@ -93,16 +93,6 @@ class _CollectDisplay:
         self.last_line = self.started
 
     def __enter__(self) -> _CollectDisplay:
-        if console.is_terminal:
-            self.bar = Progress(
-                TextColumn("collecting"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                _RateColumn(),
-                TimeRemainingColumn(),
-                console=console,
-            )
-            self.bar.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -112,9 +102,19 @@ class _CollectDisplay:
     def __call__(self, result: FileResult, done: int, total: int) -> None:
         if self.verbose or result.noteworthy:
             console.print(_file_line(result, self.root), soft_wrap=True)
-        if self.bar is not None:
-            if self.task is None:
+        if console.is_terminal:
+            if self.bar is None:  # started at the first file, once collect's workers are running
+                self.bar = Progress(
+                    TextColumn("collecting"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    _RateColumn(),
+                    TimeRemainingColumn(),
+                    console=console,
+                )
+                self.bar.start()
                 self.task = self.bar.add_task("collect", total=total)
+            assert self.task is not None
             self.bar.update(self.task, completed=done)
             return
         now = time.monotonic()
@@ -130,7 +130,7 @@ class _CollectDisplay:
 def _summary(report: collecting.CollectReport) -> Table:
     """Files by status (rows) and week (columns)."""
     weeks = report.weeks
-    table = Table(title="collect: files by status and week", title_justify="left")
+    table = Table()
     table.add_column("status")
     for week in weeks:
         table.add_column("no week" if week is None else f"week {week}", justify="right")
@@ -166,6 +166,7 @@ def collect(submissions: Path, db: str, jobs: int | None, full: bool, verbose: b
             report = collecting.collect(submissions, db, jobs=jobs, full=full, progress=display)
     except IntakeError as exc:
         _fail(str(exc))
+    console.print("files by status and week:")
     console.print(_summary(report))
     counts = ", ".join(
         f"{report.count(status)} {status}" for status in ("collected", "updated", "unchanged", "duplicate", "failed")

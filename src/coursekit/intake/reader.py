@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,13 +53,12 @@ def _read_chunk(files: list[SubmissionFile]) -> list[Extracted]:
 
 
 def _context():
-    # forkserver: workers start from a clean process, never from a fork of one that holds threads
-    # (a progress bar) or an open database connection.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["coursekit.intake.reader"])
-        return context
-    return multiprocessing.get_context("spawn")
+    """Fork on Linux: workers start at once, without importing anything again.
+
+    The pool is forked before the caller starts any thread (see ``read_all``); a worker touches
+    nothing it inherited but this module's functions. Elsewhere fork is unsafe, so spawn.
+    """
+    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
 
 
 def _alone(file: SubmissionFile) -> Extracted:
@@ -74,36 +74,47 @@ def _alone(file: SubmissionFile) -> Extracted:
 
 
 def read_all(files: Sequence[SubmissionFile], jobs: int | None = None) -> Generator[Extracted, None, None]:
-    """``read_safely`` of each file, in the order given, with ``jobs`` worker processes."""
+    """``read_safely`` of each file, in the order given, with ``jobs`` worker processes.
+
+    The workers start here, before the first result is asked for, so a caller can start threads
+    (a progress bar) after calling this without any being forked.
+    """
     jobs = jobs or default_jobs()
     if jobs == 1 or len(files) < IN_PROCESS_BELOW:
-        yield from (read_safely(file) for file in files)
-        return
-    chunks = (list(files[start : start + CHUNK]) for start in range(0, len(files), CHUNK))
+        return (read_safely(file) for file in files)
+    chunks = [list(files[start : start + CHUNK]) for start in range(0, len(files), CHUNK)]
     pool = ProcessPoolExecutor(jobs, mp_context=_context())
-    in_flight: deque[tuple[list[SubmissionFile], Future[list[Extracted]]]] = deque()
+    in_flight = deque((chunk, pool.submit(_read_chunk, chunk)) for chunk in chunks[: jobs * IN_FLIGHT_PER_WORKER])
+    return _in_order(chunks, in_flight, pool, jobs)
+
+
+def _in_order(
+    chunks: list[list[SubmissionFile]],
+    in_flight: deque[tuple[list[SubmissionFile], Future[list[Extracted]]]],
+    pool: ProcessPoolExecutor,
+    jobs: int,
+) -> Generator[Extracted, None, None]:
+    """Hand back each chunk's results in order, keeping a few chunks queued ahead.
+
+    If a worker dies (a crash, the OOM killer), the pool is lost: the chunks it held are read
+    again file by file, each in a process of its own, so only the file that kills its reader
+    fails; then a new pool takes the rest.
+    """
+    waiting = chunks[len(in_flight) :]
+    waiting.reverse()  # popped from the end, in order
     try:
-        for chunk in chunks:
-            in_flight.append((chunk, pool.submit(_read_chunk, chunk)))
-            while len(in_flight) >= jobs * IN_FLIGHT_PER_WORKER:
-                pool = yield from _hand_back(in_flight, pool, jobs)
         while in_flight:
-            pool = yield from _hand_back(in_flight, pool, jobs)
+            chunk, future = in_flight.popleft()
+            try:
+                yield from future.result()
+            except BrokenProcessPool:
+                pool.shutdown(cancel_futures=True)
+                for lost in [chunk, *(c for c, _ in in_flight)]:
+                    yield from (_alone(file) for file in lost)
+                in_flight.clear()
+                pool = ProcessPoolExecutor(jobs, mp_context=_context())
+            while waiting and len(in_flight) < jobs * IN_FLIGHT_PER_WORKER:
+                next_chunk = waiting.pop()
+                in_flight.append((next_chunk, pool.submit(_read_chunk, next_chunk)))
     finally:
         pool.shutdown(cancel_futures=True)
-
-
-def _hand_back(in_flight: deque, pool: ProcessPoolExecutor, jobs: int):
-    """Yield the oldest chunk's results; if a worker died, read that chunk file by file and go on."""
-    chunk, future = in_flight.popleft()
-    try:
-        yield from future.result()
-        return pool
-    except BrokenProcessPool:
-        pass
-    pool.shutdown(cancel_futures=True)
-    yield from (_alone(file) for file in chunk)
-    pool = ProcessPoolExecutor(jobs, mp_context=_context())
-    for index, (waiting, _) in enumerate(in_flight):  # the dead pool's other chunks, again
-        in_flight[index] = (waiting, pool.submit(_read_chunk, waiting))
-    return pool

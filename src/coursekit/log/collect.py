@@ -17,6 +17,7 @@ the one stored and any later one is an older copy; only the winners' names are r
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,7 +47,8 @@ from coursekit.log.store import (
 
 __all__ = ["CollectReport", "FileResult", "collect", "collect_files"]
 
-BATCH = 200  # submissions per transaction: SQLite's write lock is held for a fraction of a second
+BATCH = 200  # submissions per transaction at most...
+BATCH_SECONDS = 1.0  # ...and held open this long at most: SQLite's write lock blocks the review desk
 LOOKUP = 500  # files asked about per query of ``collected_files``
 Progress = Callable[[FileResult, int, int], None]  # (result, files done, files in all)
 
@@ -88,12 +90,13 @@ def collect_files(
         if progress:
             progress(result, len(results), total)
 
-    for problem in layout_problems:
-        finish(FileResult(problem.path, "", "", FAILED, problem.reason, problem.hint))
-
     ordered = _newest_first(files)
     known = _remembered(engine, ordered, full)
+    # Workers start here, before the first progress report (which may start a display thread).
     parsed = read_all([file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)], jobs)
+    for problem in layout_problems:
+        week = week_in_name(problem.path.stem) if problem.path.suffix == ".ipynb" else None
+        finish(FileResult(problem.path, "", "", FAILED, problem.reason, problem.hint, week))
     with engine.begin() as conn:
         secret = course_secret(conn)
 
@@ -209,6 +212,7 @@ class _Writer:
         self.engine = engine
         self.finish = finish
         self.batch = Batch(engine)
+        self.started = time.monotonic()
         self.waiting: list[FileResult] = []
 
     def store(self, file: SubmissionFile, extracted: Extracted, secret: str, known: bool) -> None:
@@ -223,7 +227,7 @@ class _Writer:
         self.waiting.append(
             _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, notes=stored.notes)
         )
-        if self.batch.pending >= BATCH:
+        if self.batch.pending >= BATCH or time.monotonic() - self.started >= BATCH_SECONDS:
             self.commit()
 
     def commit(self) -> None:
@@ -249,6 +253,7 @@ class _Writer:
             for result in self.waiting:
                 self.finish(result)
         self.waiting = []
+        self.started = time.monotonic()
 
     def close(self) -> None:
         self.batch.close()
