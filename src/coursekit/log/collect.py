@@ -90,6 +90,8 @@ def collect_files(
         if progress:
             progress(result, len(results), total)
 
+    with engine.begin() as conn:
+        secret = course_secret(conn)
     ordered = _newest_first(files)
     known = _remembered(engine, ordered, full)
     # Workers start here, before the first progress report (which may start a display thread).
@@ -97,8 +99,6 @@ def collect_files(
     for problem in layout_problems:
         week = week_in_name(problem.path.stem) if problem.path.suffix == ".ipynb" else None
         finish(FileResult(problem.path, "", "", FAILED, problem.reason, problem.hint, week))
-    with engine.begin() as conn:
-        secret = course_secret(conn)
 
     winners: dict[tuple[str, str], SubmissionFile] = {}  # (student, notebook) -> the file used
     writer = _Writer(engine, finish)
