@@ -404,9 +404,7 @@ def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, Tracked
     rows = conn.execute(
         select(c.origin, c.student, c.notebook, c.week, c.size, c.stamp, c.file_hash).where(c.origin.in_(list(origins)))
     )
-    return {
-        row.origin: TrackedFile(row.student, row.notebook, row.week, row.size, row.stamp, row.file_hash) for row in rows
-    }
+    return {origin: TrackedFile(*rest) for origin, *rest in rows.tuples()}
 
 
 def track_file(conn: Connection, origin: str, tracked: TrackedFile, known: bool = True) -> None:
