@@ -247,3 +247,20 @@ def test_what_json_accepts_and_orjson_refuses_is_still_read(reading):
     result = extract(data, "week01")
     assert result.ok, result.problems
     assert [r.text for r in result.reflections if r.text == "kept"] == ["kept"]
+
+
+def test_a_failed_commit_fails_every_file_of_its_batch_and_nothing_is_remembered(make_class, tmp_path, monkeypatch):
+    from coursekit.log import store
+
+    root, db = make_class(3), tmp_path / "log.db"
+    real_commit = store.Batch.commit
+
+    def broken_commit(self):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.Batch, "commit", broken_commit)
+    report = collect(root, db)
+    assert report.count("failed") == 3 and all("disk full" in r.detail for r in report.results)
+    assert rows(db, "select count(*) from submissions") == [(0,)]
+    monkeypatch.setattr(store.Batch, "commit", real_commit)
+    assert collect(root, db).count("collected") == 3  # nothing was remembered, so all are read again
