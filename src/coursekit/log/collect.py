@@ -6,14 +6,14 @@ reason and a hint). A failure never stops the run and never touches what is alre
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from coursekit.intake.extract import Extracted, extract
+from coursekit.intake.extract import Extracted
 from coursekit.intake.folder import SubmissionFile, find_submissions
+from coursekit.intake.load import load_submission
 from coursekit.log.store import open_database, store_submission
 
 FAILED = "failed"
@@ -46,13 +46,6 @@ class CollectReport:
         return self.count("collected") + self.count("updated")
 
 
-def read_submission(file: SubmissionFile) -> tuple[bytes | None, str]:
-    try:
-        return file.read_bytes(), ""
-    except OSError as exc:
-        return None, f"cannot read the file: {exc.strerror or exc}"
-
-
 def collect(root: str | Path, db: Engine | str | Path) -> CollectReport:
     """Collect every notebook under ``root`` into the log ``db`` (an engine, a path or a URL).
 
@@ -65,18 +58,14 @@ def collect(root: str | Path, db: Engine | str | Path) -> CollectReport:
 
     parsed: list[tuple[SubmissionFile, Extracted, str]] = []
     for file in files:
-        data, error = read_submission(file)
-        if data is None:
-            results.append(FileResult(file.path, file.student, "", FAILED, error, "check the file's permissions"))
-            continue
-        extracted = extract(data, file.path.stem)
-        if not extracted.ok:
-            problem = extracted.problems[0]
+        loaded = load_submission(file)
+        if loaded.problem:
+            problem = loaded.problem
             results.append(
-                FileResult(file.path, file.student, extracted.notebook, FAILED, problem.reason, problem.hint)
+                FileResult(file.path, file.student, loaded.extracted.notebook, FAILED, problem.reason, problem.hint)
             )
             continue
-        parsed.append((file, extracted, hashlib.sha256(data).hexdigest()))
+        parsed.append((file, loaded.extracted, loaded.file_hash))
 
     # Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins.
     newest: dict[tuple[str, str], tuple[SubmissionFile, Extracted, str]] = {}

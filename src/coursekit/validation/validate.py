@@ -10,7 +10,7 @@ from pathlib import Path
 from coursekit.course.reading import Reading
 from coursekit.intake.extract import Problem
 from coursekit.intake.folder import find_submissions
-from coursekit.log.collect import read_submission
+from coursekit.intake.load import internal_error, load_submission
 from coursekit.validation.checks import Course, NotebookReport, check_submission
 from coursekit.validation.runner import DEFAULT_TIMEOUT, run_notebook, run_problems
 
@@ -38,13 +38,15 @@ def validate(
     loaded = Course(course)
     runs: list[tuple[NotebookReport, bytes, Reading]] = []
     for file in files:
-        data, error = read_submission(file)
-        if data is None:
-            reports.append(
-                NotebookReport(file.student, file.path, problems=[Problem(error, "check the file's permissions")])
-            )
+        taken = load_submission(file, keep_data=True)
+        if taken.problem or taken.data is None:
+            reports.append(NotebookReport(file.student, file.path, problems=list(taken.extracted.problems)))
             continue
-        report, reading = check_submission(data, file.student, file.path, loaded)
+        data = taken.data
+        try:
+            report, reading = check_submission(data, file.student, file.path, loaded, taken.extracted)
+        except Exception as exc:  # noqa: BLE001 - one file's surprise never stops the others
+            report, reading = NotebookReport(file.student, file.path, problems=[internal_error(exc)]), None
         if week is not None and report.week not in (week, None):
             continue
         reports.append(report)
