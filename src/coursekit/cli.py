@@ -16,6 +16,7 @@ from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
+from coursekit.validation.runner import DEFAULT_MEMORY
 
 DEFAULT_DB = "coursekit.db"
 STATUS_STYLE = {
@@ -338,15 +339,33 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     "--course", default=".", show_default=True, type=click.Path(path_type=Path), help="Course folder with readings/."
 )
 @click.option("--out", default="validation", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--sandbox", is_flag=True, help="Run each notebook in bubblewrap: read-only file system, no network.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=None,
+    help="Run each notebook in bubblewrap, seeing only Python and its copy, offline (default: when bubblewrap works).",
+)
+@click.option(
+    "--memory",
+    default=DEFAULT_MEMORY,
+    show_default=True,
+    type=click.IntRange(min=64),
+    help="MiB of memory each process of a notebook run may use.",
+)
 def validate(
-    submissions: Path, week: int | None, jobs: int, timeout: float, course: Path, out: Path, sandbox: bool
+    submissions: Path,
+    week: int | None,
+    jobs: int,
+    timeout: float,
+    course: Path,
+    out: Path,
+    sandbox: bool | None,
+    memory: int,
 ) -> None:
     """Check SUBMISSIONS/<student>/<notebook>.ipynb: reflections, untouched prompts, and a run with nbval.
 
-    This RUNS STUDENT CODE, each notebook in a temporary copy; --sandbox also makes the file system
-    read-only and cuts the network. Writes OUT/report.xml (JUnit) and OUT/report.csv. Exits 1 when any
-    notebook failed.
+    This RUNS STUDENT CODE, each notebook in a temporary copy, by default in a bubblewrap sandbox that
+    shows it only Python and its copy, with no network. Writes OUT/report.xml (JUnit) and OUT/report.csv,
+    updated as each notebook finishes. Exits 1 when any notebook failed.
     """
     from coursekit.validation import checks
     from coursekit.validation import reports as reporting
@@ -355,16 +374,31 @@ def validate(
 
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
-    if sandbox and (why := sandboxing.sandbox_problem()):
+    why = sandboxing.sandbox_problem() if sandbox is not False else ""
+    if sandbox and why:
         _fail(why)
+    if sandbox is None:
+        sandbox = not why
+        if why:
+            say(f"warning: cannot sandbox ({why}); student code runs with your permissions", "yellow", errors)
+    elif not sandbox:
+        say("warning: --no-sandbox: student code runs with your permissions and sees your files", "yellow", errors)
 
     def progress(report: checks.NotebookReport, done: int, total: int) -> None:
         say(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", to=errors)
 
+    def write_reports(reports: list[checks.NotebookReport]) -> None:
+        reporting.write_junit(reports, out / "report.xml", submissions)
+        reporting.write_report_csv(reports, out / "report.csv", submissions)
+
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
-    say(f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s", to=errors)
+    say(
+        f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s "
+        f"and limited to {memory:,} MiB per process",
+        to=errors,
+    )
     try:
-        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress)
+        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports)
     except IntakeError as exc:
         _fail(str(exc))
     for report in reports:
@@ -380,8 +414,7 @@ def validate(
             _append(reason, f"  → {problem.hint}", "italic")
             console.print(reason, soft_wrap=True)
     failed = sum(1 for r in reports if r.problems)
-    reporting.write_junit(reports, out / "report.xml", submissions)
-    reporting.write_report_csv(reports, out / "report.csv", submissions)
+    write_reports(reports)
     say(
         f"{len(reports)} notebook(s): {len(reports) - failed} passed, {failed} failed. "
         f"Reports: {out / 'report.xml'}, {out / 'report.csv'}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -43,7 +44,9 @@ def write_junit(reports: list[NotebookReport], path: Path, root: Path | None = N
     suites.append(suite)
     tree = ET.ElementTree(suites)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    partial = path.with_name(f".{path.name}.tmp")
+    tree.write(partial, encoding="utf-8", xml_declaration=True)
+    os.replace(partial, path)  # a run killed meanwhile leaves the previous whole report, never half of one
 
 
 def write_report_csv(reports: list[NotebookReport], path: Path, root: Path | None = None) -> None:

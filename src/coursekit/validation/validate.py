@@ -12,7 +12,7 @@ from coursekit.intake.extract import Problem
 from coursekit.intake.folder import find_submissions
 from coursekit.intake.load import internal_error, load_submission
 from coursekit.validation.checks import Course, NotebookReport, check_submission
-from coursekit.validation.runner import DEFAULT_TIMEOUT, run_notebook, run_problems
+from coursekit.validation.runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, run_notebook, run_problems
 
 
 def validate(
@@ -23,11 +23,15 @@ def validate(
     timeout: float = DEFAULT_TIMEOUT,
     sandbox: bool = False,
     progress: Callable[[NotebookReport, int, int], None] | None = None,
+    memory: int = DEFAULT_MEMORY,
+    finished: Callable[[list[NotebookReport]], None] | None = None,
 ) -> list[NotebookReport]:
     """Check and run every notebook under ``submissions``; one report per file, sorted by student and file.
 
     Files whose week cannot be read are kept under ``week``, so a broken upload is never skipped silently.
-    Raises IntakeError when the folder itself is unusable.
+    ``finished`` is called with every finished report so far, after the checks and after each run, so
+    reports written from it survive a notebook that kills this process. Raises IntakeError when the
+    folder itself is unusable.
     """
     root = Path(submissions)
     files, layout = find_submissions(root)
@@ -53,18 +57,33 @@ def validate(
         if reading is not None:
             runs.append((report, data, reading))
 
+    pending = {id(report) for report, _, _ in runs}
+
+    def report_finished() -> None:
+        if finished:
+            finished(_sorted([r for r in reports if id(r) not in pending]))
+
+    report_finished()
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(run_notebook, data, r.path.parent, timeout, sandbox, stop): rep for rep, data, r in runs}
+        futures = {
+            pool.submit(run_notebook, data, r.path.parent, timeout, sandbox, stop, memory): rep for rep, data, r in runs
+        }
         try:
             for done, future in enumerate(as_completed(futures), 1):
                 _finish(futures[future], future)
+                pending.discard(id(futures[future]))
+                report_finished()
                 if progress:
                     progress(futures[future], done, len(futures))
         except BaseException:  # Ctrl-C: stop the running notebooks and start no more
             stop.set()
             pool.shutdown(cancel_futures=True)
             raise
+    return _sorted(reports)
+
+
+def _sorted(reports: list[NotebookReport]) -> list[NotebookReport]:
     return sorted(reports, key=lambda r: (r.student, str(r.path)))
 
 
