@@ -35,10 +35,7 @@ def validate(
     """
     root = Path(submissions)
     files, layout = find_submissions(root)
-    reports = [
-        NotebookReport(p.path.name if p.path.is_dir() else "", p.path, problems=[Problem(p.reason, p.hint)])
-        for p in layout
-    ]
+    reports = [NotebookReport(_student(p.path, root), p.path, problems=[Problem(p.reason, p.hint)]) for p in layout]
     loaded = Course(course)
     runs: list[tuple[NotebookReport, bytes, Reading]] = []
     for file in files:
@@ -81,6 +78,15 @@ def validate(
             pool.shutdown(cancel_futures=True)
             raise
     return _sorted(reports)
+
+
+def _student(path: Path, root: Path) -> str:
+    """The student folder a reported place is in ("" for a loose file at the top)."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return ""
+    return parts[0] if len(parts) > 1 or path.is_dir() else ""
 
 
 def _sorted(reports: list[NotebookReport]) -> list[NotebookReport]:
