@@ -205,13 +205,13 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
         if not isinstance(cell, dict):
             return _fail(result, f"cell {index + 1} is not a cell (not a JSON object)", _RESUBMIT)
         if cell.get("cell_type") == "code":
-            problem = _read_answers(cell, saved)
-            if problem.startswith(answer_format.NEWER):
-                return _fail(result, f"cell {index + 1}: saved answer {problem.split(': ')[0]}", answer_format.UPGRADE)
-            if problem:
+            wrong = _read_answers(cell, saved)
+            if wrong.startswith(answer_format.NEWER):
+                return _fail(result, f"cell {index + 1}: saved answer {wrong.split(': ')[0]}", answer_format.UPGRADE)
+            if wrong:
                 return _fail(
                     result,
-                    f"cell {index + 1}: saved answer {problem}: edited by hand or damaged, so it is not trusted",
+                    f"cell {index + 1}: saved answer {wrong}: edited by hand or damaged, so it is not trusted",
                     "ask the student to re-run that cell, answer the widget again, save and resubmit",
                 )
         marker = cell_marker(cell)
