@@ -268,3 +268,13 @@ def test_answer_records_over_the_size_limit_are_refused():
 def test_printable_escapes_controls_and_keeps_text():
     assert printable("a\nfailed\tx\r\x1b[31m\x9b\u202eé ünï") == "a\\nfailed\\tx\\r\\x1b[31m\\x9b\\u202eé ünï"
     assert printable(os.fsdecode(b"bad-\xff")) == "bad-\\udcff"
+
+
+def test_a_file_over_the_size_limit_is_not_even_opened(tmp_path):
+    from datetime import datetime
+
+    from coursekit.intake.submission import SubmissionFile
+
+    missing = tmp_path / "week01.ipynb"  # never created: opening it would say "No such file"
+    loaded = load.load_submission(SubmissionFile("ana", missing, datetime(2026, 1, 1), size=load.MAX_FILE + 1))
+    assert not loaded.ok and "more than the 104,857,600" in loaded.problem.reason

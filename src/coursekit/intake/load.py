@@ -63,6 +63,8 @@ def read_file_bytes(file: SubmissionFile) -> bytes:
     Plain files are opened without blocking and checked to be regular files before reading, so a
     FIFO or a device put where a notebook should be is refused instead of hanging or reading forever.
     """
+    if file.size > MAX_FILE:  # as the source lists it (an archive member's declared size): not even opened
+        raise OSError(f"{file.size:,} bytes, more than the {MAX_FILE:,} a notebook may have")
     if file.entry:
         return file.read_bytes()
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
