@@ -125,6 +125,7 @@ def build_corpus(reading, root: Path) -> dict[str, str]:
     put("mac/__MACOSX/week01.ipynb", good_notebook(reading, "mac"), "holds 1 notebook(s)")
     expected.pop("mac/__MACOSX/week01.ipynb")
     expected["mac/__MACOSX"] = "holds 1 notebook(s)"
+    put("draft/.week01.ipynb", good_notebook(reading, "draft"), "skipped: a hidden notebook file")
     badname = os.fsdecode(b"bad-\xff-name")
     put(f"{badname}/week01.ipynb", good_notebook(reading, "bn"), "not UTF-8")
     expected.pop(f"{badname}/week01.ipynb")
@@ -278,3 +279,20 @@ def test_a_file_over_the_size_limit_is_not_even_opened(tmp_path):
     missing = tmp_path / "week01.ipynb"  # never created: opening it would say "No such file"
     loaded = load.load_submission(SubmissionFile("ana", missing, datetime(2026, 1, 1), size=load.MAX_FILE + 1))
     assert not loaded.ok and "more than the 104,857,600" in loaded.problem.reason
+
+
+def test_links_to_folders_are_never_followed_so_the_walk_cannot_loop(make_class):
+    root = make_class(1)
+    (root / "student00" / "again").symlink_to(root)  # inside the folder, but a loop
+    found, problems = folder_walk.walk_notebooks(root)
+    assert [f.path.relative_to(root).as_posix() for f in found] == ["student00/week01.ipynb"]
+    assert [(p.path.name, p.reason) for p in problems] == [("again", "a link to a folder: not followed")]
+
+
+def test_one_files_outcome_is_plain_picklable_data_for_worker_processes(make_class):
+    import pickle
+
+    files, _ = folder_walk.find_submissions(make_class(1))
+    loaded = load.load_submission(files[0], keep_data=True)
+    again = pickle.loads(pickle.dumps(loaded))
+    assert again == loaded and again.ok and again.data and len(again.file_hash) == 64
