@@ -533,3 +533,16 @@ def test_a_notebook_that_kills_validate_leaves_the_others_reports(reading, tmp_p
     assert "ZeroDivisionError" in rows["ben"]["reasons"] and "was deleted" in rows["dee"]["reasons"]
     cases = {c.get("classname") for c in ET.parse(out / "report.xml").iter("testcase")}
     assert cases == {"ana", "ben", "dee"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_the_plugin_caps_the_address_space_of_the_run_and_what_it_starts():
+    allocate = "import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-c', 'bytearray(1024**3)']))"
+    free = subprocess.run([sys.executable, "-c", allocate], capture_output=True, text=True)
+    assert free.returncode == 0, free.stderr  # 1 GiB is fine without the cap: the control
+    capped = subprocess.run(
+        [sys.executable, "-c", f"from coursekit.validation.plugin import limit_memory; limit_memory(512); {allocate}"],
+        capture_output=True,
+        text=True,
+    )
+    assert capped.returncode != 0 and "MemoryError" in capped.stderr  # the child inherited the cap
