@@ -327,12 +327,19 @@ def class_run(reading, tmp_path_factory):
     write_notebook(subs / "ana-passes" / "week02.ipynb", submission(reading, week=2))  # not this week
     (subs / "zed-empty").mkdir()
     before = checksums(subs)
-    temp = set(Path(tempfile.gettempdir()).glob("coursekit-validate-*"))
+    # The copies go to a temporary folder of this test's own, so other validate runs on the machine
+    # (other checkouts' test suites) are not mistaken for leftovers of this one.
+    temp = root / "tmp"
+    temp.mkdir()
+    saved, tempfile.tempdir = tempfile.tempdir, str(temp)
     out = root / "out"
-    result = run(
-        "validate", str(subs), "--week", "1", "--jobs", "3", "--timeout", "30",
-        "--course", str(ROOT), "--out", str(out),
-    )  # fmt: skip
+    try:
+        result = run(
+            "validate", str(subs), "--week", "1", "--jobs", "3", "--timeout", "30",
+            "--course", str(ROOT), "--out", str(out),
+        )  # fmt: skip
+    finally:
+        tempfile.tempdir = saved
     return SimpleNamespace(result=result, subs=subs, before=before, temp=temp, out=out)
 
 
@@ -362,11 +369,11 @@ def test_every_submission_is_reported_by_name(class_run):
 def test_hostile_notebooks_leave_the_submissions_and_the_others_alone(class_run):
     assert checksums(class_run.subs) == class_run.before
     assert lines_of(class_run.result.stdout, "gus-vandal")[0].startswith("pass ")  # it only wrecked its own copy
-    assert set(Path(tempfile.gettempdir()).glob("coursekit-validate-*")) == class_run.temp  # copies removed
+    assert list(class_run.temp.glob("coursekit-validate-*")) == []  # copies removed
     leftovers = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if b"coursekit-validate-" in (proc / "cmdline").read_bytes():
+            if str(class_run.temp).encode() in (proc / "cmdline").read_bytes():
                 leftovers.append(proc.name)
         except OSError:
             continue
