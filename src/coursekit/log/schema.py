@@ -98,7 +98,7 @@ def _write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def _retryable(exc: DBAPIError) -> bool:
+def retryable(exc: DBAPIError) -> bool:
     if isinstance(exc, IntegrityError):
         return True  # a concurrent process stored the same row first: the next try sees it
     message = str(exc.orig).lower()
@@ -113,7 +113,7 @@ def write(engine: Engine, work: Callable[[Connection], T], attempts: int = ATTEM
             with _write_transaction(engine) as conn:
                 return work(conn)
         except (OperationalError, IntegrityError) as exc:
-            if attempt == attempts - 1 or not _retryable(exc):
+            if attempt == attempts - 1 or not retryable(exc):
                 raise
             time.sleep(random.uniform(0.02, 0.05) * 2**attempt)
     raise AssertionError("unreachable")
