@@ -44,11 +44,10 @@ def box_for(widget: PeerFeed, author_post: str):
 
 
 def reply_in(box, text: str, target: str | None = None) -> None:
-    _, _, picker, area, send, _ = box.children
     if target:
-        picker.value = target
-    area.value = text
-    send.click()
+        box.target.value = target
+    box.text.value = text
+    box.send.click()
 
 
 @pytest.fixture

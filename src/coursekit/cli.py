@@ -110,15 +110,38 @@ def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) ->
         errors.print(f"wrote {len(frame)} row(s) to {out}")
 
 
-def _names_setting() -> str:
-    """How students see each other, as the course settings say (pseudonyms when there are none)."""
+def _found_settings():
+    """The course settings found from the working folder up, or None."""
     from coursekit.course.settings import SettingsError, find_settings
 
     try:
-        settings = find_settings()
+        return find_settings()
     except SettingsError as exc:
         _fail(str(exc))
+
+
+def _names_setting() -> str:
+    """How students see each other, as the course settings say (pseudonyms when there are none)."""
+    settings = _found_settings()
     return settings.names if settings else "pseudonym"
+
+
+def _feed_identity(submitted) -> tuple[list[str], str]:
+    """Who a feed is for (everyone who submitted, and the roster when there is one) and which id they type."""
+    from coursekit.course.roster import RosterError, read_roster
+    from coursekit.discussion.feed import DEFAULT_ID_HINT
+
+    settings = _found_settings()
+    students = set(submitted)
+    if settings is None:
+        return sorted(students), DEFAULT_ID_HINT
+    if settings.roster is not None:
+        try:
+            students |= set(read_roster(settings.roster, settings.student_column)["student"])
+        except RosterError as exc:
+            errors.print(f"note: {exc}; the feed knows only the students who submitted", soft_wrap=True)
+    hint = f"your {settings.student_column} as on the course roster (your notebooks are filed under it)"
+    return sorted(students), hint
 
 
 def _reading_option(path: Path | None):
@@ -166,12 +189,18 @@ def publish(
     if as_feed:
         if week is None:
             _fail("--feed needs --week N: the week whose reflections the next notebook shows")
-        posts = log.posts(week)
-        if posts.empty:
+        posts = log.posts()
+        week_posts = posts[posts["thread_week"] == week]
+        if week_posts.empty:
             _fail(f"no reflections for week {week} in {db}: collect that week first")
-        students = log.submissions()["student"].unique()
-        path = write_feed(build_feed(posts, week, log.course_secret(), names, students), out or Path("feed"))
-        console.print(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
+        students, id_hint = _feed_identity(log.submissions()["student"].unique())
+        document = build_feed(posts, week, log.course_secret(), names, students, log.images(), id_hint)
+        path = write_feed(document, out or Path("feed"))
+        replies = sum(1 for p in document["posts"] if p["parent_id"])
+        console.print(
+            f"wrote {path}: {int(week_posts['parent_id'].isna().sum())} reflections, {replies} replies "
+            f"in the conversation so far, {len(students)} students"
+        )
         return
     reading = _reading_option(reading_dir)
     site = Site(
@@ -180,7 +209,7 @@ def publish(
         week_titles={w.number: w.title for w in reading.weeks} if reading else {},
     )
     posts = log.posts_as_seen(names)
-    written = publish_site(site, posts, out or Path("site"))
+    written = publish_site(site, posts, out or Path("site"), log.images())
     console.print(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
 
 

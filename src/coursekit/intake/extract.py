@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from coursekit.discussion.images import PostImage, keep_images
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.answers import Answer
 from coursekit.notebook.cells import (
@@ -42,7 +43,13 @@ class Reflection:
     prompt_id: str
     text: str
     word_count: int
-    content_hash: str
+    content_hash: str  # over the text and its images, so a new image alone is a new version
+    images: tuple[PostImage, ...] = ()
+
+
+def post_hash(text: str, images=()) -> str:
+    """The fingerprint of a post: its text and the bytes of the images it shows."""
+    return content_hash("\x00".join([text, *(content_hash(i.name) + content_hash(i.data.hex()) for i in images)]))
 
 
 @dataclass
@@ -55,6 +62,8 @@ class Extracted:
     reflections: list[Reflection] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # kept anyway, but the instructor should know (refused images)
+    reply_images: dict[str, list[PostImage]] = field(default_factory=dict)  # per peer answer "<answer id>/<n>"
 
     @property
     def ok(self) -> bool:
@@ -130,6 +139,7 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
 
     prompts: dict[str, list[int]] = {}
     answers: dict[str, list[tuple[int, str]]] = {}
+    attachments: dict[str, dict[str, str]] = {}
     saved: dict[str, Answer] = {}
     for index, cell in enumerate(notebook["cells"]):
         if not isinstance(cell, dict):
@@ -162,6 +172,7 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
             prompts.setdefault(prompt_id, []).append(index + 1)
         else:
             answers.setdefault(prompt_id, []).append((index + 1, reflection_text(cell)))
+            attachments.setdefault(prompt_id, {}).update(_attachments(cell))
 
     if not prompts and not answers:
         return _fail(
@@ -185,12 +196,43 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
         for prompt_id in needed:
             if prompt_id not in found:
                 return _fail(result, f"the {role} cell for {prompt_id} was deleted", hint)
-    for prompt_id, parts in answers.items():
-        # A student who split a reflection into several cells still wrote one reflection.
-        text = "\n\n".join(t for _, t in parts if t)
-        result.reflections.append(Reflection(prompt_id, text, word_count(text), content_hash(text)))
+    texts = {prompt_id: "\n\n".join(t for _, t in parts if t) for prompt_id, parts in answers.items()}
+    # A student who split a reflection into several cells still wrote one reflection.
+    posts = {prompt_id: (text, attachments.get(prompt_id, {})) for prompt_id, text in texts.items()}
+    posts |= {key: (reply["text"], reply.get("images", {})) for key, reply in _peer_replies(saved.values())}
+    kept = keep_images(posts)
+    result.notes += kept.refused
+    for prompt_id, text in texts.items():
+        images = tuple(kept.images.get(prompt_id, ()))
+        result.reflections.append(Reflection(prompt_id, text, word_count(text), post_hash(text, images), images))
+    result.reply_images = {key: found for key, found in kept.images.items() if key not in texts}
     result.answers = list(saved.values())
     return result
+
+
+def reply_key(answer_id: str, n: int) -> str:
+    """How the images of the n-th reply in a peer answer are filed in ``Extracted.reply_images``."""
+    return f"{answer_id}/reply {n + 1}"
+
+
+def _peer_replies(saved) -> list[tuple[str, dict]]:
+    return [
+        (reply_key(a.answer_id, n), reply)
+        for a in saved
+        if a.kind == "peer" and not a.state.get("sample")
+        for n, reply in enumerate(a.state["replies"])
+    ]
+
+
+def _attachments(cell: dict) -> dict[str, str]:
+    """A markdown cell's attachments (name → base64 as saved); the claimed type is not trusted."""
+    found = cell.get("attachments")
+    kept = {}
+    for name, bundle in (found if isinstance(found, dict) else {}).items():
+        data = next((v for v in bundle.values() if isinstance(v, str)), None) if isinstance(bundle, dict) else None
+        if isinstance(name, str) and data is not None:
+            kept[name] = "".join(data.split())
+    return kept
 
 
 def _read_answers(cell: dict, saved: dict[str, Answer]) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -33,10 +34,13 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    union_all,
 )
 
+from coursekit.discussion.images import PostImage
 from coursekit.discussion.names import public_id
-from coursekit.intake.extract import Extracted
+from coursekit.discussion.threads import decide, mentioned
+from coursekit.intake.extract import Extracted, post_hash, reply_key
 from coursekit.notebook.cells import content_hash, word_count
 
 metadata = MetaData()
@@ -138,6 +142,21 @@ reviews = Table(
     Index("reviews_by_reflection", "student", "notebook", "prompt_id"),
 )
 
+# The images a post shows, re-encoded by ``discussion.images`` (never the bytes a student sent). Only the
+# current version is kept: a new version of the post replaces them.
+images = Table(
+    "images",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", String(40), nullable=False),
+    Column("name", String(200), nullable=False),  # the attachment name its Markdown refers to
+    Column("mime", String(40), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    UniqueConstraint("post_id", "name"),
+)
+
 course_meta = Table(
     "course_meta",
     metadata,
@@ -172,8 +191,8 @@ def _save_versions(
     items: dict[str, dict],
     stamps: dict,
     new_row: Callable[[str], dict] | None = None,
-) -> int:
-    """Write items whose content hash changed as a new version; return how many changed.
+) -> list[str]:
+    """Write items whose content hash changed as a new version; return the keys that changed.
 
     ``new_row(key)`` gives extra columns for a first version (a post's public id).
     """
@@ -185,12 +204,12 @@ def _save_versions(
             )
         ).mappings()
     }
-    changed = 0
+    changed = []
     for key, item in items.items():
         row = current.get(key)
         if row is not None and row["content_hash"] == item["content_hash"]:
             continue
-        changed += 1
+        changed.append(key)
         values = {**item, **stamps, "version": 1 if row is None else row["version"] + 1}
         if row is None:
             row_id = conn.execute(
@@ -295,23 +314,26 @@ def store_submission(
             r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
             for r in extracted.reflections
         }
+        reflection_images = {r.prompt_id: r.images for r in extracted.reflections}
         answer_items = {
             a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
             for a in extracted.answers
         }
         secret = course_secret(conn)
-        changed = _save_versions(
-            conn,
-            REFLECTIONS,
-            owner,
-            reflection_items,
-            stamps,
-            lambda key: {"post_id": public_id(secret, "r", student, extracted.notebook, key)},
+
+        def reflection_id(key: str) -> str:
+            return public_id(secret, "r", student, extracted.notebook, key)
+
+        changed_keys = _save_versions(
+            conn, REFLECTIONS, owner, reflection_items, stamps, lambda key: {"post_id": reflection_id(key)}
         )
-        changed += _save_versions(conn, ANSWERS, owner, answer_items, stamps)
-        peer_states = [a.state for a in extracted.answers if a.kind == "peer"]
-        thread_changes, notes = _store_thread(conn, secret, owner, peer_states, stamps)
+        for key in changed_keys:
+            _replace_images(conn, reflection_id(key), reflection_images[key])
+        changed = len(changed_keys) + len(_save_versions(conn, ANSWERS, owner, answer_items, stamps))
+        peer_states = [(a.answer_id, a.state) for a in extracted.answers if a.kind == "peer"]
+        thread_changes, notes = _store_thread(conn, secret, owner, peer_states, extracted.reply_images, stamps)
         changed += thread_changes
+        notes = [*extracted.notes, *notes]
 
     if existing is None:
         return Stored(Outcome.NEW, changed, tuple(notes))
@@ -328,53 +350,62 @@ def course_secret(conn) -> str:
     return secret
 
 
-def post_author(conn, post_id: str) -> str | None:
-    """Who wrote a post (a reflection or a reply), or None when no such post exists."""
-    for table in (reflections, replies):
-        row = conn.execute(select(table.c.student).where(table.c.post_id == post_id)).first()
-        if row is not None:
-            return row.student
-    return None
+def post_authors(conn, post_ids: set[str]) -> dict[str, str]:
+    """The author of each of ``post_ids`` that exists (a reflection or a reply), in one query."""
+    if not post_ids:
+        return {}
+    ids = sorted(post_ids)
+    query = union_all(
+        *(select(table.c.post_id, table.c.student).where(table.c.post_id.in_(ids)) for table in (reflections, replies))
+    )
+    return {row.post_id: row.student for row in conn.execute(query)}
 
 
-def _store_thread(conn, secret: str, owner: dict, peer_states: list[dict], stamps: dict) -> tuple[int, list[str]]:
+def _replace_images(conn, post_id: str, shown: tuple[PostImage, ...] | list[PostImage]) -> None:
+    """Make a post's stored images the ones its current version shows."""
+    conn.execute(images.delete().where(images.c.post_id == post_id))
+    for image in shown:
+        conn.execute(
+            images.insert().values(
+                post_id=post_id,
+                name=image.name,
+                mime=image.mime,
+                width=image.width,
+                height=image.height,
+                data=image.data,
+            )
+        )
+
+
+def _store_thread(
+    conn, secret: str, owner: dict, peer_states: list[tuple[str, dict]], reply_images: dict, stamps: dict
+) -> tuple[int, list[str]]:
     """Store the replies and likes a student gave in one notebook; return changes and notes.
 
-    A reply to a post that does not exist and a like of one's own post are reported, not stored.
-    Likes mirror the notebook: a post unliked in a resubmission loses that like.
+    What is kept is decided by ``discussion.threads`` over the whole submission, after one query for
+    the authors of every post it mentions. Likes mirror the notebook: a post unliked in a
+    resubmission loses that like.
     """
     student, notebook = owner["student"], owner["notebook"]
-    notes: list[str] = []
+    decided = decide(student, peer_states, post_authors(conn, mentioned(peer_states)))
     items: dict[str, dict] = {}
-    wanted: set[str] = set()
-    for state in peer_states:
-        if state.get("sample"):
-            if state["replies"] or state["likes"]:
-                notes.append("replies and likes on the sample class are practice and were not stored")
-            continue
-        per_parent: dict[str, int] = {}
-        for reply in state["replies"]:
-            parent = reply["parent_id"]
-            if post_author(conn, parent) is None:
-                notes.append(f"reply to {parent} not stored: no such post in the log")
-                continue
-            key = f"{parent}#{per_parent.setdefault(parent, 0)}"
-            per_parent[parent] += 1
-            text = reply["text"].strip()
-            items[key] = dict(
-                parent_id=parent, text=text, word_count=word_count(text), content_hash=content_hash(parent + text)
-            )
-        for post in state["likes"]:
-            author = post_author(conn, post)
-            if author is None:
-                notes.append(f"like of {post} not stored: no such post in the log")
-            elif author == student:
-                notes.append(f"like of {post} not stored: it is the student's own post")
-            else:
-                wanted.add(post)
-    changed = _save_versions(
-        conn, REPLIES, owner, items, stamps, lambda key: {"post_id": public_id(secret, "c", student, notebook, key)}
-    )
+    shown: dict[str, list[PostImage]] = {}
+    for reply in decided.replies:
+        shown[reply.key] = reply_images.get(reply_key(*reply.source), [])
+        items[reply.key] = dict(
+            parent_id=reply.parent_id,
+            text=reply.text,
+            word_count=word_count(reply.text),
+            content_hash=post_hash(reply.parent_id + reply.text, shown[reply.key]),
+        )
+
+    def reply_id(key: str) -> str:
+        return public_id(secret, "c", student, notebook, key)
+
+    changed_keys = _save_versions(conn, REPLIES, owner, items, stamps, lambda key: {"post_id": reply_id(key)})
+    for key in changed_keys:
+        _replace_images(conn, reply_id(key), shown[key])
+    wanted = decided.likes
     given_here = {
         row.post_id
         for row in conn.execute(select(likes.c.post_id).where(likes.c.student == student, likes.c.notebook == notebook))
@@ -389,7 +420,7 @@ def _store_thread(conn, secret: str, owner: dict, peer_states: list[dict], stamp
         conn.execute(
             likes.delete().where(likes.c.student == student, likes.c.notebook == notebook, likes.c.post_id.in_(dropped))
         )
-    return changed + len(wanted - given_anywhere) + len(dropped), notes
+    return len(changed_keys) + len(wanted - given_anywhere) + len(dropped), decided.notes
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ KINDS = ("quiz", "stance", "sorter", "peer")
 MAX_REASON = 300
 MAX_REPLY = 5000
 MAX_REPLIES = 50
+MAX_REPLY_IMAGES = 3  # per reply; each is checked and re-encoded by ``collect`` (coursekit.discussion.images)
+MAX_REPLY_IMAGE_CHARS = 7_000_000  # base64 of one image as saved (a little over 5 MB of bytes)
 
 
 def record(kind: str, answer_id: str, state: dict | None) -> dict:
@@ -128,6 +130,14 @@ def _peer_problems(state: dict) -> list[str]:
             return [f"reply {reply!r} needs a parent_id and text"]
         if len(reply["text"]) > MAX_REPLY:
             return [f"a reply is longer than {MAX_REPLY} characters"]
+        pictures = reply.get("images", {})
+        if not (
+            isinstance(pictures, dict)
+            and len(pictures) <= MAX_REPLY_IMAGES
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in pictures.items())
+            and all(len(v) <= MAX_REPLY_IMAGE_CHARS for v in pictures.values())
+        ):
+            return [f"a reply's images must be at most {MAX_REPLY_IMAGES} named base64 texts of limited size"]
     return []
 
 

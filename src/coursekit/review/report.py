@@ -302,7 +302,7 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
         "Do not publish it.</p></header>"
     )
     body = f"<h2>Key figures</h2><table class='figures'><tbody>{_rows(key)}</tbody></table>{''.join(sections)}"
-    page = document(title, header, body, style=STYLE, script="", images=True)
+    page = document(title, header, body, style=STYLE, script="", img_src="'self'")
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
