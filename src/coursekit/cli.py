@@ -313,7 +313,14 @@ def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
 
     settings, log, reading = _course(settings_path, db)
     index = write_feedback(
-        log.reflections(), log.reviews(), _scores(settings, log, reading), settings, reading, log.course_secret(), out
+        log.reflections(),
+        log.reviews(),
+        _scores(settings, log, reading),
+        settings,
+        reading,
+        log.course_secret(),
+        out,
+        log.images(),
     )
     console.print(f"wrote feedback pages to {out}; {index} says which file is whose (keep it private)")
 

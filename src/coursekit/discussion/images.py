@@ -74,7 +74,7 @@ def clean_image(name: str, data: bytes) -> PostImage:
     except ImageRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRefused(f"too many pixels to decode safely ({exc})") from exc
+        raise ImageRefused(f"far more pixels than the {MAX_PIXELS:,} allowed (a decompression bomb?)") from exc
     except Image.UnidentifiedImageError as exc:
         raise ImageRefused("not a PNG, JPEG, GIF or WebP image (whatever its name says)") from exc
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for damaged files

@@ -177,10 +177,11 @@ class ReviewDesk(Readable, w.VBox):
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
         thread = self._replies.get(row["post_id"], self.posts.iloc[:0])
+        images = self.discussion.images([row["post_id"], *thread["post_id"]])  # only this thread's, when shown
         replies = (
             "".join(
                 f"<div style='margin-left:1em;border-left:3px solid #ddd;padding-left:.5em'>"
-                f"<b>{html.escape(r.author)}</b>{safe_html(r.message)}</div>"
+                f"<b>{html.escape(r.author)}</b>{safe_html(r.message, images.get(r.post_id))}</div>"
                 for r in thread.itertuples()
             )
             or "<p><i>No replies yet.</i></p>"
@@ -199,7 +200,8 @@ class ReviewDesk(Readable, w.VBox):
             f"<code>{html.escape(row['prompt_id'])}</code></h4>"
             f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
             f"<p><small>Submitted {row['submitted_at']}{late} · {words} · {row['replies']} repl(ies)</small></p>"
-            f"<div style='border:1px solid #ccc;padding:.5em'>{safe_html(row['text']) or '<i>(blank)</i>'}</div>"
+            f"<div style='border:1px solid #ccc;padding:.5em'>"
+            f"{safe_html(row['text'], images.get(row['post_id'])) or '<i>(blank)</i>'}</div>"
             f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
         )
 
