@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 from browser import chromium, course_copy, jupyterlab
 from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT, filled_notebook, student_answers, write_notebook
+from images import png
 
 from coursekit.cli import main
 from coursekit.log.collect import collect
@@ -15,6 +17,7 @@ from coursekit.log.frames import open_log
 
 NOTEBOOK = "week01-the-promise.ipynb"
 TOKEN = "coursekit-test"
+CLIPBOARD = ["clipboard-read", "clipboard-write"]
 REFLECTION = "Typed in the browser: written rules protected me when a volunteer moderator forgot."
 
 
@@ -152,3 +155,67 @@ def test_replies_and_likes_from_jupyterlab_reach_the_log(tmp_path, reading):
     assert reply.iloc[0].author == "ann" and reply.iloc[0].parent_id in set(posts.post_id)
     assert posts.like_count.sum() == 1
     assert posts.set_index("post_id").loc[reply.iloc[0].parent_id, "author"] != "ann"
+
+
+@pytest.mark.timeout(300)
+def test_image_pasted_into_a_reflection_reaches_the_published_page(tmp_path, reading):
+    """A student pastes a screenshot into a reflection cell (Ctrl+V), saves; collect and publish show it."""
+    course = course_copy(ROOT, tmp_path / "course", [NOTEBOOK])
+    screenshot = png((37, 23), (10, 160, 90))
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, permissions=CLIPBOARD)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={TOKEN}")
+        page.wait_for_selector(".jp-Notebook .jp-MarkdownCell")
+        placeholder = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
+        placeholder.scroll_into_view_if_needed()
+        cell = placeholder.element_handle()  # this cell, even once its placeholder text is gone
+        cell.dblclick()
+        cell.wait_for_selector(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.type("My screenshot of the talk page:")
+        page.keyboard.press("Enter")
+        page.evaluate(  # the student copied a screenshot: put a PNG on the real clipboard ...
+            """async b64 => {
+                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                const blob = new Blob([bytes], {type: 'image/png'});
+                await navigator.clipboard.write([new ClipboardItem({'image/png': blob})]);
+            }""",
+            base64.b64encode(screenshot).decode(),
+        )
+        page.keyboard.press("Control+v")  # ... and pastes it into the cell
+        cell.wait_for_selector(".cm-content >> text=(attachment:")
+        page.keyboard.press("Shift+Enter")
+        cell.wait_for_selector(".jp-RenderedMarkdown img")
+        save(page)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-pasted-image.png"))
+
+        saved = json.loads((course / "notebooks" / NOTEBOOK).read_text())
+        pasted = next(c for c in saved["cells"] if c.get("attachments"))
+        assert "My screenshot" in "".join(pasted["source"]) and "(attachment:" in "".join(pasted["source"])
+
+        submissions = tmp_path / "submissions"
+        (submissions / "ann").mkdir(parents=True)
+        (course / "notebooks" / NOTEBOOK).rename(submissions / "ann" / NOTEBOOK)
+        report = collect(submissions, tmp_path / "log.db")
+        assert report.count("collected") == 1, report.results
+        result = CliRunner().invoke(
+            main, ["publish", "--db", str(tmp_path / "log.db"), "--out", str(tmp_path / "site"), "--names", "real"]
+        )
+        assert result.exit_code == 0, result.output
+
+        violations: list[str] = []
+        site = context.new_page()
+        site.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        site.goto((tmp_path / "site" / "week01.html").as_uri())
+        image = site.locator(".post img").first
+        image.wait_for()
+        assert image.get_attribute("src").startswith("data:image/png;base64,")
+        assert site.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]", image.element_handle()) == [
+            True,
+            37,
+            23,
+        ]
+        assert violations == []
+        site.screenshot(path=str(ARTIFACTS / "site-pasted-image.png"))
