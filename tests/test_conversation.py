@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -302,3 +303,37 @@ def test_publish_names_the_id_from_course_settings(course, reading, monkeypatch)
     widget = PeerFeed(feed)
     widget.show("nobody")
     assert "your SIS Login ID" in widget.status.value
+
+
+NOW = datetime(2026, 9, 15, tzinfo=UTC)
+
+
+def upload(name: str, data: bytes) -> tuple[dict, ...]:
+    """What a FileUpload widget holds after the student picks a file."""
+    return ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data), "last_modified": NOW},)
+
+
+def test_a_reply_can_carry_an_image(course, reading, tmp_path):
+    db = course / "class.db"
+    widget = PeerFeed(find_feed(1, reading, start=course), answer_id="w2-peers")
+    widget.show("ann")
+    box = widget.area.children[0]
+    box.picture.value = upload("drawing.png", SVG)
+    reply_in(box, "See my drawing.")
+    assert "That image cannot be posted: not a PNG, JPEG, GIF or WebP" in box.mine.value
+    assert widget.replies == []  # nothing half-posted
+    box.picture.value = upload("photo.jpg", jpeg_with_gps())
+    reply_in(box, "See my photo.")
+    assert box.picture.value == () and '<img src="data:image/jpeg;base64,' in box.mine.value
+    notebook = with_saved(filled_notebook(reading, 2, {}), {"widgets.PeerFeed": widget.answer_record()})
+    write_notebook(course / "subs2" / "ann" / "week02.ipynb", notebook, mtime=1_700_100_000)
+    assert collect(course / "subs2", db).count("collected") == 1
+    log = open_log(db)
+    reply = log.posts(1).query("kind == 'reply'").iloc[0]
+    assert reply.image_count == 1 and reply.message.startswith("See my photo.")
+    stored = base64.b64decode(next(iter(log.images()[reply.post_id].values())).split(",", 1)[1])
+    assert not has_gps(stored)
+    site = tmp_path / "site"
+    cli("publish", "--db", str(db), "--out", str(site), "--names", "real")
+    page = (site / "week01.html").read_text()
+    assert re.search(rf"id='{reply.post_id}'>.*?<img src=\"data:image/jpeg;base64,", page, re.S)
