@@ -131,12 +131,20 @@ def replies_to_you(feed: Feed, student: str) -> list[tuple[FeedPost, list[FeedPo
     """
     if not feed.shows_conversations:
         return []
-    found = []
+    parent = {p.id: p.parent_id for p in feed.posts}
+    found: list[tuple[FeedPost, list[FeedPost]]] = []
+    listed: set[str] = set()
     for post in feed.posts:
-        if feed.is_by(post, student):
-            answers = [r for r in feed.replies_to(post.id) if not feed.is_by(r, student)]
-            if answers:
-                found.append((post, answers))
+        if not feed.is_by(post, student):
+            continue
+        answers = [r for r in feed.replies_to(post.id) if not feed.is_by(r, student)]
+        above, seen = parent.get(post.id), set()
+        while above and above not in listed and above not in seen:  # already shown inside an earlier conversation?
+            seen.add(above)
+            above = parent.get(above)
+        if answers and not above:
+            found.append((post, answers))
+            listed.add(post.id)
     return found
 
 

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 import cmarkgfm
 import nh3
+import pandas as pd
 
 ALLOWED_TAGS = {
     "p",
@@ -86,6 +87,15 @@ def safe_html(markdown_text: str, images: Mapping[str, str] | None = None) -> st
         link_rel="nofollow noopener noreferrer",
     )
     return _SOURCELESS_IMAGE.sub(lambda m: f"<span class='image-dropped'>[image: {m.group(1)}]</span>", cleaned)
+
+
+def posted_at(stamp: object) -> str:
+    """When a student submitted a post (naive UTC, as the intake gives it), as readers see it; "" if unknown."""
+    try:
+        when = pd.Timestamp(stamp)
+    except (TypeError, ValueError):
+        return str(stamp or "")
+    return "" if pd.isna(when) else when.strftime("%d %b %Y, %H:%M UTC")
 
 
 def text(value: object) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coursekit.discussion.render import safe_html, text
+from coursekit.discussion.render import posted_at, safe_html, text
 
 STYLE = """
 :root { --ink: #1d2433; --muted: #5b6475; --line: #d8dce3; --accent: #2857a4; }
@@ -107,11 +107,6 @@ def page(title: str, body: str, nav: str) -> str:
     """A discussion-site page (also used for feedback pages): title, navigation, search script, post images."""
     header = f"<header class='site'><h1>{text(title)}</h1><nav>{nav}</nav></header>"
     return document(title, header, body, img_src=POST_IMAGES)
-
-
-def posted_at(stamp) -> str:
-    """When a student submitted a post (UTC, as the intake gives it), as readers see it."""
-    return pd.Timestamp(stamp).strftime("%d %b %Y, %H:%M UTC") if pd.notna(stamp) else ""
 
 
 def _post_html(post, children: dict[str, list], images: Mapping[str, Mapping[str, str]]) -> str:

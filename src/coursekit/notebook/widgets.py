@@ -12,7 +12,6 @@ import base64
 import html
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
@@ -21,7 +20,7 @@ from traitlets import TraitError
 from coursekit.course.reading import QuizItem, Sorter, Stance, Term
 from coursekit.discussion.feed import Feed, FeedPost, assigned_roots, replies_to_you
 from coursekit.discussion.images import ACCEPTED_TYPES, ImageRefused, clean_image, data_uri
-from coursekit.discussion.render import safe_html
+from coursekit.discussion.render import posted_at, safe_html
 from coursekit.notebook import answers
 from coursekit.notebook.quiz import Verdict, grade, score
 
@@ -422,14 +421,6 @@ class CaseSorter(Recorder, w.VBox):
         return "\n".join(lines)
 
 
-def _readable_time(stamp: str) -> str:
-    """'2026-09-11T21:04' as '11 Sep 2026, 21:04'; anything else as it is."""
-    try:
-        return datetime.fromisoformat(stamp).strftime("%d %b %Y, %H:%M")
-    except ValueError:
-        return stamp
-
-
 class PeerFeed(Recorder, w.VBox):
     """Classmates' posts from last week's feed: read, like and reply, as under a class blog post.
 
@@ -490,7 +481,7 @@ class PeerFeed(Recorder, w.VBox):
         if self.conversations:
             self.yours.children = [
                 w.HTML("<h4>Replies to you</h4><p>What classmates answered to your posts and replies.</p>"),
-                *(self._post_box(own, answers) for own, answers in self.conversations),
+                *(self._post_box(own) for own, _ in self.conversations),
             ]
         elif self.feed.shows_conversations:
             self.yours.children = [w.HTML("<h4>Replies to you</h4><p><small>No replies to your posts yet.</small></p>")]
@@ -503,7 +494,7 @@ class PeerFeed(Recorder, w.VBox):
 
     def _post_html(self, post: FeedPost) -> str:
         likes = f" · liked by {post.likes}" if post.likes else ""
-        when = f" · {html.escape(_readable_time(post.created_at))}" if post.created_at else ""
+        when = f" · {html.escape(posted_at(post.created_at))}" if post.created_at else ""
         author = "You" if self.feed.is_by(post, self.student) else html.escape(post.author)
         return f"<b>{author}</b><small>{when}{likes}</small>{safe_html(post.message, dict(post.images))}"
 
@@ -523,10 +514,10 @@ class PeerFeed(Recorder, w.VBox):
         entry.post_id = post.id
         return entry
 
-    def _thread(self, post: FeedPost, depth: int = 0, only: list[FeedPost] | None = None) -> list[tuple[FeedPost, int]]:
+    def _thread(self, post: FeedPost, depth: int = 0) -> list[tuple[FeedPost, int]]:
         """``post`` and every reply below it, depth first, as (post, depth) in reading order."""
         found = [(post, depth)]
-        for reply in self.feed.replies_to(post.id) if only is None else only:
+        for reply in self.feed.replies_to(post.id):
             found += self._thread(reply, depth + 1)
         return found
 
@@ -535,9 +526,9 @@ class PeerFeed(Recorder, w.VBox):
             return "your post" if self.feed.is_by(post, self.student) else "the post"
         return "your reply" if self.feed.is_by(post, self.student) else f"{post.author}'s reply"
 
-    def _post_box(self, post: FeedPost, only: list[FeedPost] | None = None) -> w.VBox:
-        """A thread with a Like on each post and one reply box; ``only`` limits the first level of replies."""
-        thread = self._thread(post, 0, only)
+    def _post_box(self, post: FeedPost) -> w.VBox:
+        """A thread with a Like on each post and reply (not the student's own) and one reply box."""
+        thread = self._thread(post)
         entries = w.VBox([self._entry(p, depth) for p, depth in thread])
         choices = [(self._target_label(p, post), p.id) for p, _ in thread]
         target = w.Dropdown(options=choices, description="Reply to")
