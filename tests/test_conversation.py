@@ -16,11 +16,13 @@ from conftest import ROOT, filled_notebook, student_answers, with_saved, write_n
 from images import DESCRIPTION, SVG, attach, data_uris, has_gps, jpeg_with_gps
 
 from coursekit.cli import main
+from coursekit.course.settings import load_settings
 from coursekit.discussion.feed import assigned_roots, find_feed, rotation, student_key
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook.widgets import PeerFeed
 from coursekit.review.analytics import participation
+from coursekit.review.desk import ReviewDesk
 
 STUDENTS = ["ann", "bob", "cem"]
 
@@ -263,8 +265,23 @@ def test_class_blog_thread_end_to_end(tmp_path, reading):
     assert "Great screenshot." in post and post.count("Liked by") == 1
     assert "04 Sep 2025, 15:33 UTC" in post and "11 Sep 2025, 14:13 UTC" in post  # when each was submitted
 
-    # The photo's GPS position is in no output: log, site, feeds, exports.
-    outputs = [page, *(p.read_text() for p in (root / "feed").glob("*.json"))]
+    # The feedback page and the review desk show the image too.
+    (root / "course.toml").write_text(
+        (ROOT / "course.toml")
+        .read_text()
+        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
+        .replace('database = "class.db"', f'database = "{db}"')
+    )
+    cli("feedback", "--settings", str(root / "course.toml"), "--out", str(tmp_path / "feedback"))
+    pages = [p.read_text() for p in (tmp_path / "feedback").glob("*.html")]
+    assert sum('<img src="data:image/jpeg;base64,' in p for p in pages) == 1
+    assert all("img-src data:" in p for p in pages)
+    desk = ReviewDesk(log, load_settings(root / "course.toml"), reading, "tester")
+    desk.student.value, desk.prompt.value = "ann", first
+    assert '<img src="data:image/jpeg;base64,' in desk.body.value and "Which page was that" in desk.body.value
+
+    # The photo's GPS position is in no output: log, site, feeds, feedback, review desk, exports.
+    outputs = [page, desk.body.value, *pages, *(p.read_text() for p in (root / "feed").glob("*.json"))]
     uris = [u for text in outputs for u in data_uris(text)]
     assert uris and not any(has_gps(u) for u in uris)
     stored = [base64.b64decode(u.split(",", 1)[1]) for images in log.images().values() for u in images.values()]
