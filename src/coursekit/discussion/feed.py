@@ -94,7 +94,7 @@ def student_key(salt: str, student: str) -> str:
 
 
 def author_key(salt: str, student: str) -> str:
-    """The key that marks a student's posts in a feed: salted, and unlike ``student_key`` never a lookup key."""
+    """The key that marks a student's posts in a feed: salted, and not the key their assignment is filed under."""
     return student_key(salt, "author:" + student.strip())
 
 
