@@ -73,6 +73,16 @@ def truncated_jpeg() -> bytes:
     return data[: len(data) // 2]
 
 
+def reflection_cell(notebook: dict, prompt_id: str) -> dict:
+    """The reflection cell of ``prompt_id`` in a notebook."""
+    return next(
+        c
+        for c in notebook["cells"]
+        if (c.get("metadata", {}).get("coursekit") or {}).get("prompt_id") == prompt_id
+        and c["metadata"]["coursekit"]["role"] == "reflection"
+    )
+
+
 def attach(cell: dict, text: str, files: dict[str, bytes]) -> dict:
     """A markdown cell as JupyterLab saves a pasted image: ``attachments`` and ``![name](attachment:name)``."""
     cell["source"] = text + "".join(f"\n\n![{name}](attachment:{name})" for name in files)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT, filled_notebook, student_answers, with_saved, write_notebook
-from images import DESCRIPTION, SVG, attach, data_uris, has_gps, jpeg_with_gps
+from images import DESCRIPTION, SVG, attach, data_uris, has_gps, jpeg_with_gps, reflection_cell
 
 from coursekit.cli import main
 from coursekit.course.settings import load_settings
@@ -192,12 +192,7 @@ def test_class_blog_thread_end_to_end(tmp_path, reading):
     for student in STUDENTS:
         notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
         if student == "ann":
-            cell = next(
-                c
-                for c in notebook["cells"]
-                if c.get("metadata", {}).get("coursekit", {}).get("prompt_id") == first
-                and c["metadata"]["coursekit"]["role"] == "reflection"
-            )
+            cell = reflection_cell(notebook, first)
             attach(cell, "My screenshot of the wiki's talk page:", {"image.png": jpeg_with_gps(), "evil.png": SVG})
         write_notebook(root / "w1" / student / "week01.ipynb", notebook, mtime=submitted[student])
     report = collect(root / "w1", db)

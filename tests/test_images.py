@@ -6,15 +6,18 @@ import base64
 import io
 
 import pytest
+from conftest import filled_notebook, write_notebook
 from images import (
     HTML_AS_PNG,
     PDF_AS_PNG,
     SVG,
+    attach,
     gif,
     has_gps,
     jpeg_with_gps,
     png,
     png_bomb,
+    reflection_cell,
     truncated_jpeg,
     webp,
 )
@@ -23,6 +26,8 @@ from PIL import Image
 from coursekit.discussion import images as pictures
 from coursekit.discussion.images import ImageRefused, clean_image, keep_images
 from coursekit.discussion.render import safe_html
+from coursekit.log.collect import collect
+from coursekit.log.frames import open_log
 
 
 @pytest.mark.parametrize(
@@ -109,3 +114,33 @@ def test_only_our_own_images_reach_the_page():
     assert "[image: tracker]" in shown and "[image: student data]" in shown and "[image: missing]" in shown
     assert 'href="attachment' not in shown and 'href="https://example.org"' in shown
     assert "<img" not in safe_html(markdown)  # a post without images shows none at all
+
+
+HOSTILE = {
+    "svg": (SVG, "not a PNG, JPEG, GIF or WebP"),
+    "html": (HTML_AS_PNG, "not a PNG, JPEG, GIF or WebP"),
+    "pdf": (PDF_AS_PNG, "not a PNG, JPEG, GIF or WebP"),
+    "bomb": (png_bomb(20_000), "pixels"),
+    "truncated": (truncated_jpeg(), "truncated"),
+}
+
+
+def test_collect_reports_each_hostile_image_on_its_files_line_and_keeps_the_text(tmp_path, reading):
+    prompt = reading.prompts_for(1)[0].id
+    for n, (student, (data, _)) in enumerate([*HOSTILE.items(), ("gps", (jpeg_with_gps(), ""))]):
+        notebook = filled_notebook(reading, 1, {})
+        attach(reflection_cell(notebook, prompt), f"{student} wrote this text.", {"image.png": data})
+        write_notebook(tmp_path / "subs" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
+    report = collect(tmp_path / "subs", tmp_path / "class.db")
+    lines = {r.student: r for r in report.results}
+    for student, (_, reason) in HOSTILE.items():
+        assert lines[student].status == "collected"
+        assert f"image 'image.png' in {prompt} not kept: " in lines[student].detail
+        assert reason in lines[student].detail.split("not kept: ", 1)[1]
+    assert "not kept" not in lines["gps"].detail
+    log = open_log(tmp_path / "class.db")
+    texts = log.reflections().query(f"prompt_id == '{prompt}'").set_index("student")
+    assert all(texts.loc[s, "text"].startswith(f"{s} wrote this text.") for s in [*HOSTILE, "gps"])
+    assert texts["image_count"].to_dict() == {**dict.fromkeys(HOSTILE, 0), "gps": 1}
+    [kept] = [u for images in log.images().values() for u in images.values()]
+    assert not has_gps(base64.b64decode(kept.split(",", 1)[1]))
