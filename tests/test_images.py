@@ -93,8 +93,10 @@ def test_per_notebook_limits_and_unshown_attachments(monkeypatch):
         {
             "p1": (text, {"a.png": encoded, "b.png": encoded, "c.png": encoded, "unshown.png": encoded}),
             "p2": ("![d](attachment:d.png)", {"d.png": "!!not base64!!"}),
+            "p3": (f"![e](attachment:{'e' * 300}.png)", {f"{'e' * 300}.png": encoded}),
         }
     )
+    assert any("in p3 not kept: its name is longer than 200 characters" in r for r in kept.refused)
     assert [i.name for i in kept.images["p1"]] == ["a.png", "b.png"]
     assert any("'c.png' in p1 not kept: more than 2 images" in r for r in kept.refused)
     assert any("'d.png' in p2 not kept: its saved data is damaged" in r for r in kept.refused)

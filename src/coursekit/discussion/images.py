@@ -28,6 +28,7 @@ MAX_PIXELS = 25_000_000  # width × height of one image, read from its header be
 MAX_SIDE = 1600  # longer side of the stored image; larger ones are scaled down to fit
 MAX_IMAGES = 10  # images kept per submitted notebook
 MAX_TOTAL_BYTES = 15 * 1024 * 1024  # all images of one notebook as submitted
+MAX_NAME = 200  # characters of an attachment name (the log's column)
 OUTPUT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 _ATTACHMENT = re.compile(r"attachment:([^\s)\"'>]+)")
@@ -128,7 +129,10 @@ def keep_images(posts: dict[str, tuple[str, dict[str, str]]]) -> Kept:
         for name in referenced(markdown_text):
             if name not in attachments:
                 continue  # a link to an attachment that is not there: the text shows its name
-            where = f"image {name!r} in {key}"
+            where = f"image {name[:60]!r} in {key}"
+            if len(name) > MAX_NAME:
+                refused.append(f"{where} not kept: its name is longer than {MAX_NAME} characters")
+                continue
             try:
                 data = base64.b64decode(attachments[name], validate=True)
             except (binascii.Error, ValueError, TypeError):
