@@ -92,7 +92,7 @@ def _reencode(name: str, picture: Image.Image, kind: str) -> PostImage:
         picture = picture.convert("RGBA")
     out = io.BytesIO()
     # No exif=, icc_profile= or pnginfo=: nothing but pixels is written.
-    picture.save(out, format=kind, **({"quality": 85} if kind == "JPEG" else {"optimize": True}))
+    picture.save(out, format=kind, **({"quality": 85} if kind == "JPEG" else {"compress_level": 6}))
     return PostImage(name, OUTPUT_TYPES[kind], picture.width, picture.height, out.getvalue())
 
 
