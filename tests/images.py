@@ -7,16 +7,22 @@ import io
 import struct
 import zlib
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 GPS_IFD = 0x8825
 GPS = {1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)}  # Paris, as a phone would write it
 DESCRIPTION = "taken at home, 12 Rue Secrète"
 
 
+PNG_COMMENT = b"made on Ann's laptop, home folder /Users/ann"
+
+
 def png(size=(40, 30), color=(200, 40, 40)) -> bytes:
+    """A PNG with a text chunk, the kind of metadata re-encoding must drop."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", PNG_COMMENT.decode())
     out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "PNG")
+    Image.new("RGB", size, color).save(out, "PNG", pnginfo=info)
     return out.getvalue()
 
 
