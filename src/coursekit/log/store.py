@@ -1,24 +1,30 @@
 """The class discussion log: its database schema and every write to it (SQLAlchemy Core).
 
-A SQLite file is the default; any SQLAlchemy URL works. Each submission file is written in its
-own transaction, so a failure in one never undoes another student's work. Reflections and widget
-answers keep every version: ``reflections`` and ``answers`` hold the current value, and
-``reflection_versions`` and ``answer_versions`` all of them.
+A SQLite file is the default; any SQLAlchemy URL works. Submissions are written many to a
+transaction (``Batch``), each inside its own savepoint, so a failure in one never undoes another
+student's work. Reflections and widget answers keep every version: ``reflections`` and ``answers``
+hold the current value, and ``reflection_versions`` and ``answer_versions`` all of them.
+``collected_files`` remembers what each stored file was (size, change stamp, hash), so a rerun can
+skip files that did not change without opening them.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Connection,
     CursorResult,
     DateTime,
     Engine,
@@ -31,6 +37,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     select,
@@ -44,6 +51,7 @@ from coursekit.intake.extract import Extracted, post_hash, reply_key
 from coursekit.notebook.cells import content_hash, word_count
 
 metadata = MetaData()
+T = TypeVar("T")
 
 submissions = Table(
     "submissions",
@@ -57,6 +65,23 @@ submissions = Table(
     Column("submitted_at", DateTime, nullable=False),
     Column("collected_at", DateTime, nullable=False),
     UniqueConstraint("student", "notebook"),
+)
+
+
+# What each stored file was when it was last read: a rerun skips a file whose size and stamp (the
+# modification time in ns, or an archive member's CRC) match, without opening it.
+collected_files = Table(
+    "collected_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("origin", Text, nullable=False, unique=True),  # the file's absolute path, or archive:member
+    Column("student", String(200), nullable=False),
+    Column("notebook", String(200), nullable=False),
+    Column("week", Integer),
+    Column("size", BigInteger, nullable=False),
+    Column("stamp", String(64), nullable=False),
+    Column("file_hash", String(64), nullable=False),
+    Column("checked_at", DateTime, nullable=False),
 )
 
 
@@ -191,20 +216,30 @@ def _save_versions(
     items: dict[str, dict],
     stamps: dict,
     new_row: Callable[[str], dict] | None = None,
+    first: bool = False,
 ) -> list[str]:
     """Write items whose content hash changed as a new version; return the keys that changed.
 
-    ``new_row(key)`` gives extra columns for a first version (a post's public id).
+    ``new_row(key)`` gives extra columns for a first version (a post's public id). ``first`` says
+    the notebook is new to the log, so there is nothing stored to compare with.
     """
-    current = {
-        row[table.key]: row
-        for row in conn.execute(
-            select(table.current).where(
-                table.current.c.student == owner["student"], table.current.c.notebook == owner["notebook"]
-            )
-        ).mappings()
-    }
-    changed = []
+    if not items:
+        return []
+    current = (
+        {}
+        if first
+        else {
+            row[table.key]: row
+            for row in conn.execute(
+                select(table.current).where(
+                    table.current.c.student == owner["student"], table.current.c.notebook == owner["notebook"]
+                )
+            ).mappings()
+        }
+    )
+    changed: list[str] = []
+    new_rows: list[dict] = []
+    history: list[dict] = []
     for key, item in items.items():
         row = current.get(key)
         if row is not None and row["content_hash"] == item["content_hash"]:
@@ -212,16 +247,32 @@ def _save_versions(
         changed.append(key)
         values = {**item, **stamps, "version": 1 if row is None else row["version"] + 1}
         if row is None:
-            row_id = conn.execute(
-                table.current.insert().values(
-                    **owner, **{table.key: key}, **(new_row(key) if new_row else {}), **values
-                )
-            ).inserted_primary_key[0]
+            new_rows.append({**owner, table.key: key, **(new_row(key) if new_row else {}), **values})
         else:
-            row_id = row["id"]
-            conn.execute(table.current.update().where(table.current.c.id == row_id).values(**values))
-        conn.execute(table.history.insert().values(**{table.history_link: row_id}, **values))
+            conn.execute(_update_by_id(table.current), {"row_id": row["id"], **values})
+            history.append({table.history_link: row["id"], **values})
+    if new_rows:
+        inserted = table.current.insert().returning(table.current.c.id, sort_by_parameter_order=True)
+        ids = conn.execute(inserted, new_rows).scalars().all()
+        history.extend(
+            {table.history_link: row_id, **{c: row[c] for c in history_columns(table)}}
+            for row_id, row in zip(ids, new_rows, strict=True)
+        )
+    if history:
+        conn.execute(table.history.insert(), history)
     return changed
+
+
+@functools.cache
+def _update_by_id(table: Table):
+    """``UPDATE table ... WHERE id = :row_id``, built once so every call reuses its compiled form."""
+    return table.update().where(table.c.id == bindparam("row_id"))
+
+
+@functools.cache
+def history_columns(table: Versioned) -> tuple[str, ...]:
+    """The columns a history row copies from its current row."""
+    return tuple(c.name for c in table.history.columns if c.name not in ("id", table.history_link))
 
 
 def database_url(target: str | Path) -> str:
@@ -236,6 +287,11 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    dbapi_connection.isolation_level = None  # no implicit BEGIN: _begin_sqlite says it
+
+
+def _begin_sqlite(conn) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def open_database(target: str | Path, create: bool = True) -> Engine:
@@ -247,7 +303,11 @@ def open_database(target: str | Path, create: bool = True) -> Engine:
             raise FileNotFoundError(f"no discussion log at {path}: run 'coursekit collect' first")
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
+        # Python's sqlite3 begins transactions lazily, before the first write, so a SAVEPOINT would
+        # open (and its RELEASE commit) a transaction of its own. SQLAlchemy's documented fix:
+        # switch that off and say BEGIN ourselves, which makes per-file savepoints real.
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
     if create:
         metadata.create_all(engine)
     return engine
@@ -278,66 +338,146 @@ def now() -> datetime:
 
 
 def store_submission(
-    engine: Engine,
+    conn: Connection,
     student: str,
     extracted: Extracted,
     path: str,
     file_hash: str,
     submitted_at: datetime,
+    secret: str | None = None,
 ) -> Stored:
-    """Write one extracted submission; unchanged text is left alone, changed text gets a version."""
+    """Write one extracted submission; unchanged text is left alone, changed text gets a version.
+
+    Runs on ``conn`` inside the caller's transaction (a ``Batch`` savepoint), so an error here
+    undoes this submission only. ``secret`` is the course secret, when the caller already has it.
+    """
     collected_at = now()
-    with engine.begin() as conn:
-        existing = conn.execute(
-            select(submissions).where(submissions.c.student == student, submissions.c.notebook == extracted.notebook)
-        ).first()
-        if existing is not None and existing.file_hash == file_hash:
-            return Stored(Outcome.UNCHANGED, 0)
-        values = dict(
-            week=extracted.week,
-            path=path,
-            file_hash=file_hash,
-            submitted_at=submitted_at,
-            collected_at=collected_at,
+    existing = conn.execute(
+        select(submissions.c.id, submissions.c.file_hash).where(
+            submissions.c.student == student, submissions.c.notebook == extracted.notebook
         )
-        if existing is None:
-            submission_id = _inserted_id(
-                conn.execute(submissions.insert().values(student=student, notebook=extracted.notebook, **values))
-            )
-        else:
-            submission_id = existing.id
-            conn.execute(submissions.update().where(submissions.c.id == submission_id).values(**values))
-
-        owner = dict(submission_id=submission_id, student=student, notebook=extracted.notebook, week=extracted.week)
-        stamps = dict(submitted_at=submitted_at, collected_at=collected_at)
-        reflection_items = {
-            r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
-            for r in extracted.reflections
-        }
-        reflection_images = {r.prompt_id: r.images for r in extracted.reflections}
-        answer_items = {
-            a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
-            for a in extracted.answers
-        }
-        secret = course_secret(conn)
-
-        def reflection_id(key: str) -> str:
-            return public_id(secret, "r", student, extracted.notebook, key)
-
-        changed_keys = _save_versions(
-            conn, REFLECTIONS, owner, reflection_items, stamps, lambda key: {"post_id": reflection_id(key)}
+    ).first()
+    if existing is not None and existing.file_hash == file_hash:
+        return Stored(Outcome.UNCHANGED, 0)
+    values = dict(
+        week=extracted.week,
+        path=path,
+        file_hash=file_hash,
+        submitted_at=submitted_at,
+        collected_at=collected_at,
+    )
+    if existing is None:
+        submission_id = _inserted_id(
+            conn.execute(submissions.insert(), dict(student=student, notebook=extracted.notebook, **values))
         )
-        for key in changed_keys:
-            _replace_images(conn, reflection_id(key), reflection_images[key])
-        changed = len(changed_keys) + len(_save_versions(conn, ANSWERS, owner, answer_items, stamps))
-        peer_states = [(a.answer_id, a.state) for a in extracted.answers if a.kind == "peer"]
-        thread_changes, notes = _store_thread(conn, secret, owner, peer_states, extracted.reply_images, stamps)
-        changed += thread_changes
-        notes = [*extracted.notes, *notes]
+    else:
+        submission_id = existing.id
+        conn.execute(_update_by_id(submissions), {"row_id": submission_id, **values})
+
+    owner = dict(submission_id=submission_id, student=student, notebook=extracted.notebook, week=extracted.week)
+    stamps = dict(submitted_at=submitted_at, collected_at=collected_at)
+    reflection_items = {
+        r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
+        for r in extracted.reflections
+    }
+    reflection_images = {r.prompt_id: r.images for r in extracted.reflections}
+    answer_items = {
+        a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
+        for a in extracted.answers
+    }
+    course = secret or course_secret(conn)
+    first = existing is None  # a new submission has no earlier items to compare with
+
+    def reflection_id(key: str) -> str:
+        return public_id(course, "r", student, extracted.notebook, key)
+
+    changed_keys = _save_versions(
+        conn, REFLECTIONS, owner, reflection_items, stamps, lambda key: {"post_id": reflection_id(key)}, first
+    )
+    for key in changed_keys:
+        _replace_images(conn, reflection_id(key), reflection_images[key], first)
+    changed = len(changed_keys) + len(_save_versions(conn, ANSWERS, owner, answer_items, stamps, None, first))
+    peer_states = [(a.answer_id, a.state) for a in extracted.answers if a.kind == "peer"]
+    thread_changes, notes = _store_thread(conn, course, owner, peer_states, extracted.reply_images, stamps, first)
+    changed += thread_changes
+    notes = [*extracted.notes, *notes]
 
     if existing is None:
         return Stored(Outcome.NEW, changed, tuple(notes))
     return Stored(Outcome.UPDATED if changed else Outcome.UNCHANGED, changed, tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedFile:
+    """What a stored file was when it was last read (a row of ``collected_files``)."""
+
+    student: str
+    notebook: str
+    week: int | None
+    size: int
+    stamp: str
+    file_hash: str
+
+
+def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, TrackedFile]:
+    """The remembered state of each of ``origins`` that the log has seen (ask in slices of a few hundred)."""
+    c = collected_files.c
+    rows = conn.execute(
+        select(c.origin, c.student, c.notebook, c.week, c.size, c.stamp, c.file_hash).where(c.origin.in_(list(origins)))
+    )
+    return {origin: TrackedFile(*rest) for origin, *rest in rows.tuples()}
+
+
+def track_file(conn: Connection, origin: str, tracked: TrackedFile, known: bool = True) -> None:
+    """Remember what the file at ``origin`` was, replacing what was remembered before.
+
+    ``known=False`` says the log remembered nothing of it, which saves asking.
+    """
+    values = dict(
+        student=tracked.student,
+        notebook=tracked.notebook,
+        week=tracked.week,
+        size=tracked.size,
+        stamp=tracked.stamp,
+        file_hash=tracked.file_hash,
+        checked_at=now(),
+    )
+    if known:
+        by_origin = collected_files.update().where(collected_files.c.origin == bindparam("at_origin"))
+        if conn.execute(by_origin, {"at_origin": origin, **values}).rowcount:
+            return
+    conn.execute(collected_files.insert(), {"origin": origin, **values})
+
+
+class Batch:
+    """Many writes per transaction, each in its own savepoint: fast, and an error undoes one write only.
+
+    ``write(work)`` runs ``work(conn)`` inside a savepoint and re-raises its error after rolling
+    back to that savepoint; the transaction goes on. ``commit()`` ends the transaction (the caller
+    decides when: a batch holds SQLite's write lock, so keep it to a few hundred writes).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.conn = engine.connect()
+        self._transaction = self.conn.begin()
+        self.pending = 0
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        with self.conn.begin_nested():
+            result = work(self.conn)
+        self.pending += 1
+        return result
+
+    def commit(self) -> None:
+        self._transaction.commit()
+        self._transaction = self.conn.begin()
+        self.pending = 0
+
+    def close(self) -> None:
+        """Roll back whatever was not committed and give the connection back."""
+        if self._transaction.is_active:
+            self._transaction.rollback()
+        self.conn.close()
 
 
 def course_secret(conn) -> str:
@@ -361,24 +501,28 @@ def post_authors(conn, post_ids: set[str]) -> dict[str, str]:
     return {row.post_id: row.student for row in conn.execute(query)}
 
 
-def _replace_images(conn, post_id: str, shown: tuple[PostImage, ...] | list[PostImage]) -> None:
-    """Make a post's stored images the ones its current version shows."""
-    conn.execute(images.delete().where(images.c.post_id == post_id))
-    for image in shown:
+def _replace_images(conn, post_id: str, shown, first: bool = False) -> None:
+    """Make a post's stored images the ones its current version shows (``first``: it has none yet)."""
+    if not first:
+        conn.execute(images.delete().where(images.c.post_id == post_id))
+    if shown:
         conn.execute(
-            images.insert().values(
-                post_id=post_id,
-                name=image.name,
-                mime=image.mime,
-                width=image.width,
-                height=image.height,
-                data=image.data,
-            )
+            images.insert(),
+            [
+                dict(post_id=post_id, name=i.name, mime=i.mime, width=i.width, height=i.height, data=i.data)
+                for i in shown
+            ],
         )
 
 
 def _store_thread(
-    conn, secret: str, owner: dict, peer_states: list[tuple[str, dict]], reply_images: dict, stamps: dict
+    conn,
+    secret: str,
+    owner: dict,
+    peer_states: list[tuple[str, dict]],
+    reply_images: dict[str, list[PostImage]],
+    stamps: dict,
+    first: bool = False,
 ) -> tuple[int, list[str]]:
     """Store the replies and likes a student gave in one notebook; return changes and notes.
 
@@ -402,9 +546,12 @@ def _store_thread(
     def reply_id(key: str) -> str:
         return public_id(secret, "c", student, notebook, key)
 
-    changed_keys = _save_versions(conn, REPLIES, owner, items, stamps, lambda key: {"post_id": reply_id(key)})
+    changed_keys = _save_versions(conn, REPLIES, owner, items, stamps, lambda key: {"post_id": reply_id(key)}, first)
     for key in changed_keys:
-        _replace_images(conn, reply_id(key), shown[key])
+        _replace_images(conn, reply_id(key), shown[key], first)
+    changed = len(changed_keys)
+    if not peer_states and first:
+        return changed, decided.notes  # a new notebook with no peer section holds no likes to compare
     wanted = decided.likes
     given_here = {
         row.post_id
@@ -420,7 +567,7 @@ def _store_thread(
         conn.execute(
             likes.delete().where(likes.c.student == student, likes.c.notebook == notebook, likes.c.post_id.in_(dropped))
         )
-    return len(changed_keys) + len(wanted - given_anywhere) + len(dropped), decided.notes
+    return changed + len(wanted - given_anywhere) + len(dropped), decided.notes
 
 
 @dataclass(frozen=True)

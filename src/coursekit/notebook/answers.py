@@ -23,6 +23,11 @@ MAX_REPLY = 5000
 MAX_REPLIES = 50
 MAX_REPLY_IMAGES = 3  # per reply; each is checked and re-encoded by ``collect`` (coursekit.discussion.images)
 MAX_REPLY_IMAGE_CHARS = 7_000_000  # base64 of one image as saved (a little over 5 MB of bytes)
+MAX_LABEL = 200  # characters of a stance label (the course's own labels are under 40)
+MAX_ANSWER = 300_000  # characters of one saved record as JSON, its reply images apart: 50 replies of 5,000 fit
+MAX_ANSWER_IMAGES = 21_000_000  # characters of the reply images in one record (about 15 MB, a notebook's image limit)
+NEWER = "made by a newer coursekit"
+UPGRADE = "upgrade coursekit (pip install -U coursekit) and run this again"
 
 
 def record(kind: str, answer_id: str, state: dict | None) -> dict:
@@ -97,6 +102,8 @@ def _stance_problems(state: dict) -> list[str]:
         return [f"position {value!r} is not on a scale of {steps!r} steps"]
     if not isinstance(state.get("label"), str) or not isinstance(state.get("reason", ""), str):
         return ["label and reason must be text"]
+    if len(state["label"]) > MAX_LABEL:
+        return [f"label is longer than {MAX_LABEL} characters"]
     if len(state.get("reason", "")) > MAX_REASON:
         return [f"reason is longer than {MAX_REASON} characters"]
     return []
@@ -144,13 +151,48 @@ def _peer_problems(state: dict) -> list[str]:
 _CHECKS = {"quiz": _quiz_problems, "stance": _stance_problems, "sorter": _sorter_problems, "peer": _peer_problems}
 
 
+def _size_problem(rec: dict) -> str:
+    """Why a record is too big or not storable text, or "": checked before anything reads its fields."""
+    try:
+        text = json.dumps(rec, ensure_ascii=False)
+        text.encode("utf-8")  # a lone surrogate cannot be hashed or stored
+    except UnicodeEncodeError:
+        return "holds text that is not valid Unicode (a lone surrogate escape such as \\ud800)"
+    except (RecursionError, ValueError):
+        return "is nested too deeply or holds a number too large to store"
+    pictures = _image_chars(rec)
+    if pictures > MAX_ANSWER_IMAGES:
+        return f"holds {pictures:,} characters of images; a saved answer holds at most {MAX_ANSWER_IMAGES:,}"
+    if len(text) - pictures > MAX_ANSWER:
+        return f"is {len(text) - pictures:,} characters long; a saved answer is at most {MAX_ANSWER:,}"
+    return ""
+
+
+def _image_chars(rec: dict) -> int:
+    """Characters of base64 image data in a peer record's replies (read defensively: not yet validated)."""
+    state = rec.get("state")
+    replies = state.get("replies") if isinstance(state, dict) else None
+    total = 0
+    for reply in replies if isinstance(replies, list) else []:
+        pictures = reply.get("images") if isinstance(reply, dict) else None
+        if isinstance(pictures, dict):
+            total += sum(len(v) for v in pictures.values() if isinstance(v, str))
+    return total
+
+
 def parse(rec: object) -> tuple[Answer | None, str]:
     """A validated Answer from a saved record, or None with the reason it cannot be trusted.
 
     A record with no state (the widget was shown but never answered) is (None, "").
     """
-    if not isinstance(rec, dict) or rec.get("schema_version") != SCHEMA_VERSION:
+    version = rec.get("schema_version") if isinstance(rec, dict) else None
+    if _is_int(version) and version > SCHEMA_VERSION:
+        return None, f"{NEWER} (record version {version}, the newest known version is {SCHEMA_VERSION}): {UPGRADE}"
+    if not isinstance(rec, dict) or version != SCHEMA_VERSION:
         return None, "not a coursekit answer record of a known version"
+    problem = _size_problem(rec)
+    if problem:
+        return None, problem
     kind, answer_id, state = rec.get("kind"), rec.get("id"), rec.get("state")
     if kind not in KINDS or not isinstance(answer_id, str) or not answer_id:
         return None, f"unknown answer kind {kind!r} or missing id"
