@@ -117,3 +117,27 @@ def test_collect_reports_hand_edited_answer_and_keeps_stored_work(reading, tmp_p
     assert [r.status for r in report.results] == ["failed"]
     assert "score 4 does not match" in report.results[0].detail
     assert open_log(db).answers("quiz").iloc[0].state == QUIZ  # the earlier, valid answer is untouched
+
+
+def test_reply_images_have_their_own_budget_beside_the_answer_size_cap():
+    def peer(text: str, image_chars: int) -> dict:
+        reply = {"parent_id": "r-1", "text": text, "images": {"reply-1.png": "A" * image_chars}}
+        return answers.record("peer", "w2-peers", {"sample": False, "likes": [], "replies": [reply]})
+
+    screenshot = answers.MAX_ANSWER + 100_000  # a screenshot bigger than every text of a record together
+    assert answers.parse(peer("see the picture", screenshot))[0] is not None
+    _, problem = answers.parse(peer("x" * 4000, answers.MAX_REPLY_IMAGE_CHARS + 1))
+    assert "images" in problem
+    too_many = answers.record(
+        "peer",
+        "w2-peers",
+        {
+            "sample": False,
+            "likes": [],
+            "replies": [
+                {"parent_id": "r-1", "text": "t", "images": {"a.png": "A" * answers.MAX_REPLY_IMAGE_CHARS}}
+                for _ in range(answers.MAX_ANSWER_IMAGES // answers.MAX_REPLY_IMAGE_CHARS + 1)
+            ],
+        },
+    )
+    assert "characters of images" in answers.parse(too_many)[1]
