@@ -15,13 +15,20 @@ from conftest import ARTIFACTS, ROOT
 from PIL import Image
 
 from coursekit.cli import main
-from coursekit.course.settings import load_settings
+from coursekit.course.settings import WeekSetting, load_settings
 from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import open_database
 from coursekit.review import analytics
 from coursekit.review.report import write_report
 
 DEADLINES = {1: datetime(2026, 9, 11, 23, 59), 2: datetime(2026, 9, 18, 23, 59)}  # week 3 has none
+
+
+def settings_with(deadlines: dict):
+    """The course's settings with these weeks and deadlines."""
+    settings = load_settings(ROOT / "course.toml")
+    weeks = tuple(WeekSetting(w, f"week{w:02d}", d) for w, d in deadlines.items())
+    return dataclasses.replace(settings, weeks=weeks)
 PLOTS = ["submissions.png", "words.png", "concepts.png", "stance-1.png", "replies.png"]
 
 
@@ -38,7 +45,7 @@ def submissions_frame() -> pd.DataFrame:
 
 
 def test_submissions_per_week_splits_on_time_and_late():
-    table = analytics.submissions_per_week(submissions_frame(), DEADLINES.get, weeks=[1, 2, 3, 4])
+    table = analytics.submissions_per_week(submissions_frame(), settings_with({**DEADLINES, 3: None}), weeks=[1, 2, 3, 4])
     assert table.to_dict("index") == {
         1: {"on_time": 2, "late": 1, "total": 3},
         2: {"on_time": 0, "late": 1, "total": 1},
@@ -52,7 +59,7 @@ def test_submissions_per_week_uses_the_course_settings_deadlines():
     frame = pd.DataFrame(
         {"student": ["a", "b"], "week": [1, 1], "submitted_at": [datetime(2026, 9, 11, 23, 0), datetime(2026, 9, 12)]}
     )
-    assert analytics.submissions_per_week(frame, settings.deadline).loc[1].to_dict() == {
+    assert analytics.submissions_per_week(frame, settings).loc[1].to_dict() == {
         "on_time": 1,
         "late": 1,
         "total": 2,

@@ -13,12 +13,14 @@ from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
 
+# Answers as the reading's key grades them: w1-q1's key is option 0; w1-q2 needs options 0, 1 and 2.
 QUIZ = {
-    "items": [{"id": "w1-q1", "chosen": [1], "correct": True}, {"id": "w1-q2", "chosen": [0, 2], "correct": False}],
+    "items": [{"id": "w1-q1", "chosen": [0], "correct": True}, {"id": "w1-q2", "chosen": [0, 2], "correct": False}],
     "score": 1,
     "total": 4,
 }
 STANCE = {"stance": "saving-grace", "value": 2, "label": "Leaning: saving grace", "steps": 7, "reason": "mixed"}
+BOB = {**STANCE, "value": 6, "label": "Tool of destruction"}
 SORTER = {"sorter": "w2-authority", "placed": {"wiki-admin-block": "rational-legal"}, "correct": 1, "total": 8}
 
 
@@ -83,13 +85,13 @@ def test_hand_edited_answer_fails_the_file_and_names_the_cell(reading):
 def test_collect_stores_answers_with_history(reading, tmp_path):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
-    write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob", stance={**STANCE, "value": 6}), 1_700_000_001)
+    write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob", stance=BOB), 1_700_000_001)
     db = tmp_path / "log.db"
     assert collect(root, db).count("collected") == 2
     frame = open_log(db).answers()
     assert len(frame) == 4
     bob = frame[(frame.student == "bob") & (frame.kind == "stance")].iloc[0]
-    assert bob.state["value"] == 6 and bob.summary.startswith("Leaning: saving grace (7 of 7)")
+    assert bob.state["value"] == 6 and bob.summary.startswith("Tool of destruction (7 of 7)")
     assert set(open_log(db).answers("quiz").summary) == {"1 of 4 correct (2 answered)"}
 
     assert collect(root, db).changed == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from coursekit.course.reading import Readings
 from coursekit.intake.extract import Extracted, extract
 from coursekit.intake.folder import SubmissionFile, find_submissions
 from coursekit.log.store import open_database, store_submission
@@ -53,30 +54,42 @@ def read_submission(file: SubmissionFile) -> tuple[bytes | None, str]:
         return None, f"cannot read the file: {exc.strerror or exc}"
 
 
-def collect(root: str | Path, db: Engine | str | Path) -> CollectReport:
+def read_and_extract(file: SubmissionFile, readings: Readings) -> tuple[SubmissionFile, Extracted, str] | FileResult:
+    """One file's own step: read it, extract its work, re-grade its answers against its reading.
+
+    Returns the file, what it holds and its content hash, or the file's failed result. Never raises,
+    touches no database, and takes and returns plain data, so it can run in a worker process.
+    """
+    data, error = read_submission(file)
+    if data is None:
+        return FileResult(file.path, file.student, "", FAILED, error, "check the file's permissions")
+    extracted = extract(data, file.path.stem, readings)
+    if not extracted.ok:
+        problem = extracted.problems[0]
+        return FileResult(file.path, file.student, extracted.notebook, FAILED, problem.reason, problem.hint)
+    return file, extracted, hashlib.sha256(data).hexdigest()
+
+
+def collect(root: str | Path, db: Engine | str | Path, readings: Readings | None = None) -> CollectReport:
     """Collect every notebook under ``root`` into the log ``db`` (an engine, a path or a URL).
 
     The submissions folder is checked before the database is opened, so a mistyped folder
-    leaves no empty log behind.
+    leaves no empty log behind. Saved widget answers are re-graded against the reading each notebook
+    names, found in ``readings`` (default: ``readings/<id>`` in ``root`` or above it, else in the working
+    folder or above it).
     """
     files, layout_problems = find_submissions(root)
+    readings = readings or Readings(root, None)
     engine = db if isinstance(db, Engine) else open_database(db)
     results = [FileResult(p.path, "", "", FAILED, p.reason, p.hint) for p in layout_problems]
 
     parsed: list[tuple[SubmissionFile, Extracted, str]] = []
     for file in files:
-        data, error = read_submission(file)
-        if data is None:
-            results.append(FileResult(file.path, file.student, "", FAILED, error, "check the file's permissions"))
-            continue
-        extracted = extract(data, file.path.stem)
-        if not extracted.ok:
-            problem = extracted.problems[0]
-            results.append(
-                FileResult(file.path, file.student, extracted.notebook, FAILED, problem.reason, problem.hint)
-            )
-            continue
-        parsed.append((file, extracted, hashlib.sha256(data).hexdigest()))
+        outcome = read_and_extract(file, readings)
+        if isinstance(outcome, FileResult):
+            results.append(outcome)
+        else:
+            parsed.append(outcome)
 
     # Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins.
     newest: dict[tuple[str, str], tuple[SubmissionFile, Extracted, str]] = {}
