@@ -29,6 +29,8 @@ def settings_with(deadlines: dict):
     settings = load_settings(ROOT / "course.toml")
     weeks = tuple(WeekSetting(w, f"week{w:02d}", d) for w, d in deadlines.items())
     return dataclasses.replace(settings, weeks=weeks)
+
+
 PLOTS = ["submissions.png", "words.png", "concepts.png", "stance-1.png", "replies.png"]
 
 
@@ -45,7 +47,9 @@ def submissions_frame() -> pd.DataFrame:
 
 
 def test_submissions_per_week_splits_on_time_and_late():
-    table = analytics.submissions_per_week(submissions_frame(), settings_with({**DEADLINES, 3: None}), weeks=[1, 2, 3, 4])
+    table = analytics.submissions_per_week(
+        submissions_frame(), settings_with({**DEADLINES, 3: None}), weeks=[1, 2, 3, 4]
+    )
     assert table.to_dict("index") == {
         1: {"on_time": 2, "late": 1, "total": 3},
         2: {"on_time": 0, "late": 1, "total": 1},

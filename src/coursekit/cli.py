@@ -43,14 +43,22 @@ def main() -> None:
 @main.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
-def collect(submissions: Path, db: str) -> None:
+@click.option(
+    "--course",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Course folder with readings/ (default: found above SUBMISSIONS, else above the working folder).",
+)
+def collect(submissions: Path, db: str, course: Path | None) -> None:
     """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
 
     Reruns are safe: unchanged files change nothing; a changed file keeps its earlier version.
-    Exits 1 when any file failed, after collecting all the others.
+    Quiz, sorter and stance answers are re-graded against the reading; a file whose saved answers
+    claim otherwise fails. Exits 1 when any file failed, after collecting all the others.
     """
+    from coursekit.course.reading import Readings
+
     try:
-        report = collecting.collect(submissions, db)
+        report = collecting.collect(submissions, db, Readings(course) if course else None)
     except IntakeError as exc:
         _fail(str(exc))
     for result in report.results:
@@ -170,7 +178,8 @@ def publish(
         if posts.empty:
             _fail(f"no reflections for week {week} in {db}: collect that week first")
         students = log.submissions()["student"].unique()
-        path = write_feed(build_feed(posts, week, log.course_secret(), names, students), out or Path("feed"))
+        document = build_feed(posts, week, log.course_secret(), names, students, log.feed_salt(week))
+        path = write_feed(document, out or Path("feed"))
         console.print(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
         return
     reading = _reading_option(reading_dir)

@@ -100,7 +100,9 @@ def load_settings(path: str | Path) -> Settings:
     if path.is_dir():
         path = path / FILE_NAME
     if not path.is_file():
-        raise SettingsError([Problem("no course settings file here; see docs/course-settings.md", file=str(path), field="(file)")])
+        raise SettingsError(
+            [Problem("no course settings file here; see docs/course-settings.md", file=str(path), field="(file)")]
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

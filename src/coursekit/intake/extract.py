@@ -20,7 +20,6 @@ from coursekit.course.problems import Problem
 from coursekit.course.reading import ReadingError, Readings
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.answers import Answer
-from coursekit.notebook.regrade import Untrusted, needs_reading, regrade
 from coursekit.notebook.cells import (
     NAMESPACE,
     PROMPT,
@@ -30,6 +29,7 @@ from coursekit.notebook.cells import (
     reflection_text,
     word_count,
 )
+from coursekit.notebook.regrade import Untrusted, needs_reading, regrade
 
 _WEEK_IN_NAME = re.compile(r"week[ _-]?0*(\d+)", re.IGNORECASE)
 

@@ -112,7 +112,8 @@ def make_class(reading: Reading, root: Path, students: int = 40, seed: int = 7, 
         log = open_log(db)
         posts = log.posts(week)
         if not posts.empty:
-            feed = parse_feed(build_feed(posts, week, log.course_secret(), "pseudonym", names), "generated")
+            document = build_feed(posts, week, log.course_secret(), "pseudonym", names, log.feed_salt(week))
+            feed = parse_feed(document, "generated")
     return db
 
 

@@ -318,14 +318,28 @@ def store_submission(
     return Stored(Outcome.UPDATED if changed else Outcome.UNCHANGED, changed, tuple(notes))
 
 
-def course_secret(conn) -> str:
-    """The course's secret for pseudonyms and post ids, made on first use and kept in the log."""
-    row = conn.execute(select(course_meta.c.value).where(course_meta.c.key == "secret")).first()
+def _kept(conn, key: str, make: Callable[[], str]) -> str:
+    """The value kept in ``course_meta`` under ``key``, made by ``make`` and stored on first use."""
+    row = conn.execute(select(course_meta.c.value).where(course_meta.c.key == key)).first()
     if row is not None:
         return row.value
-    secret = secrets.token_hex(32)
-    conn.execute(course_meta.insert().values(key="secret", value=secret))
-    return secret
+    value = make()
+    conn.execute(course_meta.insert().values(key=key, value=value))
+    return value
+
+
+def course_secret(conn) -> str:
+    """The course's secret for pseudonyms and post ids, made on first use and kept in the log."""
+    return _kept(conn, "secret", lambda: secrets.token_hex(32))
+
+
+def feed_salt(conn, week: int) -> str:
+    """The salt of week ``week``'s peer-feed assignment, made when it is first published and kept.
+
+    Republishing a week (after a late submission, or to fix a post) reuses it, so students keep the
+    classmates they were given.
+    """
+    return _kept(conn, f"feed-salt:week{week}", lambda: secrets.token_hex(8))
 
 
 def post_author(conn, post_id: str) -> str | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import ipywidgets as w
 from traitlets import TraitError
 
+from coursekit.course.problems import UnknownItem
 from coursekit.course.reading import QuizItem, Sorter, Stance, Term
 from coursekit.discussion.feed import Feed, FeedPost, assigned_roots
 from coursekit.discussion.render import safe_html
@@ -77,7 +78,7 @@ class Recorder(Readable):
             return False
         try:
             self.restore(state)
-        except (KeyError, ValueError, TypeError, IndexError, StopIteration, TraitError):
+        except (UnknownItem, KeyError, ValueError, TypeError, IndexError, TraitError):
             return False  # saved by another version of this notebook: start fresh
         return True
 

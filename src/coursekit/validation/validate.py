@@ -7,8 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from coursekit.course.problems import Problem
 from coursekit.course.reading import Reading
-from coursekit.intake.extract import Problem
 from coursekit.intake.folder import find_submissions
 from coursekit.log.collect import read_submission
 from coursekit.validation.checks import Course, NotebookReport, check_submission
