@@ -443,38 +443,51 @@ def latest_review(conn, student: str, notebook: str, prompt_id: str) -> Review |
     return _review(row) if row is not None else None
 
 
-def save_review(
-    engine: Engine,
-    student: str,
-    notebook: str,
-    prompt_id: str,
-    reviewer: str,
-    scores: dict,
-    comment: str,
-    flagged: bool,
-    based_on: int | None,
-) -> tuple[Review, Review | None]:
+@dataclass(frozen=True)
+class ReviewDraft:
+    """A review as the reviewer enters it, before the log gives it an id and a time."""
+
+    student: str
+    notebook: str
+    prompt_id: str
+    reviewer: str
+    scores: dict  # rubric criterion id -> points
+    comment: str = ""
+    flagged: bool = False
+    based_on: int | None = None  # the id of the review the reviewer had on screen (None: none yet)
+
+
+def save_review(engine: Engine, draft: ReviewDraft) -> tuple[Review, Review | None]:
     """Append a review (never overwrite one); return it and any review someone else saved meanwhile.
 
-    ``based_on`` is the id of the review the reviewer had on screen. If another reviewer saved after
-    it, both rows are kept and theirs is returned as the conflict to show.
+    If another reviewer saved after the review the reviewer had on screen (``draft.based_on``), both
+    rows are kept and theirs is returned as the conflict to show.
     """
     with engine.begin() as conn:
-        latest = latest_review(conn, student, notebook, prompt_id)
-        conflict = latest if latest and latest.id != based_on and latest.reviewer != reviewer else None
+        latest = latest_review(conn, draft.student, draft.notebook, draft.prompt_id)
+        others = latest is not None and latest.id != draft.based_on and latest.reviewer != draft.reviewer
         created_at = now()
         values = dict(
-            student=student,
-            notebook=notebook,
-            prompt_id=prompt_id,
-            reviewer=reviewer,
-            scores=_json(scores),
-            comment=comment,
-            flagged=flagged,
-            based_on=based_on,
+            student=draft.student,
+            notebook=draft.notebook,
+            prompt_id=draft.prompt_id,
+            reviewer=draft.reviewer,
+            scores=_json(draft.scores),
+            comment=draft.comment,
+            flagged=draft.flagged,
+            based_on=draft.based_on,
             created_at=created_at,
         )
         review_id = _inserted_id(conn.execute(reviews.insert().values(**values)))
-        return Review(
-            review_id, student, notebook, prompt_id, reviewer, dict(scores), comment, flagged, created_at
-        ), conflict
+        saved = Review(
+            review_id,
+            draft.student,
+            draft.notebook,
+            draft.prompt_id,
+            draft.reviewer,
+            dict(draft.scores),
+            draft.comment,
+            draft.flagged,
+            created_at,
+        )
+        return saved, latest if others else None
