@@ -1,4 +1,7 @@
-"""The ``coursekit`` command line: argument parsing and printing only; the work is done elsewhere."""
+"""The ``coursekit`` command line: argument parsing and printing only; the work is done elsewhere.
+
+Each command imports what it works with when it runs, so ``coursekit --help`` stays quick.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +15,6 @@ from rich.text import Text
 
 from coursekit.course.reading import ReadingError, load_reading
 from coursekit.intake.submission import IntakeError
-from coursekit.log import collect as collecting
-from coursekit.log.export import thread_table, to_markdown, write_csv
-from coursekit.log.frames import DiscussionLog, open_log
 
 DEFAULT_DB = "coursekit.db"
 STATUS_STYLE = {
@@ -32,6 +32,23 @@ errors = Console(stderr=True, highlight=False)
 def _fail(message: str, code: int = 2) -> NoReturn:
     errors.print(Text(f"error: {message}", style="red"), soft_wrap=True)
     sys.exit(code)
+
+
+# What a command runs in another process (so no import here would notice it missing), and how to get it.
+NEEDS = {
+    "lab": (("jupyterlab",), "pip install 'coursekit[lab]'"),
+    "validate": (("pytest", "nbval", "ipykernel"), "pip install --force-reinstall coursekit"),
+}
+
+
+def _require(command: str) -> None:
+    """Stop with what to install when a command's tools are missing from this Python environment."""
+    import importlib.util
+
+    modules, install = NEEDS[command]
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
 
 
 @click.group()
@@ -56,6 +73,7 @@ def collect(submissions: Path, db: str, course: Path | None) -> None:
     claim otherwise fails. Exits 1 when any file failed, after collecting all the others.
     """
     from coursekit.course.reading import Readings
+    from coursekit.log import collect as collecting
 
     try:
         report = collecting.collect(submissions, db, Readings(course) if course else None)
@@ -96,8 +114,11 @@ def collect(submissions: Path, db: str, course: Path | None) -> None:
 @click.option("--threads", is_flag=True, help="CSV only: one row per post or reply (id, parent_id, author, ...).")
 def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) -> None:
     """Export the log as CSV (one row per reflection, spreadsheet-safe) or Markdown by prompt."""
+    from coursekit.log.export import thread_table, to_markdown, write_csv
+    from coursekit.log.frames import open_log
+
     try:
-        log: DiscussionLog = open_log(db)
+        log = open_log(db)
     except FileNotFoundError as exc:
         _fail(str(exc))
     if threads and (history or fmt != "csv"):
@@ -165,6 +186,7 @@ def publish(
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
     from coursekit.discussion.feed import build_feed, write_feed
     from coursekit.discussion.site import Site, publish_site
+    from coursekit.log.frames import open_log
 
     try:
         log = open_log(db)
@@ -216,6 +238,7 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
 def _course(settings_path: Path | None, db: str | None):
     """The course settings (given, or course.toml found from the cwd), its log and its reading."""
     from coursekit.course.settings import SettingsError, find_settings, load_settings
+    from coursekit.log.frames import open_log
 
     try:
         settings = load_settings(settings_path) if settings_path else find_settings()
@@ -306,6 +329,7 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     import os
     import subprocess
 
+    _require("lab")
     if not notebooks.is_dir():
         _fail(f"{notebooks}: no such folder; run this from the course folder or pass --notebooks")
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks.resolve()}", *ctx.args]
@@ -340,6 +364,7 @@ def validate(
     from coursekit.validation import sandbox as sandboxing
     from coursekit.validation.validate import validate as validate_all
 
+    _require("validate")
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
     if sandbox and (why := sandboxing.sandbox_problem()):
