@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import subprocess
+import sys
 from datetime import datetime
 
 import classgen
@@ -269,3 +271,21 @@ def test_report_command_writes_the_page(generated, tmp_path):
     assert result.exit_code == 0, result.output
     assert str(out / "index.html") in result.output
     assert all((out / name).is_file() for name in PLOTS)
+
+
+def test_the_report_leaves_matplotlib_as_the_instructors_kernel_set_it(tmp_path):
+    """No matplotlib.use at import and no pyplot figures left behind: the kernel's own plots keep working."""
+    script = f"""
+import matplotlib
+matplotlib.use("svg")  # the instructor's own choice, as %matplotlib would make it
+from matplotlib import pyplot as plt
+import pandas as pd
+from coursekit.review import analytics, report
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+counts = analytics.word_counts(pd.DataFrame({{"word_count": [0, 12, 40, 41]}}))
+report._plot_words(counts, __import__("pathlib").Path({str(tmp_path / "words.png")!r}))
+assert matplotlib.get_backend() == "svg" and plt.get_fignums() == [], (matplotlib.get_backend(), plt.get_fignums())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(tmp_path / "words.png").format == "PNG"
