@@ -561,3 +561,8 @@ class Readings:
         if isinstance(found, Exception):
             raise found
         return found
+
+    def __getstate__(self) -> dict:
+        """For a worker process: the starts and the loaded readings (a failed lookup is simply tried again)."""
+        loaded = {key: value for key, value in self._loaded.items() if isinstance(value, Reading)}
+        return {"starts": self.starts, "_loaded": loaded}
