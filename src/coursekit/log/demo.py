@@ -108,7 +108,7 @@ def make_class(reading: Reading, root: Path, students: int = 40, seed: int = 7, 
             when = (deadline + timedelta(hours=hours)).replace(tzinfo=UTC).timestamp()
             notebook = with_saved(filled_notebook(reading, week, texts), saved)
             write_notebook(folder / student / f"week{week:02d}.ipynb", notebook, mtime=when)
-        collect(folder, db, Readings(known=(reading,)))
+        collect(folder, db, readings=Readings(known=(reading,)))
         log = open_log(db)
         posts = log.posts(week)
         if not posts.empty:
