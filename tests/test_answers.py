@@ -159,7 +159,7 @@ def test_forged_quiz_fails_on_its_own_line_in_the_cli(reading, tmp_path):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=forged_quiz(reading)), 1_700_000_000)
     write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob"), mtime=1_700_000_001)
-    result = CliRunner().invoke(main, ["collect", str(root), "--db", str(tmp_path / "log.db")])
+    result = CliRunner().invoke(main, ["collect", str(root), "--db", str(tmp_path / "log.db"), "--verbose"])
     assert result.exit_code == 1
     ann = next(line for line in result.output.splitlines() if "ann" in line)
     assert ann.startswith("failed") and "answers edited outside the notebook" in ann
