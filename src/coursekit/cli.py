@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from coursekit.course.reading import ReadingError, load_reading
+from coursekit.course.reading import ReadingError, Readings, load_reading
 from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
@@ -67,6 +67,23 @@ def _append(line: Text, text: object, style: str = "") -> None:
 def _fail(message: str, code: int = 2) -> NoReturn:
     say(f"error: {message}", "red", errors)
     sys.exit(code)
+
+
+# What a command runs in another process (so no import here would notice it missing), and how to get it.
+NEEDS = {
+    "lab": (("jupyterlab",), "pip install 'coursekit[lab]'"),
+    "validate": (("pytest", "nbval", "ipykernel"), "pip install --force-reinstall coursekit"),
+}
+
+
+def _require(command: str) -> None:
+    """Stop with what to install when a command's tools are missing from this Python environment."""
+    import importlib.util
+
+    modules, install = NEEDS[command]
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
 
 
 @click.group()
@@ -166,6 +183,11 @@ def _summary(report: collecting.CollectReport) -> Table:
 @main.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@click.option(
+    "--course",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Course folder with readings/ (default: found above SUBMISSIONS, else above the working folder).",
+)
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes reading files  [default: one per core]")
 @click.option("--full", is_flag=True, help="Read every file again, also those whose size and time did not change.")
 @click.option("--verbose", "-v", is_flag=True, help="A line for every file, not only failed, duplicate and changed.")
@@ -175,17 +197,27 @@ def _summary(report: collecting.CollectReport) -> Table:
     type=click.Path(dir_okay=False, path_type=Path),
     help="CSV with one row per file  [default: beside the log, LOG-collect.csv]",
 )
-def collect(submissions: Path, db: str, jobs: int | None, full: bool, verbose: bool, report_path: Path | None) -> None:
+def collect(
+    submissions: Path,
+    db: str,
+    course: Path | None,
+    jobs: int | None,
+    full: bool,
+    verbose: bool,
+    report_path: Path | None,
+) -> None:
     """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
 
     Reruns are safe and fast: files whose size and modification time did not change are not
     opened; a changed file keeps its earlier version. Prints a line for each failed, duplicate
-    or updated file and a table by status and week; every file is in the CSV report. Exits 1
-    when any file failed, after collecting all the others.
+    or updated file and a table by status and week; every file is in the CSV report. Quiz, sorter
+    and stance answers are re-graded against the reading; a file whose saved answers claim otherwise
+    fails. Exits 1 when any file failed, after collecting all the others.
     """
     try:
         with _CollectDisplay(submissions, verbose) as display:
-            report = collecting.collect(submissions, db, jobs=jobs, full=full, progress=display)
+            readings = Readings(course) if course else None
+            report = collecting.collect(submissions, db, jobs=jobs, full=full, progress=display, readings=readings)
     except IntakeError as exc:
         _fail(str(exc))
     console.print("files by status and week:")
@@ -319,7 +351,8 @@ def publish(
         if week_posts.empty:
             _fail(f"no reflections for week {week} in {db}: collect that week first")
         students, id_hint = _feed_identity(log.submissions()["student"].unique())
-        document = build_feed(posts, week, log.course_secret(), names, students, log.images(), id_hint)
+        salt = log.feed_salt(week)
+        document = build_feed(posts, week, log.course_secret(), names, students, salt, log.images(), id_hint)
         path = write_feed(document, out or Path("feed"))
         replies = sum(1 for p in document["posts"] if p["parent_id"])
         say(
@@ -459,6 +492,7 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     import os
     import subprocess
 
+    _require("lab")
     if not notebooks.is_dir():
         _fail(f"{notebooks}: no such folder; run this from the course folder or pass --notebooks")
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks.resolve()}", *ctx.args]
@@ -511,6 +545,7 @@ def validate(
     from coursekit.validation import sandbox as sandboxing
     from coursekit.validation.validate import validate as validate_all
 
+    _require("validate")
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
     why = sandboxing.sandbox_problem() if sandbox is not False else ""

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from coursekit.course.reading import Readings
 from coursekit.intake.extract import Extracted, week_in_name
 from coursekit.intake.folder import find_submissions
 from coursekit.intake.reader import read_all
@@ -60,16 +61,20 @@ def collect(
     jobs: int | None = None,
     full: bool = False,
     progress: Progress | None = None,
+    readings: Readings | None = None,
 ) -> CollectReport:
     """Collect every notebook under ``root`` into the log ``db`` (an engine, a path or a URL).
 
     The submissions folder is checked before the database is opened, so a mistyped folder
     leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
-    read every file even when the log says it did not change.
+    read every file even when the log says it did not change. Saved widget answers are re-graded
+    against the reading each notebook names, found in ``readings`` (default: ``readings/<id>`` in
+    ``root`` or above it, else in the working folder or above it).
     """
     files, layout_problems = find_submissions(root)
     engine = db if isinstance(db, Engine) else open_database(db)
-    return collect_files(files, engine, layout_problems, jobs=jobs, full=full, progress=progress)
+    readings = readings or Readings(root, None)
+    return collect_files(files, engine, layout_problems, jobs=jobs, full=full, progress=progress, readings=readings)
 
 
 def collect_files(
@@ -80,8 +85,14 @@ def collect_files(
     jobs: int | None = None,
     full: bool = False,
     progress: Progress | None = None,
+    readings: Readings | None = None,
 ) -> CollectReport:
-    """Collect ``files`` (from any intake source) into the log; ``collect`` for the folder layout."""
+    """Collect ``files`` (from any intake source) into the log; ``collect`` for the folder layout.
+
+    ``readings``: where the readings that saved answers are re-graded against are found (default:
+    the working folder or above it).
+    """
+    readings = readings or Readings(None)
     total = len(files) + len(layout_problems)
     results: list[FileResult] = []
 
@@ -95,7 +106,8 @@ def collect_files(
     ordered = _newest_first(files)
     known = _remembered(engine, ordered, full)
     # Workers start here, before the first progress report (which may start a display thread).
-    parsed = read_all([file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)], jobs)
+    to_read = [file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)]
+    parsed = read_all(to_read, jobs, readings)
     for problem in layout_problems:
         week = week_in_name(problem.path.stem) if problem.path.suffix == ".ipynb" else None
         finish(FileResult(problem.path, "", "", FAILED, problem.reason, problem.hint, week))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from coursekit.course.deadlines import late_column
 from coursekit.course.reading import Reading
 from coursekit.course.settings import Settings
 from coursekit.log.frames import DiscussionLog
@@ -32,9 +33,7 @@ def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading
     frame["review_id"] = frame["review_id"].astype("Int64")
     frame["comment"] = frame["comment"].fillna("")
     frame["scores"] = frame["scores"].map(lambda s: s if isinstance(s, dict) else {})
-    deadlines = {w.week: w.deadline for w in settings.weeks} if settings else {}
-    deadline = pd.to_datetime(frame["week"].map(deadlines))
-    frame["late"] = deadline.notna() & (pd.to_datetime(frame["submitted_at"]) > deadline)
+    frame["late"] = late_column(frame, settings)
     sections = dict(zip(roster["student"], roster["Section"], strict=True)) if roster is not None else {}
     frame["section"] = frame["student"].map(sections).fillna("")
     minimum = {p.id: p.min_words for p in reading.prompts} if reading else {}

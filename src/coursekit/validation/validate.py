@@ -7,8 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from coursekit.course.problems import Problem
 from coursekit.course.reading import Reading
-from coursekit.intake.extract import Problem
 from coursekit.intake.folder import find_submissions
 from coursekit.intake.load import internal_error, load_submission
 from coursekit.validation.checks import Course, NotebookReport, check_submission
@@ -39,7 +39,7 @@ def validate(
     loaded = Course(course)
     runs: list[tuple[NotebookReport, bytes, Reading]] = []
     for file in files:
-        taken = load_submission(file, keep_data=True)
+        taken = load_submission(file, keep_data=True, readings=loaded.readings)
         if taken.problem or taken.data is None:
             reports.append(NotebookReport(file.student, file.path, problems=list(taken.extracted.problems)))
             continue
