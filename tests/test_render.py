@@ -14,12 +14,20 @@ import cmarkgfm
 import pytest
 
 from coursekit.discussion.render import safe_html
-from coursekit.discussion.site import content_policy, document
+from coursekit.discussion.site import POST_IMAGES, content_policy, document
 
 THROUGH_THE_RENDERER = [
     # (student's Markdown, what the renderer alone emits, the safe result)
-    ("![pixel](https://tracker.example/p.png?who=ann)", '<img src="https://tracker.example/p.png', "<p></p>\n"),
-    ("![x](//tracker.example/p.png)", '<img src="//tracker.example/p.png"', "<p></p>\n"),
+    (
+        "![pixel](https://tracker.example/p.png?who=ann)",
+        '<img src="https://tracker.example/p.png',
+        "<p><span class='image-dropped'>[image: pixel]</span></p>\n",  # its alt text, never the image
+    ),
+    (
+        "![x](//tracker.example/p.png)",
+        '<img src="//tracker.example/p.png"',
+        "<p><span class='image-dropped'>[image: x]</span></p>\n",
+    ),
     ("[a](data:image/png;base64,AAAA)", 'href="data:image/png', '<p><a rel="nofollow noopener noreferrer">a</a></p>\n'),
     ("[f](ftp://files.example/a)", 'href="ftp://files.example', '<p><a rel="nofollow noopener noreferrer">f</a></p>\n'),
     ("- [x] done", '<input type="checkbox"', "<ul>\n<li> done</li>\n</ul>\n"),
@@ -54,9 +62,9 @@ def test_no_remote_image_reaches_a_page_shown_to_students(markdown):
 
 
 def test_student_pages_forbid_remote_images_in_their_policy():
-    for images in (False, True):
+    for images in ("'none'", "'self'", POST_IMAGES):  # no images, the report's plots beside it, posts' own
         policy = content_policy("body{}", "", images)
         sources = re.search(r"img-src ([^;]+)", policy).group(1).split()
-        assert all(s in ("'none'", "'self'") for s in sources), policy
+        assert all(s in ("'none'", "'self'", "data:") for s in sources), policy
     page = document("t", "", safe_html("![x](https://tracker.example/p.png)"))
     assert "tracker.example" not in page
