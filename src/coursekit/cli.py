@@ -293,15 +293,29 @@ def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
 @click.option("--notebooks", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def lab(ctx: click.Context, notebooks: Path) -> None:
-    """Start JupyterLab on the course notebooks; extra options go to JupyterLab (e.g. --port 8890)."""
+    """Start JupyterLab on the course notebooks; extra options go to JupyterLab (e.g. --port 8890).
+
+    Widget state is saved with each notebook and the news pop-up is off (coursekit.notebook.lab).
+    This process becomes JupyterLab (exec), so Ctrl+C or SIGTERM stop it and its kernels.
+    """
     import os
-    import subprocess
+
+    from coursekit.notebook.lab import default_settings_folder, lab_command, write_settings
 
     if not notebooks.is_dir():
         _fail(f"{notebooks}: no such folder; run this from the course folder or pass --notebooks")
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks.resolve()}", *ctx.args]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # containers and CI machines often run as root
+    folder = default_settings_folder()
+    try:
+        write_settings(folder)
+    except OSError as exc:
+        _fail(f"cannot write JupyterLab settings to {folder}: {exc} (set COURSEKIT_LAB_SETTINGS_DIR)")
+    command = lab_command(notebooks, list(ctx.args), folder)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if hasattr(os, "execv"):
+        os.execv(command[0], command)
+    import subprocess  # pragma: no cover - platforms without exec
+
     sys.exit(subprocess.call(command))
 
 

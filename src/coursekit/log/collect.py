@@ -113,9 +113,11 @@ def collect(root: str | Path, db: Engine | str | Path) -> CollectReport:
             )
             continue
         detail = f"{stored.changed_reflections} item(s) changed" if stored.changed_reflections else ""
-        if stored.notes:
-            detail = "; ".join([detail, *stored.notes] if detail else stored.notes)
-        results.append(FileResult(file.path, file.student, extracted.notebook, str(stored.outcome), detail))
+        notes = [*stored.notes, *(w.reason for w in extracted.warnings)]
+        if notes:
+            detail = "; ".join([detail, *notes] if detail else notes)
+        hint = extracted.warnings[0].hint if extracted.warnings else ""
+        results.append(FileResult(file.path, file.student, extracted.notebook, str(stored.outcome), detail, hint))
 
     results.sort(key=lambda r: str(r.path))
     return CollectReport(results)

@@ -251,8 +251,8 @@ class ReviewDesk(Readable, w.VBox):
         shown = f"{self.position + 1} of {len(self.matches)} matching" if len(self.matches) else "0 matching"
         self.summary.value = f"<b>{shown}</b> · {progress(self.table)} overall"
 
-    def fallback_text(self) -> str:
-        return "Review desk: filter, read, score and comment (interactive: run this notebook in JupyterLab)"
+    def fallback(self) -> tuple[str, list[str]]:
+        return "Review desk: filter, read, score and comment.", []
 
 
 def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> ReviewDesk:

@@ -145,7 +145,9 @@ class Course:
 def check_submission(data: bytes, student: str, path: Path, course: Course) -> tuple[NotebookReport, Reading | None]:
     """The file's problems found without running it, and the reading to run it with (None: do not run)."""
     extracted = extract(data, path.stem)
-    report = NotebookReport(student, path, extracted.notebook, extracted.week, list(extracted.problems))
+    report = NotebookReport(
+        student, path, extracted.notebook, extracted.week, [*extracted.problems, *extracted.warnings]
+    )
     if not extracted.ok:
         return report, None
     if not extracted.reading or extracted.week is None:
