@@ -16,7 +16,7 @@ from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
 
-DEFAULT_DB = "coursekit.db"
+DEFAULT_DB = "class.db"  # the same default as course.toml's [course] database
 STATUS_STYLE = {
     "collected": "green",
     "updated": "cyan",
@@ -34,6 +34,41 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+SETTINGS_OPTION = click.option(
+    "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
+)
+DB_OPTION = click.option(
+    "--db", help="SQLite file or SQLAlchemy URL of the log (default: the database in course.toml, else class.db)."
+)
+
+
+def _settings(settings_path: Path | None):
+    """The course settings: --settings, else course.toml in the working folder or above it (or None)."""
+    from coursekit.course.settings import SettingsError, find_settings, load_settings
+
+    try:
+        return load_settings(settings_path) if settings_path else find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _database(settings_path: Path | None, db: str | None) -> str:
+    """The log every command uses: --db, else course.toml's database, else class.db here."""
+    if db:
+        return db
+    settings = _settings(settings_path)
+    return settings.database if settings else DEFAULT_DB
+
+
+def _open(settings_path: Path | None, db: str | None) -> DiscussionLog:
+    """The existing log (see ``_database``); a clear error, and no new empty log, when there is none."""
+    target = _database(settings_path, db)
+    try:
+        return open_log(target)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+
+
 @click.group()
 @click.version_option(package_name="coursekit")
 def main() -> None:
@@ -42,13 +77,20 @@ def main() -> None:
 
 @main.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
-def collect(submissions: Path, db: str) -> None:
+@SETTINGS_OPTION
+@DB_OPTION
+def collect(submissions: Path, settings_path: Path | None, db: str | None) -> None:
     """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
 
     Reruns are safe: unchanged files change nothing; a changed file keeps its earlier version.
     Exits 1 when any file failed, after collecting all the others.
     """
+    from coursekit.log.store import database_url
+
+    db = _database(settings_path, db)
+    url = database_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        errors.print(f"no discussion log at {db} yet: creating a new, empty one", soft_wrap=True)
     try:
         report = collecting.collect(submissions, db)
     except IntakeError as exc:
@@ -71,8 +113,10 @@ def collect(submissions: Path, db: str) -> None:
         f"{report.count(status)} {status}" for status in ("collected", "updated", "unchanged", "duplicate", "failed")
     )
     console.print(f"{len(report.results)} file(s): {counts}.")
-    if report.changed == 0:
+    if report.changed == 0 and not report.failed:
         console.print("0 changed: the log already held everything in these files.")
+    elif report.changed == 0:
+        console.print("0 changed.")
     else:
         console.print(f"{report.changed} changed.")
     if report.failed:
@@ -81,17 +125,17 @@ def collect(submissions: Path, db: str) -> None:
 
 
 @main.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@SETTINGS_OPTION
+@DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of standard output.")
 @click.option("--history", is_flag=True, help="CSV only: every version of every reflection.")
 @click.option("--threads", is_flag=True, help="CSV only: one row per post or reply (id, parent_id, author, ...).")
-def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) -> None:
+def export(
+    settings_path: Path | None, db: str | None, fmt: str, out: Path | None, history: bool, threads: bool
+) -> None:
     """Export the log as CSV (one row per reflection, spreadsheet-safe) or Markdown by prompt."""
-    try:
-        log: DiscussionLog = open_log(db)
-    except FileNotFoundError as exc:
-        _fail(str(exc))
+    log = _open(settings_path, db)
     if threads and (history or fmt != "csv"):
         _fail("--threads is a CSV of its own: use it without --history and with --format csv")
     frame = thread_table(log.posts()) if threads else log.history() if history else log.reflections()
@@ -110,14 +154,9 @@ def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) ->
         errors.print(f"wrote {len(frame)} row(s) to {out}")
 
 
-def _names_setting() -> str:
+def _names_setting(settings_path: Path | None) -> str:
     """How students see each other, as the course settings say (pseudonyms when there are none)."""
-    from coursekit.course.settings import SettingsError, find_settings
-
-    try:
-        settings = find_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
+    settings = _settings(settings_path)
     return settings.names if settings else "pseudonym"
 
 
@@ -135,7 +174,8 @@ def _reading_option(path: Path | None):
 
 
 @main.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@SETTINGS_OPTION
+@DB_OPTION
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder to write (site/ or feed/).")
 @click.option("--feed", "as_feed", is_flag=True, help="Write the peer feed JSON of one week for the next notebook.")
 @click.option("--week", type=int, help="With --feed: the week whose posts to publish.")
@@ -152,23 +192,29 @@ def _reading_option(path: Path | None):
 )
 @click.option("--title", default="Class discussion", show_default=True)
 def publish(
-    db: str, out: Path | None, as_feed: bool, week: int | None, names: str | None, reading_dir, title: str
+    settings_path: Path | None,
+    db: str | None,
+    out: Path | None,
+    as_feed: bool,
+    week: int | None,
+    names: str | None,
+    reading_dir,
+    title: str,
 ) -> None:
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
     from coursekit.discussion.feed import build_feed, write_feed
     from coursekit.discussion.site import Site, publish_site
 
-    try:
-        log = open_log(db)
-    except FileNotFoundError as exc:
-        _fail(str(exc))
-    names = names or _names_setting()
+    if week is not None and not as_feed:
+        _fail("--week applies only to --feed: add --feed to publish one week's peer feed, or drop --week for the site")
+    log = _open(settings_path, db)
+    names = names or _names_setting(settings_path)
     if as_feed:
         if week is None:
             _fail("--feed needs --week N: the week whose reflections the next notebook shows")
         posts = log.posts(week)
         if posts.empty:
-            _fail(f"no reflections for week {week} in {db}: collect that week first")
+            _fail(f"no reflections for week {week} in {_database(settings_path, db)}: collect that week first")
         students = log.submissions()["student"].unique()
         path = write_feed(build_feed(posts, week, log.course_secret(), names, students), out or Path("feed"))
         console.print(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
@@ -206,18 +252,13 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
 
 def _course(settings_path: Path | None, db: str | None):
     """The course settings (given, or course.toml found from the cwd), its log and its reading."""
-    from coursekit.course.settings import SettingsError, find_settings, load_settings
-
-    try:
-        settings = load_settings(settings_path) if settings_path else find_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
+    settings = _settings(settings_path)
     if settings is None:
         _fail("no course.toml in this folder or above it; pass --settings (see docs/course-settings.md)")
+    log = _open(settings_path, db)
     try:
-        log = open_log(db or settings.database)
         reading = load_reading(settings.reading)
-    except (FileNotFoundError, ReadingError) as exc:
+    except ReadingError as exc:
         _fail(str(exc))
     return settings, log, reading
 
@@ -227,12 +268,6 @@ def _scores(settings, log, reading):
 
     prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
     return week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
-
-
-SETTINGS_OPTION = click.option(
-    "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
-)
-DB_OPTION = click.option("--db", help="Override the database named in course.toml.")
 
 
 @main.command()

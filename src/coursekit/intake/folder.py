@@ -32,11 +32,15 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
         raise IntakeError(f"{root}: no such folder; give the folder that holds one folder per student")
     if not root.is_dir():
         raise IntakeError(f"{root}: is a file; give the folder that holds one folder per student")
+    entries = [e for e in sorted(root.iterdir()) if not _hidden(e, root)]
+    if any(e.suffix == ".ipynb" and e.is_file() for e in entries) and not any(e.is_dir() for e in entries):
+        raise IntakeError(
+            f"{root}: looks like one student's folder (notebooks, no student folders in it); "
+            f"give the class folder that holds one folder per student, e.g. {root.resolve().parent}"
+        )
     found: list[SubmissionFile] = []
     problems: list[LayoutProblem] = []
-    for entry in sorted(root.iterdir()):
-        if _hidden(entry, root):
-            continue
+    for entry in entries:
         if entry.is_file():
             if entry.suffix == ".ipynb":
                 problems.append(

@@ -10,6 +10,7 @@ The file is in the student's hands, so ``collect`` validates every record before
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ def bundle(rec: dict) -> dict:
         text = f"✔ Recorded your {name}: {summary(rec)}. Save the notebook to keep it."
     else:
         text = f"Your {name} will be recorded here and saved with the notebook."
-    return {MIME: rec, "text/plain": text}
+    return {MIME: rec, "text/plain": text, "text/html": f"<p>{html.escape(text)}</p>"}  # html: proportional type
 
 
 @dataclass(frozen=True)
