@@ -266,8 +266,11 @@ def _course(settings_path: Path | None, db: str | None):
 def _scores(settings, log, reading):
     from coursekit.review.grades import week_scores
 
-    prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
-    return week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
+    return week_scores(log.submissions(), log.reviews(), log.posts(), settings, _prompt_counts(reading))
+
+
+def _prompt_counts(reading) -> dict[int, int]:
+    return {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
 
 
 @main.command()
@@ -278,12 +281,24 @@ def _scores(settings, log, reading):
 @click.option(
     "--plain", type=click.Path(dir_okay=False, path_type=Path), help="Also write a per-student, per-week CSV."
 )
+@click.option("--allow-unreviewed", is_flag=True, help="Write the file although some reflections are not scored yet.")
 @SETTINGS_OPTION
 @DB_OPTION
-def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Path | None, db: str | None) -> None:
-    """Write a Canvas gradebook import file from rubric scores and participation rules."""
+def grades(
+    roster: Path | None,
+    out: Path,
+    plain: Path | None,
+    allow_unreviewed: bool,
+    settings_path: Path | None,
+    db: str | None,
+) -> None:
+    """Write a Canvas gradebook import file from rubric scores and participation rules.
+
+    Refuses while reflections are unreviewed (--allow-unreviewed to write anyway); a week with
+    nothing scored is blank, never 0.
+    """
     from coursekit.course.roster import RosterError, read_roster
-    from coursekit.review.grades import canvas_gradebook, plain_grades
+    from coursekit.review.grades import canvas_gradebook, plain_grades, unreviewed
 
     settings, log, reading = _course(settings_path, db)
     roster = roster or settings.roster
@@ -294,7 +309,14 @@ def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Pa
     except RosterError as exc:
         _fail(str(exc))
     scores = _scores(settings, log, reading)
-    canvas_gradebook(scores, people, settings).to_csv(out, index=False)
+    waiting = unreviewed(scores)
+    if waiting and not allow_unreviewed:
+        _fail(
+            f"{waiting} reflection(s) are not scored yet: review them (notebooks/instructor/review.ipynb), "
+            "or pass --allow-unreviewed to write the file anyway (unscored weeks blank)",
+            code=1,
+        )
+    canvas_gradebook(scores, people, settings, _prompt_counts(reading)).to_csv(out, index=False)
     console.print(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
     if plain:
         plain_grades(scores, people).to_csv(plain, index=False)
@@ -302,10 +324,10 @@ def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Pa
     unknown = sorted(set(log.submissions()["student"]) - set(people["student"]))
     if unknown:
         errors.print(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})")
-    unscored = scores[scores["reviewed_prompts"] < scores["prompts"]]
-    if len(unscored):
+    if waiting:
         errors.print(
-            f"{len(unscored)} submitted notebook(s) have unscored reflections; their grade counts only scored ones"
+            f"{waiting} reflection(s) not scored yet: a week with none scored is blank, "
+            "a partly scored week counts only the scored ones"
         )
 
 
