@@ -100,3 +100,22 @@ def test_hostile_reflection_is_shown_as_text_in_the_desk(course, reading):
     one.table.loc[0, "text"] = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     one.apply_filters()
     assert "<script" not in one.body.value and "<img" not in one.body.value
+
+
+def test_desk_shows_roster_names_minute_times_and_wide_score_selectors(course, reading):
+    one = desk(course, reading, reviewer="prof-c")
+    _, roster = course
+    row = one.current
+    name = roster.set_index("student").loc[row["student"], "Student"]
+    assert f"{name} ({row['student']})" in one.body.value  # roster name with the id
+    one.student.value = name  # the roster name finds the student too
+    assert row["student"] in set(one.matched.student) and one.matched.name.str.contains(name, regex=False).all()
+    one.student.value = ""
+    assert "Submitted " in one.body.value
+    one.scores["understanding"].value = 2
+    one.show()
+    stamp = one.saved.value.split(" at ")[-1].split("<")[0]
+    assert len(stamp) == len("2026-01-01 12:00"), stamp  # to the minute, no microseconds
+    for control in one.scores.values():
+        assert control.options[0][0] == "Choose…"
+        assert control.layout.width == "32em" and control.style.description_width == "22em"

@@ -30,6 +30,14 @@ from coursekit.review.filters import STATUSES, Filters, matching_positions, prog
 ANY = "any"
 
 
+def when(stamp) -> str:
+    """A time as instructors read it: to the minute, no microseconds."""
+    try:
+        return pd.Timestamp(stamp).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        return str(stamp)
+
+
 class ReviewDesk(Readable, w.VBox):
     """Filters, one reflection with its replies and widget answers, rubric scores and a comment."""
 
@@ -75,11 +83,13 @@ class ReviewDesk(Readable, w.VBox):
         self.next_button = w.Button(description="Next ▶", tooltip="Next reflection")
         self.previous_button.on_click(lambda _: self.go(-1))
         self.next_button.on_click(lambda _: self.go(1))
+        # The label gets its own width and the selector enough room to show the chosen score beside it.
         self.scores = {
             c.id: w.Dropdown(
-                options=[("–", None), *[(str(p), p) for p in range(int(c.points) + 1)]],
+                options=[("Choose…", None), *[(str(p), p) for p in range(int(c.points) + 1)]],
                 description=f"{c.label} (/{c.points:g})",
-                style={"description_width": "initial"},
+                style={"description_width": "22em"},
+                layout=w.Layout(width="32em"),
             )
             for c in settings.rubric
         }
@@ -166,7 +176,7 @@ class ReviewDesk(Readable, w.VBox):
             self.comment.value = row["comment"]
             self.flag.value = row["status"] == "flagged"
             self.saved.value = (
-                f"<small>Last review by {html.escape(str(row['reviewer']))} at {row['reviewed_at']}</small>"
+                f"<small>Last review by {html.escape(str(row['reviewer']))} at {when(row['reviewed_at'])}</small>"
                 if row["status"] != "unreviewed"
                 else "<small>Not reviewed yet.</small>"
             )
@@ -194,11 +204,12 @@ class ReviewDesk(Readable, w.VBox):
             )
             or "<li><i>none saved</i></li>"
         )
+        who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
         return (
-            f"<h4>{html.escape(row['student'])} · week {row['week']} · "
+            f"<h4>{html.escape(who)} · week {row['week']} · "
             f"<code>{html.escape(row['prompt_id'])}</code></h4>"
             f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
-            f"<p><small>Submitted {row['submitted_at']}{late} · {words} · {row['replies']} repl(ies)</small></p>"
+            f"<p><small>Submitted {when(row['submitted_at'])}{late} · {words} · {row['replies']} repl(ies)</small></p>"
             f"<div style='border:1px solid #ccc;padding:.5em'>{safe_html(row['text']) or '<i>(blank)</i>'}</div>"
             f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
         )
