@@ -133,3 +133,25 @@ def course_copy(root: Path, target: Path, notebooks: list[str]) -> Path:
     for name in notebooks:
         shutil.copy(root / "notebooks" / name, target / "notebooks" / name)
     return target
+
+
+def require_axe():
+    """axe-core, driven from Playwright by axe-playwright-python (skips off CI when missing, fails under CI)."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        message = "axe-playwright-python is not installed: pip install -r requirements.txt"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Axe()
+
+
+def serious_violations(page, context: str | dict | None = None) -> list[str]:
+    """axe-core's serious and critical violations on the page (or inside ``context``), one line each."""
+    results = require_axe().run(page, context=context)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
