@@ -117,5 +117,5 @@ def test_desk_shows_roster_names_minute_times_and_wide_score_selectors(course, r
     stamp = one.saved.value.split(" at ")[-1].split("<")[0]
     assert len(stamp) == len("2026-01-01 12:00"), stamp  # to the minute, no microseconds
     for control in one.scores.values():
-        assert control.options[0][0] == "Choose…"
+        assert control.options[0][0] == "Choose…" and (control.label == "Choose…") == (control.value == -1)
         assert control.layout.width == "32em" and control.style.description_width == "22em"

@@ -55,9 +55,11 @@ function renderKeys({ model, el }) {
   });
 }
 
+// The cell's Markdown source, line by line, from its editor (kept, hidden, once the cell was edited);
+// a cell never edited has no editor yet, and its rendered text keeps the placeholder on a line of its own.
 function cellSource(cell) {
   const lines = cell.querySelectorAll(".jp-InputArea-editor .cm-line");
-  if (lines.length && !cell.classList.contains("jp-mod-rendered")) {
+  if (lines.length) {
     return Array.from(lines, (line) => line.textContent).join("\n");
   }
   const rendered = cell.querySelector(".jp-RenderedMarkdown");

@@ -43,6 +43,7 @@ else:
 
 
 RUN_FIRST = "Run ▸ Run All Cells to use this activity."
+UNCHOSEN = ""  # the value of a dropdown's "Choose…" entry
 FRONTEND = Path(__file__).with_name("frontend.js")
 
 
@@ -409,8 +410,9 @@ class CaseSorter(Recorder, w.VBox):
         self._init_recorder(sorter.id)
         self.sorter = sorter
         self.checked = False
-        choices = [("Choose…", None)] + [(c.label, c.id) for c in sorter.categories]
-        self.pickers = [w.Dropdown(options=choices, value=None, layout=w.Layout(width="auto")) for _ in sorter.cases]
+        # "" rather than None: ipywidgets shows a blank dropdown for None, and students should read "Choose…".
+        choices = [("Choose…", UNCHOSEN)] + [(c.label, c.id) for c in sorter.categories]
+        self.pickers = [w.Dropdown(options=choices, value=UNCHOSEN, layout=w.Layout(width="auto")) for _ in sorter.cases]
         for n, picker in enumerate(self.pickers, 1):
             picker.add_class(f"coursekit-case-{n}")
         self.feedback = [w.HTML("") for _ in sorter.cases]
@@ -430,11 +432,11 @@ class CaseSorter(Recorder, w.VBox):
     def place(self, case_id: str, category_id: str | None) -> None:
         """Put a case in a category, as choosing it in the dropdown would."""
         index = next(i for i, c in enumerate(self.sorter.cases) if c.id == case_id)
-        self.pickers[index].value = category_id
+        self.pickers[index].value = category_id or UNCHOSEN
 
     @property
     def placed(self) -> dict[str, str]:
-        return {c.id: p.value for c, p in zip(self.sorter.cases, self.pickers, strict=True) if p.value is not None}
+        return {c.id: p.value for c, p in zip(self.sorter.cases, self.pickers, strict=True) if p.value != UNCHOSEN}
 
     @property
     def correct(self) -> int:
@@ -443,7 +445,7 @@ class CaseSorter(Recorder, w.VBox):
     def check(self) -> int:
         labels = {c.id: c.label for c in self.sorter.categories}
         for case, picker, note in zip(self.sorter.cases, self.pickers, self.feedback, strict=True):
-            if picker.value is None:
+            if picker.value == UNCHOSEN:
                 note.value = "<small>Not sorted yet.</small>"
             elif picker.value == case.answer:
                 note.value = f"<small>✔ {html.escape(case.explanation)}</small>"

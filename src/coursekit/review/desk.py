@@ -28,6 +28,7 @@ from coursekit.notebook.widgets import Readable
 from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table
 
 ANY = "any"
+NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
 
 
 def when(stamp) -> str:
@@ -86,7 +87,7 @@ class ReviewDesk(Readable, w.VBox):
         # The label gets its own width and the selector enough room to show the chosen score beside it.
         self.scores = {
             c.id: w.Dropdown(
-                options=[("Choose…", None), *[(str(p), p) for p in range(int(c.points) + 1)]],
+                options=[("Choose…", NO_SCORE), *[(str(p), p) for p in range(int(c.points) + 1)]],
                 description=f"{c.label} (/{c.points:g})",
                 style={"description_width": "22em"},
                 layout=w.Layout(width="32em"),
@@ -167,12 +168,12 @@ class ReviewDesk(Readable, w.VBox):
             if row is None:
                 self.body.value = "<p><i>No reflection matches these filters.</i></p>"
                 for control in self.scores.values():
-                    control.value = None
+                    control.value = NO_SCORE
                 self.comment.value, self.flag.value = "", False
                 return
             self.body.value = self._reflection_html(row)
             for criterion, control in self.scores.items():
-                control.value = row["scores"].get(criterion)
+                control.value = row["scores"].get(criterion, NO_SCORE)
             self.comment.value = row["comment"]
             self.flag.value = row["status"] == "flagged"
             self.saved.value = (
@@ -220,7 +221,7 @@ class ReviewDesk(Readable, w.VBox):
         row = self.current
         if self._loading or row is None:
             return
-        scores = {c: control.value for c, control in self.scores.items() if control.value is not None}
+        scores = {c: control.value for c, control in self.scores.items() if control.value != NO_SCORE}
         based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
         review, conflict = save_review(
             self.discussion.engine,
