@@ -64,8 +64,8 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
         ),
         _code(
             "from coursekit.course.reading import find_reading\n"
-            "from coursekit.discussion.feed import find_feed\n"
-            "from coursekit.notebook import widgets\n\n"
+            + ("from coursekit.discussion.feed import find_feed\n" if week > 1 else "")  # the peer feed: week 2 on
+            + "from coursekit.notebook import widgets\n\n"
             f'reading = find_reading("{reading.id}")'
         ),
     ]
@@ -165,7 +165,8 @@ def review_notebook() -> nbformat.NotebookNode:
         _markdown(
             "# Review reflections\n\n"
             "The desk below reads the class discussion log named in `course.toml` (the course folder's "
-            "settings; see `docs/course-settings.md`). Collect first: `coursekit collect submissions/ --db class.db`. "
+            "settings; see `docs/course-settings.md`). Collect first: `coursekit collect submissions/` in the "
+            "course folder. "
             "Until a log exists it shows a **demo course** of generated students, so you can try it.\n\n"
             "- **Filter** by week, prompt, section, status (unreviewed, reviewed, flagged), lateness, student "
             "or words in the text.\n"

@@ -412,7 +412,9 @@ class CaseSorter(Recorder, w.VBox):
         self.checked = False
         # "" rather than None: ipywidgets shows a blank dropdown for None, and students should read "Choose…".
         choices = [("Choose…", UNCHOSEN)] + [(c.label, c.id) for c in sorter.categories]
-        self.pickers = [w.Dropdown(options=choices, value=UNCHOSEN, layout=w.Layout(width="auto")) for _ in sorter.cases]
+        self.pickers = [
+            w.Dropdown(options=choices, value=UNCHOSEN, layout=w.Layout(width="auto")) for _ in sorter.cases
+        ]
         for n, picker in enumerate(self.pickers, 1):
             picker.add_class(f"coursekit-case-{n}")
         self.feedback = [w.HTML("") for _ in sorter.cases]
