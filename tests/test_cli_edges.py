@@ -105,3 +105,12 @@ def test_text_in_a_new_cell_after_a_prompt_is_reported(course, reading):
     assert "move it into the reflection cell" in result.output and "collected" in line
     assert "bob" in result.output and "untagged" not in next(x for x in result.output.splitlines() if "bob" in x)
     assert len(open_log(course / "mylog.db").reflections()) == 2 * len(reading.prompts_for(1))
+
+
+def test_options_that_do_not_apply_are_refused(course):
+    run("collect", "submissions")
+    feed = run("publish", "--feed", "--week", "1", "--title", "Mine", "--out", "feed")
+    assert feed.exit_code == 2 and "--title apply only to the site" in feed.output and not (course / "feed").exists()
+    history = run("export", "--history", "--format", "markdown")
+    assert history.exit_code == 2 and "--history is a CSV" in history.output
+    assert run("publish", "--feed", "--week", "1", "--out", "feed").exit_code == 0  # without them it works

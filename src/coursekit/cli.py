@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.text import Text
 
@@ -135,9 +136,11 @@ def export(
     settings_path: Path | None, db: str | None, fmt: str, out: Path | None, history: bool, threads: bool
 ) -> None:
     """Export the log as CSV (one row per reflection, spreadsheet-safe) or Markdown by prompt."""
-    log = _open(settings_path, db)
     if threads and (history or fmt != "csv"):
         _fail("--threads is a CSV of its own: use it without --history and with --format csv")
+    if history and fmt != "csv":
+        _fail("--history is a CSV: use it with --format csv (the default)")
+    log = _open(settings_path, db)
     frame = thread_table(log.posts()) if threads else log.history() if history else log.reflections()
     if fmt == "csv":
         if out:
@@ -207,6 +210,13 @@ def publish(
 
     if week is not None and not as_feed:
         _fail("--week applies only to --feed: add --feed to publish one week's peer feed, or drop --week for the site")
+    context = click.get_current_context()
+    site_only = {"reading_dir": "--reading", "title": "--title"}
+    given = [
+        flag for name, flag in site_only.items() if context.get_parameter_source(name) == ParameterSource.COMMANDLINE
+    ]
+    if as_feed and given:
+        _fail(f"{' and '.join(given)} apply only to the site: drop them with --feed")
     log = _open(settings_path, db)
     names = names or _names_setting(settings_path)
     if as_feed:
