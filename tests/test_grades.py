@@ -197,4 +197,4 @@ def test_unscored_weeks_are_blank_and_counted(tmp_path, reading):
     index = pd.read_csv(tmp_path / "fb" / "index.csv").set_index("student")
     page = (tmp_path / "fb" / index.loc[first.student, "file"]).read_text()
     assert "Week total: not scored yet" in page and "Week total 0" not in page
-    assert "(rubric 6, participation 0" in page  # week 1 scored: 3 points on each of its 2 prompts
+    assert f"(rubric {3 * len(reading.prompts_for(1))}, participation 0" in page  # week 1: 3 points per prompt
