@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from click.core import ParameterSource
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 from rich.text import Text
 
 from coursekit.course.reading import ReadingError, load_reading
@@ -16,6 +29,8 @@ from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
+from coursekit.log.results import FileResult, default_report_path, write_report
+from coursekit.validation.runner import DEFAULT_MEMORY
 
 DEFAULT_DB = "class.db"  # the same default as course.toml's [course] database
 STATUS_STYLE = {
@@ -29,9 +44,29 @@ STATUS_STYLE = {
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
+# C0 and C1 controls (newline, ESC, OSC...), bidirectional overrides, and surrogates (non-UTF-8 file names).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``): a name cannot forge a line or drive the terminal.
+
+    Every piece of user-supplied text the command line prints goes through here.
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def say(text: object, style: str = "", to: Console = console) -> None:
+    """Print one line with its user-supplied parts escaped and no Rich markup read from them."""
+    to.print(Text(printable(text), style=style), soft_wrap=True)
+
+
+def _append(line: Text, text: object, style: str = "") -> None:
+    line.append(printable(text), style=style)
+
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(Text(f"error: {message}", style="red"), soft_wrap=True)
+    say(f"error: {message}", "red", errors)
     sys.exit(code)
 
 
@@ -76,52 +111,150 @@ def main() -> None:
     """coursekit: reading notebooks, reflections and the class discussion log."""
 
 
+def _file_line(result: FileResult, root: Path) -> Text:
+    try:
+        shown = result.path.relative_to(root)
+    except ValueError:
+        shown = result.path
+    line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
+    _append(line, f" {shown}{':' + result.entry if result.entry else ''}")
+    if result.notebook:
+        _append(line, f"  [{result.notebook}]", "dim")
+    if result.detail:
+        _append(line, f"  {result.detail}")
+    if result.hint:
+        _append(line, f"  → {result.hint}", "italic")
+    return line
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f} files/s" if task.speed else "", style="progress.data.speed")
+
+
+class _CollectDisplay:
+    """Shows a collect as it runs: one progress line, and a line for each file worth one.
+
+    On a terminal the line is a rich progress bar (rate, time left); otherwise, in a log file or
+    CI, a plain line every PLAIN_EVERY seconds. Per-file lines: failed, duplicate and updated
+    files and files stored only in part, or every file with ``verbose``.
+    """
+
+    PLAIN_EVERY = 10.0
+
+    def __init__(self, root: Path, verbose: bool) -> None:
+        self.root = root
+        self.verbose = verbose
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+        self.started = time.monotonic()
+        self.last_line = self.started
+
+    def __enter__(self) -> _CollectDisplay:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, result: FileResult, done: int, total: int) -> None:
+        if self.verbose or result.noteworthy:
+            console.print(_file_line(result, self.root), soft_wrap=True)
+        if console.is_terminal:
+            if self.bar is None:  # started at the first file, once collect's workers are running
+                self.bar = Progress(
+                    TextColumn("collecting"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    _RateColumn(),
+                    TimeRemainingColumn(),
+                    console=console,
+                )
+                self.bar.start()
+                self.task = self.bar.add_task("collect", total=total)
+            assert self.task is not None
+            self.bar.update(self.task, completed=done)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= self.PLAIN_EVERY and done < total:
+            self.last_line = now
+            rate = done / (now - self.started)
+            console.print(
+                f"… {done:,} of {total:,} files ({done / total:.0%}), {rate:,.0f} files/s, "
+                f"about {(total - done) / rate:,.0f} s left"
+            )
+
+
+def _summary(report: collecting.CollectReport) -> Table:
+    """Files by status (rows) and week (columns)."""
+    weeks = report.weeks
+    table = Table()
+    table.add_column("status")
+    for week in weeks:
+        table.add_column("no week" if week is None else f"week {week}", justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for status, counts in report.by_week().items():
+        cells = [f"{counts.get(week, 0):,}" for week in weeks]
+        table.add_row(Text(status, style=STATUS_STYLE.get(status, "")), *cells, f"{sum(counts.values()):,}")
+    return table
+
+
 @main.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
 @SETTINGS_OPTION
 @DB_OPTION
-def collect(submissions: Path, settings_path: Path | None, db: str | None) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes reading files  [default: one per core]")
+@click.option("--full", is_flag=True, help="Read every file again, also those whose size and time did not change.")
+@click.option("--verbose", "-v", is_flag=True, help="A line for every file, not only failed, duplicate and changed.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with one row per file  [default: beside the log, LOG-collect.csv]",
+)
+def collect(
+    submissions: Path,
+    settings_path: Path | None,
+    db: str | None,
+    jobs: int | None,
+    full: bool,
+    verbose: bool,
+    report_path: Path | None,
+) -> None:
     """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
 
-    Reruns are safe: unchanged files change nothing; a changed file keeps its earlier version.
-    Exits 1 when any file failed, after collecting all the others.
+    Reruns are safe and fast: files whose size and modification time did not change are not
+    opened; a changed file keeps its earlier version. Prints a line for each failed, duplicate
+    or updated file and a table by status and week; every file is in the CSV report. Exits 1
+    when any file failed, after collecting all the others.
     """
     from coursekit.log.store import database_url
 
     db = _database(settings_path, db)
     url = database_url(db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        errors.print(f"no discussion log at {db} yet: creating a new, empty one", soft_wrap=True)
+        say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
     try:
-        report = collecting.collect(submissions, db)
+        with _CollectDisplay(submissions, verbose) as display:
+            report = collecting.collect(submissions, db, jobs=jobs, full=full, progress=display)
     except IntakeError as exc:
         _fail(str(exc))
-    for result in report.results:
-        try:
-            shown = result.path.relative_to(submissions)
-        except ValueError:
-            shown = result.path
-        line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
-        line.append(f" {shown}")
-        if result.notebook:
-            line.append(f"  [{result.notebook}]", style="dim")
-        if result.detail:
-            line.append(f"  {result.detail}")
-        if result.hint:
-            line.append(f"  → {result.hint}", style="italic")
-        console.print(line, soft_wrap=True)
+    console.print("files by status and week:")
+    console.print(_summary(report))
     counts = ", ".join(
         f"{report.count(status)} {status}" for status in ("collected", "updated", "unchanged", "duplicate", "failed")
     )
-    console.print(f"{len(report.results)} file(s): {counts}.")
+    say(f"{len(report.results)} file(s): {counts}.")
     if report.changed == 0 and not report.failed:
-        console.print("0 changed: the log already held everything in these files.")
+        say("0 changed: the log already held everything in these files.")
     elif report.changed == 0:
-        console.print("0 changed.")
+        say("0 changed.")
     else:
-        console.print(f"{report.changed} changed.")
+        say(f"{report.changed} changed.")
+    written = write_report(report, report_path or default_report_path(db))
+    say(f"every file's outcome: {written}")
     if report.failed:
-        errors.print(f"{len(report.failed)} file(s) failed; nothing of them was stored. See the hints above.")
+        say(f"{len(report.failed)} file(s) failed; nothing of them was stored. See the hints above.", to=errors)
         sys.exit(1)
 
 
@@ -154,7 +287,7 @@ def export(
         else:
             click.echo(text)
     if out:
-        errors.print(f"wrote {len(frame)} row(s) to {out}")
+        say(f"wrote {len(frame)} row(s) to {out}", to=errors)
 
 
 def _names_setting(settings_path: Path | None) -> str:
@@ -227,7 +360,7 @@ def publish(
             _fail(f"no reflections for week {week} in {_database(settings_path, db)}: collect that week first")
         students = log.submissions()["student"].unique()
         path = write_feed(build_feed(posts, week, log.course_secret(), names, students), out or Path("feed"))
-        console.print(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
+        say(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
         return
     reading = _reading_option(reading_dir)
     site = Site(
@@ -237,7 +370,7 @@ def publish(
     )
     posts = log.posts_as_seen(names)
     written = publish_site(site, posts, out or Path("site"))
-    console.print(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
+    say(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
 
 
 @main.command()
@@ -255,9 +388,9 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
         _fail(str(exc))
     for week in weeks or [w.number for w in reading.weeks]:
         path = build_week(reading, week, out, run=not no_run)
-        console.print(f"wrote {path}")
+        say(f"wrote {path}")
     if not weeks:
-        console.print(f"wrote {build_review(out, run=not no_run)}")
+        say(f"wrote {build_review(out, run=not no_run)}")
 
 
 def _course(settings_path: Path | None, db: str | None):
@@ -326,18 +459,19 @@ def grades(
             "or pass --allow-unreviewed to write the file anyway (unscored weeks blank)",
             code=1,
         )
-    canvas_gradebook(scores, people, settings, _prompt_counts(reading)).to_csv(out, index=False)
-    console.print(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
+    write_csv(canvas_gradebook(scores, people, settings, _prompt_counts(reading)), out)
+    say(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
     if plain:
-        plain_grades(scores, people).to_csv(plain, index=False)
-        console.print(f"wrote {plain}")
+        write_csv(plain_grades(scores, people), plain)
+        say(f"wrote {plain}")
     unknown = sorted(set(log.submissions()["student"]) - set(people["student"]))
     if unknown:
-        errors.print(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})")
+        say(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})", to=errors)
     if waiting:
-        errors.print(
+        say(
             f"{waiting} reflection(s) not scored yet: a week with none scored is blank, "
-            "a partly scored week counts only the scored ones"
+            "a partly scored week counts only the scored ones",
+            to=errors,
         )
 
 
@@ -353,7 +487,7 @@ def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
     index = write_feedback(
         log.reflections(), log.reviews(), _scores(settings, log, reading), settings, reading, log.course_secret(), out
     )
-    console.print(f"wrote feedback pages to {out}; {index} says which file is whose (keep it private)")
+    say(f"wrote feedback pages to {out}; {index} says which file is whose (keep it private)")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -397,15 +531,33 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     "--course", default=".", show_default=True, type=click.Path(path_type=Path), help="Course folder with readings/."
 )
 @click.option("--out", default="validation", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--sandbox", is_flag=True, help="Run each notebook in bubblewrap: read-only file system, no network.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=None,
+    help="Run each notebook in bubblewrap, seeing only Python and its copy, offline (default: when bubblewrap works).",
+)
+@click.option(
+    "--memory",
+    default=DEFAULT_MEMORY,
+    show_default=True,
+    type=click.IntRange(min=64),
+    help="MiB of memory each process of a notebook run may use.",
+)
 def validate(
-    submissions: Path, week: int | None, jobs: int, timeout: float, course: Path, out: Path, sandbox: bool
+    submissions: Path,
+    week: int | None,
+    jobs: int,
+    timeout: float,
+    course: Path,
+    out: Path,
+    sandbox: bool | None,
+    memory: int,
 ) -> None:
     """Check SUBMISSIONS/<student>/<notebook>.ipynb: reflections, untouched prompts, and a run with nbval.
 
-    This RUNS STUDENT CODE, each notebook in a temporary copy; --sandbox also makes the file system
-    read-only and cuts the network. Writes OUT/report.xml (JUnit) and OUT/report.csv. Exits 1 when any
-    notebook failed.
+    This RUNS STUDENT CODE, each notebook in a temporary copy, by default in a bubblewrap sandbox that
+    shows it only Python and its copy, with no network. Writes OUT/report.xml (JUnit) and OUT/report.csv,
+    updated as each notebook finishes. Exits 1 when any notebook failed.
     """
     from coursekit.validation import checks
     from coursekit.validation import reports as reporting
@@ -414,37 +566,50 @@ def validate(
 
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
-    if sandbox and (why := sandboxing.sandbox_problem()):
+    why = sandboxing.sandbox_problem() if sandbox is not False else ""
+    if sandbox and why:
         _fail(why)
+    if sandbox is None:
+        sandbox = not why
+        if why:
+            say(f"warning: cannot sandbox ({why}); student code runs with your permissions", "yellow", errors)
+    elif not sandbox:
+        say("warning: --no-sandbox: student code runs with your permissions and sees your files", "yellow", errors)
 
     def progress(report: checks.NotebookReport, done: int, total: int) -> None:
-        errors.print(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", soft_wrap=True)
+        say(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", to=errors)
+
+    def write_reports(reports: list[checks.NotebookReport]) -> None:
+        reporting.write_junit(reports, out / "report.xml", submissions)
+        reporting.write_report_csv(reports, out / "report.csv", submissions)
 
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
-    errors.print(f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s", soft_wrap=True)
+    say(
+        f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s "
+        f"and limited to {memory:,} MiB per process",
+        to=errors,
+    )
     try:
-        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress)
+        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports)
     except IntakeError as exc:
         _fail(str(exc))
     for report in reports:
         line = Text(f"{report.status:<5}", style="green" if report.status == checks.PASS else "bold red")
-        line.append(f" {report.student or '(no student)'}")
-        line.append(f"  {report.notebook or '-'}", style="dim")
-        line.append(f"  {reporting.relative(report.path, submissions)}")
+        _append(line, f" {report.student or '(no student)'}")
+        _append(line, f"  {report.notebook or '-'}", "dim")
+        _append(line, f"  {reporting.relative(report.path, submissions)}")
         if report.problems and not report.ran:
             line.append("  (not run)", style="dim")
         console.print(line, soft_wrap=True)
         for problem in report.problems:
-            reason = Text(f"      - {problem.reason}")
-            reason.append(f"  → {problem.hint}", style="italic")
+            reason = Text(f"      - {printable(problem.reason)}")
+            _append(reason, f"  → {problem.hint}", "italic")
             console.print(reason, soft_wrap=True)
     failed = sum(1 for r in reports if r.problems)
-    reporting.write_junit(reports, out / "report.xml", submissions)
-    reporting.write_report_csv(reports, out / "report.csv", submissions)
-    console.print(
+    write_reports(reports)
+    say(
         f"{len(reports)} notebook(s): {len(reports) - failed} passed, {failed} failed. "
-        f"Reports: {out / 'report.xml'}, {out / 'report.csv'}",
-        soft_wrap=True,
+        f"Reports: {out / 'report.xml'}, {out / 'report.csv'}"
     )
     if failed:
         sys.exit(1)
@@ -465,7 +630,7 @@ def participation_report(settings_path: Path | None, db: str | None, out: Path) 
     from coursekit.review.report import write_report
 
     settings, log, reading = _course(settings_path, db)
-    console.print(f"wrote {write_report(log, settings, reading, out)}", soft_wrap=True)
+    say(f"wrote {write_report(log, settings, reading, out)}")
 
 
 if __name__ == "__main__":

@@ -1,123 +1,272 @@
-"""Collect a folder of submitted notebooks into the discussion log, one file at a time.
+"""Collect submitted notebooks into the discussion log: only what changed, parsed in parallel, stored in batches.
 
 Every file ends up in the report as collected, updated, unchanged, duplicate or failed (with a
 reason and a hint). A failure never stops the run and never touches what is already stored.
+
+A rerun does not open a file whose size and change stamp match what the log remembers
+(``collected_files``); a file whose stamp changed but whose bytes hash the same is unchanged.
+Files are read and extracted in worker processes (``intake.reader``) while this process stores
+the results as they come, many per transaction and each in its own savepoint. Nothing grows with
+the number of files but the small per-file results.
+
+Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins.
+Files are handled newest first within each student, so the first readable file for a notebook is
+the one stored and any later one is an older copy; only the winners' names are remembered.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import os
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from coursekit.intake.extract import Extracted, extract
-from coursekit.intake.folder import SubmissionFile, find_submissions
-from coursekit.log.store import open_database, store_submission
+from coursekit.intake.extract import Extracted, week_in_name
+from coursekit.intake.folder import find_submissions
+from coursekit.intake.reader import read_all
+from coursekit.intake.submission import LayoutProblem, SubmissionFile
+from coursekit.log.results import (
+    DUPLICATE,
+    FAILED,
+    UNCHANGED,
+    CollectReport,
+    FileResult,
+)
+from coursekit.log.store import (
+    Batch,
+    Stored,
+    TrackedFile,
+    course_secret,
+    open_database,
+    store_submission,
+    track_file,
+    tracked_files,
+)
 
-FAILED = "failed"
-DUPLICATE = "duplicate"
+__all__ = ["CollectReport", "FileResult", "collect", "collect_files"]
 
-
-@dataclass(frozen=True)
-class FileResult:
-    path: Path
-    student: str
-    notebook: str
-    status: str  # collected, updated, unchanged, duplicate, failed
-    detail: str = ""
-    hint: str = ""
-
-
-@dataclass
-class CollectReport:
-    results: list[FileResult]
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.results if r.status == status)
-
-    @property
-    def failed(self) -> list[FileResult]:
-        return [r for r in self.results if r.status == FAILED]
-
-    @property
-    def changed(self) -> int:
-        return self.count("collected") + self.count("updated")
+BATCH = 200  # submissions per transaction at most...
+BATCH_SECONDS = 1.0  # ...and held open this long at most: SQLite's write lock blocks the review desk
+LOOKUP = 500  # files asked about per query of ``collected_files``
+Progress = Callable[[FileResult, int, int], None]  # (result, files done, files in all)
 
 
-def read_submission(file: SubmissionFile) -> tuple[bytes | None, str]:
-    try:
-        return file.read_bytes(), ""
-    except OSError as exc:
-        return None, f"cannot read the file: {exc.strerror or exc}"
-
-
-def collect(root: str | Path, db: Engine | str | Path) -> CollectReport:
+def collect(
+    root: str | Path,
+    db: Engine | str | Path,
+    *,
+    jobs: int | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> CollectReport:
     """Collect every notebook under ``root`` into the log ``db`` (an engine, a path or a URL).
 
     The submissions folder is checked before the database is opened, so a mistyped folder
-    leaves no empty log behind.
+    leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
+    read every file even when the log says it did not change.
     """
     files, layout_problems = find_submissions(root)
     engine = db if isinstance(db, Engine) else open_database(db)
-    results = [FileResult(p.path, "", "", FAILED, p.reason, p.hint) for p in layout_problems]
+    return collect_files(files, engine, layout_problems, jobs=jobs, full=full, progress=progress)
 
-    parsed: list[tuple[SubmissionFile, Extracted, str]] = []
-    for file in files:
-        data, error = read_submission(file)
-        if data is None:
-            results.append(FileResult(file.path, file.student, "", FAILED, error, "check the file's permissions"))
-            continue
-        extracted = extract(data, file.path.stem)
-        if not extracted.ok:
-            problem = extracted.problems[0]
-            results.append(
-                FileResult(file.path, file.student, extracted.notebook, FAILED, problem.reason, problem.hint)
-            )
-            continue
-        parsed.append((file, extracted, hashlib.sha256(data).hexdigest()))
 
-    # Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins.
-    newest: dict[tuple[str, str], tuple[SubmissionFile, Extracted, str]] = {}
-    for entry in parsed:
-        key = (entry[0].student, entry[1].notebook)
-        if key not in newest or entry[0].submitted_at > newest[key][0].submitted_at:
-            newest[key] = entry
-    for file, extracted, file_hash in parsed:
-        winner = newest[(file.student, extracted.notebook)][0]
-        if winner is not file:
-            results.append(
-                FileResult(
-                    file.path,
-                    file.student,
-                    extracted.notebook,
-                    DUPLICATE,
-                    f"older copy of {extracted.notebook}; the newer {winner.path.name} was used",
-                    "delete the copy that is not the student's final submission to silence this",
-                )
-            )
-            continue
+def collect_files(
+    files: Sequence[SubmissionFile],
+    engine: Engine,
+    layout_problems: Sequence[LayoutProblem] = (),
+    *,
+    jobs: int | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> CollectReport:
+    """Collect ``files`` (from any intake source) into the log; ``collect`` for the folder layout."""
+    total = len(files) + len(layout_problems)
+    results: list[FileResult] = []
+
+    def finish(result: FileResult) -> None:
+        results.append(result)
+        if progress:
+            progress(result, len(results), total)
+
+    with engine.begin() as conn:
+        secret = course_secret(conn)
+    ordered = _newest_first(files)
+    known = _remembered(engine, ordered, full)
+    # Workers start here, before the first progress report (which may start a display thread).
+    parsed = read_all([file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)], jobs)
+    for problem in layout_problems:
+        week = week_in_name(problem.path.stem) if problem.path.suffix == ".ipynb" else None
+        finish(FileResult(problem.path, "", "", FAILED, problem.reason, problem.hint, week))
+
+    winners: dict[tuple[str, str], SubmissionFile] = {}  # (student, notebook) -> the file used
+    writer = _Writer(engine, finish)
+    try:
+        for file, seen in zip(ordered, known, strict=True):
+            if _skippable(file, seen):
+                assert seen is not None
+                if not _claim(winners, file, seen.notebook, seen.week, finish):
+                    finish(_result(file, seen.notebook, seen.week, UNCHANGED))
+                continue
+            extracted = next(parsed)
+            if not extracted.ok:
+                first = extracted.problems[0]
+                week = extracted.week if extracted.week is not None else week_in_name(Path(file.name).stem)
+                finish(_result(file, extracted.notebook, week, FAILED, first.reason, first.hint))
+            elif not _claim(winners, file, extracted.notebook, extracted.week, finish):
+                writer.store(file, extracted, secret, seen is not None)
+        writer.commit()
+    finally:
+        writer.close()
+        parsed.close()
+    results.sort(key=lambda r: r.origin)
+    return CollectReport(results)
+
+
+def _newest_first(files: Sequence[SubmissionFile]) -> list[SubmissionFile]:
+    """Files by student, each student's newest first (ties: path order, as before)."""
+    ordered = sorted(files, key=lambda f: f.origin)
+    ordered.sort(key=lambda f: f.submitted_at, reverse=True)
+    ordered.sort(key=lambda f: f.student)
+    return ordered
+
+
+def origin_key(file: SubmissionFile) -> str:
+    """How ``collected_files`` names a file: its absolute path, and the member for an archive."""
+    path = os.path.abspath(file.path)
+    return f"{path}:{file.entry}" if file.entry else path
+
+
+def _remembered(engine: Engine, files: list[SubmissionFile], full: bool) -> list[TrackedFile | None]:
+    """What the log remembers of each file (None: nothing, or ``full`` asks to read it anyway)."""
+    if full:
+        return [None] * len(files)
+    found: list[TrackedFile | None] = []
+    with engine.connect() as conn:
+        for start in range(0, len(files), LOOKUP):
+            keys = [origin_key(file) for file in files[start : start + LOOKUP]]
+            known = tracked_files(conn, keys)
+            found.extend(known.get(key) for key in keys)
+    return found
+
+
+def _skippable(file: SubmissionFile, seen: TrackedFile | None) -> bool:
+    """The file is what it was when last stored: same student, same size, same change stamp."""
+    return (
+        seen is not None
+        and file.size >= 0
+        and bool(file.stamp)
+        and (seen.student, seen.size, seen.stamp) == (file.student, file.size, file.stamp)
+    )
+
+
+def _result(file: SubmissionFile, notebook: str, week: int | None, status: str, detail="", hint="", notes=()):
+    return FileResult(file.path, file.student, notebook, status, detail, hint, week, file.entry, tuple(notes))
+
+
+def _claim(
+    winners: dict[tuple[str, str], SubmissionFile],
+    file: SubmissionFile,
+    notebook: str,
+    week: int | None,
+    finish: Callable[[FileResult], None],
+) -> bool:
+    """Report ``file`` as a duplicate if a newer file already stands for its notebook; else claim it."""
+    key = (file.student, notebook)
+    if key not in winners:
+        winners[key] = file
+        return False
+    finish(
+        _result(
+            file,
+            notebook,
+            week,
+            DUPLICATE,
+            f"older copy of {notebook}; the newer {winners[key].name} was used",
+            "delete the copy that is not the student's final submission to silence this",
+        )
+    )
+    return True
+
+
+def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret: str, known: bool) -> Stored:
+    """Store one submission and remember what its file was, in the caller's savepoint."""
+    stored = store_submission(
+        conn, file.student, extracted, file.origin, extracted.file_hash, file.submitted_at, secret
+    )
+    if file.size >= 0 and file.stamp:
+        seen = TrackedFile(file.student, extracted.notebook, extracted.week, file.size, file.stamp, extracted.file_hash)
+        track_file(conn, origin_key(file), seen, known)
+    return stored
+
+
+class _Writer:
+    """Stores submissions in batches and reports each file once its batch is committed.
+
+    A database error on one file rolls back its savepoint only; if a commit itself fails, every
+    file of that batch is reported failed (none of it was stored) and the run goes on.
+    """
+
+    def __init__(self, engine: Engine, finish: Callable[[FileResult], None]) -> None:
+        self.engine = engine
+        self.finish = finish
+        self.batch = Batch(engine)
+        self.started = time.monotonic()
+        self.waiting: list[FileResult] = []
+
+    def store(self, file: SubmissionFile, extracted: Extracted, secret: str, known: bool) -> None:
         try:
-            stored = store_submission(engine, file.student, extracted, str(file.path), file_hash, file.submitted_at)
+            stored = self.batch.write(lambda conn: _store(conn, file, extracted, secret, known))
         except Exception as exc:  # noqa: BLE001 - a database error on one file must not stop the run
-            results.append(
-                FileResult(
-                    file.path,
-                    file.student,
-                    extracted.notebook,
-                    FAILED,
-                    f"database error: {exc.__class__.__name__}: {exc}",
-                    "nothing of this file was stored; fix the database and run collect again",
-                )
-            )
-            continue
+            self.finish(_database_error(file, extracted, exc))
+            return
         detail = f"{stored.changed_reflections} item(s) changed" if stored.changed_reflections else ""
-        notes = [*stored.notes, *(w.reason for w in extracted.warnings)]
+        notes = [*stored.notes, *(w.reason for w in extracted.warnings)]  # e.g. text in a stray cell
         if notes:
             detail = "; ".join([detail, *notes] if detail else notes)
         hint = extracted.warnings[0].hint if extracted.warnings else ""
-        results.append(FileResult(file.path, file.student, extracted.notebook, str(stored.outcome), detail, hint))
+        self.waiting.append(
+            _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, hint, notes=notes)
+        )
+        if self.batch.pending >= BATCH or time.monotonic() - self.started >= BATCH_SECONDS:
+            self.commit()
 
-    results.sort(key=lambda r: str(r.path))
-    return CollectReport(results)
+    def commit(self) -> None:
+        try:
+            self.batch.commit()
+        except Exception as exc:  # noqa: BLE001 - the files of this batch fail; the next batch starts afresh
+            self.batch.close()
+            self.batch = Batch(self.engine)
+            for result in self.waiting:
+                self.finish(
+                    FileResult(
+                        result.path,
+                        result.student,
+                        result.notebook,
+                        FAILED,
+                        f"database error while saving: {exc.__class__.__name__}: {exc}",
+                        "nothing of this file was stored; fix the database and run collect again",
+                        result.week,
+                        result.entry,
+                    )
+                )
+        else:
+            for result in self.waiting:
+                self.finish(result)
+        self.waiting = []
+        self.started = time.monotonic()
+
+    def close(self) -> None:
+        self.batch.close()
+
+
+def _database_error(file: SubmissionFile, extracted: Extracted, exc: Exception) -> FileResult:
+    return _result(
+        file,
+        extracted.notebook,
+        extracted.week,
+        FAILED,
+        f"database error: {exc.__class__.__name__}: {exc}",
+        "nothing of this file was stored; fix the database and run collect again",
+    )

@@ -11,7 +11,6 @@ import pandas as pd
 
 from coursekit.course.roster import CANVAS_COLUMNS
 from coursekit.course.settings import Settings
-from coursekit.log.export import safe_for_spreadsheet
 
 
 def week_scores(
@@ -95,7 +94,7 @@ def canvas_gradebook(
 
     Header ``Student,ID,SIS User ID,SIS Login ID,Section,<week titles>``, then Canvas's
     "Points Possible" row, then one row per roster student in roster order; a week not scored
-    yet is blank; every text cell neutralised against formula injection.
+    yet is blank. ``log.export.write_csv`` writes it spreadsheet-safe.
     """
     table = roster[list(CANVAS_COLUMNS)].copy()
     totals = scores.set_index(["student", "week"])["total"]
@@ -107,11 +106,10 @@ def canvas_gradebook(
     header = {column: "" for column in table.columns}
     header["Student"] = "Points Possible"
     header.update({week.canvas_title: f"{possible[week.week]:g}" for week in settings.weeks})
-    table = pd.concat([pd.DataFrame([header]), table.astype(object)], ignore_index=True)
-    return safe_for_spreadsheet(table.astype(object))
+    return pd.concat([pd.DataFrame([header]), table.astype(object)], ignore_index=True).astype(object)
 
 
 def plain_grades(scores: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
     """Per student and week, every part of the grade, for the instructor's own records."""
     people = roster[["student", "Student", "Section"]].rename(columns={"Student": "name", "Section": "section"})
-    return safe_for_spreadsheet(people.merge(scores, on="student", how="left").sort_values(["student", "week"]))
+    return people.merge(scores, on="student", how="left").sort_values(["student", "week"])

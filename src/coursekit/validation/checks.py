@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.course.reading import Prompt, Reading, ReadingError, find_reading
-from coursekit.intake.extract import Problem, Reflection, extract
+from coursekit.intake.extract import Extracted, Problem, Reflection, extract
 from coursekit.notebook.build import week_notebook
 from coursekit.notebook.cells import PROMPT, cell_marker, cell_text, prompt_checksum
 
@@ -142,12 +142,17 @@ class Course:
         return self._cells[key]
 
 
-def check_submission(data: bytes, student: str, path: Path, course: Course) -> tuple[NotebookReport, Reading | None]:
-    """The file's problems found without running it, and the reading to run it with (None: do not run)."""
-    extracted = extract(data, path.stem)
-    report = NotebookReport(
-        student, path, extracted.notebook, extracted.week, [*extracted.problems, *extracted.warnings]
-    )
+def check_submission(
+    data: bytes, student: str, path: Path, course: Course, extracted: Extracted | None = None
+) -> tuple[NotebookReport, Reading | None]:
+    """The file's problems found without running it, and the reading to run it with (None: do not run).
+
+    ``extracted`` is ``data`` already extracted (by ``intake.load``), so it is not parsed twice.
+    A reflection left in a cell of its own (an extract warning) fails validation too.
+    """
+    extracted = extracted if extracted is not None else extract(data, path.stem)
+    found = [*extracted.problems, *extracted.warnings]
+    report = NotebookReport(student, path, extracted.notebook, extracted.week, found)
     if not extracted.ok:
         return report, None
     if not extracted.reading or extracted.week is None:
