@@ -99,7 +99,7 @@ def test_text_in_a_new_cell_after_a_prompt_is_reported(course, reading):
     stray = {"cell_type": "code", "metadata": {}, "source": "My real answer typed in a new cell", "outputs": []}
     notebook["cells"].insert(at + 2, stray | {"execution_count": None, "id": "stray"})
     write_notebook(path, notebook)
-    result = run("collect", "submissions")
+    result = run("collect", "submissions", "--verbose")
     line = next(line for line in result.output.splitlines() if "ann" in line)
     assert f"text in an untagged cell after prompt {prompt.id}" in result.output, result.output
     assert "move it into the reflection cell" in result.output and "collected" in line
