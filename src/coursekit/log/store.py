@@ -32,6 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
 )
 
@@ -52,8 +53,14 @@ submissions = Table(
     Column("file_hash", String(64), nullable=False),
     Column("submitted_at", DateTime, nullable=False),
     Column("collected_at", DateTime, nullable=False),
+    # Where the file came from: the intake source, the student's id there, and its own late flag.
+    Column("source", String(40)),
+    Column("source_id", String(200)),
+    Column("source_late", Boolean),  # None: the source does not say; the week's deadline decides
     UniqueConstraint("student", "notebook"),
 )
+# Columns added after the first release: a log made before them gets them on open (all nullable).
+ADDED_COLUMNS = {"submissions": ("source", "source_id", "source_late")}
 
 
 def _text_columns() -> list[Column]:
@@ -231,7 +238,30 @@ def open_database(target: str | Path, create: bool = True) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
     if create:
         metadata.create_all(engine)
+        _add_columns(engine)
     return engine
+
+
+def _add_columns(engine: Engine) -> None:
+    """Add the columns a log made by an earlier coursekit lacks (nullable, so old rows stay valid)."""
+    for name, wanted in ADDED_COLUMNS.items():
+        have = {c["name"] for c in inspect(engine).get_columns(name)}
+        missing = [metadata.tables[name].c[c] for c in wanted if c not in have]
+        if not missing:
+            continue
+        with engine.begin() as conn:
+            for column in missing:
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE {name} ADD COLUMN "{column.name}" {kind}')
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a submission came from, kept beside the roster's student."""
+
+    name: str = "folder"
+    id: str = ""
+    late: bool | None = None
 
 
 class Outcome(enum.StrEnum):
@@ -265,14 +295,19 @@ def store_submission(
     path: str,
     file_hash: str,
     submitted_at: datetime,
+    source: Source | None = None,
 ) -> Stored:
     """Write one extracted submission; unchanged text is left alone, changed text gets a version."""
+    source = source or Source(id=student)
     collected_at = now()
     with engine.begin() as conn:
         existing = conn.execute(
             select(submissions).where(submissions.c.student == student, submissions.c.notebook == extracted.notebook)
         ).first()
+        origin = dict(source=source.name, source_id=source.id, source_late=source.late)
         if existing is not None and existing.file_hash == file_hash:
+            if (existing.source, existing.source_id, existing.source_late) != tuple(origin.values()):
+                conn.execute(submissions.update().where(submissions.c.id == existing.id).values(**origin))
             return Stored(Outcome.UNCHANGED, 0)
         values = dict(
             week=extracted.week,
@@ -280,6 +315,7 @@ def store_submission(
             file_hash=file_hash,
             submitted_at=submitted_at,
             collected_at=collected_at,
+            **origin,
         )
         if existing is None:
             submission_id = _inserted_id(

@@ -16,6 +16,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from coursekit.course.lateness import is_late
+
 Deadline = Callable[[int | None], datetime | None]  # e.g. Settings.deadline: naive UTC, None when not set
 
 
@@ -23,15 +25,17 @@ def submissions_per_week(submissions: pd.DataFrame, deadline: Deadline, weeks: I
     """Submitted files per week, split on time / late, so a slipping week stands out.
 
     ``submissions`` is ``DiscussionLog.submissions()``; ``deadline`` is ``Settings.deadline``. Late means
-    submitted strictly after the week's deadline; a week without a deadline has no late files. ``weeks``
+    submitted strictly after the week's deadline, unless the source said (Canvas's LATE); a week without a
+    deadline has no late files. ``weeks``
     adds weeks nobody submitted to (as zeros). Files whose week is unknown cannot be placed and are left out.
     Index ``week``; columns ``on_time``, ``late``, ``total``.
     """
     known = submissions.dropna(subset=["week"])
     week = known["week"].astype(int)
-    limits = [deadline(w) for w in week]
+    flags = known["source_late"] if "source_late" in known else pd.Series(None, index=known.index, dtype=object)
     late = [
-        limit is not None and submitted > limit for submitted, limit in zip(known["submitted_at"], limits, strict=True)
+        is_late(submitted, deadline(w), flag)
+        for submitted, w, flag in zip(known["submitted_at"], week, flags, strict=True)
     ]
     every_week = sorted(set(week) | {int(w) for w in weeks})
     table = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from coursekit.course.lateness import is_late
 from coursekit.course.roster import CANVAS_COLUMNS
 from coursekit.course.settings import Settings
 from coursekit.log.export import safe_for_spreadsheet
@@ -41,7 +42,7 @@ def week_scores(
         if settings.replies_required and week > first_week:
             participation = settings.participation_points * min(1.0, replies / settings.replies_required)
         deadline = settings.deadline(week)
-        late = bool(deadline is not None and pd.Timestamp(sub.submitted_at) > pd.Timestamp(deadline))
+        late = is_late(sub.submitted_at, deadline, getattr(sub, "source_late", None))
         total = (points + participation) * (1 - settings.late_penalty if late else 1)
         rows.append(
             dict(
