@@ -8,9 +8,11 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from coursekit.course.reading import ReadingError, load_reading
+from coursekit.intake.sources import LAYOUTS
 from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
@@ -23,10 +25,17 @@ STATUS_STYLE = {
     "unchanged": "dim",
     "duplicate": "yellow",
     "failed": "bold red",
+    "unmatched": "bold magenta",
+    "skipped": "dim",
+    "problem": "red",
 }
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
+
+
+def pd_isna(value) -> bool:
+    return value is None or value != value or str(value) == "<NA>"
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -40,35 +49,163 @@ def main() -> None:
     """coursekit: reading notebooks, reflections and the class discussion log."""
 
 
-@main.command()
-@click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
-def collect(submissions: Path, db: str) -> None:
-    """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
+def _source_options(command):
+    """The options every command reading submissions takes: where they are and how to match them."""
+    options = [
+        click.argument("source", required=False, type=click.Path(path_type=Path)),
+        click.option("--layout", type=click.Choice(LAYOUTS), help="Override the detected layout of SOURCE."),
+        click.option("--homes", type=click.Path(file_okay=False, path_type=Path), help="JupyterHub homes (e.g. /home)."),
+        click.option("--pattern", default="week*.ipynb", show_default=True, help="With --homes: notebooks in a home."),
+        click.option("--roster", type=click.Path(path_type=Path), help="Roster CSV (default: [roster] file)."),
+        click.option("--moodle-worksheet", type=click.Path(path_type=Path), help="Moodle grading worksheet CSV."),
+        click.option("--deadline-only", is_flag=True, help="nbgrader exchange: newest submission before the deadline."),
+        click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml to use."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    Reruns are safe: unchanged files change nothing; a changed file keeps its earlier version.
-    Exits 1 when any file failed, after collecting all the others.
-    """
+
+def _gather(
+    source: Path | None,
+    layout: str | None,
+    homes: Path | None,
+    pattern: str,
+    roster: Path | None,
+    moodle_worksheet: Path | None,
+    deadline_only: bool,
+    settings_path: Path | None,
+):
+    """The source's intake (files matched to the roster) and the options used; exits 2 on an unusable source."""
+    from coursekit.course.roster import RosterError, read_roster
+    from coursekit.course.settings import SettingsError, find_settings, load_settings
+    from coursekit.intake.base import Options
+    from coursekit.intake.identity import Roster
+    from coursekit.intake.sources import gather
+
+    if homes is not None:
+        source, layout = homes, layout or "homes"
+    if source is None:
+        _fail("give the submissions: a folder, a Canvas or Moodle zip, an nbgrader exchange, or --homes /home")
     try:
-        report = collecting.collect(submissions, db)
+        settings = load_settings(settings_path) if settings_path else find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    roster_file = roster or (settings.roster if settings else None)
+    if roster is None and roster_file is not None and not roster_file.exists():
+        errors.print(f"warning: {roster_file} (course.toml [roster] file) does not exist: no roster match", soft_wrap=True)
+        roster_file = None
+    people = None
+    if roster_file is not None:
+        try:
+            people = Roster.from_frame(read_roster(roster_file, settings.student_column if settings else "SIS Login ID"))
+        except RosterError as exc:
+            _fail(str(exc))
+    options = Options(
+        pattern=pattern,
+        moodle_worksheet=moodle_worksheet,
+        deadline_only=deadline_only,
+        deadline=settings.deadline if settings else Options().deadline,
+    )
+    try:
+        intake = gather(source, layout, people, options)
     except IntakeError as exc:
         _fail(str(exc))
+    where = f"{intake.layout} layout" + (f", matched to {roster_file}" if people is not None else ", no roster")
+    errors.print(f"{source}: {where}", soft_wrap=True)
+    return intake, options
+
+
+def _print_pending(intake, root: Path) -> None:
+    """What needs a decision before anything is stored: files not matched to the roster, files not read."""
+    from coursekit.log.collect import intake_results
+
+    for result in intake_results(intake):
+        _print_result(result, root)
+
+
+def _print_result(result, root: Path) -> None:
+    try:
+        shown = result.path.relative_to(root)
+    except ValueError:
+        shown = result.path
+    line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
+    line.append(f" {shown}")
+    if result.student and result.status in ("unmatched",):
+        line.append(f"  (source id {result.student})", style="dim")
+    if result.notebook:
+        line.append(f"  [{result.notebook}]", style="dim")
+    if result.detail:
+        line.append(f"  {result.detail}")
+    if result.hint:
+        line.append(f"  → {result.hint}", style="italic")
+    console.print(line, soft_wrap=True)
+
+
+@main.command()
+@_source_options
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=Path("intake.csv"), show_default=True)
+def intake(csv_out: Path, **source) -> None:
+    """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
+    from coursekit.intake.table import intake_table
+    from coursekit.log.export import write_csv
+
+    gathered, options = _gather(**source)
+    table = intake_table(gathered, options)
+    shown = Table(box=None, show_edge=False, pad_edge=False)
+    for column in ("file", "student", "notebook", "week", "submitted", "late", "source id"):
+        shown.add_column(column, overflow="fold")
+    ok = table[table["status"].isin(["ok", "problem"])]
+    for row in ok.itertuples():
+        week = "" if pd_isna(row.week) else str(row.week)
+        late = Text("late", style="bold red") if row.late is True else Text("")
+        name = Text(str(row.file)) if row.status == "ok" else Text(f"{row.file} ({row.reason})", style="red")
+        shown.add_row(name, row.student, row.notebook, week, f"{row.submitted_at:%Y-%m-%d %H:%M}", late, row.source_id)
+    console.print(shown)
+    rest = table[~table["status"].isin(["ok"])]
+    if len(rest):
+        console.print(Text("\nNot collected as they are:", style="bold"))
+        for row in rest.itertuples():
+            line = Text(f"{row.status:<10}", style=STATUS_STYLE.get(row.status, "bold red"))
+            line.append(f" {row.file}")
+            if row.source_id:
+                line.append(f"  (source id {row.source_id})", style="dim")
+            line.append(f"  {row.reason}")
+            if row.hint:
+                line.append(f"  → {row.hint}", style="italic")
+            console.print(line, soft_wrap=True)
+    write_csv(table, csv_out)
+    counts = table["status"].value_counts()
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "problem", "unmatched", "failed", "skipped"))
+    console.print(f"{len(table)} file(s): {summary}. Wrote {csv_out}; nothing was stored.", soft_wrap=True)
+
+
+@main.command()
+@_source_options
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+def collect(db: str, **source) -> None:
+    """Collect SOURCE into the discussion log: a folder of student folders, a Canvas or Moodle download
+    (zip or unpacked), an nbgrader exchange or submitted/ folder, or JupyterHub homes (--homes).
+
+    Each file lands on its roster student (course.toml [roster], or --roster); files that match no
+    student, or several, are listed first and not stored. Reruns are safe: unchanged files change
+    nothing; a changed file keeps its earlier version. Exits 1 when any file failed or was unmatched,
+    after collecting all the others.
+    """
+    gathered, options = _gather(**source)
+    root = gathered.root
+    if gathered.unmatched or gathered.problems:
+        console.print(Text("Needs a decision (not stored):", style="bold"))
+        _print_pending(gathered, root)
+        console.print(Text("Collecting the rest:", style="bold"))
+    report = collecting.collect(root, db, options=options, intake=gathered)
     for result in report.results:
-        try:
-            shown = result.path.relative_to(submissions)
-        except ValueError:
-            shown = result.path
-        line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
-        line.append(f" {shown}")
-        if result.notebook:
-            line.append(f"  [{result.notebook}]", style="dim")
-        if result.detail:
-            line.append(f"  {result.detail}")
-        if result.hint:
-            line.append(f"  → {result.hint}", style="italic")
-        console.print(line, soft_wrap=True)
+        if result.status in ("unmatched",) or (result.status == "failed" and not result.student and not result.notebook):
+            continue  # printed above
+        _print_result(result, root)
     counts = ", ".join(
-        f"{report.count(status)} {status}" for status in ("collected", "updated", "unchanged", "duplicate", "failed")
+        f"{report.count(status)} {status}"
+        for status in ("collected", "updated", "unchanged", "duplicate", "failed", "unmatched", "skipped")
     )
     console.print(f"{len(report.results)} file(s): {counts}.")
     if report.changed == 0:
@@ -76,7 +213,7 @@ def collect(submissions: Path, db: str) -> None:
     else:
         console.print(f"{report.changed} changed.")
     if report.failed:
-        errors.print(f"{len(report.failed)} file(s) failed; nothing of them was stored. See the hints above.")
+        errors.print(f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above.")
         sys.exit(1)
 
 
@@ -306,7 +443,7 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
 
 
 @main.command()
-@click.argument("submissions", type=click.Path(path_type=Path))
+@_source_options
 @click.option("--week", type=int, help="Only notebooks of this week (files whose week cannot be read are kept).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1), help="Notebooks run at a time.")
 @click.option(
@@ -317,10 +454,11 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
 )
 @click.option("--out", default="validation", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--sandbox", is_flag=True, help="Run each notebook in bubblewrap: read-only file system, no network.")
-def validate(
-    submissions: Path, week: int | None, jobs: int, timeout: float, course: Path, out: Path, sandbox: bool
-) -> None:
-    """Check SUBMISSIONS/<student>/<notebook>.ipynb: reflections, untouched prompts, and a run with nbval.
+def validate(week: int | None, jobs: int, timeout: float, course: Path, out: Path, sandbox: bool, **source) -> None:
+    """Check every notebook in SOURCE: reflections, untouched prompts, and a run with nbval.
+
+    SOURCE is any source collect reads (a folder of student folders, a Canvas or Moodle download,
+    nbgrader, --homes), matched to the roster the same way.
 
     This RUNS STUDENT CODE, each notebook in a temporary copy; --sandbox also makes the file system
     read-only and cuts the network. Writes OUT/report.xml (JUnit) and OUT/report.csv. Exits 1 when any
@@ -339,10 +477,12 @@ def validate(
     def progress(report: checks.NotebookReport, done: int, total: int) -> None:
         errors.print(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", soft_wrap=True)
 
+    gathered, _ = _gather(**source)
+    submissions = gathered.root
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
     errors.print(f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s", soft_wrap=True)
     try:
-        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress)
+        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress, intake=gathered)
     except IntakeError as exc:
         _fail(str(exc))
     for report in reports:

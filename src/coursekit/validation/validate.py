@@ -9,7 +9,7 @@ from pathlib import Path
 
 from coursekit.course.reading import Reading
 from coursekit.intake.extract import Problem
-from coursekit.intake.folder import find_submissions
+from coursekit.intake.sources import Intake, gather
 from coursekit.log.collect import read_submission
 from coursekit.validation.checks import Course, NotebookReport, check_submission
 from coursekit.validation.runner import DEFAULT_TIMEOUT, run_notebook, run_problems
@@ -23,28 +23,43 @@ def validate(
     timeout: float = DEFAULT_TIMEOUT,
     sandbox: bool = False,
     progress: Callable[[NotebookReport, int, int], None] | None = None,
+    intake: Intake | None = None,
 ) -> list[NotebookReport]:
     """Check and run every notebook under ``submissions``; one report per file, sorted by student and file.
 
     Files whose week cannot be read are kept under ``week``, so a broken upload is never skipped silently.
-    Raises IntakeError when the folder itself is unusable.
+    ``submissions`` is any intake source (its layout detected), or pass ``intake`` already gathered
+    with a roster. Raises IntakeError when the source itself is unusable.
     """
-    root = Path(submissions)
-    files, layout = find_submissions(root)
+    intake = intake or gather(Path(submissions))
     reports = [
-        NotebookReport(p.path.name if p.path.is_dir() else "", p.path, problems=[Problem(p.reason, p.hint)])
-        for p in layout
+        NotebookReport(p.path.name if p.path.is_dir() else "", p.shown, problems=[Problem(p.reason, p.hint)])
+        for p in intake.problems
     ]
+    reports += [
+        NotebookReport(
+            u.file.source_id,
+            u.file.shown,
+            problems=[
+                Problem(
+                    u.reason + (f"; could be: {'; '.join(u.candidates)}" if u.candidates else ""),
+                    "add the student to the roster (or fix their id there), then validate again",
+                )
+            ],
+        )
+        for u in intake.unmatched
+    ]
+    files = intake.files
     loaded = Course(course)
     runs: list[tuple[NotebookReport, bytes, Reading]] = []
     for file in files:
         data, error = read_submission(file)
         if data is None:
             reports.append(
-                NotebookReport(file.student, file.path, problems=[Problem(error, "check the file's permissions")])
+                NotebookReport(file.student, file.shown, problems=[Problem(error, "check the file's permissions")])
             )
             continue
-        report, reading = check_submission(data, file.student, file.path, loaded)
+        report, reading = check_submission(data, file.student, file.shown, loaded)
         if week is not None and report.week not in (week, None):
             continue
         reports.append(report)
