@@ -100,7 +100,7 @@ class Roster:
 
     def _nothing(self, claim: Claim) -> str:
         given = [*(f"id {i}" for i in claim.ids), *claim.names, *([claim.squeezed] if claim.squeezed else [])]
-        reason = f"{', '.join(given) or 'no id or name'} matches no roster student"
+        reason = f"{', '.join(given)} matches no roster student" if given else "the source gives no id or name"
         return f"{reason}; {claim.hint}" if claim.hint else reason
 
     def _close(self, claim: Claim) -> tuple[str, ...]:
