@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sqlite3
@@ -122,9 +121,12 @@ def test_canvas_unpacked_folder_and_name_only_match(tmp_path, notebook_bytes, re
     (folder / "obriensmithmaryann_999_9001_week01.ipynb").write_bytes(notebook_bytes("Mary Ann"))
     (folder / "leeann_998_9004_week01.ipynb").write_bytes(notebook_bytes("Ann"))
     path = tmp_path / "r.csv"
-    path.write_text("Student,ID,SIS User ID,SIS Login ID,Section\n" + "\n".join(
-        ",".join(f'"{v}"' for v in (name, "", user, login, sec)) for name, _, user, login, sec in PEOPLE
-    ) + "\n", encoding="utf-8")
+    path.write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section\n"
+        + "\n".join(",".join(f'"{v}"' for v in (name, "", user, login, sec)) for name, _, user, login, sec in PEOPLE)
+        + "\n",
+        encoding="utf-8",
+    )
     roster = Roster.from_frame(read_roster(path))  # no Canvas ids: the squeezed name decides
     intake = gather(folder, roster=roster)
     assert intake.layout == "canvas"
@@ -243,7 +245,9 @@ def test_jupyterhub_homes_skip_empty_homes_and_refuse_symlinks(tmp_path, noteboo
         path.write_bytes(notebook_bytes(who))
     (home / "jupyter-alee1" / "course").mkdir(parents=True)  # nothing submitted
     (home / "jupyter-alee2" / "course").mkdir(parents=True)
-    (home / "jupyter-alee2" / "course" / "week01.ipynb").symlink_to(home / "jupyter-mobrien" / "course" / "week01.ipynb")
+    (home / "jupyter-alee2" / "course" / "week01.ipynb").symlink_to(
+        home / "jupyter-mobrien" / "course" / "week01.ipynb"
+    )
     intake = gather(home, "homes", roster, Options(pattern="course/week*.ipynb"))
     assert sorted(landed(intake)) == ["mobrien@uni.example", "znunez@uni.example"]
     assert any("symbolic link" in p.reason and p.serious for p in intake.skipped)
@@ -257,13 +261,25 @@ def test_collect_cli_with_homes_and_a_course_roster(tmp_path, notebook_bytes, mo
     path.write_bytes(notebook_bytes("John"))
     os.utime(path, (AFTER.timestamp(), AFTER.timestamp()))
     (tmp_path / "roster.csv").write_text(
-        "Student,ID,SIS User ID,SIS Login ID,Section\n" + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
+        "Student,ID,SIS User ID,SIS Login ID,Section\n"
+        + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
     )
     db = tmp_path / "log.db"
     result = CliRunner().invoke(
         main,
-        ["collect", "--homes", str(home), "--pattern", "course/week*.ipynb", "--roster", str(tmp_path / "roster.csv"),
-         "--db", str(db), "--settings", str(_course_toml(tmp_path))],
+        [
+            "collect",
+            "--homes",
+            str(home),
+            "--pattern",
+            "course/week*.ipynb",
+            "--roster",
+            str(tmp_path / "roster.csv"),
+            "--db",
+            str(db),
+            "--settings",
+            str(_course_toml(tmp_path)),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "late" in result.output  # file time after the course.toml deadline
@@ -285,7 +301,8 @@ def test_intake_dry_run_prints_the_table_writes_csv_and_stores_nothing(tmp_path,
     source = canvas_zip(tmp_path, notebook_bytes)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "roster.csv").write_text(
-        "Student,ID,SIS User ID,SIS Login ID,Section\n" + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
+        "Student,ID,SIS User ID,SIS Login ID,Section\n"
+        + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
     )
     result = CliRunner().invoke(
         main, ["intake", str(source), "--roster", "roster.csv", "--settings", str(_course_toml(tmp_path))]

@@ -54,7 +54,9 @@ def _source_options(command):
     options = [
         click.argument("source", required=False, type=click.Path(path_type=Path)),
         click.option("--layout", type=click.Choice(LAYOUTS), help="Override the detected layout of SOURCE."),
-        click.option("--homes", type=click.Path(file_okay=False, path_type=Path), help="JupyterHub homes (e.g. /home)."),
+        click.option(
+            "--homes", type=click.Path(file_okay=False, path_type=Path), help="JupyterHub homes (e.g. /home)."
+        ),
         click.option("--pattern", default="week*.ipynb", show_default=True, help="With --homes: notebooks in a home."),
         click.option("--roster", type=click.Path(path_type=Path), help="Roster CSV (default: [roster] file)."),
         click.option("--moodle-worksheet", type=click.Path(path_type=Path), help="Moodle grading worksheet CSV."),
@@ -93,12 +95,16 @@ def _gather(
         _fail(str(exc))
     roster_file = roster or (settings.roster if settings else None)
     if roster is None and roster_file is not None and not roster_file.exists():
-        errors.print(f"warning: {roster_file} (course.toml [roster] file) does not exist: no roster match", soft_wrap=True)
+        errors.print(
+            f"warning: {roster_file} (course.toml [roster] file) does not exist: no roster match", soft_wrap=True
+        )
         roster_file = None
     people = None
     if roster_file is not None:
         try:
-            people = Roster.from_frame(read_roster(roster_file, settings.student_column if settings else "SIS Login ID"))
+            people = Roster.from_frame(
+                read_roster(roster_file, settings.student_column if settings else "SIS Login ID")
+            )
         except RosterError as exc:
             _fail(str(exc))
     options = Options(
@@ -144,7 +150,9 @@ def _print_result(result, root: Path) -> None:
 
 @main.command()
 @_source_options
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=Path("intake.csv"), show_default=True)
+@click.option(
+    "--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=Path("intake.csv"), show_default=True
+)
 def intake(csv_out: Path, **source) -> None:
     """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
     from coursekit.intake.table import intake_table
@@ -200,7 +208,9 @@ def collect(db: str, **source) -> None:
         console.print(Text("Collecting the rest:", style="bold"))
     report = collecting.collect(root, db, options=options, intake=gathered)
     for result in report.results:
-        if result.status in ("unmatched",) or (result.status == "failed" and not result.student and not result.notebook):
+        if result.status in ("unmatched",) or (
+            result.status == "failed" and not result.student and not result.notebook
+        ):
             continue  # printed above
         _print_result(result, root)
     counts = ", ".join(
@@ -213,7 +223,9 @@ def collect(db: str, **source) -> None:
     else:
         console.print(f"{report.changed} changed.")
     if report.failed:
-        errors.print(f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above.")
+        errors.print(
+            f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above."
+        )
         sys.exit(1)
 
 

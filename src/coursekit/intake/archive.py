@@ -70,12 +70,16 @@ def member_text(info: zipfile.ZipInfo) -> str:
     Without the UTF-8 flag, zipfile decodes names as CP437 (right for old Windows tools); many
     tools write UTF-8 without setting the flag, which CP437 turns into mojibake ("ZoÃ«").
     """
-    name = info.filename
-    if not info.flag_bits & 0x800:
-        try:
-            name = name.encode("cp437").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
+    name = readable(info.filename) if not info.flag_bits & 0x800 else info.filename
+    return unicodedata.normalize("NFC", name.replace("\\", "/"))
+
+
+def readable(name: str) -> str:
+    """A member name zipfile decoded as CP437, as its author typed it (UTF-8 bytes mis-decoded are undone)."""
+    try:
+        name = name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
     return unicodedata.normalize("NFC", name.replace("\\", "/"))
 
 
@@ -113,7 +117,9 @@ def _limit_problem(info: zipfile.ZipInfo, budget: _Budget) -> str:
     if info.file_size > MAX_ENTRY_BYTES:
         return f"unpacks to {info.file_size:,} bytes, over the {MAX_ENTRY_BYTES // 1024**2} MiB limit per file"
     if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        return f"compressed {info.file_size // max(info.compress_size, 1)}:1, over the {MAX_RATIO}:1 limit (a zip bomb?)"
+        return (
+            f"compressed {info.file_size // max(info.compress_size, 1)}:1, over the {MAX_RATIO}:1 limit (a zip bomb?)"
+        )
     if info.file_size > budget.left:
         return f"the archive unpacks to more than {MAX_TOTAL_BYTES // 1024**3} GiB in all; this member was not read"
     if budget.entries <= 0:

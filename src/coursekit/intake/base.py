@@ -34,7 +34,9 @@ class Found:
     claim: Claim
 
 
-def record(entry: Entry, source: str, source_id: str, late: bool | None = None, at: datetime | None = None) -> SubmissionFile:
+def record(
+    entry: Entry, source: str, source_id: str, late: bool | None = None, at: datetime | None = None
+) -> SubmissionFile:
     """The submission record of an entry; ``at`` overrides the entry's own time (nbgrader's timestamp.txt)."""
     return SubmissionFile(
         student=source_id,

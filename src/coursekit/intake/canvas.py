@@ -21,9 +21,7 @@ ANONYMOUS = re.compile(r"^(?:(?P<late>LATE)_)?anon_(?P<anon>[^_]+)_(?P<att>\d+)_
 NAMED = re.compile(r"^(?P<name>.+?)_(?:(?P<late>LATE)_)?(?P<uid>\d+)_(?P<att>\d+)_(?P<file>.+)$")
 TEXT = re.compile(r"^.+_(?:text|link)\.html$")
 EXPECTED = "name_[LATE_]userid_attachmentid_file.ipynb"
-ANONYMOUS_HINT = (
-    "anonymous grading hides the student: grade it in Canvas, or turn anonymity off and download again"
-)
+ANONYMOUS_HINT = "anonymous grading hides the student: grade it in Canvas, or turn anonymity off and download again"
 
 
 def detect(names: list[str]) -> bool:

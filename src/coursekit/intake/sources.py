@@ -95,7 +95,9 @@ class Intake:
         return [p for p in self.skipped if p.serious]
 
 
-def gather(source: str | Path, layout: str | None = None, roster: Roster | None = None, options: Options | None = None) -> Intake:
+def gather(
+    source: str | Path, layout: str | None = None, roster: Roster | None = None, options: Options | None = None
+) -> Intake:
     """Every submission in ``source`` with its roster student; raises IntakeError when the source is unusable."""
     root = Path(source)
     layout = layout or detect(root)

@@ -43,7 +43,11 @@ class SubmissionFile:
     @property
     def name(self) -> str:
         """The file name the student submitted."""
-        return Path(self.entry).name if self.entry else self.path.name
+        if not self.entry:
+            return self.path.name
+        from coursekit.intake.archive import readable
+
+        return Path(readable(self.entry)).name
 
     @property
     def shown(self) -> Path:

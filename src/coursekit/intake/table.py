@@ -36,9 +36,9 @@ def _shown(path: Path, root: Path) -> str:
 def intake_table(intake: Intake, options: Options | None = None) -> pd.DataFrame:
     """One row per file: who it lands on, which notebook and week, when and whether late; then the rest."""
     options = options or Options()
-    rows = []
+    rows: list[dict[str, object]] = []
     for file in intake.files:
-        row = dict(file=_shown(file.shown, intake.root), student=file.student, source=file.source)
+        row: dict[str, object] = dict(file=_shown(file.shown, intake.root), student=file.student, source=file.source)
         row |= dict(source_id=file.source_id, submitted_at=file.submitted_at)
         try:
             extracted = extract(file.read_bytes(), Path(file.name).stem)
