@@ -521,6 +521,73 @@ def validate(week: int | None, jobs: int, timeout: float, course: Path, out: Pat
         sys.exit(1)
 
 
+@main.command()
+@click.option("--week", type=int, required=True, help="The week to release.")
+@click.option("--out", default="release", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--notebooks", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--feeds", default="feed", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--reading",
+    "reading_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Reading folder (default: the only one in ./readings).",
+)
+@click.option("--nbgrader-exchange", type=click.Path(path_type=Path), help="Also copy to EXCHANGE/COURSE/outbound/.")
+@click.option("--course-id", help="With --nbgrader-exchange: nbgrader's course id.")
+@click.option("--git-url", help="Print the nbgitpuller link for this git repository (the course folder, pushed).")
+@click.option("--branch", default="main", show_default=True, help="With --git-url: the branch students pull.")
+@click.option("--hub", help="With --git-url: the JupyterHub address, e.g. https://hub.example.edu.")
+def release(
+    week: int,
+    out: Path,
+    notebooks: Path,
+    feeds: Path,
+    reading_dir: Path | None,
+    nbgrader_exchange: Path | None,
+    course_id: str | None,
+    git_url: str | None,
+    branch: str,
+    hub: str | None,
+) -> None:
+    """Release week N: a folder and a zip for the LMS, optionally nbgrader outbound/ and an nbgitpuller link.
+
+    The folder holds the week's notebook, the previous week's published feed (feed/) and the reading,
+    so the notebook shows the published feed as soon as a student opens it.
+    """
+    from coursekit.notebook import release as releasing
+
+    reading = _reading_option(reading_dir)
+    if reading is None:
+        _fail("no reading: pass --reading readings/<reading>")
+    if nbgrader_exchange and not course_id:
+        _fail("--nbgrader-exchange needs --course-id (nbgrader's course id)")
+    if git_url and not hub:
+        _fail("--git-url needs --hub, the JupyterHub address students log in to")
+    try:
+        plan = releasing.plan_release(reading, week, notebooks, feeds)
+        folder = releasing.write_folder(plan, out)
+        console.print(f"wrote {folder}/ and {releasing.write_zip(folder)} (upload the zip as the assignment's file)")
+        if nbgrader_exchange and course_id:
+            console.print(f"wrote {releasing.write_outbound(folder, nbgrader_exchange, course_id)}")
+    except releasing.ReleaseError as exc:
+        _fail(str(exc))
+    if plan.feed is None and week > 1:
+        errors.print(
+            f"note: no {feeds}/week{week - 1:02d}.json yet: the notebook shows the sample class until you "
+            f"run 'coursekit publish --feed --week {week - 1}' and release again"
+        )
+    if git_url and hub:
+        path = (
+            plan.notebook.resolve().relative_to(Path.cwd().resolve()).as_posix()
+            if plan.notebook.resolve().is_relative_to(Path.cwd().resolve())
+            else plan.notebook.as_posix()
+        )
+        console.print(f"nbgitpuller link (opens {path}):", soft_wrap=True)
+        console.print(releasing.nbgitpuller_link(hub, git_url, branch, path), soft_wrap=True)
+        if plan.feed is not None:
+            errors.print(f"commit and push {plan.feed} to {branch} before sharing the link", soft_wrap=True)
+
+
 @main.command("report")
 @SETTINGS_OPTION
 @DB_OPTION
