@@ -317,3 +317,70 @@ def test_intake_dry_run_prints_the_table_writes_csv_and_stores_nothing(tmp_path,
     assert table[table["student"] == "mobrien@uni.example"].iloc[0]["late"] == "False"
     assert set(table["status"]) == {"ok", "unmatched", "skipped"}
     assert not list(tmp_path.glob("*.db"))
+
+
+def test_validate_reads_a_canvas_zip_with_the_roster(tmp_path, reading, roster, monkeypatch):
+    """validate takes the same sources: a short reflection fails, an unmatched file is reported, nothing runs twice."""
+    long = {
+        p.id: " ".join(["peer production needs rules and people with time to give"] * 12)
+        for p in reading.prompts_for(1)
+    }
+    short = {p.id: "too short" for p in reading.prompts_for(1)}
+    source = write_zip(
+        tmp_path / "c.zip",
+        {
+            "smith3rdjohn_103_9003_week01.ipynb": json.dumps(filled_notebook(reading, 1, long)).encode(),
+            "leeann_104_9004_week01.ipynb": json.dumps(filled_notebook(reading, 1, short)).encode(),
+            "someoneelse_999_9_week01.ipynb": b"{}",
+        },
+    )
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section\n"
+        + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "validation"
+    result = CliRunner().invoke(
+        main,
+        [
+            "validate",
+            str(source),
+            "--roster",
+            str(roster_csv),
+            "--course",
+            str(root),
+            "--out",
+            str(out),
+            "--settings",
+            str(_course_toml(tmp_path)),
+            "--timeout",
+            "120",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    rows = {r["student"]: r for r in __import__("csv").DictReader((out / "report.csv").open(encoding="utf-8"))}
+    assert rows["jsmith3@uni.example"]["status"] == "pass"
+    assert rows["alee1@uni.example"]["status"] == "fail" and "words" in rows["alee1@uni.example"]["reasons"]
+    assert "matches no roster student" in rows["999"]["reasons"]
+    assert rows["jsmith3@uni.example"]["file"] == "smith3rdjohn_103_9003_week01.ipynb"
+
+
+def test_an_old_log_gains_the_source_columns(tmp_path, notebook_bytes):
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:  # the submissions table as the first release made it
+        conn.execute(
+            "CREATE TABLE submissions (id INTEGER PRIMARY KEY, student VARCHAR(200) NOT NULL, notebook VARCHAR(200) "
+            "NOT NULL, week INTEGER, path TEXT NOT NULL, file_hash VARCHAR(64) NOT NULL, submitted_at DATETIME NOT NULL, "
+            "collected_at DATETIME NOT NULL, UNIQUE (student, notebook))"
+        )
+        conn.execute(
+            "INSERT INTO submissions VALUES (1, 's1', 'nb', 1, 'p', 'h', '2026-09-01 00:00:00', '2026-09-01 00:00:00')"
+        )
+    from coursekit.log.frames import open_log
+
+    frame = open_log(db).submissions()
+    assert frame.loc[0, "student"] == "s1" and frame.loc[0, "source_late"] is None
+    source = write_zip(tmp_path / "c.zip", {"leeann_104_9004_week01.ipynb": notebook_bytes("Ann")})
+    assert collect(source, db).count("collected") == 1
+    assert stored(db)["104"][1:4] == ("canvas", "104", 0)

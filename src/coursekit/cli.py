@@ -122,14 +122,6 @@ def _gather(
     return intake, options
 
 
-def _print_pending(intake, root: Path) -> None:
-    """What needs a decision before anything is stored: files not matched to the roster, files not read."""
-    from coursekit.log.collect import intake_results
-
-    for result in intake_results(intake):
-        _print_result(result, root)
-
-
 def _print_result(result, root: Path) -> None:
     try:
         shown = result.path.relative_to(root)
@@ -202,17 +194,17 @@ def collect(db: str, **source) -> None:
     """
     gathered, options = _gather(**source)
     root = gathered.root
-    if gathered.unmatched or gathered.problems:
-        console.print(Text("Needs a decision (not stored):", style="bold"))
-        _print_pending(gathered, root)
-        console.print(Text("Collecting the rest:", style="bold"))
+    from coursekit.log.collect import intake_results
+
+    pending = intake_results(gathered)
+    if pending:
+        console.print(Text("Not collected as they are (the rest follows):", style="bold"))
+        for result in pending:
+            _print_result(result, root)
     report = collecting.collect(root, db, options=options, intake=gathered)
     for result in report.results:
-        if result.status in ("unmatched",) or (
-            result.status == "failed" and not result.student and not result.notebook
-        ):
-            continue  # printed above
-        _print_result(result, root)
+        if result not in pending:
+            _print_result(result, root)
     counts = ", ".join(
         f"{report.count(status)} {status}"
         for status in ("collected", "updated", "unchanged", "duplicate", "failed", "unmatched", "skipped")

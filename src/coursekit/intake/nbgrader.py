@@ -153,13 +153,14 @@ def _chosen(subs: list[_Submission], options: Options) -> tuple[list[_Submission
 
 def _find(root: Path, options: Options, exchange: bool) -> tuple[list[Found], list[LayoutProblem]]:
     source = EXCHANGE if exchange else SUBMITTED
-    subs, problems = _group(source_entries(_inbound(root) if exchange else _submitted(root)), exchange)
+    base = _inbound(root) if exchange else _submitted(root)
+    subs, problems = _group(source_entries(base), exchange)
     kept, older = _chosen(subs, options)
     found = []
     for sub in kept:
         if not sub.notebooks:
             problems.append(
-                LayoutProblem(root / sub.folder, "submission holds no notebook", "ask the student to submit again")
+                LayoutProblem(base / sub.folder, "submission holds no notebook", "ask the student to submit again")
             )
         for entry in sub.notebooks:
             file = record(entry, source, sub.student, at=sub.when)
@@ -168,7 +169,7 @@ def _find(root: Path, options: Options, exchange: bool) -> tuple[list[Found], li
     for sub in older:
         problems.append(
             LayoutProblem(
-                root / sub.folder,
+                base / sub.folder,
                 f"an earlier nbgrader submission of {sub.assignment} ({sub.when}); another one was kept",
                 "nothing to do" if not options.deadline_only else "nothing to do: --deadline-only chose another",
                 serious=False,

@@ -114,6 +114,6 @@ def gather(
             intake.unmatched.append(Unmatched(item.file, match.reason, match.candidates))
         else:
             intake.files.append(as_student(item.file, match.student))
-    if not intake.files and not intake.unmatched and not intake.problems:
+    if not intake.files and not intake.unmatched and not intake.skipped:
         raise IntakeError(f"{root}: no notebooks found in the {layout} layout; check the folder or pass --layout")
     return intake

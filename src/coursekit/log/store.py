@@ -238,13 +238,16 @@ def open_database(target: str | Path, create: bool = True) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
     if create:
         metadata.create_all(engine)
-        _add_columns(engine)
+    _add_columns(engine)  # reading an older log needs them too
     return engine
 
 
 def _add_columns(engine: Engine) -> None:
     """Add the columns a log made by an earlier coursekit lacks (nullable, so old rows stay valid)."""
+    tables = set(inspect(engine).get_table_names())
     for name, wanted in ADDED_COLUMNS.items():
+        if name not in tables:
+            continue
         have = {c["name"] for c in inspect(engine).get_columns(name)}
         missing = [metadata.tables[name].c[c] for c in wanted if c not in have]
         if not missing:
