@@ -142,7 +142,7 @@ def test_a_member_larger_than_its_header_says_is_stopped_at_the_limit(tmp_path, 
         out.writestr("ok_102_2_week01.ipynb", b"{}")
     reasons = by_name(gather(source, "canvas").skipped)
     assert "over the" in reasons["big_101_1_week01.ipynb"]
-    # the header could lie; reading is bounded anyway
+    # reading a member directly is refused too (and never reads more than the limit + 1 byte)
     with pytest.raises(OSError, match="more than"):
         archive.read_member(source, "big_101_1_week01.ipynb")
 

@@ -88,7 +88,8 @@ def canvas_zip(tmp_path: Path, notebook_bytes) -> Path:
             "anon_x7Kq2_9006_week01.ipynb": notebook_bytes("anonymous"),
             "obriensmithmaryann_101_text.html": b"<p>typed into Canvas</p>",
         },
-        times={"ñúñezzoë_LATE_102_9002_week01-1.ipynb": AFTER},
+        # Canvas's own verdict wins over the zip's time (extensions, and zip times are when it was zipped)
+        times={"smith3rdjohn_103_9003_week01.ipynb": AFTER},
     )
 
 
@@ -98,7 +99,8 @@ def test_canvas_zip_lands_every_file_on_its_roster_student(tmp_path, notebook_by
     intake = gather(source, roster=roster, options=options())
     got = landed(intake)
     assert got["mobrien@uni.example"] == ("obriensmithmaryann_101_9001_week01.ipynb", "101", False, ON_TIME)
-    assert got["znunez@uni.example"][1:] == ("102", True, AFTER)  # LATE from Canvas, time from the zip entry
+    assert got["znunez@uni.example"][1:] == ("102", True, ON_TIME)  # LATE from Canvas, time from the zip entry
+    assert got["jsmith3@uni.example"][1:] == ("103", False, AFTER)
     assert got["jsmith3@uni.example"][1] == "103"  # a name with digits
     assert got["alee1@uni.example"][1] == "104" and got["alee2@uni.example"][1] == "105"  # same name, by id
     assert [u.file.source_id for u in intake.unmatched] == ["anon_x7Kq2"]
@@ -313,8 +315,9 @@ def test_intake_dry_run_prints_the_table_writes_csv_and_stores_nothing(tmp_path,
 
     table = pd.read_csv(tmp_path / "intake.csv", dtype=str, keep_default_na=False)
     row = table[table["student"] == "znunez@uni.example"].iloc[0]
-    assert (row["week"], row["late"], row["source_id"], row["status"]) == ("1", "True", "102", "ok")
+    assert (row["week"], row["late"], row["source_id"], row["status"]) == ("1", "True", "102", "ok")  # before it, LATE
     assert table[table["student"] == "mobrien@uni.example"].iloc[0]["late"] == "False"
+    assert table[table["student"] == "jsmith3@uni.example"].iloc[0]["late"] == "False"  # after the deadline, not LATE
     assert set(table["status"]) == {"ok", "unmatched", "skipped"}
     assert not list(tmp_path.glob("*.db"))
 
