@@ -387,3 +387,23 @@ def test_an_old_log_gains_the_source_columns(tmp_path, notebook_bytes):
     source = write_zip(tmp_path / "c.zip", {"leeann_104_9004_week01.ipynb": notebook_bytes("Ann")})
     assert collect(source, db).count("collected") == 1
     assert stored(db)["104"][1:4] == ("canvas", "104", 0)
+
+
+def test_grades_report_and_review_desk_call_late_what_the_source_called_late(tmp_path, notebook_bytes, roster):
+    """Canvas's LATE (before the deadline by the zip's clock) and its absence (after it) decide everywhere."""
+    from coursekit.course.settings import load_settings
+    from coursekit.log.frames import open_log
+    from coursekit.review.analytics import submissions_per_week
+    from coursekit.review.filters import review_table
+    from coursekit.review.grades import week_scores
+
+    db = tmp_path / "log.db"
+    collect(canvas_zip(tmp_path, notebook_bytes), db, roster=roster, options=options())
+    settings = load_settings(_course_toml(tmp_path))
+    log = open_log(db)
+    scores = week_scores(log.submissions(), log.reviews(), log.posts(), settings, {1: 2})
+    late = dict(zip(scores["student"], scores["late"], strict=True))
+    assert late["znunez@uni.example"] and not late["jsmith3@uni.example"] and not late["mobrien@uni.example"]
+    assert submissions_per_week(log.submissions(), settings.deadline).loc[1, "late"] == 1
+    desk = review_table(log, settings, None).groupby("student")["late"].first()
+    assert desk["znunez@uni.example"] and not desk["jsmith3@uni.example"]

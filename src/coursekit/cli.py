@@ -129,8 +129,10 @@ def _print_result(result, root: Path) -> None:
         shown = result.path
     line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
     line.append(f" {shown}")
-    if result.student and result.status in ("unmatched",):
+    if result.student and result.status == "unmatched":
         line.append(f"  (source id {result.student})", style="dim")
+    elif result.student and result.student not in str(shown):
+        line.append(f"  → {result.student}")  # the roster student a download's file landed on
     if result.notebook:
         line.append(f"  [{result.notebook}]", style="dim")
     if result.detail:
