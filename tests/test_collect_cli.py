@@ -128,7 +128,7 @@ def test_export_csv_reads_back_one_row_per_reflection(make_class, tmp_path, read
     assert set(frame.columns) >= {"student", "notebook", "week", "prompt_id", "text", "word_count", "submitted_at"}
     for value in frame.astype(str).values.ravel():
         assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
-    assert (frame.text == '\'=HYPERLINK("http://evil.example","click")').sum() == 2
+    assert (frame.text == '\'=HYPERLINK("http://evil.example","click")').sum() == len(reading.prompts_for(1))
 
     stdout = run("export", "--db", str(db), "--format", "csv")
     assert len(pd.read_csv(io.StringIO(stdout.output))) == len(frame)

@@ -15,7 +15,7 @@ def test_real_reading_loads(reading):
     assert reading.citation.apa.startswith("Kreiss, D., Finn, M., & Turner, F. (2011).")
     assert "*New Media & Society, 13*(2), 243–259." in reading.citation.apa
     assert [w.number for w in reading.weeks] == [1, 2, 3, 4]
-    assert len(reading.prompts_for(1)) == 2
+    assert len(reading.prompts_for(1)) == 3
     assert reading.sections_for(1) and reading.quiz_for(1) and reading.glossary
     for item in reading.quiz:
         assert item.correct, item.id

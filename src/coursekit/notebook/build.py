@@ -58,8 +58,9 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
         ),
         _code(
             "from coursekit.course.reading import find_reading\n"
-            "from coursekit.discussion.feed import find_feed\n"
-            "from coursekit.notebook import widgets\n\n"
+            # Week 1 has no peer feed, so it imports no feed (an unused import would fail ruff on the notebook).
+            + ("from coursekit.discussion.feed import find_feed\n" if week > 1 else "")
+            + "from coursekit.notebook import widgets\n\n"
             f'reading = find_reading("{reading.id}")'
         ),
     ]
