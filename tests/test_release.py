@@ -39,6 +39,25 @@ def test_release_week_two_ships_the_published_feed(tmp_path, monkeypatch):
     assert query["branch"] == ["main"] and query["repo"] == ["https://git.example/uni/netmedia.git"]
 
 
+def test_a_released_notebook_finds_the_published_feed_from_its_own_folder(tmp_path, make_class, reading, monkeypatch):
+    """Collect week 1, publish its feed, release week 2: the feed the released notebook loads is the class's."""
+    from coursekit.discussion.feed import find_feed
+
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "readings", course / "readings")
+    shutil.copytree(ROOT / "notebooks", course / "notebooks", ignore=shutil.ignore_patterns("instructor"))
+    submissions = make_class(4)
+    monkeypatch.chdir(course)
+    runner = CliRunner()
+    assert runner.invoke(main, ["collect", str(submissions), "--db", "class.db"]).exit_code == 0
+    assert runner.invoke(main, ["publish", "--feed", "--week", "1", "--db", "class.db", "--out", "feed"]).exit_code == 0
+    assert runner.invoke(main, ["release", "--week", "2", "--out", str(tmp_path / "out")]).exit_code == 0
+    with zipfile.ZipFile(tmp_path / "out" / "week02.zip") as archive:
+        archive.extractall(tmp_path / "student")  # what a student does with the LMS file
+    feed = find_feed(1, reading, start=tmp_path / "student" / "week02")
+    assert not feed.sample and len(feed.posts) == 4 * len(reading.prompts_for(1))
+
+
 def test_release_without_a_feed_says_so_and_unknown_weeks_fail(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "readings", tmp_path / "readings")
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("instructor"))
