@@ -373,9 +373,9 @@ def test_an_old_log_gains_the_source_columns(tmp_path, notebook_bytes):
     db = tmp_path / "old.db"
     with sqlite3.connect(db) as conn:  # the submissions table as the first release made it
         conn.execute(
-            "CREATE TABLE submissions (id INTEGER PRIMARY KEY, student VARCHAR(200) NOT NULL, notebook VARCHAR(200) "
-            "NOT NULL, week INTEGER, path TEXT NOT NULL, file_hash VARCHAR(64) NOT NULL, submitted_at DATETIME NOT NULL, "
-            "collected_at DATETIME NOT NULL, UNIQUE (student, notebook))"
+            "CREATE TABLE submissions (id INTEGER PRIMARY KEY, student VARCHAR(200) NOT NULL, "
+            "notebook VARCHAR(200) NOT NULL, week INTEGER, path TEXT NOT NULL, file_hash VARCHAR(64) NOT NULL, "
+            "submitted_at DATETIME NOT NULL, collected_at DATETIME NOT NULL, UNIQUE (student, notebook))"
         )
         conn.execute(
             "INSERT INTO submissions VALUES (1, 's1', 'nb', 1, 'p', 'h', '2026-09-01 00:00:00', '2026-09-01 00:00:00')"
