@@ -80,6 +80,13 @@ class Unmatched:
     reason: str
     candidates: tuple[str, ...] = ()
 
+    hint = "add the student to the roster (or fix their id there), then run again"
+
+    @property
+    def detail(self) -> str:
+        """The reason with the roster students it could be, as one line."""
+        return self.reason + (f"; could be: {'; '.join(self.candidates)}" if self.candidates else "")
+
 
 @dataclass
 class Intake:

@@ -60,8 +60,8 @@ def intake_table(intake: Intake, options: Options | None = None) -> pd.DataFrame
                 source=file.source,
                 source_id=file.source_id,
                 submitted_at=file.submitted_at,
-                reason=item.reason + (f"; could be: {'; '.join(item.candidates)}" if item.candidates else ""),
-                hint="add the student to the roster (or fix their id there), then collect again",
+                reason=item.detail,
+                hint=item.hint,
             )
         )
     for skipped in intake.skipped:

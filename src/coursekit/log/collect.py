@@ -69,8 +69,8 @@ def intake_results(intake: Intake) -> list[FileResult]:
             u.file.source_id,
             "",
             UNMATCHED,
-            u.reason + (f"; could be: {'; '.join(u.candidates)}" if u.candidates else ""),
-            "add the student to the roster (or fix their id there), then collect again",
+            u.detail,
+            u.hint,
         )
         for u in intake.unmatched
     ]

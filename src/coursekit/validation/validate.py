@@ -37,17 +37,7 @@ def validate(
         for p in intake.problems
     ]
     reports += [
-        NotebookReport(
-            u.file.source_id,
-            u.file.shown,
-            problems=[
-                Problem(
-                    u.reason + (f"; could be: {'; '.join(u.candidates)}" if u.candidates else ""),
-                    "add the student to the roster (or fix their id there), then validate again",
-                )
-            ],
-        )
-        for u in intake.unmatched
+        NotebookReport(u.file.source_id, u.file.shown, problems=[Problem(u.detail, u.hint)]) for u in intake.unmatched
     ]
     files = intake.files
     loaded = Course(course)
