@@ -246,12 +246,16 @@ def test_jupyterhub_homes_skip_empty_homes_and_refuse_symlinks(tmp_path, noteboo
         path.parent.mkdir(parents=True)
         path.write_bytes(notebook_bytes(who))
     (home / "jupyter-alee1" / "course").mkdir(parents=True)  # nothing submitted
+    # a hub whose usernames are e-mail addresses: the spawner escapes "@" and "." in the home's name
+    escaped = home / "jupyter-jsmith3-40uni-2eexample" / "course" / "week01.ipynb"
+    escaped.parent.mkdir(parents=True)
+    escaped.write_bytes(notebook_bytes("John"))
     (home / "jupyter-alee2" / "course").mkdir(parents=True)
     (home / "jupyter-alee2" / "course" / "week01.ipynb").symlink_to(
         home / "jupyter-mobrien" / "course" / "week01.ipynb"
     )
     intake = gather(home, "homes", roster, Options(pattern="course/week*.ipynb"))
-    assert sorted(landed(intake)) == ["mobrien@uni.example", "znunez@uni.example"]
+    assert sorted(landed(intake)) == ["jsmith3@uni.example", "mobrien@uni.example", "znunez@uni.example"]
     assert any("symbolic link" in p.reason and p.serious for p in intake.skipped)
     assert any("no file matches" in p.reason and not p.serious for p in intake.skipped)
 

@@ -7,6 +7,7 @@ otherwise hand in a classmate's notebook.
 
 from __future__ import annotations
 
+import re
 import stat
 import unicodedata
 from pathlib import Path
@@ -23,6 +24,14 @@ PREFIX = "jupyter-"
 def home_name(folder: str) -> str:
     """The student's name from a home folder's name (JupyterHub's DockerSpawner names them jupyter-<name>)."""
     return folder.removeprefix(PREFIX) or folder
+
+
+def unescaped(name: str) -> str:
+    """A name as spawners escape it undone: "mary-2eann" is "mary.ann" (escapism's '-' + hex byte)."""
+    try:
+        return re.sub(r"-([0-9a-f]{2})", lambda m: bytes.fromhex(m.group(1)).decode("latin-1"), name)
+    except ValueError:
+        return name
 
 
 def detect(names: list[str]) -> bool:
@@ -74,7 +83,8 @@ def find(root: Path, options: Options) -> tuple[list[Found], list[LayoutProblem]
             )
         for entry in entries:
             if entry.is_notebook:
-                found.append(Found(record(entry, NAME, student), Claim(ids=(student,))))
+                ids = tuple(dict.fromkeys([student, unescaped(student)]))
+                found.append(Found(record(entry, NAME, student), Claim(ids=ids)))
             else:
                 problems.append(not_notebook(entry))
     return found, problems
