@@ -118,8 +118,8 @@ def test_canvas_zip_lands_every_file_on_its_roster_student(tmp_path, notebook_by
 
 
 def test_canvas_unpacked_folder_and_name_only_match(tmp_path, notebook_bytes, reading):
-    folder = tmp_path / "canvas"
-    folder.mkdir()
+    folder = tmp_path / "unpacked" / "NetMedia-Week_1 submissions"
+    folder.mkdir(parents=True)
     (folder / "obriensmithmaryann_999_9001_week01.ipynb").write_bytes(notebook_bytes("Mary Ann"))
     (folder / "leeann_998_9004_week01.ipynb").write_bytes(notebook_bytes("Ann"))
     path = tmp_path / "r.csv"
@@ -130,8 +130,8 @@ def test_canvas_unpacked_folder_and_name_only_match(tmp_path, notebook_bytes, re
         encoding="utf-8",
     )
     roster = Roster.from_frame(read_roster(path))  # no Canvas ids: the squeezed name decides
-    intake = gather(folder, roster=roster)
-    assert intake.layout == "canvas"
+    intake = gather(tmp_path / "unpacked", roster=roster)  # a download unpacked inside a folder of its own
+    assert (intake.layout, intake.root) == ("canvas", folder)
     assert [f.student for f in intake.files] == ["mobrien@uni.example"]
     (ann,) = intake.unmatched
     assert ann.candidates == ("Lee, Ann (alee1@uni.example)", "Lee, Ann (alee2@uni.example)")

@@ -72,6 +72,21 @@ def detect(source: Path) -> str:
     )
 
 
+def _unwrapped(root: Path) -> Path:
+    """The folder inside ``root`` when it holds nothing else and is a download unpacked one level deep.
+
+    Some unzip tools put a Canvas or Moodle download in a folder of its own; read as today's folder
+    layout, every file would land on one "student" named after it.
+    """
+    if not root.is_dir():
+        return root
+    inside = [p for p in root.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+    if len(inside) == 1 and inside[0].is_dir() and not inside[0].is_symlink():
+        if detect(inside[0]) in (canvas.NAME, moodle.NAME):
+            return inside[0]
+    return root
+
+
 @dataclass(frozen=True)
 class Unmatched:
     """A file whose sender fits no roster student, or several: reported, never stored under a guess."""
@@ -107,6 +122,8 @@ def gather(
 ) -> Intake:
     """Every submission in ``source`` with its roster student; raises IntakeError when the source is unusable."""
     root = Path(source)
+    if layout is None:
+        root = _unwrapped(root)
     layout = layout or detect(root)
     if layout not in FINDERS:
         raise IntakeError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
