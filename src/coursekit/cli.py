@@ -34,10 +34,6 @@ console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 
-def pd_isna(value) -> bool:
-    return value is None or value != value or str(value) == "<NA>"
-
-
 def _fail(message: str, code: int = 2) -> NoReturn:
     errors.print(Text(f"error: {message}", style="red"), soft_wrap=True)
     sys.exit(code)
@@ -149,6 +145,8 @@ def _print_result(result, root: Path) -> None:
 )
 def intake(csv_out: Path, **source) -> None:
     """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
+    import pandas as pd
+
     from coursekit.intake.table import intake_table
     from coursekit.log.export import write_csv
 
@@ -157,12 +155,11 @@ def intake(csv_out: Path, **source) -> None:
     shown = Table(box=None, show_edge=False, pad_edge=False)
     for column in ("file", "student", "notebook", "week", "submitted", "late", "source id"):
         shown.add_column(column, overflow="fold")
-    ok = table[table["status"].isin(["ok", "problem"])]
-    for row in ok.itertuples():
-        week = "" if pd_isna(row.week) else str(row.week)
-        late = Text("late", style="bold red") if row.late is True else Text("")
-        name = Text(str(row.file)) if row.status == "ok" else Text(f"{row.file} ({row.reason})", style="red")
-        shown.add_row(name, row.student, row.notebook, week, f"{row.submitted_at:%Y-%m-%d %H:%M}", late, row.source_id)
+    for row in table[table["status"] == "ok"].itertuples():
+        late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
+        when = f"{row.submitted_at:%Y-%m-%d %H:%M}"
+        week = "" if row.week is None or row.week is pd.NA else str(row.week)
+        shown.add_row(str(row.file), row.student, row.notebook, week, when, late, row.source_id)
     console.print(shown)
     rest = table[~table["status"].isin(["ok"])]
     if len(rest):
