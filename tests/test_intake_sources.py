@@ -104,7 +104,7 @@ def test_canvas_zip_lands_every_file_on_its_roster_student(tmp_path, notebook_by
     assert got["jsmith3@uni.example"][1] == "103"  # a name with digits
     assert got["alee1@uni.example"][1] == "104" and got["alee2@uni.example"][1] == "105"  # same name, by id
     assert [u.file.source_id for u in intake.unmatched] == ["anon_x7Kq2"]
-    assert "anonymous grading" in intake.unmatched[0].reason
+    assert "anonymous grading" in intake.unmatched[0].hint
     assert any("text or link entry" in s.reason and not s.serious for s in intake.skipped)
 
     db = tmp_path / "log.db"
@@ -193,7 +193,8 @@ def test_moodle_flat_mode_by_name_reports_the_ambiguous_pair(tmp_path, notebook_
     reasons = {u.file.source_id: u for u in intake.unmatched}
     assert set(reasons) == {"5003", "5004", "5005"}
     assert "fits 2 roster students" in reasons["5004"].reason and len(reasons["5004"].candidates) == 2
-    assert "--moodle-worksheet" in reasons["5003"].reason
+    assert "cannot tell them apart" in reasons["5004"].hint
+    assert "--moodle-worksheet" in reasons["5003"].hint
 
 
 def nbgrader_submission(inbound: Path, student: str, when: datetime, data: bytes, tag: str) -> None:

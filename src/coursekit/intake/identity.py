@@ -41,7 +41,11 @@ class Claim:
     id_columns: tuple[str, ...] = ID_COLUMNS  # where the ids may appear in the roster
     names: tuple[str, ...] = ()  # full names, in any word order
     squeezed: str = ""  # Canvas's squeezed sortable name
-    hint: str = ""  # what to do when nothing matches (e.g. anonymous grading)
+    hint: str = ""  # what to do when nothing matches (anonymous grading, blind marking)
+
+
+NOT_ON_ROSTER = "add the student to the roster (or fix their id there), then run again"
+TWO_ON_ROSTER = "the roster cannot tell them apart by this; match by id (Canvas user id, Moodle worksheet e-mail)"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Match:
     student: str | None
     candidates: tuple[str, ...] = ()  # roster students it could be, when it matched none or several
     reason: str = ""
+    hint: str = ""  # what to do when there is no student
 
 
 @dataclass
@@ -90,18 +95,17 @@ class Roster:
             found = self.squeezed.get(canvas_name(claim.squeezed), set())
         if found:
             return self._decide(found, "name " + " / ".join([*claim.names, claim.squeezed][:1] or ["?"]))
-        return Match(None, self._close(claim), self._nothing(claim))
+        return Match(None, self._close(claim), self._nothing(claim), claim.hint or NOT_ON_ROSTER)
 
     def _decide(self, found: set[str], what: str) -> Match:
         if len(found) == 1:
             return Match(next(iter(found)))
         candidates = tuple(self.labels[k] for k in sorted(found))
-        return Match(None, candidates, f"{what} fits {len(found)} roster students")
+        return Match(None, candidates, f"{what} fits {len(found)} roster students", TWO_ON_ROSTER)
 
     def _nothing(self, claim: Claim) -> str:
         given = [*(f"id {i}" for i in claim.ids), *claim.names, *([claim.squeezed] if claim.squeezed else [])]
-        reason = f"{', '.join(given)} matches no roster student" if given else "the source gives no id or name"
-        return f"{reason}; {claim.hint}" if claim.hint else reason
+        return f"{', '.join(given)} matches no roster student" if given else "the source gives no id or name"
 
     def _close(self, claim: Claim) -> tuple[str, ...]:
         """Roster students whose names look like the claim's, to help the instructor decide."""

@@ -94,8 +94,7 @@ class Unmatched:
     file: SubmissionFile
     reason: str
     candidates: tuple[str, ...] = ()
-
-    hint = "add the student to the roster (or fix their id there), then run again"
+    hint: str = ""
 
     @property
     def detail(self) -> str:
@@ -135,7 +134,7 @@ def gather(
             continue
         match = roster.match(item.claim)
         if match.student is None:
-            intake.unmatched.append(Unmatched(item.file, match.reason, match.candidates))
+            intake.unmatched.append(Unmatched(item.file, match.reason, match.candidates, match.hint))
         else:
             intake.files.append(as_student(item.file, match.student))
     if not intake.files and not intake.unmatched and not intake.skipped:
