@@ -150,3 +150,52 @@ def test_export_without_log_says_what_to_do(tmp_path):
     result = CliRunner().invoke(main, ["export", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 2
     assert "coursekit collect" in result.output
+
+
+def test_many_files_print_a_line_only_for_what_needs_a_look(messy_class, tmp_path, reading, monkeypatch):
+    """Failures, duplicates and changes get a line; the rest is counted by status and week and in the CSV."""
+    db = tmp_path / "log.db"
+    monkeypatch.setattr("coursekit.cli._CollectDisplay.PLAIN_EVERY", 0.0)  # a plain progress line per file
+    result = run("collect", str(messy_class), "--db", str(db))
+    lines = result.output.splitlines()
+    per_file = [line for line in lines if line.startswith(("collected ", "unchanged ", "failed ", "updated "))]
+    assert [line.split()[0] for line in per_file] == ["failed"] * 3
+    assert any(line.startswith("… ") and "files/s" in line and "s left" in line for line in lines)
+    table = next(i for i, line in enumerate(lines) if "files by status and week" in line)
+    assert "week 1" in lines[table + 2] and "total" in lines[table + 2]
+    assert next(line for line in lines if "collected" in line and "│" in line).split("│")[2].strip() == "27"
+
+    report = pd.read_csv(tmp_path / "log-collect.csv")  # the default: beside the log
+    assert len(report) == 30 and report.status.value_counts().to_dict() == {"collected": 27, "failed": 3}
+    assert set(report.columns) == {"status", "student", "notebook", "week", "path", "detail", "hint"}
+
+    newer = filled_notebook(reading, 1, {reading.prompts_for(1)[0].id: "the final version"})
+    write_notebook(messy_class / "student05" / "week01.ipynb", newer, mtime=1_900_000_000)
+    again = run("collect", str(messy_class), "--db", str(db), "--report", str(tmp_path / "again.csv"))
+    per_file = [line.split()[:2] for line in again.output.splitlines() if line.startswith(("updated", "unchanged"))]
+    assert per_file == [["updated", "student05/week01.ipynb"]]
+    assert len(pd.read_csv(tmp_path / "again.csv")) == 30
+
+    verbose = run("collect", str(messy_class), "--db", str(db), "--verbose")
+    assert sum(line.startswith("unchanged ") for line in verbose.output.splitlines()) == 27
+
+
+def test_report_cells_are_spreadsheet_safe(make_class, tmp_path):
+    root = make_class(1)
+    (root / "=cmd").mkdir()
+    (root / "=cmd" / "week01.ipynb").write_bytes(b"")
+    run("collect", str(root), "--db", str(tmp_path / "log.db"), "--report", str(tmp_path / "r.csv"))
+    frame = pd.read_csv(tmp_path / "r.csv")
+    assert "'=cmd" in set(frame.student)
+
+
+def test_terminal_shows_one_progress_bar_with_rate_and_time_left(make_class, tmp_path, monkeypatch):
+    from rich.console import Console
+
+    screen = io.StringIO()
+    monkeypatch.setattr("coursekit.cli.console", Console(file=screen, force_terminal=True, width=100))
+    root = make_class(3)
+    assert run("collect", str(root), "--db", str(tmp_path / "log.db")).exit_code == 0
+    shown = screen.getvalue()
+    assert "collecting" in shown and "3/3" in shown and "━" in shown
+    assert "files/s" in shown or "0:00:00" in shown

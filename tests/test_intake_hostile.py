@@ -123,7 +123,12 @@ def test_collect_reports_them_stores_the_rest_and_writes_nothing_else(tmp_path, 
         students = {r[0] for r in conn.execute("SELECT student FROM submissions")}
     assert students == {"101", "107", "112", "113"}
     after = {p for p in tmp_path.rglob("*")}
-    assert {p.relative_to(work).as_posix() for p in after - before} <= {"log.db", "log.db-wal", "log.db-shm"}
+    assert {p.relative_to(work).as_posix() for p in after - before} <= {
+        "log.db",
+        "log.db-wal",
+        "log.db-shm",
+        "log-collect.csv",
+    }  # the log and its report
 
 
 def test_a_corrupt_source_zip_is_a_clear_error(tmp_path):
@@ -158,4 +163,4 @@ def test_folder_source_with_a_students_zip_and_a_symlink(tmp_path, nb):
     reasons = {p.path.name: p.reason for p in intake.skipped}
     assert "symbolic link" in reasons["link_102_2_week01.ipynb"] and "macOS" in reasons["__MACOSX"]
     db = tmp_path / "log.db"
-    assert collect(folder, db, "canvas").count("collected") == 1
+    assert collect(folder, db, layout="canvas").count("collected") == 1

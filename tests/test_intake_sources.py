@@ -289,8 +289,9 @@ def test_collect_cli_with_homes_and_a_course_roster(tmp_path, notebook_bytes, mo
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "late" in result.output  # file time after the course.toml deadline
-    assert stored(db)["jsmith3@uni.example"][1:3] == ("homes", "jsmith3")
+    week, source, source_id, late, submitted = stored(db)["jsmith3@uni.example"]
+    assert (week, source, source_id, late) == (1, "homes", "jsmith3", None)  # homes say nothing: the deadline decides
+    assert submitted.startswith(f"{AFTER:%Y-%m-%d %H:%M:%S}")  # the file's time, not the collect time
 
 
 def _course_toml(tmp_path: Path) -> Path:

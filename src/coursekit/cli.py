@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -17,6 +28,7 @@ from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
+from coursekit.log.results import STATUSES, FileResult, default_report_path, write_report
 
 DEFAULT_DB = "coursekit.db"
 STATUS_STYLE = {
@@ -118,24 +130,99 @@ def _gather(
     return intake, options
 
 
-def _print_result(result, root: Path) -> None:
+def _file_line(result: FileResult, root: Path) -> Text:
+    """One file's line: where it is (a member of the source zip by its name), whose it is, what happened."""
     try:
-        shown = result.path.relative_to(root)
+        shown = result.path.relative_to(root).as_posix()
     except ValueError:
-        shown = result.path
+        shown = str(result.path)
+    if result.entry:
+        shown = result.entry if shown == "." else f"{shown}:{result.entry}"
     line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
     line.append(f" {shown}")
     if result.student and result.status == "unmatched":
         line.append(f"  (source id {result.student})", style="dim")
-    elif result.student and result.student not in str(shown):
-        line.append(f"  → {result.student}")  # the roster student a download's file landed on
+    elif result.student and result.student not in shown:
+        line.append(f"  → {result.student}")  # the roster student a downloaded file landed on
     if result.notebook:
         line.append(f"  [{result.notebook}]", style="dim")
     if result.detail:
         line.append(f"  {result.detail}")
     if result.hint:
         line.append(f"  → {result.hint}", style="italic")
-    console.print(line, soft_wrap=True)
+    return line
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f} files/s" if task.speed else "", style="progress.data.speed")
+
+
+class _CollectDisplay:
+    """Shows a collect as it runs: one progress line, and a line for each file worth one.
+
+    On a terminal the line is a rich progress bar (rate, time left); otherwise, in a log file or
+    CI, a plain line every PLAIN_EVERY seconds. Per-file lines: failed, duplicate and updated
+    files and files stored only in part, or every file with ``verbose``.
+    """
+
+    PLAIN_EVERY = 10.0
+
+    def __init__(self, root: Path, verbose: bool) -> None:
+        self.root = root
+        self.verbose = verbose
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+        self.started = time.monotonic()
+        self.last_line = self.started
+
+    def __enter__(self) -> _CollectDisplay:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, result: FileResult, done: int, total: int) -> None:
+        if self.verbose or result.noteworthy:
+            console.print(_file_line(result, self.root), soft_wrap=True)
+        if console.is_terminal:
+            if self.bar is None:  # started at the first file, once collect's workers are running
+                self.bar = Progress(
+                    TextColumn("collecting"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    _RateColumn(),
+                    TimeRemainingColumn(),
+                    console=console,
+                )
+                self.bar.start()
+                self.task = self.bar.add_task("collect", total=total)
+            assert self.task is not None
+            self.bar.update(self.task, completed=done)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= self.PLAIN_EVERY and done < total:
+            self.last_line = now
+            rate = done / (now - self.started)
+            console.print(
+                f"… {done:,} of {total:,} files ({done / total:.0%}), {rate:,.0f} files/s, "
+                f"about {(total - done) / rate:,.0f} s left"
+            )
+
+
+def _summary(report: collecting.CollectReport) -> Table:
+    """Files by status (rows) and week (columns)."""
+    weeks = report.weeks
+    table = Table()
+    table.add_column("status")
+    for week in weeks:
+        table.add_column("no week" if week is None else f"week {week}", justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for status, counts in report.by_week().items():
+        cells = [f"{counts.get(week, 0):,}" for week in weeks]
+        table.add_row(Text(status, style=STATUS_STYLE.get(status, "")), *cells, f"{sum(counts.values()):,}")
+    return table
 
 
 @main.command()
@@ -182,28 +269,50 @@ def intake(csv_out: Path, **source) -> None:
 @main.command()
 @_source_options
 @click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
-def collect(db: str, **source) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes reading files  [default: one per core]")
+@click.option("--full", is_flag=True, help="Read every file again, also those whose size and time did not change.")
+@click.option("--verbose", "-v", is_flag=True, help="A line for every file, not only failed, duplicate and changed.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with one row per file  [default: beside the log, LOG-collect.csv]",
+)
+def collect(db: str, jobs: int | None, full: bool, verbose: bool, report_path: Path | None, **source) -> None:
     """Collect SOURCE into the discussion log: a folder of student folders, a Canvas or Moodle download
     (zip or unpacked), an nbgrader exchange or submitted/ folder, or JupyterHub homes (--homes).
 
     Each file lands on its roster student (course.toml [roster], or --roster); files that match no
-    student, or several, are listed first and not stored. Reruns are safe: unchanged files change
-    nothing; a changed file keeps its earlier version. Exits 1 when any file failed or was unmatched,
-    after collecting all the others.
+    student, or several, and files not read are listed first and not stored. Reruns are safe and
+    fast: files whose size and modification time did not change are not opened; a changed file
+    keeps its earlier version. Prints a line for each failed, unmatched, skipped, duplicate or
+    updated file and a table by status and week; every file is in the CSV report. Exits 1 when any
+    file failed or was unmatched, after collecting all the others.
     """
     gathered, options = _gather(**source)
-    root = gathered.root
-    from coursekit.log.collect import intake_results
+    try:
+        with _CollectDisplay(gathered.root, verbose) as display:
+            report = collecting.collect(
+                gathered.root, db, jobs=jobs, full=full, progress=display, options=options, intake=gathered
+            )
+    except IntakeError as exc:
+        _fail(str(exc))
+    console.print("files by status and week:")
+    console.print(_summary(report))
+    counts = ", ".join(f"{report.count(status)} {status}" for status in STATUSES)
+    console.print(f"{len(report.results)} file(s): {counts}.")
+    if report.changed == 0:
+        console.print("0 changed: the log already held everything in these files.")
+    else:
+        console.print(f"{report.changed} changed.")
+    written = write_report(report, report_path or default_report_path(db))
+    console.print(f"every file's outcome: {written}", soft_wrap=True)
+    if report.failed:
+        errors.print(
+            f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above."
+        )
+        sys.exit(1)
 
-    pending = intake_results(gathered)
-    if pending:
-        console.print(Text("Not collected as they are (the rest follows):", style="bold"))
-        for result in pending:
-            _print_result(result, root)
-    report = collecting.collect(root, db, options=options, intake=gathered)
-    for result in report.results:
-        if result not in pending:
-            _print_result(result, root)
     counts = ", ".join(
         f"{report.count(status)} {status}"
         for status in ("collected", "updated", "unchanged", "duplicate", "failed", "unmatched", "skipped")
@@ -213,6 +322,8 @@ def collect(db: str, **source) -> None:
         console.print("0 changed: the log already held everything in these files.")
     else:
         console.print(f"{report.changed} changed.")
+    written = write_report(report, report_path or default_report_path(db))
+    console.print(f"every file's outcome: {written}", soft_wrap=True)
     if report.failed:
         errors.print(
             f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above."

@@ -1,4 +1,5 @@
-"""From what instructors download to submissions: finding the files, and extracting one notebook's work.
+"""From what instructors download to submissions: finding the files, extracting one notebook's work, and
+reading many at once in worker processes.
 
 ``sources.gather`` detects a source (a folder of student folders, a Canvas or Moodle download, an
 nbgrader exchange or ``submitted/`` folder, JupyterHub homes), lists its files through one module

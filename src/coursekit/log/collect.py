@@ -1,86 +1,73 @@
-"""Collect a source of submitted notebooks into the discussion log, one file at a time.
+"""Collect submitted notebooks into the discussion log: only what changed, parsed in parallel, stored in batches.
 
-Every file ends up in the report as collected, updated, unchanged, duplicate, failed or unmatched
-(with a reason and a hint), and everything the source held that is not a notebook as skipped.
-A failure never stops the run and never touches what is already stored.
+Every file ends up in the report as collected, updated, unchanged, duplicate, failed (with a
+reason and a hint), unmatched (its sender fits no roster student, or several: never stored under a
+guess) or skipped (not a notebook, or clutter). A failure never stops the run and never touches
+what is already stored. Files come from any intake source (``intake.sources.gather``), each with
+its roster student; what is set aside is reported before anything is stored.
+
+A rerun does not open a file whose size and change stamp match what the log remembers
+(``collected_files``); a file whose stamp changed but whose bytes hash the same is unchanged.
+Files are read and extracted in worker processes (``intake.reader``) while this process stores
+the results as they come, many per transaction and each in its own savepoint. Nothing grows with
+the number of files but the small per-file results.
+
+Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins.
+Files are handled newest first within each student, so the first readable file for a notebook is
+the one stored and any later one is an older copy; only the winners' names are remembered.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import os
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from coursekit.course.lateness import is_late
 from coursekit.intake.base import Options
-from coursekit.intake.extract import Extracted, extract
+from coursekit.intake.extract import Extracted, week_in_name
 from coursekit.intake.identity import Roster
-from coursekit.intake.sources import Intake, gather
-from coursekit.intake.submission import SubmissionFile
-from coursekit.log.store import Source, open_database, store_submission
+from coursekit.intake.reader import read_all
+from coursekit.intake.sources import Intake, Unmatched, gather
+from coursekit.intake.submission import LayoutProblem, SubmissionFile
+from coursekit.log.results import (
+    DUPLICATE,
+    FAILED,
+    SKIPPED,
+    UNCHANGED,
+    UNMATCHED,
+    CollectReport,
+    FileResult,
+)
+from coursekit.log.store import (
+    Batch,
+    Source,
+    Stored,
+    TrackedFile,
+    course_secret,
+    open_database,
+    store_submission,
+    track_file,
+    tracked_files,
+)
 
-FAILED = "failed"
-DUPLICATE = "duplicate"
-UNMATCHED = "unmatched"  # a file whose sender fits no roster student, or several: not stored
-SKIPPED = "skipped"  # not a notebook, or clutter: reported, not a failure
+__all__ = ["CollectReport", "FileResult", "collect", "collect_files"]
 
-
-@dataclass(frozen=True)
-class FileResult:
-    path: Path
-    student: str
-    notebook: str
-    status: str  # collected, updated, unchanged, duplicate, failed
-    detail: str = ""
-    hint: str = ""
-
-
-@dataclass
-class CollectReport:
-    results: list[FileResult]
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.results if r.status == status)
-
-    @property
-    def failed(self) -> list[FileResult]:
-        """Files a student sent that were not stored: failed, or not matched to the roster."""
-        return [r for r in self.results if r.status in (FAILED, UNMATCHED)]
-
-    @property
-    def changed(self) -> int:
-        return self.count("collected") + self.count("updated")
-
-
-def read_submission(file: SubmissionFile) -> tuple[bytes | None, str]:
-    try:
-        return file.read_bytes(), ""
-    except OSError as exc:
-        return None, f"cannot read the file: {exc.strerror or exc}"
-
-
-def intake_results(intake: Intake) -> list[FileResult]:
-    """The report lines of what the source held but will not be stored: unmatched and skipped files."""
-    results = [
-        FileResult(
-            u.file.shown,
-            u.file.source_id,
-            "",
-            UNMATCHED,
-            u.detail,
-            u.hint,
-        )
-        for u in intake.unmatched
-    ]
-    results += [FileResult(p.shown, "", "", FAILED if p.serious else SKIPPED, p.reason, p.hint) for p in intake.skipped]
-    return results
+BATCH = 200  # submissions per transaction at most...
+BATCH_SECONDS = 1.0  # ...and held open this long at most: SQLite's write lock blocks the review desk
+LOOKUP = 500  # files asked about per query of ``collected_files``
+Progress = Callable[[FileResult, int, int], None]  # (result, files done, files in all)
 
 
 def collect(
     root: str | Path,
     db: Engine | str | Path,
+    *,
+    jobs: int | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
     layout: str | None = None,
     roster: Roster | None = None,
     options: Options | None = None,
@@ -88,72 +75,226 @@ def collect(
 ) -> CollectReport:
     """Collect every notebook in the source ``root`` into the log ``db`` (an engine, a path or a URL).
 
-    The source is read (or ``intake``, already gathered, used) before the database is opened, so a
-    mistyped folder leaves no empty log behind.
+    The source is read (``layout`` detected unless given, senders matched to ``roster``), or
+    ``intake`` already gathered is used, before the database is opened, so a mistyped folder
+    leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
+    read every file even when the log says it did not change.
     """
-    options = options or Options()
     intake = intake or gather(root, layout, roster, options)
     engine = db if isinstance(db, Engine) else open_database(db)
-    results = intake_results(intake)
+    return collect_files(
+        intake.files, engine, intake.skipped, intake.unmatched, jobs=jobs, full=full, progress=progress
+    )
 
-    parsed: list[tuple[SubmissionFile, Extracted, str]] = []
-    for file in intake.files:
-        data, error = read_submission(file)
-        if data is None:
-            results.append(FileResult(file.shown, file.student, "", FAILED, error, "check the file's permissions"))
-            continue
-        extracted = extract(data, Path(file.name).stem)
-        if not extracted.ok:
-            problem = extracted.problems[0]
-            results.append(
-                FileResult(file.shown, file.student, extracted.notebook, FAILED, problem.reason, problem.hint)
-            )
-            continue
-        parsed.append((file, extracted, hashlib.sha256(data).hexdigest()))
 
-    # Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins.
-    newest: dict[tuple[str, str], tuple[SubmissionFile, Extracted, str]] = {}
-    for entry in parsed:
-        key = (entry[0].student, entry[1].notebook)
-        if key not in newest or entry[0].submitted_at > newest[key][0].submitted_at:
-            newest[key] = entry
-    for file, extracted, file_hash in parsed:
-        winner = newest[(file.student, extracted.notebook)][0]
-        if winner is not file:
-            results.append(
-                FileResult(
-                    file.shown,
-                    file.student,
-                    extracted.notebook,
-                    DUPLICATE,
-                    f"older copy of {extracted.notebook}; the newer {winner.name} was used",
-                    "delete the copy that is not the student's final submission to silence this",
-                )
-            )
-            continue
-        source = Source(file.source, file.source_id, file.late)
+def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unmatched] = ()) -> list[FileResult]:
+    """The report lines of what a source held but will not be stored: not read, skipped, unmatched."""
+    results = [
+        FileResult(u.file.path, u.file.source_id, "", UNMATCHED, u.detail, u.hint, None, u.file.entry)
+        for u in unmatched
+    ]
+    for problem in layout_problems:
+        name = Path(problem.entry or problem.path.name)
+        week = week_in_name(name.stem) if name.suffix == ".ipynb" else None
+        status = FAILED if problem.serious else SKIPPED
+        results.append(FileResult(problem.path, "", "", status, problem.reason, problem.hint, week, problem.entry))
+    return results
+
+
+def collect_files(
+    files: Sequence[SubmissionFile],
+    engine: Engine,
+    layout_problems: Sequence[LayoutProblem] = (),
+    unmatched: Sequence[Unmatched] = (),
+    *,
+    jobs: int | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> CollectReport:
+    """Collect ``files`` (from any intake source) into the log; ``collect`` finds them first."""
+    total = len(files) + len(layout_problems) + len(unmatched)
+    results: list[FileResult] = []
+
+    def finish(result: FileResult) -> None:
+        results.append(result)
+        if progress:
+            progress(result, len(results), total)
+
+    with engine.begin() as conn:
+        secret = course_secret(conn)
+    ordered = _newest_first(files)
+    known = _remembered(engine, ordered, full)
+    # Workers start here, before the first progress report (which may start a display thread).
+    parsed = read_all([file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)], jobs)
+    for result in set_aside(layout_problems, unmatched):  # reported before anything is stored
+        finish(result)
+
+    winners: dict[tuple[str, str], SubmissionFile] = {}  # (student, notebook) -> the file used
+    writer = _Writer(engine, finish)
+    try:
+        for file, seen in zip(ordered, known, strict=True):
+            if _skippable(file, seen):
+                assert seen is not None
+                if not _claim(winners, file, seen.notebook, seen.week, finish):
+                    finish(_result(file, seen.notebook, seen.week, UNCHANGED))
+                continue
+            extracted = next(parsed)
+            if not extracted.ok:
+                first = extracted.problems[0]
+                week = extracted.week if extracted.week is not None else week_in_name(Path(file.name).stem)
+                finish(_result(file, extracted.notebook, week, FAILED, first.reason, first.hint))
+            elif not _claim(winners, file, extracted.notebook, extracted.week, finish):
+                writer.store(file, extracted, secret, seen is not None)
+        writer.commit()
+    finally:
+        writer.close()
+        parsed.close()
+    results.sort(key=lambda r: r.origin)
+    return CollectReport(results)
+
+
+def _newest_first(files: Sequence[SubmissionFile]) -> list[SubmissionFile]:
+    """Files by student, each student's newest first (ties: path order, as before)."""
+    ordered = sorted(files, key=lambda f: f.origin)
+    ordered.sort(key=lambda f: f.submitted_at, reverse=True)
+    ordered.sort(key=lambda f: f.student)
+    return ordered
+
+
+def origin_key(file: SubmissionFile) -> str:
+    """How ``collected_files`` names a file: its absolute path, and the member for an archive."""
+    path = os.path.abspath(file.path)
+    return f"{path}:{file.entry}" if file.entry else path
+
+
+def _remembered(engine: Engine, files: list[SubmissionFile], full: bool) -> list[TrackedFile | None]:
+    """What the log remembers of each file (None: nothing, or ``full`` asks to read it anyway)."""
+    if full:
+        return [None] * len(files)
+    found: list[TrackedFile | None] = []
+    with engine.connect() as conn:
+        for start in range(0, len(files), LOOKUP):
+            keys = [origin_key(file) for file in files[start : start + LOOKUP]]
+            known = tracked_files(conn, keys)
+            found.extend(known.get(key) for key in keys)
+    return found
+
+
+def _skippable(file: SubmissionFile, seen: TrackedFile | None) -> bool:
+    """The file is what it was when last stored: same student, same size, same change stamp."""
+    return (
+        seen is not None
+        and file.size >= 0
+        and bool(file.stamp)
+        and (seen.student, seen.size, seen.stamp) == (file.student, file.size, file.stamp)
+    )
+
+
+def _result(file: SubmissionFile, notebook: str, week: int | None, status: str, detail="", hint="", notes=()):
+    return FileResult(file.path, file.student, notebook, status, detail, hint, week, file.entry, tuple(notes))
+
+
+def _claim(
+    winners: dict[tuple[str, str], SubmissionFile],
+    file: SubmissionFile,
+    notebook: str,
+    week: int | None,
+    finish: Callable[[FileResult], None],
+) -> bool:
+    """Report ``file`` as a duplicate if a newer file already stands for its notebook; else claim it."""
+    key = (file.student, notebook)
+    if key not in winners:
+        winners[key] = file
+        return False
+    finish(
+        _result(
+            file,
+            notebook,
+            week,
+            DUPLICATE,
+            f"older copy of {notebook}; the newer {winners[key].name} was used",
+            "delete the copy that is not the student's final submission to silence this",
+        )
+    )
+    return True
+
+
+def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret: str, known: bool) -> Stored:
+    """Store one submission and remember what its file was, in the caller's savepoint."""
+    source = Source(file.source, file.source_id, file.late)
+    stored = store_submission(
+        conn, file.student, extracted, file.origin, extracted.file_hash, file.submitted_at, secret, source
+    )
+    if file.size >= 0 and file.stamp:
+        seen = TrackedFile(file.student, extracted.notebook, extracted.week, file.size, file.stamp, extracted.file_hash)
+        track_file(conn, origin_key(file), seen, known)
+    return stored
+
+
+class _Writer:
+    """Stores submissions in batches and reports each file once its batch is committed.
+
+    A database error on one file rolls back its savepoint only; if a commit itself fails, every
+    file of that batch is reported failed (none of it was stored) and the run goes on.
+    """
+
+    def __init__(self, engine: Engine, finish: Callable[[FileResult], None]) -> None:
+        self.engine = engine
+        self.finish = finish
+        self.batch = Batch(engine)
+        self.started = time.monotonic()
+        self.waiting: list[FileResult] = []
+
+    def store(self, file: SubmissionFile, extracted: Extracted, secret: str, known: bool) -> None:
         try:
-            stored = store_submission(
-                engine, file.student, extracted, str(file.shown), file_hash, file.submitted_at, source
-            )
+            stored = self.batch.write(lambda conn: _store(conn, file, extracted, secret, known))
         except Exception as exc:  # noqa: BLE001 - a database error on one file must not stop the run
-            results.append(
-                FileResult(
-                    file.shown,
-                    file.student,
-                    extracted.notebook,
-                    FAILED,
-                    f"database error: {exc.__class__.__name__}: {exc}",
-                    "nothing of this file was stored; fix the database and run collect again",
-                )
-            )
-            continue
+            self.finish(_database_error(file, extracted, exc))
+            return
         detail = f"{stored.changed_reflections} item(s) changed" if stored.changed_reflections else ""
         if stored.notes:
             detail = "; ".join([detail, *stored.notes] if detail else stored.notes)
-        if is_late(file.submitted_at, options.deadline(extracted.week), file.late):
-            detail = "; ".join(d for d in (detail, "late") if d)
-        results.append(FileResult(file.shown, file.student, extracted.notebook, str(stored.outcome), detail))
+        self.waiting.append(
+            _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, notes=stored.notes)
+        )
+        if self.batch.pending >= BATCH or time.monotonic() - self.started >= BATCH_SECONDS:
+            self.commit()
 
-    results.sort(key=lambda r: str(r.path))
-    return CollectReport(results)
+    def commit(self) -> None:
+        try:
+            self.batch.commit()
+        except Exception as exc:  # noqa: BLE001 - the files of this batch fail; the next batch starts afresh
+            self.batch.close()
+            self.batch = Batch(self.engine)
+            for result in self.waiting:
+                self.finish(
+                    FileResult(
+                        result.path,
+                        result.student,
+                        result.notebook,
+                        FAILED,
+                        f"database error while saving: {exc.__class__.__name__}: {exc}",
+                        "nothing of this file was stored; fix the database and run collect again",
+                        result.week,
+                        result.entry,
+                    )
+                )
+        else:
+            for result in self.waiting:
+                self.finish(result)
+        self.waiting = []
+        self.started = time.monotonic()
+
+    def close(self) -> None:
+        self.batch.close()
+
+
+def _database_error(file: SubmissionFile, extracted: Extracted, exc: Exception) -> FileResult:
+    return _result(
+        file,
+        extracted.notebook,
+        extracted.week,
+        FAILED,
+        f"database error: {exc.__class__.__name__}: {exc}",
+        "nothing of this file was stored; fix the database and run collect again",
+    )

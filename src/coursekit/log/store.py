@@ -1,24 +1,30 @@
 """The class discussion log: its database schema and every write to it (SQLAlchemy Core).
 
-A SQLite file is the default; any SQLAlchemy URL works. Each submission file is written in its
-own transaction, so a failure in one never undoes another student's work. Reflections and widget
-answers keep every version: ``reflections`` and ``answers`` hold the current value, and
-``reflection_versions`` and ``answer_versions`` all of them.
+A SQLite file is the default; any SQLAlchemy URL works. Submissions are written many to a
+transaction (``Batch``), each inside its own savepoint, so a failure in one never undoes another
+student's work. Reflections and widget answers keep every version: ``reflections`` and ``answers``
+hold the current value, and ``reflection_versions`` and ``answer_versions`` all of them.
+``collected_files`` remembers what each stored file was (size, change stamp, hash), so a rerun can
+skip files that did not change without opening them.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Connection,
     CursorResult,
     DateTime,
     Engine,
@@ -30,6 +36,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     inspect,
@@ -41,6 +48,7 @@ from coursekit.intake.extract import Extracted
 from coursekit.notebook.cells import content_hash, word_count
 
 metadata = MetaData()
+T = TypeVar("T")
 
 submissions = Table(
     "submissions",
@@ -61,6 +69,23 @@ submissions = Table(
 )
 # Columns added after the first release: a log made before them gets them on open (all nullable).
 ADDED_COLUMNS = {"submissions": ("source", "source_id", "source_late")}
+
+
+# What each stored file was when it was last read: a rerun skips a file whose size and stamp (the
+# modification time in ns, or an archive member's CRC) match, without opening it.
+collected_files = Table(
+    "collected_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("origin", Text, nullable=False, unique=True),  # the file's absolute path, or archive:member
+    Column("student", String(200), nullable=False),
+    Column("notebook", String(200), nullable=False),
+    Column("week", Integer),
+    Column("size", BigInteger, nullable=False),
+    Column("stamp", String(64), nullable=False),
+    Column("file_hash", String(64), nullable=False),
+    Column("checked_at", DateTime, nullable=False),
+)
 
 
 def _text_columns() -> list[Column]:
@@ -179,20 +204,30 @@ def _save_versions(
     items: dict[str, dict],
     stamps: dict,
     new_row: Callable[[str], dict] | None = None,
+    first: bool = False,
 ) -> int:
     """Write items whose content hash changed as a new version; return how many changed.
 
-    ``new_row(key)`` gives extra columns for a first version (a post's public id).
+    ``new_row(key)`` gives extra columns for a first version (a post's public id). ``first`` says
+    the notebook is new to the log, so there is nothing stored to compare with.
     """
-    current = {
-        row[table.key]: row
-        for row in conn.execute(
-            select(table.current).where(
-                table.current.c.student == owner["student"], table.current.c.notebook == owner["notebook"]
-            )
-        ).mappings()
-    }
+    if not items:
+        return 0
+    current = (
+        {}
+        if first
+        else {
+            row[table.key]: row
+            for row in conn.execute(
+                select(table.current).where(
+                    table.current.c.student == owner["student"], table.current.c.notebook == owner["notebook"]
+                )
+            ).mappings()
+        }
+    )
     changed = 0
+    new_rows: list[dict] = []
+    history: list[dict] = []
     for key, item in items.items():
         row = current.get(key)
         if row is not None and row["content_hash"] == item["content_hash"]:
@@ -200,16 +235,32 @@ def _save_versions(
         changed += 1
         values = {**item, **stamps, "version": 1 if row is None else row["version"] + 1}
         if row is None:
-            row_id = conn.execute(
-                table.current.insert().values(
-                    **owner, **{table.key: key}, **(new_row(key) if new_row else {}), **values
-                )
-            ).inserted_primary_key[0]
+            new_rows.append({**owner, table.key: key, **(new_row(key) if new_row else {}), **values})
         else:
-            row_id = row["id"]
-            conn.execute(table.current.update().where(table.current.c.id == row_id).values(**values))
-        conn.execute(table.history.insert().values(**{table.history_link: row_id}, **values))
+            conn.execute(_update_by_id(table.current), {"row_id": row["id"], **values})
+            history.append({table.history_link: row["id"], **values})
+    if new_rows:
+        inserted = table.current.insert().returning(table.current.c.id, sort_by_parameter_order=True)
+        ids = conn.execute(inserted, new_rows).scalars().all()
+        history.extend(
+            {table.history_link: row_id, **{c: row[c] for c in history_columns(table)}}
+            for row_id, row in zip(ids, new_rows, strict=True)
+        )
+    if history:
+        conn.execute(table.history.insert(), history)
     return changed
+
+
+@functools.cache
+def _update_by_id(table: Table):
+    """``UPDATE table ... WHERE id = :row_id``, built once so every call reuses its compiled form."""
+    return table.update().where(table.c.id == bindparam("row_id"))
+
+
+@functools.cache
+def history_columns(table: Versioned) -> tuple[str, ...]:
+    """The columns a history row copies from its current row."""
+    return tuple(c.name for c in table.history.columns if c.name not in ("id", table.history_link))
 
 
 def database_url(target: str | Path) -> str:
@@ -224,6 +275,11 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    dbapi_connection.isolation_level = None  # no implicit BEGIN: _begin_sqlite says it
+
+
+def _begin_sqlite(conn) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def open_database(target: str | Path, create: bool = True) -> Engine:
@@ -235,7 +291,11 @@ def open_database(target: str | Path, create: bool = True) -> Engine:
             raise FileNotFoundError(f"no discussion log at {path}: run 'coursekit collect' first")
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
+        # Python's sqlite3 begins transactions lazily, before the first write, so a SAVEPOINT would
+        # open (and its RELEASE commit) a transaction of its own. SQLAlchemy's documented fix:
+        # switch that off and say BEGIN ourselves, which makes per-file savepoints real.
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
     if create:
         metadata.create_all(engine)
     _add_columns(engine)  # reading an older log needs them too
@@ -292,69 +352,151 @@ def now() -> datetime:
 
 
 def store_submission(
-    engine: Engine,
+    conn: Connection,
     student: str,
     extracted: Extracted,
     path: str,
     file_hash: str,
     submitted_at: datetime,
+    secret: str | None = None,
     source: Source | None = None,
 ) -> Stored:
-    """Write one extracted submission; unchanged text is left alone, changed text gets a version."""
+    """Write one extracted submission; unchanged text is left alone, changed text gets a version.
+
+    Runs on ``conn`` inside the caller's transaction (a ``Batch`` savepoint), so an error here
+    undoes this submission only. ``secret`` is the course secret, when the caller already has it.
+    """
     source = source or Source(id=student)
     collected_at = now()
-    with engine.begin() as conn:
-        existing = conn.execute(
-            select(submissions).where(submissions.c.student == student, submissions.c.notebook == extracted.notebook)
-        ).first()
-        origin = dict(source=source.name, source_id=source.id, source_late=source.late)
-        if existing is not None and existing.file_hash == file_hash:
-            if (existing.source, existing.source_id, existing.source_late) != tuple(origin.values()):
-                conn.execute(submissions.update().where(submissions.c.id == existing.id).values(**origin))
-            return Stored(Outcome.UNCHANGED, 0)
-        values = dict(
-            week=extracted.week,
-            path=path,
-            file_hash=file_hash,
-            submitted_at=submitted_at,
-            collected_at=collected_at,
-            **origin,
+    s = submissions.c
+    existing = conn.execute(
+        select(s.id, s.file_hash, s.source, s.source_id, s.source_late).where(
+            s.student == student, s.notebook == extracted.notebook
         )
-        if existing is None:
-            submission_id = _inserted_id(
-                conn.execute(submissions.insert().values(student=student, notebook=extracted.notebook, **values))
-            )
-        else:
-            submission_id = existing.id
-            conn.execute(submissions.update().where(submissions.c.id == submission_id).values(**values))
+    ).first()
+    origin = dict(source=source.name, source_id=source.id, source_late=source.late)
+    if existing is not None and existing.file_hash == file_hash:
+        if (existing.source, existing.source_id, existing.source_late) != tuple(origin.values()):
+            conn.execute(submissions.update().where(s.id == existing.id).values(**origin))  # same file, new source
+        return Stored(Outcome.UNCHANGED, 0)
+    values = dict(
+        week=extracted.week,
+        path=path,
+        file_hash=file_hash,
+        submitted_at=submitted_at,
+        collected_at=collected_at,
+        **origin,
+    )
+    if existing is None:
+        submission_id = _inserted_id(
+            conn.execute(submissions.insert(), dict(student=student, notebook=extracted.notebook, **values))
+        )
+    else:
+        submission_id = existing.id
+        conn.execute(_update_by_id(submissions), {"row_id": submission_id, **values})
 
-        owner = dict(submission_id=submission_id, student=student, notebook=extracted.notebook, week=extracted.week)
-        stamps = dict(submitted_at=submitted_at, collected_at=collected_at)
-        reflection_items = {
-            r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
-            for r in extracted.reflections
-        }
-        answer_items = {
-            a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
-            for a in extracted.answers
-        }
-        secret = course_secret(conn)
-        changed = _save_versions(
-            conn,
-            REFLECTIONS,
-            owner,
-            reflection_items,
-            stamps,
-            lambda key: {"post_id": public_id(secret, "r", student, extracted.notebook, key)},
-        )
-        changed += _save_versions(conn, ANSWERS, owner, answer_items, stamps)
-        peer_states = [a.state for a in extracted.answers if a.kind == "peer"]
-        thread_changes, notes = _store_thread(conn, secret, owner, peer_states, stamps)
-        changed += thread_changes
+    owner = dict(submission_id=submission_id, student=student, notebook=extracted.notebook, week=extracted.week)
+    stamps = dict(submitted_at=submitted_at, collected_at=collected_at)
+    reflection_items = {
+        r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
+        for r in extracted.reflections
+    }
+    answer_items = {
+        a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
+        for a in extracted.answers
+    }
+    secret = secret or course_secret(conn)
+    first = existing is None  # a new submission has no earlier items to compare with
+    changed = _save_versions(
+        conn,
+        REFLECTIONS,
+        owner,
+        reflection_items,
+        stamps,
+        lambda key: {"post_id": public_id(secret, "r", student, extracted.notebook, key)},
+        first,
+    )
+    changed += _save_versions(conn, ANSWERS, owner, answer_items, stamps, None, first)
+    peer_states = [a.state for a in extracted.answers if a.kind == "peer"]
+    thread_changes, notes = _store_thread(conn, secret, owner, peer_states, stamps, first)
+    changed += thread_changes
 
     if existing is None:
         return Stored(Outcome.NEW, changed, tuple(notes))
     return Stored(Outcome.UPDATED if changed else Outcome.UNCHANGED, changed, tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedFile:
+    """What a stored file was when it was last read (a row of ``collected_files``)."""
+
+    student: str
+    notebook: str
+    week: int | None
+    size: int
+    stamp: str
+    file_hash: str
+
+
+def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, TrackedFile]:
+    """The remembered state of each of ``origins`` that the log has seen (ask in slices of a few hundred)."""
+    c = collected_files.c
+    rows = conn.execute(
+        select(c.origin, c.student, c.notebook, c.week, c.size, c.stamp, c.file_hash).where(c.origin.in_(list(origins)))
+    )
+    return {origin: TrackedFile(*rest) for origin, *rest in rows.tuples()}
+
+
+def track_file(conn: Connection, origin: str, tracked: TrackedFile, known: bool = True) -> None:
+    """Remember what the file at ``origin`` was, replacing what was remembered before.
+
+    ``known=False`` says the log remembered nothing of it, which saves asking.
+    """
+    values = dict(
+        student=tracked.student,
+        notebook=tracked.notebook,
+        week=tracked.week,
+        size=tracked.size,
+        stamp=tracked.stamp,
+        file_hash=tracked.file_hash,
+        checked_at=now(),
+    )
+    if known:
+        by_origin = collected_files.update().where(collected_files.c.origin == bindparam("at_origin"))
+        if conn.execute(by_origin, {"at_origin": origin, **values}).rowcount:
+            return
+    conn.execute(collected_files.insert(), {"origin": origin, **values})
+
+
+class Batch:
+    """Many writes per transaction, each in its own savepoint: fast, and an error undoes one write only.
+
+    ``write(work)`` runs ``work(conn)`` inside a savepoint and re-raises its error after rolling
+    back to that savepoint; the transaction goes on. ``commit()`` ends the transaction (the caller
+    decides when: a batch holds SQLite's write lock, so keep it to a few hundred writes).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.conn = engine.connect()
+        self._transaction = self.conn.begin()
+        self.pending = 0
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        with self.conn.begin_nested():
+            result = work(self.conn)
+        self.pending += 1
+        return result
+
+    def commit(self) -> None:
+        self._transaction.commit()
+        self._transaction = self.conn.begin()
+        self.pending = 0
+
+    def close(self) -> None:
+        """Roll back whatever was not committed and give the connection back."""
+        if self._transaction.is_active:
+            self._transaction.rollback()
+        self.conn.close()
 
 
 def course_secret(conn) -> str:
@@ -376,7 +518,9 @@ def post_author(conn, post_id: str) -> str | None:
     return None
 
 
-def _store_thread(conn, secret: str, owner: dict, peer_states: list[dict], stamps: dict) -> tuple[int, list[str]]:
+def _store_thread(
+    conn, secret: str, owner: dict, peer_states: list[dict], stamps: dict, first: bool = False
+) -> tuple[int, list[str]]:
     """Store the replies and likes a student gave in one notebook; return changes and notes.
 
     A reply to a post that does not exist and a like of one's own post are reported, not stored.
@@ -412,8 +556,16 @@ def _store_thread(conn, secret: str, owner: dict, peer_states: list[dict], stamp
             else:
                 wanted.add(post)
     changed = _save_versions(
-        conn, REPLIES, owner, items, stamps, lambda key: {"post_id": public_id(secret, "c", student, notebook, key)}
+        conn,
+        REPLIES,
+        owner,
+        items,
+        stamps,
+        lambda key: {"post_id": public_id(secret, "c", student, notebook, key)},
+        first,
     )
+    if not peer_states and first:
+        return changed, notes  # a new notebook with no peer section holds no likes to compare
     given_here = {
         row.post_id
         for row in conn.execute(select(likes.c.post_id).where(likes.c.student == student, likes.c.notebook == notebook))

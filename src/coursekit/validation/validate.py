@@ -8,9 +8,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from coursekit.course.reading import Reading
-from coursekit.intake.extract import Problem
+from coursekit.intake.extract import Problem, read_submission
 from coursekit.intake.sources import Intake, gather
-from coursekit.log.collect import read_submission
 from coursekit.validation.checks import Course, NotebookReport, check_submission
 from coursekit.validation.runner import DEFAULT_TIMEOUT, run_notebook, run_problems
 

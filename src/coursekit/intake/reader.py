@@ -1,0 +1,120 @@
+"""Read and extract many submitted files in worker processes, handing results back in order.
+
+Parsing is CPU work and the GIL keeps it to one core per process, so files go to a pool of
+worker processes in small chunks; each worker runs ``read_and_extract`` and returns plain data.
+Results come back in the order the files were given, and only a few chunks are ever in flight,
+so memory stays flat however many files there are and the caller can store while workers parse.
+Few files are read in this process: starting workers would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Generator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from coursekit.intake.extract import Extracted, Problem, read_and_extract
+from coursekit.intake.submission import SubmissionFile
+
+IN_PROCESS_BELOW = 64  # fewer files than this to read: no workers
+CHUNK = 16  # files per task: enough to make the hand-over cheap, few enough to keep workers busy
+IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker: workers never wait, results never pile up
+
+
+def default_jobs() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _failed(reason: str, hint: str) -> Extracted:
+    return Extracted(problems=[Problem(reason, hint)])
+
+
+def read_safely(file: SubmissionFile) -> Extracted:
+    """``read_and_extract``, with a last net under it: a bug on one file fails that file, not the run."""
+    try:
+        return read_and_extract(file)
+    except Exception as exc:  # noqa: BLE001 - one file must never stop the others
+        return _failed(
+            f"coursekit could not read this file ({exc.__class__.__name__}: {exc})",
+            "please report it with the file attached; the other files were collected",
+        )
+
+
+def _read_chunk(files: list[SubmissionFile]) -> list[Extracted]:
+    return [read_safely(file) for file in files]
+
+
+def _context():
+    """Fork on Linux: workers start at once, without importing anything again.
+
+    The pool is forked before the caller starts any thread (see ``read_all``); a worker touches
+    nothing it inherited but this module's functions. Elsewhere fork is unsafe, so spawn.
+    """
+    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+
+
+def _alone(file: SubmissionFile) -> Extracted:
+    """Read one file in a process of its own: after a worker died, this finds the file that killed it."""
+    with ProcessPoolExecutor(1, mp_context=_context()) as one:
+        try:
+            return one.submit(read_safely, file).result()
+        except BrokenProcessPool:
+            return _failed(
+                "reading this file made the process reading it stop (out of memory, or a crash)",
+                "check the file is a notebook of normal size; ask the student to resubmit",
+            )
+
+
+def read_all(files: Sequence[SubmissionFile], jobs: int | None = None) -> Generator[Extracted, None, None]:
+    """``read_safely`` of each file, in the order given, with ``jobs`` worker processes.
+
+    The workers start here, before the first result is asked for, so a caller can start threads
+    (a progress bar) after calling this without any being forked.
+    """
+    jobs = jobs or default_jobs()
+    if jobs == 1 or len(files) < IN_PROCESS_BELOW:
+        return (read_safely(file) for file in files)
+    chunks = [list(files[start : start + CHUNK]) for start in range(0, len(files), CHUNK)]
+    pool = ProcessPoolExecutor(jobs, mp_context=_context())
+    in_flight = deque((chunk, pool.submit(_read_chunk, chunk)) for chunk in chunks[: jobs * IN_FLIGHT_PER_WORKER])
+    return _in_order(chunks, in_flight, pool, jobs)
+
+
+def _in_order(
+    chunks: list[list[SubmissionFile]],
+    in_flight: deque[tuple[list[SubmissionFile], Future[list[Extracted]]]],
+    pool: ProcessPoolExecutor,
+    jobs: int,
+) -> Generator[Extracted, None, None]:
+    """Hand back each chunk's results in order, keeping a few chunks queued ahead.
+
+    If a worker dies (a crash, the OOM killer), the pool is lost: the chunks it held are read
+    again file by file, each in a process of its own, so only the file that kills its reader
+    fails; then a new pool takes the rest.
+    """
+    waiting = chunks[len(in_flight) :]
+    waiting.reverse()  # popped from the end, in order
+    try:
+        while in_flight:
+            chunk, future = in_flight.popleft()
+            try:
+                yield from future.result()
+            except BrokenProcessPool:
+                pool.shutdown(cancel_futures=True)
+                for lost in [chunk, *(c for c, _ in in_flight)]:
+                    yield from (_alone(file) for file in lost)
+                in_flight.clear()
+                pool = ProcessPoolExecutor(jobs, mp_context=_context())
+            while waiting and len(in_flight) < jobs * IN_FLIGHT_PER_WORKER:
+                next_chunk = waiting.pop()
+                in_flight.append((next_chunk, pool.submit(_read_chunk, next_chunk)))
+    finally:
+        pool.shutdown(cancel_futures=True)

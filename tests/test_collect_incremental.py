@@ -1,0 +1,266 @@
+"""Incremental, parallel, batched collect: what is skipped, what is re-read, and what one failure undoes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import filled_notebook, write_notebook
+from sqlalchemy import text
+
+from coursekit.intake import extract as extracting
+from coursekit.intake import reader
+from coursekit.intake.extract import extract
+from coursekit.intake.submission import SubmissionFile
+from coursekit.log.collect import collect, collect_files
+from coursekit.log.store import open_database
+
+
+def rows(db, sql):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def statuses(report) -> dict[str, str]:
+    return {f"{r.student}/{r.path.name}": r.status for r in report.results}
+
+
+def same_size_garbage(path: Path) -> None:
+    """Overwrite a file with junk of the same size and put its modification time back."""
+    stat = path.stat()
+    path.write_bytes(b"x" * stat.st_size)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+@pytest.fixture
+def opened(monkeypatch) -> list[str]:
+    """The names of the files collect reads (in this process: small runs use no workers)."""
+    seen: list[str] = []
+    real = extracting.read_submission
+
+    def spy(file):
+        seen.append(f"{file.student}/{file.name}")
+        return real(file)
+
+    monkeypatch.setattr(extracting, "read_submission", spy)
+    return seen
+
+
+def test_rerun_opens_no_unchanged_file(make_class, tmp_path, opened):
+    root, db = make_class(4), tmp_path / "log.db"
+    assert collect(root, db).count("collected") == 4
+    assert len(opened) == 4
+    opened.clear()
+    again = collect(root, db)
+    assert again.count("unchanged") == 4 and opened == []
+    # Proof it was not opened: the same size and time with junk inside still counts as unchanged...
+    same_size_garbage(root / "student01" / "week01.ipynb")
+    assert statuses(collect(root, db))["student01/week01.ipynb"] == "unchanged"
+    # ...until --full reads everything again.
+    full = collect(root, db, full=True)
+    assert statuses(full)["student01/week01.ipynb"] == "failed" and len(opened) == 4
+
+
+def test_new_time_same_bytes_is_unchanged_and_remembered(make_class, tmp_path, opened):
+    root, db = make_class(3), tmp_path / "log.db"
+    collect(root, db)
+    path = root / "student02" / "week01.ipynb"
+    os.utime(path, (1_900_000_000, 1_900_000_000))  # touched, e.g. copied again from the LMS
+    opened.clear()
+    report = collect(root, db)
+    assert statuses(report)["student02/week01.ipynb"] == "unchanged" and opened == ["student02/week01.ipynb"]
+    assert rows(db, "select stamp from collected_files where origin like '%student02%'") == [
+        (str(1_900_000_000 * 10**9),)
+    ]
+    opened.clear()
+    collect(root, db)
+    assert opened == []  # the new time was remembered
+
+
+def test_changed_file_of_the_same_size_is_read_and_updated(make_class, tmp_path, reading):
+    root, db = make_class(2), tmp_path / "log.db"
+    collect(root, db)
+    path = root / "student00" / "week01.ipynb"
+    before = path.read_text()
+    prompt = reading.prompts_for(1)[0].id
+    notebook = json.loads(before)
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("coursekit", {}).get("role") == "reflection":
+            old = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = old.replace("student00", "studentXX")  # same length, different text
+            break
+    write_notebook(path, notebook, mtime=1_800_000_000)
+    assert path.stat().st_size == len(before.encode())
+    report = collect(root, db)
+    assert statuses(report) == {"student00/week01.ipynb": "updated", "student01/week01.ipynb": "unchanged"}
+    texts = rows(db, f"select text from reflections where student='student00' and prompt_id='{prompt}'")
+    assert "studentXX" in texts[0][0]
+
+
+def test_newer_copy_after_a_first_collect_wins_and_the_old_one_is_a_duplicate(make_class, tmp_path, reading):
+    root, db = make_class(2), tmp_path / "log.db"
+    collect(root, db)
+    prompt = reading.prompts_for(1)[0].id
+    newer = filled_notebook(reading, 1, {prompt: "the final version"})
+    write_notebook(root / "student01" / "week01-1.ipynb", newer, mtime=1_900_000_000)
+    report = collect(root, db)  # week01.ipynb is skipped unopened, yet recognised as the older copy
+    assert statuses(report) == {
+        "student00/week01.ipynb": "unchanged",
+        "student01/week01-1.ipynb": "updated",
+        "student01/week01.ipynb": "duplicate",
+    }
+    assert rows(db, f"select text from reflections where student='student01' and prompt_id='{prompt}'") == [
+        ("the final version",)
+    ]
+    assert statuses(collect(root, db))["student01/week01.ipynb"] == "duplicate"
+
+
+def test_one_files_database_error_rolls_back_that_file_only(make_class, tmp_path, reading):
+    """A real database error halfway through one file (its submission row is already written):
+    its savepoint is rolled back, the files before and after it in the same transaction stay."""
+    root, db = make_class(5), tmp_path / "log.db"
+    engine = open_database(db)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TRIGGER no_student02 BEFORE INSERT ON reflections WHEN NEW.student = 'student02' "
+                "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+            )
+        )
+    report = collect(root, engine)
+    failed = report.failed
+    assert [r.student for r in failed] == ["student02"] and "database error" in failed[0].detail
+    assert "disk says no" in failed[0].detail
+    assert report.count("collected") == 4
+    assert rows(db, "select distinct student from reflections order by student") == [
+        (f"student0{i}",) for i in (0, 1, 3, 4)
+    ]
+    assert rows(db, "select count(*) from submissions where student='student02'") == [(0,)]
+    assert rows(db, "select count(*) from collected_files where student='student02'") == [(0,)]
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER no_student02"))
+    assert statuses(collect(root, engine))["student02/week01.ipynb"] == "collected"  # not remembered, so retried
+
+
+def test_parallel_workers_give_the_same_log_as_one_process(make_class, tmp_path, monkeypatch):
+    root = make_class(12)
+    (root / "student05" / "week01.ipynb").write_bytes(b"{ broken")
+    monkeypatch.setattr(reader, "IN_PROCESS_BELOW", 1)  # use workers even for a dozen files
+    monkeypatch.setattr(reader, "CHUNK", 2)
+    one = collect(root, tmp_path / "one.db", jobs=1)
+    two = collect(root, tmp_path / "two.db", jobs=2)
+    assert [(r.path, r.status, r.detail) for r in one.results] == [(r.path, r.status, r.detail) for r in two.results]
+    assert two.count("failed") == 1 and two.count("collected") == 11
+    query = "select student, prompt_id, text from reflections order by student, prompt_id"
+    assert rows(tmp_path / "one.db", query) == rows(tmp_path / "two.db", query)
+
+
+class Crashing(SubmissionFile):
+    """A file whose reading kills the process reading it (as a parser crash or the OOM killer would)."""
+
+    def read_bytes(self) -> bytes:
+        os._exit(3)
+
+
+def test_a_worker_that_dies_fails_its_file_only(make_class, monkeypatch):
+    root = make_class(6)
+    files = [
+        SubmissionFile(f"student0{i}", root / f"student0{i}" / "week01.ipynb", datetime(2026, 9, 1)) for i in range(6)
+    ]
+    files.insert(3, Crashing("mallory", root / "mallory.ipynb", datetime(2026, 9, 1)))
+    monkeypatch.setattr(reader, "IN_PROCESS_BELOW", 1)
+    monkeypatch.setattr(reader, "CHUNK", 2)
+    results = list(reader.read_all(files, jobs=2))
+    assert [r.ok for r in results] == [True, True, True, False, True, True, True]
+    assert "made the process reading it stop" in results[3].problems[0].reason
+
+
+def test_zip_members_are_skipped_by_crc_and_size(make_class, tmp_path, reading, opened):
+    """An archive source hands on members with their CRC as the stamp: unchanged members are not read."""
+    root = make_class(3)
+    archive = tmp_path / "download.zip"
+
+    def pack(texts: dict[str, str] | None = None) -> list[SubmissionFile]:
+        with zipfile.ZipFile(archive, "w") as out:
+            for student in ("student00", "student01", "student02"):
+                data = (root / student / "week01.ipynb").read_bytes()
+                if texts and student in texts:
+                    data = json.dumps(filled_notebook(reading, 1, {reading.prompts_for(1)[0].id: texts[student]}))
+                out.writestr(f"{student}/week01.ipynb", data)
+        with zipfile.ZipFile(archive) as packed:
+            return [
+                SubmissionFile(
+                    info.filename.split("/")[0],
+                    archive,
+                    datetime(*info.date_time),
+                    entry=info.filename,
+                    size=info.file_size,
+                    stamp=str(info.CRC),
+                    source="zip",
+                )
+                for info in packed.infolist()
+            ]
+
+    engine = open_database(tmp_path / "log.db")
+    assert collect_files(pack(), engine).count("collected") == 3
+    opened.clear()
+    again = collect_files(pack({"student01": "rewritten in the archive"}), engine)
+    assert {r.student: r.status for r in again.results} == {
+        "student00": "unchanged",
+        "student01": "updated",
+        "student02": "unchanged",
+    }
+    assert opened == ["student01/week01.ipynb"]
+    assert again.results[1].origin == f"{archive}:student01/week01.ipynb"
+
+
+BROKEN = [
+    b"{",
+    b'{"cells": [}',
+    b'{"cells": [], "nbformat": 4,}',
+    b'{"cells": [], "nbformat": 4}\n\n  trailing',
+    b'\xef\xbb\xbf{"cells": [1, 2 3]}',  # a BOM, then broken
+    b'{"a": "\\ud800 \\x"}',
+]
+
+
+@pytest.mark.parametrize("data", BROKEN)
+def test_broken_json_reads_as_the_json_module_says(data):
+    """orjson parses, but the messages instructors see are still the json module's (line, column, what)."""
+    try:
+        json.loads(data.decode("utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        expected = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    assert [p.reason for p in extract(data).problems] == [expected]
+
+
+def test_what_json_accepts_and_orjson_refuses_is_still_read(reading):
+    """A BOM, NaN or a huge integer in a notebook: orjson says no, the json module reads it, so do we."""
+    notebook = filled_notebook(reading, 1, {reading.prompts_for(1)[0].id: "kept"})
+    notebook["metadata"]["odd"] = [float("nan"), 10**30]
+    data = "\ufeff".encode() + json.dumps(notebook).encode()
+    result = extract(data, "week01")
+    assert result.ok, result.problems
+    assert [r.text for r in result.reflections if r.text == "kept"] == ["kept"]
+
+
+def test_a_failed_commit_fails_every_file_of_its_batch_and_nothing_is_remembered(make_class, tmp_path, monkeypatch):
+    from coursekit.log import store
+
+    root, db = make_class(3), tmp_path / "log.db"
+    real_commit = store.Batch.commit
+
+    def broken_commit(self):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.Batch, "commit", broken_commit)
+    report = collect(root, db)
+    assert report.count("failed") == 3 and all("disk full" in r.detail for r in report.results)
+    assert rows(db, "select count(*) from submissions") == [(0,)]
+    monkeypatch.setattr(store.Batch, "commit", real_commit)
+    assert collect(root, db).count("collected") == 3  # nothing was remembered, so all are read again
