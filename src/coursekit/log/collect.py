@@ -90,7 +90,16 @@ def collect(
 def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unmatched] = ()) -> list[FileResult]:
     """The report lines of what a source held but will not be stored: not read, skipped, unmatched."""
     results = [
-        FileResult(u.file.path, u.file.source_id, "", UNMATCHED, u.detail, u.hint, None, u.file.entry)
+        FileResult(
+            u.file.path,
+            u.file.source_id,
+            "",
+            UNMATCHED,
+            u.detail,
+            u.hint,
+            week_in_name(Path(u.file.name).stem),
+            u.file.entry,
+        )
         for u in unmatched
     ]
     for problem in layout_problems:
