@@ -13,7 +13,7 @@ import pytest
 from conftest import filled_notebook, write_notebook
 from sqlalchemy import text
 
-from coursekit.intake import extract as extracting
+from coursekit.intake import load as loading
 from coursekit.intake import reader
 from coursekit.intake.extract import extract
 from coursekit.intake.submission import SubmissionFile
@@ -41,13 +41,13 @@ def same_size_garbage(path: Path) -> None:
 def opened(monkeypatch) -> list[str]:
     """The names of the files collect reads (in this process: small runs use no workers)."""
     seen: list[str] = []
-    real = extracting.read_submission
+    real = loading.read_file_bytes
 
     def spy(file):
         seen.append(f"{file.student}/{file.name}")
         return real(file)
 
-    monkeypatch.setattr(extracting, "read_submission", spy)
+    monkeypatch.setattr(loading, "read_file_bytes", spy)
     return seen
 
 
@@ -172,7 +172,8 @@ def test_a_worker_that_dies_fails_its_file_only(make_class, monkeypatch):
     files = [
         SubmissionFile(f"student0{i}", root / f"student0{i}" / "week01.ipynb", datetime(2026, 9, 1)) for i in range(6)
     ]
-    files.insert(3, Crashing("mallory", root / "mallory.ipynb", datetime(2026, 9, 1)))
+    # An archive member, so that reading it goes through read_bytes (plain files are opened directly).
+    files.insert(3, Crashing("mallory", root / "mallory.zip", datetime(2026, 9, 1), entry="week01.ipynb"))
     monkeypatch.setattr(reader, "IN_PROCESS_BELOW", 1)
     monkeypatch.setattr(reader, "CHUNK", 2)
     results = list(reader.read_all(files, jobs=2))

@@ -265,14 +265,29 @@ def test_the_deadline_or_a_stop_kills_the_process_and_what_it_started_in_a_sessi
         process.stdout.close()
 
 
-def test_commands_ignore_the_project_pytest_config_and_sandbox_everything_but_the_copy(tmp_path):
-    command = runner.nbval_command(tmp_path, tmp_path / "notebooks" / "n.ipynb", 20)
+def test_commands_ignore_the_project_pytest_config_and_sandbox_only_python_and_the_copy(tmp_path):
+    command = runner.nbval_command(tmp_path, tmp_path / "notebooks" / "n.ipynb", 20, 1000)
     assert command[command.index("-c") + 1] == os.devnull and "--nbval-lax" in command
     assert "--nbval-cell-timeout=20" in command and command[-1].endswith("n.ipynb")
+    assert f"{runner.MEMORY_OPTION}=1000" in command
     boxed = sandbox.sandbox_command(tmp_path, command)
-    assert boxed[boxed.index("--ro-bind") : boxed.index("--ro-bind") + 3] == ["--ro-bind", "/", "/"]
-    assert boxed[boxed.index("--bind") : boxed.index("--bind") + 3] == ["--bind", str(tmp_path), str(tmp_path)]
-    assert {"--unshare-net", "--die-with-parent"} <= set(boxed) and boxed[-len(command) :] == command
+    binds = {(boxed[i], boxed[i + 1], boxed[i + 2]) for i, arg in enumerate(boxed) if arg.endswith("bind")}
+    assert ("--bind", str(tmp_path), str(tmp_path)) in binds  # the one writable place
+    bound = {source for _, source, _ in binds}
+    assert not bound & {"/", "/etc", "/home", "/root", "/run", "/tmp", "/var", "/etc/shadow", "/etc/passwd"}
+    assert os.path.realpath(sys.base_prefix) in bound or any(
+        os.path.realpath(sys.base_prefix).startswith(b + "/") for b in bound
+    )
+    assert {"--unshare-all", "--die-with-parent", "--new-session"} <= set(boxed) and boxed[-len(command) :] == command
+    env = runner._environment(tmp_path, "m")
+    assert env["HOME"] == str(tmp_path / "home") and env[runner.MARK] == "m"
+    assert set(env) <= set(sandbox.minimal_environment()) | {
+        "TMPDIR",
+        "IPYTHONDIR",
+        "JUPYTER_RUNTIME_DIR",
+        runner.MARK,
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+    }
 
 
 def test_reports_escape_hostile_names(tmp_path):
@@ -312,12 +327,19 @@ def class_run(reading, tmp_path_factory):
     write_notebook(subs / "ana-passes" / "week02.ipynb", submission(reading, week=2))  # not this week
     (subs / "zed-empty").mkdir()
     before = checksums(subs)
-    temp = set(Path(tempfile.gettempdir()).glob("coursekit-validate-*"))
+    # The copies go to a temporary folder of this test's own, so other validate runs on the machine
+    # (other checkouts' test suites) are not mistaken for leftovers of this one.
+    temp = root / "tmp"
+    temp.mkdir()
+    saved, tempfile.tempdir = tempfile.tempdir, str(temp)
     out = root / "out"
-    result = run(
-        "validate", str(subs), "--week", "1", "--jobs", "3", "--timeout", "30",
-        "--course", str(ROOT), "--out", str(out),
-    )  # fmt: skip
+    try:
+        result = run(
+            "validate", str(subs), "--week", "1", "--jobs", "3", "--timeout", "30",
+            "--course", str(ROOT), "--out", str(out),
+        )  # fmt: skip
+    finally:
+        tempfile.tempdir = saved
     return SimpleNamespace(result=result, subs=subs, before=before, temp=temp, out=out)
 
 
@@ -347,11 +369,11 @@ def test_every_submission_is_reported_by_name(class_run):
 def test_hostile_notebooks_leave_the_submissions_and_the_others_alone(class_run):
     assert checksums(class_run.subs) == class_run.before
     assert lines_of(class_run.result.stdout, "gus-vandal")[0].startswith("pass ")  # it only wrecked its own copy
-    assert set(Path(tempfile.gettempdir()).glob("coursekit-validate-*")) == class_run.temp  # copies removed
+    assert list(class_run.temp.glob("coursekit-validate-*")) == []  # copies removed
     leftovers = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if b"coursekit-validate-" in (proc / "cmdline").read_bytes():
+            if str(class_run.temp).encode() in (proc / "cmdline").read_bytes():
                 leftovers.append(proc.name)
         except OSError:
             continue
@@ -376,28 +398,158 @@ def test_usage_errors_exit_2(tmp_path, make_class, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
     result = run("validate", str(make_class(1)), "--course", str(ROOT), "--sandbox")
     assert result.exit_code == 2 and "bubblewrap" in result.stderr and "not on PATH" in result.stderr
+    result = run("validate", str(tmp_path / "nowhere"), "--course", str(ROOT))  # no --sandbox: warn, go on
+    assert "warning: cannot sandbox" in result.stderr and "nowhere: no such folder" in result.stderr
+
+
+SNOOP = """import os, socket
+seen = []
+for path in {files!r}:
+    try:
+        seen.append(open(path).read())
+    except OSError as exc:
+        seen.append(f"read {{path}}: {{exc.__class__.__name__}}")
+seen.append(os.environ.get("COURSEKIT_TEST_CANARY", "no canary variable"))
+for address in {sockets!r}:
+    try:
+        client = socket.socket(socket.AF_UNIX)
+        client.settimeout(5)
+        client.connect(address)
+        seen.append(client.recv(100).decode())
+    except OSError as exc:
+        seen.append(f"socket: {{exc.__class__.__name__}}")
+try:
+    open({outside!r}, "w").write("escaped")
+    seen.append("wrote outside")
+except OSError as exc:
+    seen.append(f"write: {{exc.__class__.__name__}}")
+seen.append("interfaces " + str([name for _, name in socket.if_nameindex()]))
+raise RuntimeError(" | ".join(seen))"""
+HOG = "block = bytearray(8 * 1024**3)  # 8 GiB"
+DAEMON = """import subprocess
+# A double-forked daemon: sh starts it in a session of its own and exits, so it belongs to no one.
+subprocess.run(["sh", "-c", "setsid sleep 300 > /dev/null 2>&1 & echo $! > {pidfile}"], check=True)"""
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """What a student notebook must not reach: a canary file, a canary variable and two host UNIX sockets."""
+    import socket
+    import uuid
+
+    secret = uuid.uuid4().hex
+    canary = tmp_path / "host" / "canary.txt"
+    canary.parent.mkdir()
+    canary.write_text(f"file-{secret}")
+    monkeypatch.setenv("COURSEKIT_TEST_CANARY", f"variable-{secret}")
+    servers, sockets = [], []
+    for address in (str(tmp_path / "host" / "agent.sock"), f"\0coursekit-test-{uuid.uuid4().hex}"):
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(address)
+        server.listen(8)
+        servers.append(server)
+        sockets.append(address)
+
+    def serve(server):
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.sendall(f"socket-{secret}".encode())
+            conn.close()
+
+    for server in servers:
+        threading.Thread(target=serve, args=(server,), daemon=True).start()
+    outside = tmp_path / "host" / "escaped.txt"
+    files = [str(canary), "/etc/shadow", str(Path.home() / ".bash_history")]
+    yield SimpleNamespace(secret=secret, canary=canary, outside=outside, files=files, sockets=sockets)
+    for server in servers:
+        server.close()
+
+
+def snoop(reading, host) -> dict:
+    return submission(reading, SNOOP.format(files=host.files, sockets=host.sockets, outside=str(host.outside)))
 
 
 @needs_bwrap
-def test_the_sandbox_is_read_only_and_offline(reading, tmp_path):
-    outside = Path(tempfile.mkdtemp(dir="/var/tmp" if Path("/var/tmp").is_dir() else None))
-    target = outside / "escaped.txt"
-    try:
-        subs = tmp_path / "submissions"
-        write_notebook(subs / "escaper" / "week01.ipynb", submission(reading, f"open({str(target)!r}, 'w').write('x')"))
-        offline = "import socket\nassert [n for _, n in socket.if_nameindex()] == ['lo'], socket.if_nameindex()"
-        write_notebook(subs / "offline" / "week01.ipynb", submission(reading, offline))
-        boxed = run("validate", str(subs), "--sandbox", "--jobs", "2", "--course", str(ROOT), "--out", str(tmp_path))
-        assert boxed.exit_code == 1, boxed.output
-        assert "Read-only file system" in "\n".join(lines_of(boxed.stdout, "escaper")), boxed.stdout
-        assert lines_of(boxed.stdout, "offline")[0].startswith("pass ")
-        assert not target.exists()
+def test_the_sandbox_hides_the_machine_and_limits_memory_by_default(reading, tmp_path, host):
+    subs = tmp_path / "submissions"
+    write_notebook(subs / "snoop" / "week01.ipynb", snoop(reading, host))
+    write_notebook(subs / "hog" / "week01.ipynb", submission(reading, HOG))
+    out = tmp_path / "out"
+    boxed = run("validate", str(subs), "--jobs", "2", "--course", str(ROOT), "--out", str(out))  # sandbox: default
+    assert boxed.exit_code == 1, boxed.output
+    assert "in a sandbox" in boxed.stderr
+    report = (out / "report.xml").read_text()
+    for text in (boxed.stdout, report):
+        assert host.secret not in text  # not the file, not the variable, not either socket
+    said = "\n".join(lines_of(boxed.stdout, "snoop"))
+    assert f"read {host.canary}: FileNotFoundError" in report and "no canary variable" in report
+    assert "read /etc/shadow: FileNotFoundError" in report
+    assert "socket: FileNotFoundError | socket: ConnectionRefusedError" in report  # the path, the abstract name
+    assert "write: FileNotFoundError" in report and "interfaces ['lo']" in report, said
+    assert not host.outside.exists()
+    hog = "\n".join(lines_of(boxed.stdout, "hog"))
+    assert "ran out of memory (the limit is 2,048 MiB" in hog and "--memory" in hog, hog
 
-        (subs / "offline" / "week01.ipynb").unlink()
-        (subs / "offline").rmdir()
-        plain = run("validate", str(subs), "--course", str(ROOT), "--out", str(tmp_path))
-        assert plain.exit_code == 0, plain.output  # a temporary copy alone does not confine student code
-        assert target.read_text() == "x"
-    finally:
-        target.unlink(missing_ok=True)
-        outside.rmdir()
+
+def test_without_the_sandbox_a_notebook_reaches_the_host_but_not_the_variables_or_past_its_run(reading, tmp_path, host):
+    """The control for the test above (the same notebook sees the host), plus what holds in both modes."""
+    subs = tmp_path / "submissions"
+    pidfile = tmp_path / "host" / "daemon.pid"
+    write_notebook(subs / "snoop" / "week01.ipynb", snoop(reading, host))
+    write_notebook(subs / "hog" / "week01.ipynb", submission(reading, HOG))
+    write_notebook(subs / "daemon" / "week01.ipynb", submission(reading, DAEMON.format(pidfile=pidfile)))
+    out = tmp_path / "out"
+    plain = run(
+        "validate", str(subs), "--no-sandbox", "--jobs", "2", "--memory", "1536",
+        "--course", str(ROOT), "--out", str(out),
+    )  # fmt: skip
+    assert plain.exit_code == 1, plain.output
+    assert "--no-sandbox" in plain.stderr and "warning" in plain.stderr
+    report = (out / "report.xml").read_text()
+    assert f"file-{host.secret}" in report and f"socket-{host.secret} | socket-{host.secret}" in report  # control
+    assert host.outside.read_text() == "escaped"
+    assert f"variable-{host.secret}" not in report and "no canary variable" in report  # minimal environment
+    assert "ran out of memory (the limit is 1,536 MiB" in "\n".join(lines_of(plain.stdout, "hog"))
+    assert lines_of(plain.stdout, "daemon")[0].startswith("pass ")
+    daemon = int(pidfile.read_text())
+    time.sleep(0.2)
+    assert not running(daemon), "the double-forked daemon outlived its run"
+
+
+KILLER = """import os
+pytest_pid = os.getppid()  # nbval's pytest started this kernel; validate started pytest
+validate_pid = int(open(f"/proc/{pytest_pid}/stat").read().rsplit(")", 1)[1].split()[1])
+os.kill(validate_pid, 9)"""
+
+
+def test_a_notebook_that_kills_validate_leaves_the_others_reports(reading, tmp_path):
+    subs = tmp_path / "submissions"
+    write_notebook(subs / "ana" / "week01.ipynb", submission(reading))
+    write_notebook(subs / "ben" / "week01.ipynb", submission(reading, RAISES))
+    write_notebook(subs / "zed" / "week01.ipynb", submission(reading, KILLER))
+    write_notebook(subs / "dee" / "week01.ipynb", deleted_prompt(reading))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "coursekit.cli", "validate", str(subs), "--no-sandbox", "--jobs", "1"]
+    done = subprocess.run([*command, "--course", str(ROOT), "--out", str(out)], capture_output=True, timeout=600)
+    assert done.returncode == -9, done.stderr.decode()[-2000:]
+    rows = {r["student"]: r for r in csv.DictReader((out / "report.csv").open())}
+    assert {s: r["status"] for s, r in rows.items()} == {"ana": "pass", "ben": "fail", "dee": "fail"}
+    assert "ZeroDivisionError" in rows["ben"]["reasons"] and "was deleted" in rows["dee"]["reasons"]
+    cases = {c.get("classname") for c in ET.parse(out / "report.xml").iter("testcase")}
+    assert cases == {"ana", "ben", "dee"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_the_plugin_caps_the_address_space_of_the_run_and_what_it_starts():
+    allocate = "import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-c', 'bytearray(1024**3)']))"
+    free = subprocess.run([sys.executable, "-c", allocate], capture_output=True, text=True)
+    assert free.returncode == 0, free.stderr  # 1 GiB is fine without the cap: the control
+    capped = subprocess.run(
+        [sys.executable, "-c", f"from coursekit.validation.plugin import limit_memory; limit_memory(512); {allocate}"],
+        capture_output=True,
+        text=True,
+    )
+    assert capped.returncode != 0 and "MemoryError" in capped.stderr  # the child inherited the cap

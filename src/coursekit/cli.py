@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.results import STATUSES, FileResult, default_report_path, write_report
+from coursekit.validation.runner import DEFAULT_MEMORY
 
 DEFAULT_DB = "coursekit.db"
 STATUS_STYLE = {
@@ -45,9 +47,29 @@ STATUS_STYLE = {
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
+# C0 and C1 controls (newline, ESC, OSC...), bidirectional overrides, and surrogates (non-UTF-8 file names).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``): a name cannot forge a line or drive the terminal.
+
+    Every piece of user-supplied text the command line prints goes through here.
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def say(text: object, style: str = "", to: Console = console) -> None:
+    """Print one line with its user-supplied parts escaped and no Rich markup read from them."""
+    to.print(Text(printable(text), style=style), soft_wrap=True)
+
+
+def _append(line: Text, text: object, style: str = "") -> None:
+    line.append(printable(text), style=style)
+
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(Text(f"error: {message}", style="red"), soft_wrap=True)
+    say(f"error: {message}", "red", errors)
     sys.exit(code)
 
 
@@ -103,9 +125,7 @@ def _gather(
         _fail(str(exc))
     roster_file = roster or (settings.roster if settings else None)
     if roster is None and roster_file is not None and not roster_file.exists():
-        errors.print(
-            f"warning: {roster_file} (course.toml [roster] file) does not exist: no roster match", soft_wrap=True
-        )
+        say(f"warning: {roster_file} (course.toml [roster] file) does not exist: no roster match", "yellow", errors)
         roster_file = None
     people = None
     if roster_file is not None:
@@ -126,7 +146,7 @@ def _gather(
     except IntakeError as exc:
         _fail(str(exc))
     where = f"{intake.layout} layout" + (f", matched to {roster_file}" if people is not None else ", no roster")
-    errors.print(f"{source}: {where}", soft_wrap=True)
+    say(f"{source}: {where}", to=errors)
     return intake, options
 
 
@@ -139,17 +159,17 @@ def _file_line(result: FileResult, root: Path) -> Text:
     if result.entry:
         shown = result.entry if shown == "." else f"{shown}:{result.entry}"
     line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
-    line.append(f" {shown}")
+    _append(line, f" {shown}")
     if result.student and result.status == "unmatched":
-        line.append(f"  (source id {result.student})", style="dim")
+        _append(line, f"  (source id {result.student})", "dim")
     elif result.student and result.student not in shown:
-        line.append(f"  → {result.student}")  # the roster student a downloaded file landed on
+        _append(line, f"  → {result.student}")  # the roster student a downloaded file landed on
     if result.notebook:
-        line.append(f"  [{result.notebook}]", style="dim")
+        _append(line, f"  [{result.notebook}]", "dim")
     if result.detail:
-        line.append(f"  {result.detail}")
+        _append(line, f"  {result.detail}")
     if result.hint:
-        line.append(f"  → {result.hint}", style="italic")
+        _append(line, f"  → {result.hint}", "italic")
     return line
 
 
@@ -246,24 +266,25 @@ def intake(csv_out: Path, **source) -> None:
         late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
         when = f"{row.submitted_at:%Y-%m-%d %H:%M}"
         week = "" if row.week is None or row.week is pd.NA else str(row.week)
-        shown.add_row(str(row.file), row.student, row.notebook, week, when, late, row.source_id)
+        cells = [printable(v) for v in (row.file, row.student, row.notebook, week, when)]
+        shown.add_row(*[Text(c) for c in cells], late, Text(printable(row.source_id)))
     console.print(shown)
     rest = table[~table["status"].isin(["ok"])]
     if len(rest):
-        console.print(Text("\nNot collected as they are:", style="bold"))
+        say("Not collected as they are:", "bold")
         for row in rest.itertuples():
             line = Text(f"{row.status:<10}", style=STATUS_STYLE.get(row.status, "bold red"))
-            line.append(f" {row.file}")
+            _append(line, f" {row.file}")
             if row.source_id:
-                line.append(f"  (source id {row.source_id})", style="dim")
-            line.append(f"  {row.reason}")
+                _append(line, f"  (source id {row.source_id})", "dim")
+            _append(line, f"  {row.reason}")
             if row.hint:
-                line.append(f"  → {row.hint}", style="italic")
+                _append(line, f"  → {row.hint}", "italic")
             console.print(line, soft_wrap=True)
     write_csv(table, csv_out)
     counts = table["status"].value_counts()
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "problem", "unmatched", "failed", "skipped"))
-    console.print(f"{len(table)} file(s): {summary}. Wrote {csv_out}; nothing was stored.", soft_wrap=True)
+    say(f"{len(table)} file(s): {summary}. Wrote {csv_out}; nothing was stored.")
 
 
 @main.command()
@@ -300,33 +321,17 @@ def collect(db: str, jobs: int | None, full: bool, verbose: bool, report_path: P
     console.print("files by status and week:")
     console.print(_summary(report))
     counts = ", ".join(f"{report.count(status)} {status}" for status in STATUSES)
-    console.print(f"{len(report.results)} file(s): {counts}.")
+    say(f"{len(report.results)} file(s): {counts}.")
     if report.changed == 0:
-        console.print("0 changed: the log already held everything in these files.")
+        say("0 changed: the log already held everything in these files.")
     else:
-        console.print(f"{report.changed} changed.")
+        say(f"{report.changed} changed.")
     written = write_report(report, report_path or default_report_path(db))
-    console.print(f"every file's outcome: {written}", soft_wrap=True)
+    say(f"every file's outcome: {written}")
     if report.failed:
-        errors.print(
-            f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above."
-        )
-        sys.exit(1)
-
-    counts = ", ".join(
-        f"{report.count(status)} {status}"
-        for status in ("collected", "updated", "unchanged", "duplicate", "failed", "unmatched", "skipped")
-    )
-    console.print(f"{len(report.results)} file(s): {counts}.")
-    if report.changed == 0:
-        console.print("0 changed: the log already held everything in these files.")
-    else:
-        console.print(f"{report.changed} changed.")
-    written = write_report(report, report_path or default_report_path(db))
-    console.print(f"every file's outcome: {written}", soft_wrap=True)
-    if report.failed:
-        errors.print(
-            f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above."
+        say(
+            f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above.",
+            to=errors,
         )
         sys.exit(1)
 
@@ -358,7 +363,7 @@ def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) ->
         else:
             click.echo(text)
     if out:
-        errors.print(f"wrote {len(frame)} row(s) to {out}")
+        say(f"wrote {len(frame)} row(s) to {out}", to=errors)
 
 
 def _names_setting() -> str:
@@ -422,7 +427,7 @@ def publish(
             _fail(f"no reflections for week {week} in {db}: collect that week first")
         students = log.submissions()["student"].unique()
         path = write_feed(build_feed(posts, week, log.course_secret(), names, students), out or Path("feed"))
-        console.print(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
+        say(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
         return
     reading = _reading_option(reading_dir)
     site = Site(
@@ -432,7 +437,7 @@ def publish(
     )
     posts = log.posts_as_seen(names)
     written = publish_site(site, posts, out or Path("site"))
-    console.print(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
+    say(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
 
 
 @main.command()
@@ -450,9 +455,9 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
         _fail(str(exc))
     for week in weeks or [w.number for w in reading.weeks]:
         path = build_week(reading, week, out, run=not no_run)
-        console.print(f"wrote {path}")
+        say(f"wrote {path}")
     if not weeks:
-        console.print(f"wrote {build_review(out, run=not no_run)}")
+        say(f"wrote {build_review(out, run=not no_run)}")
 
 
 def _course(settings_path: Path | None, db: str | None):
@@ -510,18 +515,19 @@ def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Pa
     except RosterError as exc:
         _fail(str(exc))
     scores = _scores(settings, log, reading)
-    canvas_gradebook(scores, people, settings).to_csv(out, index=False)
-    console.print(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
+    write_csv(canvas_gradebook(scores, people, settings), out)
+    say(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
     if plain:
-        plain_grades(scores, people).to_csv(plain, index=False)
-        console.print(f"wrote {plain}")
+        write_csv(plain_grades(scores, people), plain)
+        say(f"wrote {plain}")
     unknown = sorted(set(log.submissions()["student"]) - set(people["student"]))
     if unknown:
-        errors.print(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})")
+        say(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})", to=errors)
     unscored = scores[scores["reviewed_prompts"] < scores["prompts"]]
     if len(unscored):
-        errors.print(
-            f"{len(unscored)} submitted notebook(s) have unscored reflections; their grade counts only scored ones"
+        say(
+            f"{len(unscored)} submitted notebook(s) have unscored reflections; their grade counts only scored ones",
+            to=errors,
         )
 
 
@@ -537,7 +543,7 @@ def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
     index = write_feedback(
         log.reflections(), log.reviews(), _scores(settings, log, reading), settings, reading, log.course_secret(), out
     )
-    console.print(f"wrote feedback pages to {out}; {index} says which file is whose (keep it private)")
+    say(f"wrote feedback pages to {out}; {index} says which file is whose (keep it private)")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -567,16 +573,36 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     "--course", default=".", show_default=True, type=click.Path(path_type=Path), help="Course folder with readings/."
 )
 @click.option("--out", default="validation", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--sandbox", is_flag=True, help="Run each notebook in bubblewrap: read-only file system, no network.")
-def validate(week: int | None, jobs: int, timeout: float, course: Path, out: Path, sandbox: bool, **source) -> None:
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=None,
+    help="Run each notebook in bubblewrap, seeing only Python and its copy, offline (default: when bubblewrap works).",
+)
+@click.option(
+    "--memory",
+    default=DEFAULT_MEMORY,
+    show_default=True,
+    type=click.IntRange(min=64),
+    help="MiB of memory each process of a notebook run may use.",
+)
+def validate(
+    week: int | None,
+    jobs: int,
+    timeout: float,
+    course: Path,
+    out: Path,
+    sandbox: bool | None,
+    memory: int,
+    **source,
+) -> None:
     """Check every notebook in SOURCE: reflections, untouched prompts, and a run with nbval.
 
     SOURCE is any source collect reads (a folder of student folders, a Canvas or Moodle download,
     nbgrader, --homes), matched to the roster the same way.
 
-    This RUNS STUDENT CODE, each notebook in a temporary copy; --sandbox also makes the file system
-    read-only and cuts the network. Writes OUT/report.xml (JUnit) and OUT/report.csv. Exits 1 when any
-    notebook failed.
+    This RUNS STUDENT CODE, each notebook in a temporary copy, by default in a bubblewrap sandbox that
+    shows it only Python and its copy, with no network. Writes OUT/report.xml (JUnit) and OUT/report.csv,
+    updated as each notebook finishes. Exits 1 when any notebook failed.
     """
     from coursekit.validation import checks
     from coursekit.validation import reports as reporting
@@ -585,39 +611,54 @@ def validate(week: int | None, jobs: int, timeout: float, course: Path, out: Pat
 
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
-    if sandbox and (why := sandboxing.sandbox_problem()):
-        _fail(why)
-
-    def progress(report: checks.NotebookReport, done: int, total: int) -> None:
-        errors.print(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", soft_wrap=True)
-
     gathered, _ = _gather(**source)
     submissions = gathered.root
+    why = sandboxing.sandbox_problem() if sandbox is not False else ""
+    if sandbox and why:
+        _fail(why)
+    if sandbox is None:
+        sandbox = not why
+        if why:
+            say(f"warning: cannot sandbox ({why}); student code runs with your permissions", "yellow", errors)
+    elif not sandbox:
+        say("warning: --no-sandbox: student code runs with your permissions and sees your files", "yellow", errors)
+
+    def progress(report: checks.NotebookReport, done: int, total: int) -> None:
+        say(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", to=errors)
+
+    def write_reports(reports: list[checks.NotebookReport]) -> None:
+        reporting.write_junit(reports, out / "report.xml", submissions)
+        reporting.write_report_csv(reports, out / "report.csv", submissions)
+
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
-    errors.print(f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s", soft_wrap=True)
+    say(
+        f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s "
+        f"and limited to {memory:,} MiB per process",
+        to=errors,
+    )
     try:
-        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress, intake=gathered)
+        reports = validate_all(
+            submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports, intake=gathered
+        )
     except IntakeError as exc:
         _fail(str(exc))
     for report in reports:
         line = Text(f"{report.status:<5}", style="green" if report.status == checks.PASS else "bold red")
-        line.append(f" {report.student or '(no student)'}")
-        line.append(f"  {report.notebook or '-'}", style="dim")
-        line.append(f"  {reporting.relative(report.path, submissions)}")
+        _append(line, f" {report.student or '(no student)'}")
+        _append(line, f"  {report.notebook or '-'}", "dim")
+        _append(line, f"  {reporting.relative(report.path, submissions)}")
         if report.problems and not report.ran:
             line.append("  (not run)", style="dim")
         console.print(line, soft_wrap=True)
         for problem in report.problems:
-            reason = Text(f"      - {problem.reason}")
-            reason.append(f"  → {problem.hint}", style="italic")
+            reason = Text(f"      - {printable(problem.reason)}")
+            _append(reason, f"  → {problem.hint}", "italic")
             console.print(reason, soft_wrap=True)
     failed = sum(1 for r in reports if r.problems)
-    reporting.write_junit(reports, out / "report.xml", submissions)
-    reporting.write_report_csv(reports, out / "report.csv", submissions)
-    console.print(
+    write_reports(reports)
+    say(
         f"{len(reports)} notebook(s): {len(reports) - failed} passed, {failed} failed. "
-        f"Reports: {out / 'report.xml'}, {out / 'report.csv'}",
-        soft_wrap=True,
+        f"Reports: {out / 'report.xml'}, {out / 'report.csv'}"
     )
     if failed:
         sys.exit(1)
@@ -668,15 +709,16 @@ def release(
     try:
         plan = releasing.plan_release(reading, week, notebooks, feeds)
         folder = releasing.write_folder(plan, out)
-        console.print(f"wrote {folder}/ and {releasing.write_zip(folder)} (upload the zip as the assignment's file)")
+        say(f"wrote {folder}/ and {releasing.write_zip(folder)} (upload the zip as the assignment's file)")
         if nbgrader_exchange and course_id:
-            console.print(f"wrote {releasing.write_outbound(folder, nbgrader_exchange, course_id)}")
+            say(f"wrote {releasing.write_outbound(folder, nbgrader_exchange, course_id)}")
     except releasing.ReleaseError as exc:
         _fail(str(exc))
     if plan.feed is None and week > 1:
-        errors.print(
+        say(
             f"note: no {feeds}/week{week - 1:02d}.json yet: the notebook shows the sample class until you "
-            f"run 'coursekit publish --feed --week {week - 1}' and release again"
+            f"run 'coursekit publish --feed --week {week - 1}' and release again",
+            to=errors,
         )
     if git_url and hub:
         path = (
@@ -684,10 +726,10 @@ def release(
             if plan.notebook.resolve().is_relative_to(Path.cwd().resolve())
             else plan.notebook.as_posix()
         )
-        console.print(f"nbgitpuller link (opens {path}):", soft_wrap=True)
-        console.print(releasing.nbgitpuller_link(hub, git_url, branch, path), soft_wrap=True)
+        say(f"nbgitpuller link (opens {path}):")
+        say(releasing.nbgitpuller_link(hub, git_url, branch, path))
         if plan.feed is not None:
-            errors.print(f"commit and push {plan.feed} to {branch} before sharing the link", soft_wrap=True)
+            say(f"commit and push {plan.feed} to {branch} before sharing the link", to=errors)
 
 
 @main.command("report")
@@ -705,7 +747,7 @@ def participation_report(settings_path: Path | None, db: str | None, out: Path) 
     from coursekit.review.report import write_report
 
     settings, log, reading = _course(settings_path, db)
-    console.print(f"wrote {write_report(log, settings, reading, out)}", soft_wrap=True)
+    say(f"wrote {write_report(log, settings, reading, out)}")
 
 
 if __name__ == "__main__":

@@ -12,22 +12,19 @@ is ever stored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
-from coursekit.intake.submission import SubmissionFile
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.answers import Answer
 from coursekit.notebook.cells import (
     NAMESPACE,
     PROMPT,
     ROLES,
+    SCHEMA_VERSION,
     cell_marker,
     content_hash,
     reflection_text,
@@ -35,6 +32,8 @@ from coursekit.notebook.cells import (
 )
 
 _WEEK_IN_NAME = re.compile(r"week[ _-]?0*(\d+)", re.IGNORECASE)
+MAX_NAME = 200  # characters of an id or name in coursekit metadata (ours are under 60)
+MAX_REFLECTION = 50_000  # characters in one reflection (about 8,000 words; prompts ask for 100 to 300)
 
 
 def week_in_name(name: str) -> int | None:
@@ -109,10 +108,24 @@ def _parse(data: bytes, result: Extracted) -> dict | None:
             "the file is truncated or was edited outside Jupyter; " + _RESUBMIT,
         )
         return None
+    except RecursionError:
+        _fail(result, "JSON nested too deeply to be a notebook", "the file was not made by Jupyter; " + _RESUBMIT)
+        return None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        _fail(result, f"JSON that Python refuses to read ({exc})", "the file was not made by Jupyter; " + _RESUBMIT)
+        return None
     return _notebook_or_fail(notebook, result)
 
 
 def _notebook_or_fail(notebook: object, result: Extracted) -> dict | None:
+    version = notebook.get("nbformat") if isinstance(notebook, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version < 4:
+        _fail(
+            result,
+            f"an old notebook format (nbformat {version})",
+            "open and save it in JupyterLab (which converts it to format 4), then resubmit",
+        )
+        return None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         _fail(result, "valid JSON but not a Jupyter notebook (no list of cells)", "check the right file was uploaded")
         return None
@@ -124,6 +137,54 @@ def _notebook_or_fail(notebook: object, result: Extracted) -> dict | None:
         )
         return None
     return notebook
+
+
+def _version_problem(marker: dict, where: str) -> Problem | None:
+    """A coursekit marker whose schema version this coursekit cannot read (newer, or not a number)."""
+    version = marker.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return Problem(f"{where} has damaged coursekit metadata (schema_version {version!r})", _RESUBMIT)
+    if version > SCHEMA_VERSION:
+        return Problem(
+            f"{where} was {answer_format.NEWER} (schema version {version}; this one reads {SCHEMA_VERSION})",
+            answer_format.UPGRADE,
+        )
+    return None
+
+
+def _damaged_identity(marker: object) -> Problem | None:
+    """The notebook's own coursekit metadata, when present, must have the types coursekit writes."""
+    if marker is None:
+        return None
+    damaged = Problem("the notebook's coursekit metadata is damaged", _RESUBMIT)
+    if not isinstance(marker, dict):
+        return damaged
+    if problem := _version_problem(marker, "the notebook"):
+        return problem
+    week, ids = marker.get("week"), marker.get("prompt_ids")
+    if week is not None and (not isinstance(week, int) or isinstance(week, bool)):
+        return Problem(f"the notebook's coursekit metadata is damaged (week {clip(repr(week))})", _RESUBMIT)
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(p, str) and len(p) <= MAX_NAME for p in ids)):
+        return Problem("the notebook's coursekit metadata is damaged (prompt_ids is not a list of ids)", _RESUBMIT)
+    for key in ("notebook", "reading"):
+        value = marker.get(key)
+        if value is not None and not (isinstance(value, str) and len(value) <= MAX_NAME):
+            return Problem(f"the notebook's coursekit metadata is damaged ({key} is not a short text)", _RESUBMIT)
+    return None
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """Untrusted text quoted in a reason, kept short."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _unstorable(text: str) -> bool:
+    """Text the log cannot hash or store: lone surrogates from a ``\\ud800`` escape."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _identity(notebook: dict, file_stem: str, result: Extracted) -> list[str]:
@@ -151,7 +212,12 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
     notebook = _parse(data, result)
     if notebook is None:
         return result
+    metadata = notebook.get("metadata")
+    if problem := _damaged_identity(metadata.get(NAMESPACE) if isinstance(metadata, dict) else None):
+        return _fail(result, problem.reason, problem.hint)
     expected = _identity(notebook, file_stem, result)
+    if any(_unstorable(t) for t in (result.notebook, result.reading, *expected)):
+        return _fail(result, "the notebook's coursekit metadata is not valid Unicode text", _RESUBMIT)
 
     prompts: dict[str, list[int]] = {}
     answers: dict[str, list[tuple[int, str]]] = {}
@@ -160,21 +226,29 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
         if not isinstance(cell, dict):
             return _fail(result, f"cell {index + 1} is not a cell (not a JSON object)", _RESUBMIT)
         if cell.get("cell_type") == "code":
-            problem = _read_answers(cell, saved)
-            if problem:
+            wrong = _read_answers(cell, saved)
+            if wrong.startswith(answer_format.NEWER):
+                return _fail(result, f"cell {index + 1}: saved answer {wrong.split(': ')[0]}", answer_format.UPGRADE)
+            if wrong:
                 return _fail(
                     result,
-                    f"cell {index + 1}: saved answer {problem}: edited by hand or damaged, so it is not trusted",
+                    f"cell {index + 1}: saved answer {wrong}: edited by hand or damaged, so it is not trusted",
                     "ask the student to re-run that cell, answer the widget again, save and resubmit",
                 )
         marker = cell_marker(cell)
         if marker is None:
+            cell_metadata = cell.get("metadata")
+            if isinstance(cell_metadata, dict) and cell_metadata.get(NAMESPACE) is not None:
+                return _fail(result, f"cell {index + 1} has damaged coursekit metadata (not a mapping)", _RESUBMIT)
             continue
+        if problem := _version_problem(marker, f"cell {index + 1}"):
+            return _fail(result, problem.reason, problem.hint)
         role, prompt_id = marker.get("role"), marker.get("prompt_id")
-        if role not in ROLES or not isinstance(prompt_id, str) or not prompt_id:
+        if role not in ROLES or not isinstance(prompt_id, str) or not 0 < len(prompt_id) <= MAX_NAME:
             return _fail(
                 result,
-                f"cell {index + 1} has damaged coursekit metadata (role {role!r}, prompt {prompt_id!r})",
+                f"cell {index + 1} has damaged coursekit metadata "
+                f"(role {clip(ascii(role))}, prompt {clip(ascii(prompt_id))})",
                 _RESUBMIT,
             )
         if cell.get("cell_type") != "markdown":
@@ -213,31 +287,20 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
     for prompt_id, parts in answers.items():
         # A student who split a reflection into several cells still wrote one reflection.
         text = "\n\n".join(t for _, t in parts if t)
+        if len(text) > MAX_REFLECTION:
+            return _fail(
+                result,
+                f"the reflection for {prompt_id} has {len(text):,} characters; at most {MAX_REFLECTION:,} are taken",
+                "shorten it (or remove what was pasted in by mistake), save and resubmit",
+            )
+        if _unstorable(text):
+            return _fail(
+                result,
+                f"the reflection for {prompt_id} holds text that is not valid Unicode (a lone surrogate, \\ud800)",
+                "retype the odd characters in JupyterLab (or delete them), save and resubmit",
+            )
         result.reflections.append(Reflection(prompt_id, text, word_count(text), content_hash(text)))
     result.answers = list(saved.values())
-    return result
-
-
-def read_submission(file: SubmissionFile) -> tuple[bytes | None, str]:
-    """The file's bytes, or None and why they could not be read."""
-    try:
-        return file.read_bytes(), ""
-    except OSError as exc:
-        return None, f"cannot read the file: {exc.strerror or exc}"
-    except (zipfile.BadZipFile, KeyError) as exc:
-        return None, f"cannot read the archive member: {exc}"
-
-
-def read_and_extract(file: SubmissionFile) -> Extracted:
-    """Read one submitted file and extract it, never raising: what worker processes run per file.
-
-    Takes and returns plain picklable data, so it runs the same in this process or in a worker.
-    """
-    data, error = read_submission(file)
-    if data is None:
-        return _fail(Extracted(), error, "check the file's permissions")
-    result = extract(data, Path(file.name).stem)
-    result.file_hash = hashlib.sha256(data).hexdigest()
     return result
 
 

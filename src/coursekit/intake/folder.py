@@ -1,49 +1,194 @@
 """Find the submitted notebooks in a folder laid out as ``SUBMISSIONS/<student>/<notebook>.ipynb``.
 
 This only looks at the file system: who submitted which file, and when. Reading the files is
-``extract``'s job. Folders that do not fit the layout are reported, not skipped silently.
+``extract``'s job. ``walk_notebooks`` is the one safe way into a folder of untrusted uploads (every
+intake source that unpacks or finds files calls it): it never follows a link out of the folder,
+never opens a FIFO or a device, and reports every place it does not take instead of skipping it
+silently. Only macOS resource forks (``._*``) and ``.ipynb_checkpoints`` are passed over quietly.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile
 
-IGNORED_NAMES = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
+QUIET = {".ipynb_checkpoints"}  # Jupyter's autosaves: never a submission
+SKIPPED = {"__MACOSX", "__pycache__"}  # not a student's folder, but reported when notebooks are inside
+SUFFIX = ".ipynb"
+_RENAME = "rename it to plain letters, digits and dashes, then run again"
 
 
-def _hidden_name(name: str) -> bool:
-    return name.startswith(".") or name in IGNORED_NAMES
+@dataclass(frozen=True)
+class Found:
+    """A notebook file the walk takes, with the file's stat (links inside the folder are followed once)."""
+
+    path: Path
+    info: os.stat_result
 
 
-def _notebooks(folder: Path) -> list[tuple[Path, os.stat_result]]:
-    """Every visible ``.ipynb`` file under ``folder`` with its stat, sorted by path.
+def _quiet(name: str) -> bool:
+    return name.startswith("._") or name in QUIET
 
-    One ``scandir`` per directory and one ``stat`` per notebook: at 20,000 files, listing is most
-    of what a rerun with nothing changed costs. Like ``rglob``, symlinked folders are not entered.
+
+def _skipped(name: str) -> bool:
+    return name.startswith(".") or name in SKIPPED
+
+
+def _inside(target: str, root: str) -> bool:
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _bad_name(name: str) -> bool:
+    """A name that is not UTF-8 (Python keeps its bytes as surrogates): it cannot be stored or shown."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _count_notebooks(folder: Path, root: str) -> int:
+    """How many notebook files a skipped folder holds (walked as safely as any other)."""
+    found, _ = walk_notebooks(folder, root, report_skipped=False)
+    return len(found)
+
+
+def walk_notebooks(
+    folder: Path, root: str | Path | None = None, report_skipped: bool = True
+) -> tuple[list[Found], list[LayoutProblem]]:
+    """Every notebook file under ``folder`` that stays inside ``root`` (default: ``folder``), and every problem.
+
+    Symbolic links are never followed out of ``root`` (a folder linked to ``/`` is not walked) and
+    links to folders are never followed at all, so the walk cannot loop. FIFOs, devices and sockets
+    named ``*.ipynb`` and folders named ``*.ipynb`` are reported, as are unreadable folders, names
+    that are not UTF-8, and hidden or ``__MACOSX`` folders or files that hold notebooks.
     """
-    found: list[tuple[str, os.stat_result]] = []
-    folders = [str(folder)]
-    while folders:
-        with os.scandir(folders.pop()) as entries:
-            for entry in entries:
-                if _hidden_name(entry.name):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append(entry.path)
-                elif entry.name.endswith(".ipynb") and entry.is_file():
-                    found.append((entry.path, entry.stat()))
-    found.sort(key=lambda item: item[0])
-    return [(Path(path), stat) for path, stat in found]
+    real_root = os.path.realpath(root if root is not None else folder)
+    found: list[Found] = []
+    problems: list[LayoutProblem] = []
+    todo = [folder]
+    while todo:
+        current = todo.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(
+                LayoutProblem(
+                    current, f"cannot open this folder: {exc.strerror or exc}", "check the folder's permissions"
+                )
+            )
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if _quiet(entry.name):
+                continue
+            if _bad_name(entry.name):
+                problems.append(LayoutProblem(path, "its name is not UTF-8 text, so it is not read", _RENAME))
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                problems.append(LayoutProblem(path, f"cannot look at it: {exc.strerror or exc}", "check permissions"))
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                problem, taken = _link(path, real_root)
+                if problem:
+                    problems.append(problem)
+                if taken:
+                    found.append(taken)
+                continue
+            if _skipped(entry.name):
+                if report_skipped and (problem := _skipped_problem(path, info, real_root)):
+                    problems.append(problem)
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if entry.name.endswith(SUFFIX):
+                    problems.append(
+                        LayoutProblem(
+                            path,
+                            "a folder named like a notebook, not a notebook file",
+                            "check the student's upload; notebooks inside it are collected",
+                        )
+                    )
+                todo.append(path)
+            elif entry.name.endswith(SUFFIX):
+                if stat.S_ISREG(info.st_mode):
+                    found.append(Found(path, info))
+                else:
+                    problems.append(
+                        LayoutProblem(path, f"{_kind(info.st_mode)} named like a notebook: not read", "remove it")
+                    )
+    found.sort(key=lambda f: str(f.path))
+    return found, problems
 
 
-def _file(student: str, path: Path, stat: os.stat_result) -> SubmissionFile:
+def _skipped_problem(path: Path, info: os.stat_result, real_root: str) -> LayoutProblem | None:
+    """A hidden or system folder (or hidden file) is skipped, but said so when notebooks are in it."""
+    if stat.S_ISDIR(info.st_mode):
+        count = _count_notebooks(path, real_root)
+        if not count:
+            return None
+        what = f"a hidden or system folder that holds {count} notebook(s)"
+    elif path.name.endswith(SUFFIX):
+        what = "a hidden notebook file"
+    else:
+        return None
+    return LayoutProblem(
+        path, f"skipped: {what}", "if it is a submission, move it out and rename it without a leading dot"
+    )
+
+
+def _link(path: Path, real_root: str) -> tuple[LayoutProblem | None, Found | None]:
+    """A symbolic link: a notebook file inside the submissions is taken; anything else is reported."""
+    target = os.path.realpath(path)
+    if not _inside(target, real_root):
+        return (
+            LayoutProblem(
+                path,
+                "a link that leads outside the submissions folder: not followed",
+                "copy the file or folder itself into the submissions folder if it is a submission",
+            ),
+            None,
+        )
+    try:
+        info = os.stat(target)
+    except OSError:
+        return LayoutProblem(path, "a broken link", "remove it or copy the file itself in"), None
+    if stat.S_ISDIR(info.st_mode):
+        return (
+            LayoutProblem(path, "a link to a folder: not followed", "copy the folder itself in if it is a submission"),
+            None,
+        )
+    if not path.name.endswith(SUFFIX):
+        return None, None
+    if not stat.S_ISREG(info.st_mode):
+        return LayoutProblem(path, f"a link to {_kind(info.st_mode)}: not read", "remove it"), None
+    return None, Found(path, info)
+
+
+def _file(student: str, found: Found) -> SubmissionFile:
     """The record of one notebook file; its modification time stands for the submission time."""
-    submitted = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
-    return SubmissionFile(student, path, submitted, size=stat.st_size, stamp=str(stat.st_mtime_ns), source_id=student)
+    info = found.info
+    submitted = datetime.fromtimestamp(info.st_mtime, UTC).replace(tzinfo=None)
+    return SubmissionFile(
+        student, found.path, submitted, size=info.st_size, stamp=str(info.st_mtime_ns), source_id=student
+    )
 
 
 def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[LayoutProblem]]:
@@ -53,23 +198,27 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
         raise IntakeError(f"{root}: no such folder; give the folder that holds one folder per student")
     if not root.is_dir():
         raise IntakeError(f"{root}: is a file; give the folder that holds one folder per student")
-    found: list[SubmissionFile] = []
-    problems: list[LayoutProblem] = []
-    for entry in sorted(root.iterdir()):
-        if _hidden_name(entry.name):
-            continue
-        if entry.is_file():
-            if entry.suffix == ".ipynb":
-                problems.append(
-                    LayoutProblem(
-                        entry,
-                        "notebook is not inside a student folder, so its author is unknown",
-                        f"move it to {root}/<student>/{entry.name}",
-                    )
+    found, problems = walk_notebooks(root)
+    files: list[SubmissionFile] = []
+    students: set[Path] = set()
+    for notebook in found:
+        parts = notebook.path.relative_to(root).parts
+        if len(parts) == 1:
+            problems.append(
+                LayoutProblem(
+                    notebook.path,
+                    "notebook is not inside a student folder, so its author is unknown",
+                    f"move it to {root}/<student>/{notebook.path.name}",
                 )
+            )
             continue
-        notebooks = _notebooks(entry)
-        if not notebooks:
+        students.add(root / parts[0])
+        files.append(_file(parts[0], notebook))
+    reported = {p.path for p in problems}
+    for entry in sorted(root.iterdir()):
+        if entry in students or entry in reported or _quiet(entry.name) or _skipped(entry.name):
+            continue
+        if entry.is_dir() and not entry.is_symlink() and not any(p.path.is_relative_to(entry) for p in problems):
             problems.append(
                 LayoutProblem(
                     entry,
@@ -77,7 +226,6 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
                     "check the student's upload (a zip still packed, or a different file type?)",
                 )
             )
-        found.extend(_file(entry.name, path, stat) for path, stat in notebooks)
-    if not found and not problems:
+    if not files and not problems:
         raise IntakeError(f"{root}: empty folder; expected one folder per student holding their .ipynb")
-    return found, problems
+    return files, problems

@@ -1,7 +1,7 @@
 """Read and extract many submitted files in worker processes, handing results back in order.
 
 Parsing is CPU work and the GIL keeps it to one core per process, so files go to a pool of
-worker processes in small chunks; each worker runs ``read_and_extract`` and returns plain data.
+worker processes in small chunks; each worker runs ``load_submission`` and returns plain data.
 Results come back in the order the files were given, and only a few chunks are ever in flight,
 so memory stays flat however many files there are and the caller can store while workers parse.
 Few files are read in this process: starting workers would cost more than it saves.
@@ -17,7 +17,8 @@ from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from coursekit.intake.extract import Extracted, Problem, read_and_extract
+from coursekit.intake.extract import Extracted, Problem
+from coursekit.intake.load import load_submission
 from coursekit.intake.submission import SubmissionFile
 
 IN_PROCESS_BELOW = 64  # fewer files than this to read: no workers
@@ -38,14 +39,8 @@ def _failed(reason: str, hint: str) -> Extracted:
 
 
 def read_safely(file: SubmissionFile) -> Extracted:
-    """``read_and_extract``, with a last net under it: a bug on one file fails that file, not the run."""
-    try:
-        return read_and_extract(file)
-    except Exception as exc:  # noqa: BLE001 - one file must never stop the others
-        return _failed(
-            f"coursekit could not read this file ({exc.__class__.__name__}: {exc})",
-            "please report it with the file attached; the other files were collected",
-        )
+    """One file's extract with its hash; ``load_submission`` turns every failure into the file's problem."""
+    return load_submission(file).extracted
 
 
 def _read_chunk(files: list[SubmissionFile]) -> list[Extracted]:

@@ -1,13 +1,20 @@
 """Write the log for other tools: CSV for spreadsheets, Markdown for reading.
 
-Reflections are untrusted text. In CSV a cell that a spreadsheet would evaluate (one starting
-with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is prefixed with an apostrophe, as
-OWASP recommends; in Markdown, HTML is escaped so a viewer shows it instead of running it.
+Reflections are untrusted text. ``write_csv`` is the one CSV writer of coursekit (exports, grades,
+feedback index, validation report): a cell that a spreadsheet would evaluate (one starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is prefixed with an apostrophe, as OWASP
+recommends, and every cell holding a carriage return or line feed is quoted (RFC 4180 line ends),
+so no line of the file can begin with a formula. In Markdown, HTML is escaped so a viewer shows it
+instead of running it.
 """
 
 from __future__ import annotations
 
+import csv
 import html
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -27,8 +34,13 @@ def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells (and header) no spreadsheet will evaluate."""
     safe = frame.copy()
     for column in safe.columns:
-        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise_cell)
+        values = safe[column]
+        if (
+            values.dtype == object
+            or pd.api.types.is_string_dtype(values)
+            or isinstance(values.dtype, pd.CategoricalDtype)
+        ):
+            safe[column] = values.astype(object).map(neutralise_cell)
     safe.columns = [neutralise_cell(str(c)) for c in safe.columns]
     return safe
 
@@ -52,7 +64,34 @@ def thread_table(posts: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, out: str | Path | IO[str]) -> None:
-    safe_for_spreadsheet(frame).to_csv(out, index=False)
+    """Write ``frame`` spreadsheet-safe to a path (replaced atomically: a reader never sees half) or a stream.
+
+    CR LF line ends make the csv module quote every cell holding either character, so an embedded
+    line break cannot start a new, unprefixed line. Text that is not valid UTF-8 (lone surrogates
+    from a file name) is written backslash-escaped instead of failing the file.
+    """
+    safe = safe_for_spreadsheet(frame)
+    if not isinstance(out, (str, Path)):
+        safe.to_csv(out, index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        return
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False,
+        encoding="utf-8", errors="backslashreplace", newline="",
+    )  # fmt: skip
+    try:
+        with handle:
+            safe.to_csv(handle, index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def write_rows(header: Sequence[str], rows: Iterable[Sequence[object]], out: str | Path | IO[str]) -> None:
+    """Rows of plain values as a spreadsheet-safe CSV, through ``write_csv``."""
+    write_csv(pd.DataFrame([list(r) for r in rows], columns=list(header), dtype=object), out)
 
 
 def _quote(text: str) -> str:

@@ -7,12 +7,11 @@ spreadsheet-safe CSV for whoever needs the detail.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursekit.log.export import neutralise_cell
+from coursekit.log.export import write_rows
 from coursekit.log.store import database_url
 
 COLLECTED = "collected"
@@ -78,14 +77,13 @@ class CollectReport:
 
 
 def write_report(report: CollectReport, path: Path) -> Path:
-    """Every file's outcome as CSV, one row per file, cells a spreadsheet will not evaluate."""
+    """Every file's outcome as CSV, one row per file, through the one spreadsheet-safe writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(REPORT_COLUMNS)
-        for r in report.results:
-            row = (r.status, r.student, r.notebook, "" if r.week is None else r.week, r.origin, r.detail, r.hint)
-            writer.writerow([neutralise_cell(value) for value in row])
+    rows = (
+        (r.status, r.student, r.notebook, "" if r.week is None else r.week, r.origin, r.detail, r.hint)
+        for r in report.results
+    )
+    write_rows(REPORT_COLUMNS, rows, path)
     return path
 
 

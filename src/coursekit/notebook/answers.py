@@ -21,6 +21,10 @@ KINDS = ("quiz", "stance", "sorter", "peer")
 MAX_REASON = 300
 MAX_REPLY = 5000
 MAX_REPLIES = 50
+MAX_LABEL = 200  # characters of a stance label (the course's own labels are under 40)
+MAX_ANSWER = 300_000  # characters of one saved record as JSON: 50 replies of 5,000 characters fit
+NEWER = "made by a newer coursekit"
+UPGRADE = "upgrade coursekit (pip install -U coursekit) and run this again"
 
 
 def record(kind: str, answer_id: str, state: dict | None) -> dict:
@@ -95,6 +99,8 @@ def _stance_problems(state: dict) -> list[str]:
         return [f"position {value!r} is not on a scale of {steps!r} steps"]
     if not isinstance(state.get("label"), str) or not isinstance(state.get("reason", ""), str):
         return ["label and reason must be text"]
+    if len(state["label"]) > MAX_LABEL:
+        return [f"label is longer than {MAX_LABEL} characters"]
     if len(state.get("reason", "")) > MAX_REASON:
         return [f"reason is longer than {MAX_REASON} characters"]
     return []
@@ -134,13 +140,33 @@ def _peer_problems(state: dict) -> list[str]:
 _CHECKS = {"quiz": _quiz_problems, "stance": _stance_problems, "sorter": _sorter_problems, "peer": _peer_problems}
 
 
+def _size_problem(rec: dict) -> str:
+    """Why a record is too big or not storable text, or "": checked before anything reads its fields."""
+    try:
+        text = json.dumps(rec, ensure_ascii=False)
+        text.encode("utf-8")  # a lone surrogate cannot be hashed or stored
+    except UnicodeEncodeError:
+        return "holds text that is not valid Unicode (a lone surrogate escape such as \\ud800)"
+    except (RecursionError, ValueError):
+        return "is nested too deeply or holds a number too large to store"
+    if len(text) > MAX_ANSWER:
+        return f"is {len(text):,} characters long; a saved answer is at most {MAX_ANSWER:,}"
+    return ""
+
+
 def parse(rec: object) -> tuple[Answer | None, str]:
     """A validated Answer from a saved record, or None with the reason it cannot be trusted.
 
     A record with no state (the widget was shown but never answered) is (None, "").
     """
-    if not isinstance(rec, dict) or rec.get("schema_version") != SCHEMA_VERSION:
+    version = rec.get("schema_version") if isinstance(rec, dict) else None
+    if _is_int(version) and version > SCHEMA_VERSION:
+        return None, f"{NEWER} (record version {version}, the newest known version is {SCHEMA_VERSION}): {UPGRADE}"
+    if not isinstance(rec, dict) or version != SCHEMA_VERSION:
         return None, "not a coursekit answer record of a known version"
+    problem = _size_problem(rec)
+    if problem:
+        return None, problem
     kind, answer_id, state = rec.get("kind"), rec.get("id"), rec.get("state")
     if kind not in KINDS or not isinstance(answer_id, str) or not answer_id:
         return None, f"unknown answer kind {kind!r} or missing id"

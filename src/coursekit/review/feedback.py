@@ -6,7 +6,6 @@ an instructor's later edit does not orphan a link already sent, and no student c
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ from coursekit.course.settings import Settings
 from coursekit.discussion.names import public_id
 from coursekit.discussion.render import safe_html, text
 from coursekit.discussion.site import page
+from coursekit.log.export import write_rows
 
 
 def feedback_name(secret: str, student: str) -> str:
@@ -74,13 +74,12 @@ def write_feedback(
     latest = reviews[["student", "notebook", "prompt_id", "scores", "comment"]]
     merged = reflections.merge(latest, on=["student", "notebook", "prompt_id"], how="left")
     index = folder / "index.csv"
-    with index.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "file"])
-        for student, group in merged.groupby("student", sort=True):
-            name = feedback_name(secret, student)
-            (folder / name).write_text(
-                student_page(student, group, scores[scores["student"] == student], settings, reading), encoding="utf-8"
-            )
-            writer.writerow([student, name])
+    rows = []
+    for student, group in merged.groupby("student", sort=True):
+        name = feedback_name(secret, student)
+        (folder / name).write_text(
+            student_page(student, group, scores[scores["student"] == student], settings, reading), encoding="utf-8"
+        )
+        rows.append((student, name))
+    write_rows(["student", "file"], rows, index)
     return index

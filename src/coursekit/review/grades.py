@@ -11,7 +11,6 @@ import pandas as pd
 from coursekit.course.lateness import is_late
 from coursekit.course.roster import CANVAS_COLUMNS
 from coursekit.course.settings import Settings
-from coursekit.log.export import safe_for_spreadsheet
 
 
 def week_scores(
@@ -77,17 +76,17 @@ def canvas_gradebook(scores: pd.DataFrame, roster: pd.DataFrame, settings: Setti
     """The Canvas import table: the roster's identity columns, then one column per week.
 
     Header ``Student,ID,SIS User ID,SIS Login ID,Section,<week titles>``; one row per roster student,
-    in roster order; every text cell neutralised against formula injection.
+    in roster order. ``log.export.write_csv`` writes it spreadsheet-safe.
     """
     table = roster[list(CANVAS_COLUMNS)].copy()
     totals = scores.set_index(["student", "week"])["total"]
     missing = 0 if settings.missing == "zero" else ""
     for week in settings.weeks:
         table[week.canvas_title] = [totals.get((student, week.week), missing) for student in roster["student"]]
-    return safe_for_spreadsheet(table.astype(object))
+    return table.astype(object)
 
 
 def plain_grades(scores: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
     """Per student and week, every part of the grade, for the instructor's own records."""
     people = roster[["student", "Student", "Section"]].rename(columns={"Student": "name", "Section": "section"})
-    return safe_for_spreadsheet(people.merge(scores, on="student", how="left").sort_values(["student", "week"]))
+    return people.merge(scores, on="student", how="left").sort_values(["student", "week"])

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.course.reading import Prompt, Reading, ReadingError, find_reading
-from coursekit.intake.extract import Problem, Reflection, extract
+from coursekit.intake.extract import Extracted, Problem, Reflection, extract
 from coursekit.notebook.build import week_notebook
 from coursekit.notebook.cells import PROMPT, cell_marker, cell_text, prompt_checksum
 
@@ -142,9 +142,14 @@ class Course:
         return self._cells[key]
 
 
-def check_submission(data: bytes, student: str, path: Path, course: Course) -> tuple[NotebookReport, Reading | None]:
-    """The file's problems found without running it, and the reading to run it with (None: do not run)."""
-    extracted = extract(data, path.stem)
+def check_submission(
+    data: bytes, student: str, path: Path, course: Course, extracted: Extracted | None = None
+) -> tuple[NotebookReport, Reading | None]:
+    """The file's problems found without running it, and the reading to run it with (None: do not run).
+
+    ``extracted`` is ``data`` already extracted (by ``intake.load``), so it is not parsed twice.
+    """
+    extracted = extracted if extracted is not None else extract(data, path.stem)
     report = NotebookReport(student, path, extracted.notebook, extracted.week, list(extracted.problems))
     if not extracted.ok:
         return report, None

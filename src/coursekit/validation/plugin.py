@@ -1,7 +1,7 @@
 """The pytest plugin loaded into each validation run (``-p coursekit.validation.plugin``), and only there.
 
-It cuts huge failure messages and makes nbval notice a dead kernel at once. Nothing else imports it,
-so pytest is needed only inside the runs.
+It limits the memory of the run's processes, cuts huge failure messages and makes nbval notice a
+dead kernel at once. Nothing else imports it, so pytest is needed only inside the runs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from queue import Empty
 
 import pytest
 
-from coursekit.validation.runner import STARTING, shorten
+from coursekit.validation.runner import MEMORY_OPTION, STARTING, shorten
 
 MESSAGE_LIMIT = 4_000  # characters of one failing cell's message kept by the plugin
 
@@ -20,8 +20,29 @@ class KernelDied(RuntimeError):
     """nbval waits for a dead kernel's reply until the cell timeout; this says what happened instead."""
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption(MEMORY_OPTION, type=int, default=0, help="MiB of address space per process of the run")
+
+
+def limit_memory(mib: int) -> None:
+    """Cap this process's address space, soft and hard; the kernel that nbval starts inherits the cap.
+
+    Set here, in the run's own process, rather than by a ``preexec_fn`` in ``validate``, which is
+    not safe in a program with threads.
+    """
+    if mib <= 0:
+        return
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    limit = mib * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def pytest_configure(config) -> None:
-    """Make nbval's wait for a cell's reply check every second that the kernel is still alive."""
+    """Limit memory, and make nbval's wait for a cell's reply check every second that the kernel is still alive."""
+    limit_memory(config.getoption(MEMORY_OPTION, 0))
     try:
         from nbval.kernel import RunningKernel
     except ImportError:

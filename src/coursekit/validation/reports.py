@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from coursekit.log.export import neutralise_cell
+from coursekit.log.export import write_rows
 from coursekit.validation.checks import NotebookReport
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -44,18 +44,18 @@ def write_junit(reports: list[NotebookReport], path: Path, root: Path | None = N
     suites.append(suite)
     tree = ET.ElementTree(suites)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    partial = path.with_name(f".{path.name}.tmp")
+    tree.write(partial, encoding="utf-8", xml_declaration=True)
+    os.replace(partial, path)  # a run killed meanwhile leaves the previous whole report, never half of one
 
 
 def write_report_csv(reports: list[NotebookReport], path: Path, root: Path | None = None) -> None:
     """One spreadsheet-safe row per student notebook: student, notebook, file, status, reasons."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["student", "notebook", "file", "status", "reasons"])
-        for r in reports:
-            row = [r.student, r.notebook, relative(r.path, root), r.status, "; ".join(str(p) for p in r.problems)]
-            writer.writerow([neutralise_cell(value) for value in row])
+    rows = [
+        [r.student, r.notebook, relative(r.path, root), r.status, "; ".join(str(p) for p in r.problems)]
+        for r in reports
+    ]
+    write_rows(["student", "notebook", "file", "status", "reasons"], rows, path)
 
 
 def relative(path: Path, root: Path | None) -> str:

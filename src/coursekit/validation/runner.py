@@ -2,8 +2,11 @@
 
 Submissions are untrusted code. Each notebook runs in its own temporary copy (never in the
 submissions folder), in its own session with a deadline after which its whole process tree is
-killed, and only the last ``OUTPUT_TAIL`` bytes of its output are kept. ``sandbox=True`` adds
-bubblewrap (``validation.sandbox``).
+killed, and only the last ``OUTPUT_TAIL`` bytes of its output are kept. It gets a minimal
+environment (none of the TA's variables) carrying a mark of its own: every process that still
+carries the mark when the run ends, a double-forked daemon included, is killed. Each process of
+the run may use at most ``memory`` MiB (address space). ``sandbox=True`` adds bubblewrap
+(``validation.sandbox``).
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.intake.extract import Problem
-from coursekit.validation.sandbox import sandbox_command
+from coursekit.validation.sandbox import minimal_environment, sandbox_command
 
 DEFAULT_TIMEOUT = 120.0
+DEFAULT_MEMORY = 2048  # MiB of address space per process of a run; a course notebook's kernel peaks near 850
+MARK = "COURSEKIT_VALIDATE_RUN"  # environment variable naming the run; every process it starts inherits it
+MEMORY_OPTION = "--coursekit-memory"  # read by the plugin, which sets the limit inside the run
 OUTPUT_TAIL = 20_000  # bytes of pytest's output kept per notebook
 JUNIT_LIMIT = 5_000_000  # bytes; a bigger pytest report was not written by our capped pytest
 NOTEBOOK_FILE = "submission.ipynb"  # never the student's file name: it may hold anything
@@ -55,6 +62,7 @@ class RunResult:
     seconds: float
     timeout: float
     last_started: str = ""  # the test name of the last cell that started, e.g. "Cell 3"
+    memory: int = DEFAULT_MEMORY  # MiB per process
 
 
 def clip(line: str, limit: int) -> str:
@@ -145,7 +153,7 @@ def run_problems(result: RunResult) -> list[Problem]:
     failing = [c for c in result.cells or () if c.outcome in ("failed", "error")]
     # After a kernel dies nbval fails every later cell the same way; one line says so.
     dead = [c for c in failing if _KERNEL_DEAD in c.message]
-    problems = [Problem(describe_failure(c), _RERUN) for c in failing if c not in dead]
+    problems = [_cell_problem(c, result.memory) for c in failing if c not in dead]
     if dead:
         problems.append(
             Problem(
@@ -161,7 +169,17 @@ def run_problems(result: RunResult) -> list[Problem]:
     return problems
 
 
-def nbval_command(folder: Path, notebook: Path, timeout: float) -> list[str]:
+def _cell_problem(cell: CellResult, memory: int) -> Problem:
+    """A failing cell's reason; running out of memory is said in so many words, with the limit."""
+    if "MemoryError" in cell.message:
+        return Problem(
+            f"{code_cell(cell.name)} ran out of memory (the limit is {memory:,} MiB per notebook process)",
+            "make that cell use less memory (smaller data, no huge lists); the TA can raise the limit with --memory",
+        )
+    return Problem(describe_failure(cell), _RERUN)
+
+
+def nbval_command(folder: Path, notebook: Path, timeout: float, memory: int = DEFAULT_MEMORY) -> list[str]:
     """nbval in lax mode on one notebook, ignoring every pytest configuration file and option around it."""
     return [
         sys.executable,
@@ -181,27 +199,52 @@ def nbval_command(folder: Path, notebook: Path, timeout: float) -> list[str]:
         "--nbval-current-env",
         f"--nbval-cell-timeout={timeout:g}",
         "--color=no",
+        f"{MEMORY_OPTION}={memory}",
         "-q",
         f"--junitxml={folder / 'junit.xml'}",
         str(notebook),
     ]
 
 
-def _environment(folder: Path) -> dict[str, str]:
-    """The TA's environment with a private home, and none of the TA's own pytest plugins or options."""
-    env = dict(os.environ)
-    env.pop("PYTEST_ADDOPTS", None)
+def _environment(folder: Path, mark: str) -> dict[str, str]:
+    """A minimal environment with an empty private home: no token of the TA's, no pytest plugin or option."""
     home = folder / "home"
     (folder / "tmp").mkdir(parents=True, exist_ok=True)
-    env.update(
+    return minimal_environment(
+        home,
         TMPDIR=str(folder / "tmp"),
-        HOME=str(home),
         IPYTHONDIR=str(home / ".ipython"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # e.g. pytest-randomly would shuffle the cells
-        PYTHONDONTWRITEBYTECODE="1",
+        **{MARK: mark},
     )
-    return env
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Processes whose environment carries this run's mark (Linux /proc; others' processes are unreadable)."""
+    needle = f"{MARK}={mark}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def kill_marked(mark: str, rounds: int = 20) -> None:
+    """SIGKILL every process carrying the mark, again until none is left (a daemon may fork meanwhile)."""
+    for _ in range(rounds):
+        pids = marked_processes(mark)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -256,11 +299,14 @@ def run_notebook(
     timeout: float = DEFAULT_TIMEOUT,
     sandbox: bool = False,
     stop: threading.Event | None = None,
+    memory: int = DEFAULT_MEMORY,
 ) -> RunResult:
     """Run a copy of a notebook with nbval in a temporary folder that also holds a copy of ``readings``.
 
     ``stop`` ends the run early (the TA pressed Ctrl-C): worker threads never see KeyboardInterrupt.
+    ``memory`` is the limit in MiB for each process of the run.
     """
+    mark = uuid.uuid4().hex
     folder = Path(tempfile.mkdtemp(prefix="coursekit-validate-")).resolve()
     try:
         shutil.copytree(readings, folder / "readings")
@@ -268,7 +314,7 @@ def run_notebook(
         (folder / "home").mkdir()
         notebook = folder / "notebooks" / NOTEBOOK_FILE
         notebook.write_bytes(data)
-        command = nbval_command(folder, notebook, timeout)
+        command = nbval_command(folder, notebook, timeout, memory)
         if sandbox:
             command = sandbox_command(folder, command)
         with tempfile.TemporaryFile() as output:
@@ -276,16 +322,19 @@ def run_notebook(
             process = subprocess.Popen(
                 command,
                 cwd=folder,
-                env=_environment(folder),
+                env=_environment(folder, mark),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            returncode = _wait(process, started + timeout, stop)
+            try:
+                returncode = _wait(process, started + timeout, stop)
+            finally:
+                kill_marked(mark)  # what the notebook left running, daemons included
             seconds = time.monotonic() - started
             tail, last_started = split_output(read_tail(output))
         cells = read_junit(folder / "junit.xml") if returncode is not None else None
-        return RunResult(returncode, cells, tail, seconds, timeout, last_started)
+        return RunResult(returncode, cells, tail, seconds, timeout, last_started, memory)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

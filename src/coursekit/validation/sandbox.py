@@ -1,23 +1,129 @@
-"""Bubblewrap around a notebook run: a read-only file system apart from the run's own folder, and no network."""
+"""Bubblewrap around a notebook run: only what running a notebook needs is visible, nothing else of the machine.
+
+Inside, the notebook sees the Python installation and the system libraries read-only, its own copy
+(with an empty home and its temporary files) writable, and an empty ``/tmp``. Not the TA's home,
+other courses, ``/etc/shadow``, ``/run`` or ``/tmp`` sockets: they are simply not there. It has no
+network (only a loopback of its own) and its own process, IPC and host-name namespaces, so it can
+neither see nor signal the TA's processes; it dies with the run.
+
+The Python paths are found from the running interpreter (``sys.prefix``, ``sys.base_prefix``,
+the interpreter's real path, the site-packages and the folders their ``.pth`` files add, such as an
+editable install's source), and bound exactly: a course or virtual environment under ``/tmp`` (CI
+clones) works, and nothing beside them shows.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import site
 import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+
+# System folders a Python kernel, its libraries (numpy, matplotlib) and fonts need, read-only.
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Pieces of /etc: the dynamic linker's cache, time zone, fonts, MIME types; no passwd, shadow, hosts or keys.
+ETC = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/fonts",
+    "/etc/mime.types",
+    "/etc/alternatives",
+)
+
+
+def _pth_folders(site_dir: Path) -> list[str]:
+    """Folders that ``.pth`` files in a site-packages folder add to sys.path (an editable install's source)."""
+    found = []
+    for pth in sorted(site_dir.glob("*.pth")):
+        try:
+            lines = pth.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.strip()
+            if line and not line.startswith(("#", "import ", "import\t")):
+                folder = (site_dir / line).resolve()
+                if folder.is_dir():
+                    found.append(str(folder))
+    return found
+
+
+def python_paths() -> list[str]:
+    """Every folder the running Python needs, real paths, none inside another."""
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    paths.append(str(Path(os.path.realpath(sys.executable)).parent.parent))
+    paths += [p for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(key))]
+    sites = [*site.getsitepackages()]
+    for folder in sites:
+        paths += _pth_folders(Path(folder))
+    paths += sites
+    package = Path(__file__).resolve().parents[2]  # the folder holding coursekit (site-packages or src/)
+    paths.append(str(package))
+    return _outermost(os.path.realpath(p) for p in paths if p and os.path.isdir(p))
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    kept: list[str] = []
+    for path in sorted(set(paths), key=len):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return sorted(kept)
+
+
+def _system_binds() -> list[str]:
+    args: list[str] = []
+    for path in (*SYSTEM, *ETC):
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]  # /lib -> usr/lib on merged-/usr systems
+        elif os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def sandbox_command(folder: Path, command: list[str]) -> list[str]:
+    """``command`` inside bubblewrap, seeing only the system, Python and ``folder`` (the one writable place)."""
+    python = [arg for path in python_paths() for arg in ("--ro-bind", path, path)]
+    return [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-all",  # network, IPC, PID, UTS, cgroup (and user, where allowed)
+        "--die-with-parent",
+        "--new-session",  # no TIOCSTI into the TA's terminal
+        "--hostname", "sandbox",
+        "--dev", "/dev",
+        "--proc", "/proc",
+        "--tmpfs", "/tmp",
+        "--tmpfs", "/var/tmp",
+        "--dir", "/run",
+        *_system_binds(),
+        *python,
+        "--bind", str(folder), str(folder),
+        "--chdir", str(folder),
+        "--",
+        *command,
+    ]  # fmt: skip
 
 
 def sandbox_problem(bwrap: str = "bwrap") -> str:
-    """Why bubblewrap cannot sandbox here, or "" when ``bwrap --ro-bind / / true`` works."""
+    """Why bubblewrap cannot sandbox a Python run here, or "" when it can (checked by running one)."""
     found = shutil.which(bwrap)
     if not found:
         return f"--sandbox needs bubblewrap, but {bwrap!r} is not on PATH; install it (apt-get install bubblewrap)"
-    try:
-        done = subprocess.run([found, "--ro-bind", "/", "/", "true"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"--sandbox: {found} does not run ({exc}); nothing was run"
+    with tempfile.TemporaryDirectory(prefix="coursekit-sandbox-check-") as folder:
+        command = sandbox_command(Path(folder).resolve(), [sys.executable, "-c", "import json"])
+        command[0] = found
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30, env=minimal_environment())
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"--sandbox: {found} does not run ({exc}); nothing was run"
     if done.returncode != 0:
-        why = done.stderr.strip() or f"exit code {done.returncode}"
+        why = done.stderr.strip()[-500:] or f"exit code {done.returncode}"
         return (
             f"--sandbox: {found} cannot create a sandbox here ({why}); allow unprivileged user namespaces "
             "or run where they are allowed. Nothing was run"
@@ -25,22 +131,22 @@ def sandbox_problem(bwrap: str = "bwrap") -> str:
     return ""
 
 
-def sandbox_command(folder: Path, command: list[str]) -> list[str]:
-    """``command`` inside bubblewrap: everything read-only but ``folder``, and no network.
-
-    No private tmpfs on /tmp: the course, its virtual environment or the folder itself may live
-    under /tmp (CI clones do), and a tmpfs would hide them. Temporary files go to ``folder`` (TMPDIR).
-    """
-    return [
-        shutil.which("bwrap") or "bwrap",
-        "--ro-bind", "/", "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--bind", str(folder), str(folder),
-        "--unshare-net",
-        "--unshare-pid",  # when the run is killed, nothing it started survives
-        "--die-with-parent",
-        "--chdir", str(folder),
-        "--",
-        *command,
-    ]  # fmt: skip
+def minimal_environment(home: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment a notebook run gets: none of the TA's variables (tokens, keys), only what Python needs."""
+    home = home or Path(tempfile.gettempdir())
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "USER": "student",
+        "LOGNAME": "student",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        # Address space is what the memory limit counts: one BLAS thread and few malloc arenas keep it honest.
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+    }
+    env.update(extra)
+    return env

@@ -8,10 +8,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from coursekit.course.reading import Reading
-from coursekit.intake.extract import Problem, read_submission
+from coursekit.intake.extract import Problem
+from coursekit.intake.load import internal_error, load_submission
 from coursekit.intake.sources import Intake, gather
 from coursekit.validation.checks import Course, NotebookReport, check_submission
-from coursekit.validation.runner import DEFAULT_TIMEOUT, run_notebook, run_problems
+from coursekit.validation.runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, run_notebook, run_problems
 
 
 def validate(
@@ -22,51 +23,80 @@ def validate(
     timeout: float = DEFAULT_TIMEOUT,
     sandbox: bool = False,
     progress: Callable[[NotebookReport, int, int], None] | None = None,
+    memory: int = DEFAULT_MEMORY,
+    finished: Callable[[list[NotebookReport]], None] | None = None,
     intake: Intake | None = None,
 ) -> list[NotebookReport]:
     """Check and run every notebook under ``submissions``; one report per file, sorted by student and file.
 
     Files whose week cannot be read are kept under ``week``, so a broken upload is never skipped silently.
-    ``submissions`` is any intake source (its layout detected), or pass ``intake`` already gathered
-    with a roster. Raises IntakeError when the source itself is unusable.
+    ``finished`` is called with every finished report so far, after the checks and after each run, so
+    reports written from it survive a notebook that kills this process. ``submissions`` is any intake
+    source (its layout detected), or pass ``intake`` already gathered with a roster. Raises IntakeError
+    when the source itself is unusable.
     """
     intake = intake or gather(Path(submissions))
+    root = intake.root
     reports = [
-        NotebookReport(p.path.name if p.path.is_dir() else "", p.shown, problems=[Problem(p.reason, p.hint)])
-        for p in intake.problems
+        NotebookReport(_student(p.path, root), p.shown, problems=[Problem(p.reason, p.hint)]) for p in intake.problems
     ]
     reports += [
         NotebookReport(u.file.source_id, u.file.shown, problems=[Problem(u.detail, u.hint)]) for u in intake.unmatched
     ]
-    files = intake.files
     loaded = Course(course)
     runs: list[tuple[NotebookReport, bytes, Reading]] = []
-    for file in files:
-        data, error = read_submission(file)
-        if data is None:
-            reports.append(
-                NotebookReport(file.student, file.shown, problems=[Problem(error, "check the file's permissions")])
-            )
+    for file in intake.files:
+        taken = load_submission(file, keep_data=True)
+        if taken.problem or taken.data is None:
+            reports.append(NotebookReport(file.student, file.shown, problems=list(taken.extracted.problems)))
             continue
-        report, reading = check_submission(data, file.student, file.shown, loaded)
+        data = taken.data
+        try:
+            report, reading = check_submission(data, file.student, file.shown, loaded, taken.extracted)
+        except Exception as exc:  # noqa: BLE001 - one file's surprise never stops the others
+            report, reading = NotebookReport(file.student, file.shown, problems=[internal_error(exc)]), None
         if week is not None and report.week not in (week, None):
             continue
         reports.append(report)
         if reading is not None:
             runs.append((report, data, reading))
 
+    pending = {id(report) for report, _, _ in runs}
+
+    def report_finished() -> None:
+        if finished:
+            finished(_sorted([r for r in reports if id(r) not in pending]))
+
+    report_finished()
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(run_notebook, data, r.path.parent, timeout, sandbox, stop): rep for rep, data, r in runs}
+        futures = {
+            pool.submit(run_notebook, data, r.path.parent, timeout, sandbox, stop, memory): rep for rep, data, r in runs
+        }
         try:
             for done, future in enumerate(as_completed(futures), 1):
                 _finish(futures[future], future)
+                pending.discard(id(futures[future]))
+                report_finished()
                 if progress:
                     progress(futures[future], done, len(futures))
         except BaseException:  # Ctrl-C: stop the running notebooks and start no more
             stop.set()
             pool.shutdown(cancel_futures=True)
             raise
+    return _sorted(reports)
+
+
+def _student(path: Path, root: Path) -> str:
+    """The student folder a reported place is in ("" for a loose file at the top)."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return ""
+    return parts[0] if len(parts) > 1 or path.is_dir() else ""
+
+
+def _sorted(reports: list[NotebookReport]) -> list[NotebookReport]:
     return sorted(reports, key=lambda r: (r.student, str(r.path)))
 
 
