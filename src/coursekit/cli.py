@@ -611,8 +611,6 @@ def validate(
 
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
-    gathered, _ = _gather(**source)
-    submissions = gathered.root
     why = sandboxing.sandbox_problem() if sandbox is not False else ""
     if sandbox and why:
         _fail(why)
@@ -630,6 +628,8 @@ def validate(
         reporting.write_junit(reports, out / "report.xml", submissions)
         reporting.write_report_csv(reports, out / "report.csv", submissions)
 
+    gathered, _ = _gather(**source)
+    submissions = gathered.root
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
     say(
         f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s "
