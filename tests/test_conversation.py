@@ -85,6 +85,31 @@ def test_feed_file_is_pseudonymous_and_assigns_peers(course, reading):
     assert not own & {p.id for p in mine}
 
 
+def test_republishing_a_week_keeps_every_students_classmates(tmp_path, reading):
+    """The assignment's salt is kept in the log: a republished feed assigns the same classmates."""
+    class_ = [f"st{i:02d}" for i in range(8)]
+    root, db = tmp_path / "course", tmp_path / "course" / "class.db"
+
+    def hand_in(students):
+        for n, student in enumerate(students):
+            notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
+            write_notebook(root / "subs1" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
+        collect(root / "subs1", db)
+
+    def published() -> dict[str, list[str]]:
+        cli("publish", "--feed", "--week", "1", "--db", str(db), "--out", str(root / "feed"))
+        feed = find_feed(1, reading, start=root)
+        return {s: sorted(p.id for p in assigned_roots(feed, s)) for s in [*class_, "late1"]}
+
+    hand_in(class_)
+    first = published()
+    assert published() == first  # the same log, republished: nobody's classmates change
+    hand_in(["late1"])  # a late author joins the rotation
+    later = published()
+    moved = [s for s in class_ if later[s] != first[s]]
+    assert len(moved) <= 3, moved  # only the few just before the newcomer in the rotation read someone new
+
+
 def test_without_a_feed_the_sample_class_is_shown_and_labelled(tmp_path, reading):
     widget = PeerFeed(find_feed(1, reading, start=tmp_path))
     assert widget.feed.sample and "Sample class" in widget.children[0].value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ from conftest import ROOT
 from coursekit.cli import main
 from coursekit.course.settings import load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import save_review
+from coursekit.log.store import ReviewDraft, save_review
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -31,17 +32,10 @@ def term(tmp_path_factory, reading):
     log = open_log(db)
     for n, row in enumerate(log.reflections().itertuples()):
         if n % 3:  # score two thirds of the reflections
-            save_review(
-                log.engine,
-                row.student,
-                row.notebook,
-                row.prompt_id,
-                "prof",
-                {"understanding": 3, "voice": 2},
-                "Fine work.",
-                False,
-                None,
+            draft = ReviewDraft(
+                row.student, row.notebook, row.prompt_id, "prof", {"understanding": 3, "voice": 2}, "Fine work."
             )
+            save_review(log.engine, draft)
     settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
     (folder / "course.toml").write_text(
         (ROOT / "course.toml")
@@ -86,18 +80,39 @@ def test_canvas_csv_header_rows_and_no_formulas(term):
     assert {"rubric", "participation", "late", "total"} <= set(plain.columns)
 
 
-def test_grade_arithmetic_for_one_student(term, reading):
-    folder, settings = term
+def test_grade_arithmetic_on_hand_made_numbers():
+    """Totals worked out by hand from course.toml: 2 points for 2 replies, 10% off late work, week 2 due 18 Sep."""
     from coursekit.review.grades import week_scores
 
-    log = open_log(settings.database)
-    prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
-    scores = week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
-    row = scores[(scores.week == 2)].iloc[0]
-    expected = row.rubric + min(1, row.replies / settings.replies_required) * settings.participation_points
-    expected *= (1 - settings.late_penalty) if row.late else 1
-    assert row.total == pytest.approx(round(expected, 2))
-    assert (scores[scores.week == 1].participation == 0).all()  # no feed in week 1
+    settings = load_settings(ROOT / "course.toml")
+    submissions = pd.DataFrame(
+        [
+            ("ann", "week01", 1, datetime(2026, 9, 10)),  # on time
+            ("ann", "week02", 2, datetime(2026, 9, 19, 8)),  # after the 18 Sep 23:59 deadline
+            ("bob", "week02", 2, datetime(2026, 9, 18, 23, 59)),  # at the deadline: on time
+            ("cy", "week09", 9, datetime(2026, 9, 1)),  # a week the settings do not know: no grade
+        ],
+        columns=["student", "notebook", "week", "submitted_at"],
+    )
+    reviews = pd.DataFrame(
+        [
+            ("ann", "week01", {"understanding": 4, "evidence": 3}),
+            ("ann", "week02", {"understanding": 3, "evidence": 2, "voice": 1}),
+            ("ann", "week02", {"understanding": 4}),
+            ("bob", "week02", {"voice": 2, "evidence": 3}),
+        ],
+        columns=["student", "notebook", "scores"],
+    )
+    posts = pd.DataFrame(
+        [("reply", "ann", 1), ("reply", "ann", 1), ("reply", "ann", 2)] + [("reply", "bob", 2)] * 3,
+        columns=["kind", "author", "week"],
+    )
+    scores = week_scores(submissions, reviews, posts, settings, {1: 2, 2: 2}).set_index(["student", "week"])
+    assert scores["total"].to_dict() == {("ann", 1): 7.0, ("ann", 2): 9.9, ("bob", 2): 7.0}
+    # ann, week 2: rubric 6 + 4 = 10, one reply of two = 1 point, late: (10 + 1) * 0.9 = 9.9
+    assert scores.loc[("ann", 2)][["rubric", "participation", "late"]].tolist() == [10.0, 1.0, True]
+    # week 1 has no feed to reply to: ann's two replies earn nothing; bob's 3 replies cap at 2 points
+    assert scores.loc[("ann", 1), "participation"] == 0 and scores.loc[("bob", 2), "participation"] == 2.0
 
 
 def test_missing_zero_setting(term):
@@ -125,7 +140,7 @@ def test_feedback_pages_named_by_secret_and_stable_across_edits(term):
     log = open_log(settings.database)
     row = log.reflections().query(f"student == '{first.student}'").iloc[0]
     save_review(
-        log.engine, row.student, row.notebook, row.prompt_id, "prof", {"understanding": 4}, "<b>Edited</b>", False, None
+        log.engine, ReviewDraft(row.student, row.notebook, row.prompt_id, "prof", {"understanding": 4}, "<b>Edited</b>")
     )
     run("feedback", "--settings", str(folder / "course.toml"), "--out", str(out))
     again = pd.read_csv(out / "index.csv")

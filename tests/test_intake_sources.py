@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
+import tempfile
 import unicodedata
 import zipfile
 from datetime import datetime
@@ -35,8 +37,16 @@ PEOPLE = [
 ]
 
 
-def options() -> Options:
-    return Options(deadline=lambda week: DEADLINE if week == 1 else None)
+@functools.cache
+def _settings():
+    """Course settings whose week 1 is due at DEADLINE (written once to a folder of their own)."""
+    from coursekit.course.settings import load_settings
+
+    return load_settings(_course_toml(Path(tempfile.mkdtemp(prefix="coursekit-intake-test-"))))
+
+
+def options(deadline_only: bool = False) -> Options:
+    return Options(deadline_only=deadline_only, settings=_settings())
 
 
 @pytest.fixture
@@ -217,7 +227,7 @@ def test_nbgrader_exchange_keeps_the_newest_or_the_newest_before_the_deadline(tm
     assert landed(newest)["znunez@uni.example"][1] == "znunez"
     assert [u.file.source_id for u in newest.unmatched] == ["ghost"]
     assert any("earlier nbgrader submission" in s.reason for s in newest.skipped)
-    before = gather(exchange, roster=roster, options=Options(deadline_only=True, deadline=options().deadline))
+    before = gather(exchange, roster=roster, options=options(deadline_only=True))
     assert landed(before)["mobrien@uni.example"][3] == ON_TIME
 
     db = tmp_path / "log.db"

@@ -6,7 +6,7 @@ import IPython.display
 import pytest
 
 from coursekit.notebook import answers
-from coursekit.notebook.widgets import CaseSorter, ConceptCards, Quiz, StanceSlider, stance_labels
+from coursekit.notebook.widgets import CaseSorter, ConceptCards, Quiz, StanceSlider
 
 
 def test_concept_cards_search_filters_cards(reading, capsys):
@@ -34,7 +34,7 @@ def test_concept_cards_show_definition_and_example(reading):
 
 def test_stance_labels_run_from_pole_to_pole(reading):
     stance = reading.stance("saving-grace")
-    labels = stance_labels(stance)
+    labels = stance.labels
     assert len(labels) == stance.steps
     assert labels[0] == stance.left and labels[-1] == stance.right
     assert labels[stance.steps // 2] == "Undecided"
@@ -51,7 +51,7 @@ def test_stance_slider_records_position_and_reason(reading):
     assert state == {
         "stance": "saving-grace",
         "value": 1,
-        "label": stance_labels(stance)[1],
+        "label": stance.labels[1],
         "steps": stance.steps,
         "reason": "Wikipedia beats the alternatives",
     }

@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from coursekit.course.reading import ReadingError, load_reading
+from coursekit.course.reading import ReadingError, Readings, load_reading
 from coursekit.intake.sources import LAYOUTS
 from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
@@ -71,6 +71,23 @@ def _append(line: Text, text: object, style: str = "") -> None:
 def _fail(message: str, code: int = 2) -> NoReturn:
     say(f"error: {message}", "red", errors)
     sys.exit(code)
+
+
+# What a command runs in another process (so no import here would notice it missing), and how to get it.
+NEEDS = {
+    "lab": (("jupyterlab",), "pip install 'coursekit[lab]'"),
+    "validate": (("pytest", "nbval", "ipykernel"), "pip install --force-reinstall coursekit"),
+}
+
+
+def _require(command: str) -> None:
+    """Stop with what to install when a command's tools are missing from this Python environment."""
+    import importlib.util
+
+    modules, install = NEEDS[command]
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
 
 
 @click.group()
@@ -139,7 +156,7 @@ def _gather(
         pattern=pattern,
         moodle_worksheet=moodle_worksheet,
         deadline_only=deadline_only,
-        deadline=settings.deadline if settings else Options().deadline,
+        settings=settings,
     )
     try:
         intake = gather(source, layout, people, options)
@@ -290,6 +307,11 @@ def intake(csv_out: Path, **source) -> None:
 @main.command()
 @_source_options
 @click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@click.option(
+    "--course",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Course folder with readings/ (default: found above SUBMISSIONS, else above the working folder).",
+)
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes reading files  [default: one per core]")
 @click.option("--full", is_flag=True, help="Read every file again, also those whose size and time did not change.")
 @click.option("--verbose", "-v", is_flag=True, help="A line for every file, not only failed, duplicate and changed.")
@@ -299,7 +321,15 @@ def intake(csv_out: Path, **source) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="CSV with one row per file  [default: beside the log, LOG-collect.csv]",
 )
-def collect(db: str, jobs: int | None, full: bool, verbose: bool, report_path: Path | None, **source) -> None:
+def collect(
+    db: str,
+    course: Path | None,
+    jobs: int | None,
+    full: bool,
+    verbose: bool,
+    report_path: Path | None,
+    **source,
+) -> None:
     """Collect SOURCE into the discussion log: a folder of student folders, a Canvas or Moodle download
     (zip or unpacked), an nbgrader exchange or submitted/ folder, or JupyterHub homes (--homes).
 
@@ -307,14 +337,23 @@ def collect(db: str, jobs: int | None, full: bool, verbose: bool, report_path: P
     student, or several, and files not read are listed first and not stored. Reruns are safe and
     fast: files whose size and modification time did not change are not opened; a changed file
     keeps its earlier version. Prints a line for each failed, unmatched, skipped, duplicate or
-    updated file and a table by status and week; every file is in the CSV report. Exits 1 when any
-    file failed or was unmatched, after collecting all the others.
+    updated file and a table by status and week; every file is in the CSV report. Quiz, sorter and
+    stance answers are re-graded against the reading; a file whose saved answers claim otherwise
+    fails. Exits 1 when any file failed or was unmatched, after collecting all the others.
     """
     gathered, options = _gather(**source)
     try:
         with _CollectDisplay(gathered.root, verbose) as display:
+            readings = Readings(course) if course else None
             report = collecting.collect(
-                gathered.root, db, jobs=jobs, full=full, progress=display, options=options, intake=gathered
+                gathered.root,
+                db,
+                jobs=jobs,
+                full=full,
+                progress=display,
+                readings=readings,
+                options=options,
+                intake=gathered,
             )
     except IntakeError as exc:
         _fail(str(exc))
@@ -426,7 +465,8 @@ def publish(
         if posts.empty:
             _fail(f"no reflections for week {week} in {db}: collect that week first")
         students = log.submissions()["student"].unique()
-        path = write_feed(build_feed(posts, week, log.course_secret(), names, students), out or Path("feed"))
+        document = build_feed(posts, week, log.course_secret(), names, students, log.feed_salt(week))
+        path = write_feed(document, out or Path("feed"))
         say(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
         return
     reading = _reading_option(reading_dir)
@@ -554,6 +594,7 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     import os
     import subprocess
 
+    _require("lab")
     if not notebooks.is_dir():
         _fail(f"{notebooks}: no such folder; run this from the course folder or pass --notebooks")
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks.resolve()}", *ctx.args]
@@ -609,6 +650,7 @@ def validate(
     from coursekit.validation import sandbox as sandboxing
     from coursekit.validation.validate import validate as validate_all
 
+    _require("validate")
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
     why = sandboxing.sandbox_problem() if sandbox is not False else ""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from coursekit.course.folders import find_upwards
 from coursekit.course.reading import Reading
 from coursekit.discussion.names import pseudonym
 
@@ -88,12 +88,14 @@ def assigned_roots(feed: Feed, student: str, k: int = PEERS_PER_STUDENT) -> list
     return [p for p in feed.roots() if feed.authors.get(p.id) in wanted]
 
 
-def build_feed(posts: pd.DataFrame, week: int, secret: str, names: str = "pseudonym", students=()) -> dict:
+def build_feed(posts: pd.DataFrame, week: int, secret: str, names: str, students, salt: str) -> dict:
     """The feed document for one week from ``DiscussionLog.posts(week)``.
 
-    ``students`` are everyone to assign (the class); authors of the week are always included.
+    ``names`` is "pseudonym" or "real"; ``students`` are everyone to assign (the class); authors of the
+    week are always included. ``salt`` (``DiscussionLog.feed_salt(week)``, kept in the log) seeds the
+    assignment: the same salt over the same authors gives every student the same classmates, and a
+    late author joining the rotation changes only the few students just before them in it.
     """
-    salt = secrets.token_hex(8)
     roots = posts[posts["parent_id"].isna()]
     author_of = dict(zip(roots["post_id"], roots["author"], strict=True))
 
@@ -193,12 +195,10 @@ def sample_feed(reading: Reading, week: int) -> Feed:
 
 def find_feed(week: int, reading: Reading, start: str | Path | None = None) -> Feed:
     """The published feed of ``week`` from the course folder's ``feed/``, else the sample class."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        path = feed_path(folder / "feed", week)
-        if path.is_file():
-            try:
-                return parse_feed(json.loads(path.read_text(encoding="utf-8")), str(path))
-            except json.JSONDecodeError as exc:
-                raise FeedError(f"{path}: not valid JSON ({exc.msg}); publish it again") from exc
-    return sample_feed(reading, week)
+    path = find_upwards(feed_path("feed", week), start)
+    if path is None:
+        return sample_feed(reading, week)
+    try:
+        return parse_feed(json.loads(path.read_text(encoding="utf-8")), str(path))
+    except json.JSONDecodeError as exc:
+        raise FeedError(f"{path}: not valid JSON ({exc.msg}); publish it again") from exc

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from coursekit.course.settings import Settings
 from coursekit.intake.archive import Entry
 from coursekit.intake.identity import Claim
 from coursekit.intake.submission import LayoutProblem, SubmissionFile
-
-
-def _no_deadline(_week: int | None) -> datetime | None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -23,7 +19,11 @@ class Options:
     pattern: str = "week*.ipynb"  # JupyterHub homes: the notebooks to take from each home
     moodle_worksheet: Path | None = None  # Moodle's grading worksheet CSV: participant id -> person
     deadline_only: bool = False  # nbgrader exchange: the newest submission before the deadline
-    deadline: Callable[[int | None], datetime | None] = _no_deadline  # a week's deadline (naive UTC)
+    settings: Settings | None = None  # course.toml: the weeks' deadlines
+
+    def deadline(self, week: int | None) -> datetime | None:
+        """A week's deadline (naive UTC), None when there are no settings or the week has none."""
+        return self.settings.deadline(week) if self.settings is not None else None
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,22 @@ structure coursekit needs is checked: nbformat's full schema validation costs ab
 parse and mutates cell ids, which we never rely on.
 Anything wrong with the file comes back as a Problem (a reason and a hint for the person who
 has to fix it), and a notebook with a problem yields no reflections at all, so nothing partial
-is ever stored.
+is ever stored. Given the course's readings, quiz, sorter and stance answers are re-graded against
+the reading the notebook names (``notebook.regrade``): what comes out is the grade computed here,
+never the one the file claims.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
 
+from coursekit.course.problems import Problem
+from coursekit.course.reading import ReadingError, Readings
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.answers import Answer
 from coursekit.notebook.cells import (
@@ -30,6 +35,7 @@ from coursekit.notebook.cells import (
     reflection_text,
     word_count,
 )
+from coursekit.notebook.regrade import Untrusted, needs_reading, regrade
 
 _WEEK_IN_NAME = re.compile(r"week[ _-]?0*(\d+)", re.IGNORECASE)
 MAX_NAME = 200  # characters of an id or name in coursekit metadata (ours are under 60)
@@ -42,13 +48,7 @@ def week_in_name(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-@dataclass(frozen=True)
-class Problem:
-    reason: str
-    hint: str
-
-    def __str__(self) -> str:
-        return f"{self.reason} ({self.hint})"
+__all__ = ["Extracted", "Problem", "Reflection", "extract", "week_in_name"]
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,42 @@ def _identity(notebook: dict, file_stem: str, result: Extracted) -> list[str]:
     return []
 
 
-def extract(data: bytes, file_stem: str = "") -> Extracted:
-    """Read the reflections out of a notebook file's bytes; problems are listed, never raised."""
+_REANSWER = "ask the student to re-run that cell, answer the widget again, save and resubmit"
+Check = Callable[[Answer], tuple[Answer, Problem | None]]
+
+
+def _checker(result: Extracted, readings: Readings | None) -> Check:
+    """Re-grade each answer against the reading the notebook names; a Problem when that cannot be done."""
+
+    def check(answer: Answer) -> tuple[Answer, Problem | None]:
+        if readings is None or not needs_reading(answer):
+            return answer, None
+        what = f"{answer.kind} {answer.answer_id}"
+        if not result.reading or result.week is None:
+            return answer, Problem(
+                f"saved answer {what} cannot be checked: the notebook does not name its reading and week", _RESUBMIT
+            )
+        try:
+            reading = readings.get(result.reading)
+        except (FileNotFoundError, ReadingError) as exc:
+            return answer, Problem(
+                f"saved answer {what} cannot be checked against reading {result.reading}: {exc}",
+                f"run collect from the course folder that holds readings/{result.reading}/ (or pass --course)",
+            )
+        try:
+            return regrade(answer, reading, result.week), None
+        except Untrusted as exc:
+            return answer, Problem(f"saved answer {what}: {exc}", _REANSWER)
+
+    return check
+
+
+def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) -> Extracted:
+    """Read the reflections out of a notebook file's bytes; problems are listed, never raised.
+
+    With ``readings``, quiz, sorter and stance answers are re-graded against the reading the notebook
+    names, and an answer whose claims differ from that grade fails the file.
+    """
     result = Extracted(notebook=file_stem)
     notebook = _parse(data, result)
     if notebook is None:
@@ -218,6 +252,7 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
     expected = _identity(notebook, file_stem, result)
     if any(_unstorable(t) for t in (result.notebook, result.reading, *expected)):
         return _fail(result, "the notebook's coursekit metadata is not valid Unicode text", _RESUBMIT)
+    check = _checker(result, readings)
 
     prompts: dict[str, list[int]] = {}
     answers: dict[str, list[tuple[int, str]]] = {}
@@ -226,15 +261,9 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
         if not isinstance(cell, dict):
             return _fail(result, f"cell {index + 1} is not a cell (not a JSON object)", _RESUBMIT)
         if cell.get("cell_type") == "code":
-            wrong = _read_answers(cell, saved)
-            if wrong.startswith(answer_format.NEWER):
-                return _fail(result, f"cell {index + 1}: saved answer {wrong.split(': ')[0]}", answer_format.UPGRADE)
+            wrong = _read_answers(cell, saved, check)
             if wrong:
-                return _fail(
-                    result,
-                    f"cell {index + 1}: saved answer {wrong}: edited by hand or damaged, so it is not trusted",
-                    "ask the student to re-run that cell, answer the widget again, save and resubmit",
-                )
+                return _fail(result, f"cell {index + 1}: {wrong.reason}", wrong.hint)
         marker = cell_marker(cell)
         if marker is None:
             cell_metadata = cell.get("metadata")
@@ -304,12 +333,17 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
     return result
 
 
-def _read_answers(cell: dict, saved: dict[str, Answer]) -> str:
+def _read_answers(cell: dict, saved: dict[str, Answer], check: Check) -> Problem | None:
     """Collect the widget answers saved in a code cell's outputs; return what is wrong, if anything."""
     for rec in answer_format.output_records(cell):
         answer, problem = answer_format.parse(rec)
+        if problem.startswith(answer_format.NEWER):
+            return Problem(f"saved answer {problem.split(': ')[0]}", answer_format.UPGRADE)
         if problem:
-            return problem
+            return Problem(f"saved answer {problem}: edited by hand or damaged, so it is not trusted", _REANSWER)
         if answer is not None:
+            answer, wrong = check(answer)
+            if wrong:
+                return wrong
             saved[answer.answer_id] = answer  # a widget shown twice: the later answer wins
-    return ""
+    return None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coursekit.course.lateness import is_late
+from coursekit.course.deadlines import is_late
 from coursekit.intake.base import Options
 from coursekit.intake.extract import extract
 from coursekit.intake.sources import Intake
@@ -46,7 +46,7 @@ def intake_table(intake: Intake, options: Options | None = None) -> pd.DataFrame
             rows.append(row | dict(status="failed", reason=f"cannot read it: {exc}", hint="check the file"))
             continue
         row |= dict(notebook=extracted.notebook, week=extracted.week)
-        row["late"] = is_late(file.submitted_at, options.deadline(extracted.week), file.late)
+        row["late"] = is_late(options.settings, extracted.week, file.submitted_at, file.late)
         problem = extracted.problems[0] if extracted.problems else None
         rows.append(row | dict(status="problem" if problem else "ok", reason=problem.reason if problem else ""))
         if problem:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from coursekit.course.reading import Readings
 from coursekit.intake.base import Options
 from coursekit.intake.extract import Extracted, week_in_name
 from coursekit.intake.identity import Roster
@@ -72,18 +73,29 @@ def collect(
     roster: Roster | None = None,
     options: Options | None = None,
     intake: Intake | None = None,
+    readings: Readings | None = None,
 ) -> CollectReport:
     """Collect every notebook in the source ``root`` into the log ``db`` (an engine, a path or a URL).
 
     The source is read (``layout`` detected unless given, senders matched to ``roster``), or
     ``intake`` already gathered is used, before the database is opened, so a mistyped folder
     leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
-    read every file even when the log says it did not change.
+    read every file even when the log says it did not change. Saved widget answers are re-graded
+    against the reading each notebook names, found in ``readings`` (default: ``readings/<id>`` in
+    ``root`` or above it, else in the working folder or above it).
     """
     intake = intake or gather(root, layout, roster, options)
     engine = db if isinstance(db, Engine) else open_database(db)
+    readings = readings or Readings(intake.root, None)
     return collect_files(
-        intake.files, engine, intake.skipped, intake.unmatched, jobs=jobs, full=full, progress=progress
+        intake.files,
+        engine,
+        intake.skipped,
+        intake.unmatched,
+        jobs=jobs,
+        full=full,
+        progress=progress,
+        readings=readings,
     )
 
 
@@ -119,8 +131,14 @@ def collect_files(
     jobs: int | None = None,
     full: bool = False,
     progress: Progress | None = None,
+    readings: Readings | None = None,
 ) -> CollectReport:
-    """Collect ``files`` (from any intake source) into the log; ``collect`` finds them first."""
+    """Collect ``files`` (from any intake source) into the log; ``collect`` finds them first.
+
+    ``readings``: where the readings that saved answers are re-graded against are found (default:
+    the working folder or above it).
+    """
+    readings = readings or Readings(None)
     total = len(files) + len(layout_problems) + len(unmatched)
     results: list[FileResult] = []
 
@@ -134,7 +152,8 @@ def collect_files(
     ordered = _newest_first(files)
     known = _remembered(engine, ordered, full)
     # Workers start here, before the first progress report (which may start a display thread).
-    parsed = read_all([file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)], jobs)
+    to_read = [file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)]
+    parsed = read_all(to_read, jobs, readings)
     for result in set_aside(layout_problems, unmatched):  # reported before anything is stored
         finish(result)
 

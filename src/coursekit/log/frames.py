@@ -21,6 +21,7 @@ from coursekit.discussion.names import pseudonym
 from coursekit.log.store import (
     answers,
     course_secret,
+    feed_salt,
     likes,
     open_database,
     reflection_versions,
@@ -175,6 +176,11 @@ class DiscussionLog:
         """The per-course secret behind pseudonyms and post ids (made on first use)."""
         with self.engine.begin() as conn:
             return course_secret(conn)
+
+    def feed_salt(self, week: int) -> str:
+        """The salt of a week's peer-feed assignment (made on its first publication, then kept)."""
+        with self.engine.begin() as conn:
+            return feed_salt(conn, week)
 
     def posts_as_seen(self, names: str = "pseudonym", week: int | None = None) -> pd.DataFrame:
         """``posts()`` with authors shown as students see them: stable pseudonyms or real names."""

@@ -499,14 +499,28 @@ class Batch:
         self.conn.close()
 
 
-def course_secret(conn) -> str:
-    """The course's secret for pseudonyms and post ids, made on first use and kept in the log."""
-    row = conn.execute(select(course_meta.c.value).where(course_meta.c.key == "secret")).first()
+def _kept(conn, key: str, make: Callable[[], str]) -> str:
+    """The value kept in ``course_meta`` under ``key``, made by ``make`` and stored on first use."""
+    row = conn.execute(select(course_meta.c.value).where(course_meta.c.key == key)).first()
     if row is not None:
         return row.value
-    secret = secrets.token_hex(32)
-    conn.execute(course_meta.insert().values(key="secret", value=secret))
-    return secret
+    value = make()
+    conn.execute(course_meta.insert().values(key=key, value=value))
+    return value
+
+
+def course_secret(conn) -> str:
+    """The course's secret for pseudonyms and post ids, made on first use and kept in the log."""
+    return _kept(conn, "secret", lambda: secrets.token_hex(32))
+
+
+def feed_salt(conn, week: int) -> str:
+    """The salt of week ``week``'s peer-feed assignment, made when it is first published and kept.
+
+    Republishing a week (after a late submission, or to fix a post) reuses it, so students keep the
+    classmates they were given.
+    """
+    return _kept(conn, f"feed-salt:week{week}", lambda: secrets.token_hex(8))
 
 
 def post_author(conn, post_id: str) -> str | None:
@@ -620,38 +634,51 @@ def latest_review(conn, student: str, notebook: str, prompt_id: str) -> Review |
     return _review(row) if row is not None else None
 
 
-def save_review(
-    engine: Engine,
-    student: str,
-    notebook: str,
-    prompt_id: str,
-    reviewer: str,
-    scores: dict,
-    comment: str,
-    flagged: bool,
-    based_on: int | None,
-) -> tuple[Review, Review | None]:
+@dataclass(frozen=True)
+class ReviewDraft:
+    """A review as the reviewer enters it, before the log gives it an id and a time."""
+
+    student: str
+    notebook: str
+    prompt_id: str
+    reviewer: str
+    scores: dict  # rubric criterion id -> points
+    comment: str = ""
+    flagged: bool = False
+    based_on: int | None = None  # the id of the review the reviewer had on screen (None: none yet)
+
+
+def save_review(engine: Engine, draft: ReviewDraft) -> tuple[Review, Review | None]:
     """Append a review (never overwrite one); return it and any review someone else saved meanwhile.
 
-    ``based_on`` is the id of the review the reviewer had on screen. If another reviewer saved after
-    it, both rows are kept and theirs is returned as the conflict to show.
+    If another reviewer saved after the review the reviewer had on screen (``draft.based_on``), both
+    rows are kept and theirs is returned as the conflict to show.
     """
     with engine.begin() as conn:
-        latest = latest_review(conn, student, notebook, prompt_id)
-        conflict = latest if latest and latest.id != based_on and latest.reviewer != reviewer else None
+        latest = latest_review(conn, draft.student, draft.notebook, draft.prompt_id)
+        others = latest is not None and latest.id != draft.based_on and latest.reviewer != draft.reviewer
         created_at = now()
         values = dict(
-            student=student,
-            notebook=notebook,
-            prompt_id=prompt_id,
-            reviewer=reviewer,
-            scores=_json(scores),
-            comment=comment,
-            flagged=flagged,
-            based_on=based_on,
+            student=draft.student,
+            notebook=draft.notebook,
+            prompt_id=draft.prompt_id,
+            reviewer=draft.reviewer,
+            scores=_json(draft.scores),
+            comment=draft.comment,
+            flagged=draft.flagged,
+            based_on=draft.based_on,
             created_at=created_at,
         )
         review_id = _inserted_id(conn.execute(reviews.insert().values(**values)))
-        return Review(
-            review_id, student, notebook, prompt_id, reviewer, dict(scores), comment, flagged, created_at
-        ), conflict
+        saved = Review(
+            review_id,
+            draft.student,
+            draft.notebook,
+            draft.prompt_id,
+            draft.reviewer,
+            dict(draft.scores),
+            draft.comment,
+            draft.flagged,
+            created_at,
+        )
+        return saved, latest if others else None

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 import ipywidgets as w
 from traitlets import TraitError
 
+from coursekit.course.problems import UnknownItem
 from coursekit.course.reading import QuizItem, Sorter, Stance, Term
 from coursekit.discussion.feed import Feed, FeedPost, assigned_roots
 from coursekit.discussion.render import safe_html
 from coursekit.notebook import answers
-from coursekit.notebook.quiz import Verdict, grade, score
+from coursekit.notebook.quiz import Verdict, grade, score, sorted_correctly
 
 # Readable is mixed into ipywidgets classes; to the type checker it is one, so super() resolves.
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class Recorder(Readable):
             return False
         try:
             self.restore(state)
-        except (KeyError, ValueError, TypeError, IndexError, StopIteration, TraitError):
+        except (UnknownItem, KeyError, ValueError, TypeError, IndexError, TraitError):
             return False  # saved by another version of this notebook: start fresh
         return True
 
@@ -260,24 +261,6 @@ class ConceptCards(Readable, w.VBox):
         return "\n".join(lines)
 
 
-def stance_labels(stance: Stance) -> list[str]:
-    """Readable labels for each step of a stance scale, from one pole through the middle to the other."""
-    middle = (stance.steps - 1) / 2
-    labels = []
-    for step in range(stance.steps):
-        pole = stance.left if step < middle else stance.right
-        distance = abs(step - middle)
-        if distance == 0:
-            labels.append("Undecided")
-        elif distance == middle:
-            labels.append(pole)
-        elif distance >= 2:
-            labels.append(f"Mostly: {pole.lower()}")
-        else:
-            labels.append(f"Leaning: {pole.lower()}")
-    return labels
-
-
 class StanceSlider(Recorder, w.VBox):
     """Where the student stands between two poles, with an optional one-line reason."""
 
@@ -286,7 +269,7 @@ class StanceSlider(Recorder, w.VBox):
     def __init__(self, stance: Stance):
         self._init_recorder(stance.id)
         self.stance = stance
-        self.labels = stance_labels(stance)
+        self.labels = stance.labels
         self.moved = False
         self.slider = w.SelectionSlider(
             options=[(label, i) for i, label in enumerate(self.labels)],
@@ -365,7 +348,7 @@ class CaseSorter(Recorder, w.VBox):
 
     def place(self, case_id: str, category_id: str | None) -> None:
         """Put a case in a category, as choosing it in the dropdown would."""
-        index = next(i for i, c in enumerate(self.sorter.cases) if c.id == case_id)
+        index = self.sorter.cases.index(self.sorter.case(case_id))  # UnknownItem for a case it does not have
         self.pickers[index].value = category_id
 
     @property
@@ -374,7 +357,7 @@ class CaseSorter(Recorder, w.VBox):
 
     @property
     def correct(self) -> int:
-        return sum(1 for c in self.sorter.cases if self.placed.get(c.id) == c.answer)
+        return sorted_correctly(self.sorter, self.placed)
 
     def check(self) -> int:
         labels = {c.id: c.label for c in self.sorter.categories}

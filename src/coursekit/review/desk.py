@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import getpass
 import html
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import ipywidgets as w
 import numpy as np
 import pandas as pd
 
+from coursekit.course.folders import searched
 from coursekit.course.reading import Reading, load_reading
 from coursekit.course.roster import read_roster
 from coursekit.course.settings import Settings, find_settings
 from coursekit.discussion.render import safe_html
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.store import save_review
+from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
 from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table
@@ -44,6 +47,8 @@ class ReviewDesk(Readable, w.VBox):
     ):
         self.discussion, self.settings, self.reading = log, settings, reading
         self.reviewer, self.label = reviewer, label
+        self.demo_folder: Path | None = None  # a demo desk's temporary class
+        self._cleanup: weakref.finalize | None = None
         self.table = review_table(log, settings, reading, roster)
         self.posts = log.posts()
         self.answers = log.answers()
@@ -211,8 +216,7 @@ class ReviewDesk(Readable, w.VBox):
             return
         scores = {c: control.value for c, control in self.scores.items() if control.value is not None}
         based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
-        review, conflict = save_review(
-            self.discussion.engine,
+        draft = ReviewDraft(
             row["student"],
             row["notebook"],
             row["prompt_id"],
@@ -222,6 +226,7 @@ class ReviewDesk(Readable, w.VBox):
             self.flag.value,
             based_on,
         )
+        review, conflict = save_review(self.discussion.engine, draft)
         position = self.matches[self.position]
         status = "flagged" if review.flagged else "reviewed"
         updates = dict(
@@ -254,12 +259,27 @@ class ReviewDesk(Readable, w.VBox):
     def fallback_text(self) -> str:
         return "Review desk: filter, read, score and comment (interactive: run this notebook in JupyterLab)"
 
+    def close(self) -> None:
+        """Close the widget; a demo desk also removes its temporary folder."""
+        super().close()
+        if self._cleanup is not None:
+            self._cleanup()
+
 
 def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> ReviewDesk:
-    """The review desk for the course folder holding ``start``; a labelled demo course if there is none yet."""
+    """The review desk for the course whose ``course.toml`` is in ``start`` (default: the cwd) or above it.
+
+    ``course.toml`` is found as every command finds it; until its log exists, the desk runs on a
+    labelled demo course. Raises FileNotFoundError when there is no ``course.toml`` at all.
+    """
     settings = find_settings(start)
+    if settings is None:
+        raise FileNotFoundError(
+            f"no course.toml in {searched(start)}: open the review notebook inside the course folder, "
+            "or pass open_desk(start=COURSE_FOLDER) (see docs/course-settings.md)"
+        )
     reviewer = reviewer or getpass.getuser()
-    if settings is not None and (("://" in settings.database) or Path(settings.database).is_file()):
+    if ("://" in settings.database) or Path(settings.database).is_file():
         reading = load_reading(settings.reading)
         roster = (
             read_roster(settings.roster, settings.student_column)
@@ -270,14 +290,28 @@ def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> R
     return demo_desk(settings, reviewer)
 
 
-def demo_desk(settings: Settings | None, reviewer: str, students: int = 12) -> ReviewDesk:
-    """A desk over a generated class in a temporary folder, clearly labelled as a demo."""
-    from coursekit.course.settings import load_settings
+def demo_desk(settings: Settings, reviewer: str, students: int = 12) -> ReviewDesk:
+    """A desk over a generated class in a temporary folder, clearly labelled as a demo.
+
+    The folder is removed when the desk is closed (``desk.close()``), garbage-collected, or when
+    Python exits, whichever comes first.
+    """
     from coursekit.log.demo import make_class
 
-    if settings is None:  # the course.toml that ships with the course repository
-        settings = load_settings(Path(__file__).resolve().parents[2] / "course.toml")
     reading = load_reading(settings.reading)
     folder = Path(tempfile.mkdtemp(prefix="coursekit-demo-"))
-    db = make_class(reading, folder, students=students)
-    return ReviewDesk(open_log(db), settings, reading, reviewer, label=" (demo course: no class log found yet)")
+    try:
+        db = make_class(reading, folder, students=students)
+        log = open_log(db)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    desk = ReviewDesk(log, settings, reading, reviewer, label=" (demo course: no class log found yet)")
+    desk.demo_folder = folder
+    desk._cleanup = weakref.finalize(desk, _remove_demo, log.engine, folder)
+    return desk
+
+
+def _remove_demo(engine, folder: Path) -> None:
+    engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)

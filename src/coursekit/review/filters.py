@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coursekit.course.lateness import is_late
+from coursekit.course.deadlines import late_column
 from coursekit.course.reading import Reading
 from coursekit.course.settings import Settings
 from coursekit.log.frames import DiscussionLog
@@ -33,14 +33,10 @@ def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading
     frame["review_id"] = frame["review_id"].astype("Int64")
     frame["comment"] = frame["comment"].fillna("")
     frame["scores"] = frame["scores"].map(lambda s: s if isinstance(s, dict) else {})
-    deadlines = {w.week: w.deadline for w in settings.weeks} if settings else {}
-    subs = log.submissions()
-    subs["late"] = [  # once per file, not per reflection
-        is_late(at, deadlines.get(int(week)) if pd.notna(week) else None, flag)
-        for at, week, flag in zip(subs["submitted_at"], subs["week"], subs["source_late"], strict=True)
-    ]
-    frame = frame.merge(subs[["student", "notebook", "late"]], on=["student", "notebook"], how="left")
-    frame["late"] = frame["late"].fillna(False).astype(bool)
+    flags = log.submissions()[["student", "notebook", "source_late"]]  # the intake source's own verdict
+    frame = frame.merge(flags, on=["student", "notebook"], how="left")
+    frame["late"] = late_column(frame, settings)
+    frame = frame.drop(columns=["source_late"])
     sections = dict(zip(roster["student"], roster["Section"], strict=True)) if roster is not None else {}
     frame["section"] = frame["student"].map(sections).fillna("")
     minimum = {p.id: p.min_words for p in reading.prompts} if reading else {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from coursekit.course.lateness import is_late
+from coursekit.course.deadlines import is_late
 from coursekit.course.roster import CANVAS_COLUMNS
 from coursekit.course.settings import Settings
 
@@ -31,7 +31,7 @@ def week_scores(
     rows = []
     for sub in submissions.itertuples():
         week = int(sub.week) if pd.notna(sub.week) else None
-        if week is None or settings.week(week) is None:
+        if week is None or not settings.has_week(week):
             continue
         points, reviewed = (
             rubric.loc[(sub.student, sub.notebook)] if (sub.student, sub.notebook) in rubric.index else (0.0, 0)
@@ -40,8 +40,7 @@ def week_scores(
         participation = 0.0
         if settings.replies_required and week > first_week:
             participation = settings.participation_points * min(1.0, replies / settings.replies_required)
-        deadline = settings.deadline(week)
-        late = is_late(sub.submitted_at, deadline, getattr(sub, "source_late", None))
+        late = is_late(settings, week, sub.submitted_at, getattr(sub, "source_late", None))
         total = (points + participation) * (1 - settings.late_penalty if late else 1)
         rows.append(
             dict(

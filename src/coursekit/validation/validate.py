@@ -7,8 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from coursekit.course.problems import Problem
 from coursekit.course.reading import Reading
-from coursekit.intake.extract import Problem
 from coursekit.intake.load import internal_error, load_submission
 from coursekit.intake.sources import Intake, gather
 from coursekit.validation.checks import Course, NotebookReport, check_submission
@@ -46,7 +46,7 @@ def validate(
     loaded = Course(course)
     runs: list[tuple[NotebookReport, bytes, Reading]] = []
     for file in intake.files:
-        taken = load_submission(file, keep_data=True)
+        taken = load_submission(file, keep_data=True, readings=loaded.readings)
         if taken.problem or taken.data is None:
             reports.append(NotebookReport(file.student, file.shown, problems=list(taken.extracted.problems)))
             continue
