@@ -122,7 +122,7 @@ def outputs(course) -> dict[str, Path]:
     run("export", "--db", str(db), "--threads", "--out", str(files["threads"]))
     run(
         "grades", *settings, "--roster", str(folder / "roster.csv"),
-        "--out", str(files["grades"]), "--plain", str(files["plain grades"]),
+        "--out", str(files["grades"]), "--plain", str(files["plain grades"]), "--allow-unreviewed",
     )  # fmt: skip
     run("feedback", *settings, "--out", str(out / "feedback"))
     run(

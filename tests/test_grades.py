@@ -52,7 +52,7 @@ def run(*args):
     return result.output
 
 
-def test_canvas_csv_header_rows_and_no_formulas(term):
+def test_canvas_csv_header_rows_and_no_formulas(term, reading):
     folder, settings = term
     out = folder / "grades.csv"
     run(
@@ -65,9 +65,14 @@ def test_canvas_csv_header_rows_and_no_formulas(term):
         str(out),
         "--plain",
         str(folder / "plain.csv"),
+        "--allow-unreviewed",
     )
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(frame.columns) == HEADER + [f"Week {w} reflections" for w in (1, 2, 3, 4)]
+    assert frame.iloc[0, 0] == "Points Possible"
+    possible = [10.0 * len(reading.prompts_for(w)) + (2 if w > 1 else 0) for w in (1, 2, 3, 4)]  # + participation
+    assert frame.iloc[0, 5:].astype(float).tolist() == possible
+    frame = frame.iloc[1:].reset_index(drop=True)
     assert len(frame) == 42 and frame["SIS Login ID"].is_unique
     for value in frame.values.ravel():
         assert not value.startswith(DANGEROUS), value
@@ -75,7 +80,7 @@ def test_canvas_csv_header_rows_and_no_formulas(term):
     never = frame[frame["SIS Login ID"].isin(["s040", "s041"])]
     assert (never.iloc[:, 5:] == "").all().all()  # no submission: blank, not zero
     scored = pd.to_numeric(frame["Week 1 reflections"], errors="coerce").dropna()
-    assert len(scored) > 30 and scored.max() <= 2 * settings.rubric_points
+    assert len(scored) > 20 and scored.max() <= 2 * settings.rubric_points  # weeks with nothing scored are blank
     plain = pd.read_csv(folder / "plain.csv")
     assert {"rubric", "participation", "late", "total"} <= set(plain.columns)
 
@@ -120,7 +125,16 @@ def test_missing_zero_setting(term):
     toml = folder / "zero.toml"
     toml.write_text((folder / "course.toml").read_text().replace('missing = "blank"', 'missing = "zero"'))
     out = folder / "zero.csv"
-    run("grades", "--settings", str(toml), "--roster", str(folder / "roster.csv"), "--out", str(out))
+    run(
+        "grades",
+        "--settings",
+        str(toml),
+        "--roster",
+        str(folder / "roster.csv"),
+        "--out",
+        str(out),
+        "--allow-unreviewed",
+    )
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert (frame[frame["SIS Login ID"] == "s041"].iloc[:, 5:].astype(float) == 0).all().all()
 
@@ -164,3 +178,38 @@ def test_bad_settings_name_file_key_and_reason(tmp_path):
         "course.toml: rubric.criteria: needs at least one criterion",
     ):
         assert expected in result.output, result.output
+
+
+def test_unscored_weeks_are_blank_and_counted(tmp_path, reading):
+    """Nothing scored: grades refuses (with the count) unless --allow-unreviewed; cells blank; feedback honest."""
+    db = make_class(reading, tmp_path, students=3)
+    pd.DataFrame(roster_rows(3, never_submitted=0)).to_csv(tmp_path / "roster.csv", index=False)
+    (tmp_path / "course.toml").write_text(
+        (ROOT / "course.toml")
+        .read_text()
+        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
+        .replace('database = "class.db"', f'database = "{db}"')
+    )
+    log = open_log(db)
+    total = len(log.reflections())
+    args = ["grades", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "g.csv")]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and f"{total} reflection(s) are not scored yet" in refused.output
+    assert "--allow-unreviewed" in refused.output and not (tmp_path / "g.csv").exists()
+
+    first = log.reflections().query("week == 1").iloc[0]
+    for row in log.reflections().query(f"week == 1 and student == '{first.student}'").itertuples():
+        save_review(log.engine, ReviewDraft(row.student, row.notebook, row.prompt_id, "prof", {"voice": 3}))
+    output = run(*args, "--allow-unreviewed")
+    assert "not scored yet" in output
+    frame = pd.read_csv(tmp_path / "g.csv", dtype=str, keep_default_na=False).iloc[1:]
+    grades = frame.set_index("SIS Login ID").iloc[:, 4:]
+    assert float(grades.loc[first.student, "Week 1 reflections"]) > 0  # the one scored week
+    others = grades.drop(columns="Week 1 reflections").values.ravel().tolist()
+    assert others and set(others) == {""}  # submitted but not scored: blank, never 0.0
+
+    run("feedback", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "fb"))
+    index = pd.read_csv(tmp_path / "fb" / "index.csv").set_index("student")
+    page = (tmp_path / "fb" / index.loc[first.student, "file"]).read_text()
+    assert "Week total: not scored yet" in page and "Week total 0" not in page
+    assert f"(rubric {3 * len(reading.prompts_for(1))}, participation 0" in page  # week 1: 3 points per prompt

@@ -156,3 +156,22 @@ def test_the_desk_finds_course_toml_above_it_and_removes_its_demo_class(tmp_path
 
     with pytest.raises(FileNotFoundError, match="no course.toml"):
         open_desk(tmp_path / "elsewhere", reviewer="prof")
+
+
+def test_desk_shows_roster_names_minute_times_and_wide_score_selectors(course, reading):
+    one = desk(course, reading, reviewer="prof-c")
+    _, roster = course
+    row = one.current
+    name = roster.set_index("student").loc[row["student"], "Student"]
+    assert f"{name} ({row['student']})" in one.body.value  # roster name with the id
+    one.student.value = name  # the roster name finds the student too
+    assert row["student"] in set(one.matched.student) and one.matched.name.str.contains(name, regex=False).all()
+    one.student.value = ""
+    assert "Submitted " in one.body.value
+    one.scores["understanding"].value = 2
+    one.show()
+    stamp = one.saved.value.split(" at ")[-1].split("<")[0]
+    assert len(stamp) == len("2026-01-01 12:00"), stamp  # to the minute, no microseconds
+    for control in one.scores.values():
+        assert control.options[0][0] == "Choose…" and (control.label == "Choose…") == (control.value == -1)
+        assert control.layout.width == "32em" and control.style.description_width == "22em"

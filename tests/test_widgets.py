@@ -181,3 +181,19 @@ def test_saved_answers_come_back_when_the_notebook_is_run_again(reading, tmp_pat
     assert fresh.answer_record()["state"] is None
     assert fresh.restore_saved() and fresh.answer_record()["state"]["value"] == 5
     assert not Quiz(reading.quiz_for(1), answer_id="w1-quiz").restore_saved(str(tmp_path / "missing.ipynb"))
+
+
+def test_dropdowns_say_choose_and_fallbacks_show_no_ids(reading):
+    sorter = CaseSorter(reading.sorter("w2-authority"))
+    assert all(p.label == "Choose…" for p in sorter.pickers)  # not a blank dropdown
+    sorter.place(reading.sorter("w2-authority").cases[0].id, None)
+    assert sorter.placed == {}
+    for widget, internal in (
+        (sorter, "w2-authority"),
+        (StanceSlider(reading.stance("saving-grace")), "saving-grace"),
+        (Quiz(reading.quiz_for(1), answer_id="w1-quiz"), "w1-quiz"),
+    ):
+        bundle = widget._repr_mimebundle_()
+        assert bundle["text/plain"].startswith("Run ▸ Run All Cells to use this activity.")
+        assert "<pre>" not in bundle["text/html"] and internal not in bundle["text/html"]
+        assert internal not in answers.bundle(widget.answer_record())["text/plain"]

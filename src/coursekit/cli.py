@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -32,7 +33,7 @@ from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.results import STATUSES, FileResult, default_report_path, write_report
 from coursekit.validation.runner import DEFAULT_MEMORY
 
-DEFAULT_DB = "coursekit.db"
+DEFAULT_DB = "class.db"  # the same default as course.toml's [course] database
 STATUS_STYLE = {
     "collected": "green",
     "updated": "cyan",
@@ -88,6 +89,41 @@ def _require(command: str) -> None:
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
         _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
+
+
+SETTINGS_OPTION = click.option(
+    "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
+)
+DB_OPTION = click.option(
+    "--db", help="SQLite file or SQLAlchemy URL of the log (default: the database in course.toml, else class.db)."
+)
+
+
+def _settings(settings_path: Path | None):
+    """The course settings: --settings, else course.toml in the working folder or above it (or None)."""
+    from coursekit.course.settings import SettingsError, find_settings, load_settings
+
+    try:
+        return load_settings(settings_path) if settings_path else find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _database(settings_path: Path | None, db: str | None) -> str:
+    """The log every command uses: --db, else course.toml's database, else class.db here."""
+    if db:
+        return db
+    settings = _settings(settings_path)
+    return settings.database if settings else DEFAULT_DB
+
+
+def _open(settings_path: Path | None, db: str | None) -> DiscussionLog:
+    """The existing log (see ``_database``); a clear error, and no new empty log, when there is none."""
+    target = _database(settings_path, db)
+    try:
+        return open_log(target)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
 
 
 @click.group()
@@ -306,7 +342,7 @@ def intake(csv_out: Path, **source) -> None:
 
 @main.command()
 @_source_options
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@DB_OPTION
 @click.option(
     "--course",
     type=click.Path(file_okay=False, path_type=Path),
@@ -322,7 +358,7 @@ def intake(csv_out: Path, **source) -> None:
     help="CSV with one row per file  [default: beside the log, LOG-collect.csv]",
 )
 def collect(
-    db: str,
+    db: str | None,
     course: Path | None,
     jobs: int | None,
     full: bool,
@@ -341,6 +377,12 @@ def collect(
     stance answers are re-graded against the reading; a file whose saved answers claim otherwise
     fails. Exits 1 when any file failed or was unmatched, after collecting all the others.
     """
+    from coursekit.log.store import database_url
+
+    db = _database(source["settings_path"], db)
+    url = database_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
     gathered, options = _gather(**source)
     try:
         with _CollectDisplay(gathered.root, verbose) as display:
@@ -361,8 +403,10 @@ def collect(
     console.print(_summary(report))
     counts = ", ".join(f"{report.count(status)} {status}" for status in STATUSES)
     say(f"{len(report.results)} file(s): {counts}.")
-    if report.changed == 0:
+    if report.changed == 0 and not report.failed:
         say("0 changed: the log already held everything in these files.")
+    elif report.changed == 0:
+        say("0 changed.")
     else:
         say(f"{report.changed} changed.")
     written = write_report(report, report_path or default_report_path(db))
@@ -376,19 +420,21 @@ def collect(
 
 
 @main.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@SETTINGS_OPTION
+@DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of standard output.")
 @click.option("--history", is_flag=True, help="CSV only: every version of every reflection.")
 @click.option("--threads", is_flag=True, help="CSV only: one row per post or reply (id, parent_id, author, ...).")
-def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) -> None:
+def export(
+    settings_path: Path | None, db: str | None, fmt: str, out: Path | None, history: bool, threads: bool
+) -> None:
     """Export the log as CSV (one row per reflection, spreadsheet-safe) or Markdown by prompt."""
-    try:
-        log: DiscussionLog = open_log(db)
-    except FileNotFoundError as exc:
-        _fail(str(exc))
     if threads and (history or fmt != "csv"):
         _fail("--threads is a CSV of its own: use it without --history and with --format csv")
+    if history and fmt != "csv":
+        _fail("--history is a CSV: use it with --format csv (the default)")
+    log = _open(settings_path, db)
     frame = thread_table(log.posts()) if threads else log.history() if history else log.reflections()
     if fmt == "csv":
         if out:
@@ -405,14 +451,9 @@ def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) ->
         say(f"wrote {len(frame)} row(s) to {out}", to=errors)
 
 
-def _names_setting() -> str:
+def _names_setting(settings_path: Path | None) -> str:
     """How students see each other, as the course settings say (pseudonyms when there are none)."""
-    from coursekit.course.settings import SettingsError, find_settings
-
-    try:
-        settings = find_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
+    settings = _settings(settings_path)
     return settings.names if settings else "pseudonym"
 
 
@@ -430,7 +471,8 @@ def _reading_option(path: Path | None):
 
 
 @main.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@SETTINGS_OPTION
+@DB_OPTION
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder to write (site/ or feed/).")
 @click.option("--feed", "as_feed", is_flag=True, help="Write the peer feed JSON of one week for the next notebook.")
 @click.option("--week", type=int, help="With --feed: the week whose posts to publish.")
@@ -447,23 +489,36 @@ def _reading_option(path: Path | None):
 )
 @click.option("--title", default="Class discussion", show_default=True)
 def publish(
-    db: str, out: Path | None, as_feed: bool, week: int | None, names: str | None, reading_dir, title: str
+    settings_path: Path | None,
+    db: str | None,
+    out: Path | None,
+    as_feed: bool,
+    week: int | None,
+    names: str | None,
+    reading_dir,
+    title: str,
 ) -> None:
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
     from coursekit.discussion.feed import build_feed, write_feed
     from coursekit.discussion.site import Site, publish_site
 
-    try:
-        log = open_log(db)
-    except FileNotFoundError as exc:
-        _fail(str(exc))
-    names = names or _names_setting()
+    if week is not None and not as_feed:
+        _fail("--week applies only to --feed: add --feed to publish one week's peer feed, or drop --week for the site")
+    context = click.get_current_context()
+    site_only = {"reading_dir": "--reading", "title": "--title"}
+    given = [
+        flag for name, flag in site_only.items() if context.get_parameter_source(name) == ParameterSource.COMMANDLINE
+    ]
+    if as_feed and given:
+        _fail(f"{' and '.join(given)} apply only to the site: drop them with --feed")
+    log = _open(settings_path, db)
+    names = names or _names_setting(settings_path)
     if as_feed:
         if week is None:
             _fail("--feed needs --week N: the week whose reflections the next notebook shows")
         posts = log.posts(week)
         if posts.empty:
-            _fail(f"no reflections for week {week} in {db}: collect that week first")
+            _fail(f"no reflections for week {week} in {_database(settings_path, db)}: collect that week first")
         students = log.submissions()["student"].unique()
         document = build_feed(posts, week, log.course_secret(), names, students, log.feed_salt(week))
         path = write_feed(document, out or Path("feed"))
@@ -502,18 +557,13 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
 
 def _course(settings_path: Path | None, db: str | None):
     """The course settings (given, or course.toml found from the cwd), its log and its reading."""
-    from coursekit.course.settings import SettingsError, find_settings, load_settings
-
-    try:
-        settings = load_settings(settings_path) if settings_path else find_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
+    settings = _settings(settings_path)
     if settings is None:
         _fail("no course.toml in this folder or above it; pass --settings (see docs/course-settings.md)")
+    log = _open(settings_path, db)
     try:
-        log = open_log(db or settings.database)
         reading = load_reading(settings.reading)
-    except (FileNotFoundError, ReadingError) as exc:
+    except ReadingError as exc:
         _fail(str(exc))
     return settings, log, reading
 
@@ -521,14 +571,11 @@ def _course(settings_path: Path | None, db: str | None):
 def _scores(settings, log, reading):
     from coursekit.review.grades import week_scores
 
-    prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
-    return week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
+    return week_scores(log.submissions(), log.reviews(), log.posts(), settings, _prompt_counts(reading))
 
 
-SETTINGS_OPTION = click.option(
-    "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
-)
-DB_OPTION = click.option("--db", help="Override the database named in course.toml.")
+def _prompt_counts(reading) -> dict[int, int]:
+    return {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
 
 
 @main.command()
@@ -539,12 +586,24 @@ DB_OPTION = click.option("--db", help="Override the database named in course.tom
 @click.option(
     "--plain", type=click.Path(dir_okay=False, path_type=Path), help="Also write a per-student, per-week CSV."
 )
+@click.option("--allow-unreviewed", is_flag=True, help="Write the file although some reflections are not scored yet.")
 @SETTINGS_OPTION
 @DB_OPTION
-def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Path | None, db: str | None) -> None:
-    """Write a Canvas gradebook import file from rubric scores and participation rules."""
+def grades(
+    roster: Path | None,
+    out: Path,
+    plain: Path | None,
+    allow_unreviewed: bool,
+    settings_path: Path | None,
+    db: str | None,
+) -> None:
+    """Write a Canvas gradebook import file from rubric scores and participation rules.
+
+    Refuses while reflections are unreviewed (--allow-unreviewed to write anyway); a week with
+    nothing scored is blank, never 0.
+    """
     from coursekit.course.roster import RosterError, read_roster
-    from coursekit.review.grades import canvas_gradebook, plain_grades
+    from coursekit.review.grades import canvas_gradebook, plain_grades, unreviewed
 
     settings, log, reading = _course(settings_path, db)
     roster = roster or settings.roster
@@ -555,7 +614,14 @@ def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Pa
     except RosterError as exc:
         _fail(str(exc))
     scores = _scores(settings, log, reading)
-    write_csv(canvas_gradebook(scores, people, settings), out)
+    waiting = unreviewed(scores)
+    if waiting and not allow_unreviewed:
+        _fail(
+            f"{waiting} reflection(s) are not scored yet: review them (notebooks/instructor/review.ipynb), "
+            "or pass --allow-unreviewed to write the file anyway (unscored weeks blank)",
+            code=1,
+        )
+    write_csv(canvas_gradebook(scores, people, settings, _prompt_counts(reading)), out)
     say(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
     if plain:
         write_csv(plain_grades(scores, people), plain)
@@ -563,10 +629,10 @@ def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Pa
     unknown = sorted(set(log.submissions()["student"]) - set(people["student"]))
     if unknown:
         say(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})", to=errors)
-    unscored = scores[scores["reviewed_prompts"] < scores["prompts"]]
-    if len(unscored):
+    if waiting:
         say(
-            f"{len(unscored)} submitted notebook(s) have unscored reflections; their grade counts only scored ones",
+            f"{waiting} reflection(s) not scored yet: a week with none scored is blank, "
+            "a partly scored week counts only the scored ones",
             to=errors,
         )
 
@@ -590,16 +656,30 @@ def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
 @click.option("--notebooks", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def lab(ctx: click.Context, notebooks: Path) -> None:
-    """Start JupyterLab on the course notebooks; extra options go to JupyterLab (e.g. --port 8890)."""
+    """Start JupyterLab on the course notebooks; extra options go to JupyterLab (e.g. --port 8890).
+
+    Widget state is saved with each notebook and the news pop-up is off (coursekit.notebook.lab).
+    This process becomes JupyterLab (exec), so Ctrl+C or SIGTERM stop it and its kernels.
+    """
     import os
-    import subprocess
+
+    from coursekit.notebook.lab import default_settings_folder, lab_command, write_settings
 
     _require("lab")
     if not notebooks.is_dir():
         _fail(f"{notebooks}: no such folder; run this from the course folder or pass --notebooks")
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks.resolve()}", *ctx.args]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # containers and CI machines often run as root
+    folder = default_settings_folder()
+    try:
+        write_settings(folder)
+    except OSError as exc:
+        _fail(f"cannot write JupyterLab settings to {folder}: {exc} (set COURSEKIT_LAB_SETTINGS_DIR)")
+    command = lab_command(notebooks, list(ctx.args), folder)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if hasattr(os, "execv"):
+        os.execv(command[0], command)
+    import subprocess  # pragma: no cover - platforms without exec
+
     sys.exit(subprocess.call(command))
 
 

@@ -26,11 +26,13 @@ from coursekit.course.reading import ReadingError, Readings
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.answers import Answer
 from coursekit.notebook.cells import (
+    COURSE_TAG,
     NAMESPACE,
     PROMPT,
     ROLES,
     SCHEMA_VERSION,
     cell_marker,
+    cell_text,
     content_hash,
     reflection_text,
     word_count,
@@ -69,6 +71,7 @@ class Extracted:
     reflections: list[Reflection] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # stored anyway, but someone should look
     file_hash: str = ""  # SHA-256 of the file's bytes, when they could be read
 
     @property
@@ -257,6 +260,7 @@ def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) 
     prompts: dict[str, list[int]] = {}
     answers: dict[str, list[tuple[int, str]]] = {}
     saved: dict[str, Answer] = {}
+    after_prompt = ""  # the prompt whose reflection area we are in, if any
     for index, cell in enumerate(notebook["cells"]):
         if not isinstance(cell, dict):
             return _fail(result, f"cell {index + 1} is not a cell (not a JSON object)", _RESUBMIT)
@@ -269,6 +273,7 @@ def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) 
             cell_metadata = cell.get("metadata")
             if isinstance(cell_metadata, dict) and cell_metadata.get(NAMESPACE) is not None:
                 return _fail(result, f"cell {index + 1} has damaged coursekit metadata (not a mapping)", _RESUBMIT)
+            after_prompt = _stray_text(cell, index, after_prompt, result)
             continue
         if problem := _version_problem(marker, f"cell {index + 1}"):
             return _fail(result, problem.reason, problem.hint)
@@ -286,6 +291,7 @@ def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) 
                 f"cell {index + 1} ({role} {prompt_id}) was changed from markdown to {cell.get('cell_type')}",
                 "change it back to a Markdown cell (press M in JupyterLab) and resubmit",
             )
+        after_prompt = prompt_id
         if role == PROMPT:
             prompts.setdefault(prompt_id, []).append(index + 1)
         else:
@@ -331,6 +337,27 @@ def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) 
         result.reflections.append(Reflection(prompt_id, text, word_count(text), content_hash(text)))
     result.answers = list(saved.values())
     return result
+
+
+def _stray_text(cell: dict, index: int, after_prompt: str, result: Extracted) -> str:
+    """Note text in a cell the student added after a prompt; return the prompt area we are still in.
+
+    A reflection typed into a new cell is not in the reflection cell, so it would be collected as
+    blank. Generated cells (tagged ``coursekit-course``) are skipped; a section heading ends the area.
+    """
+    text = cell_text(cell).strip()
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    if cell.get("cell_type") == "markdown" and text.startswith("## "):
+        return ""
+    if after_prompt and text and not (isinstance(tags, list) and COURSE_TAG in tags):
+        result.warnings.append(
+            Problem(
+                f"text in an untagged cell after prompt {after_prompt} (cell {index + 1}): not collected",
+                "move it into the reflection cell (tagged coursekit-reflection) below the prompt and resubmit",
+            )
+        )
+    return after_prompt
 
 
 def _read_answers(cell: dict, saved: dict[str, Answer], check: Check) -> Problem | None:

@@ -280,10 +280,12 @@ class _Writer:
             self.finish(_database_error(file, extracted, exc))
             return
         detail = f"{stored.changed_reflections} item(s) changed" if stored.changed_reflections else ""
-        if stored.notes:
-            detail = "; ".join([detail, *stored.notes] if detail else stored.notes)
+        notes = [*stored.notes, *(w.reason for w in extracted.warnings)]  # e.g. text in a stray cell
+        if notes:
+            detail = "; ".join([detail, *notes] if detail else notes)
+        hint = extracted.warnings[0].hint if extracted.warnings else ""
         self.waiting.append(
-            _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, notes=stored.notes)
+            _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, hint, notes=notes)
         )
         if self.batch.pending >= BATCH or time.monotonic() - self.started >= BATCH_SECONDS:
             self.commit()

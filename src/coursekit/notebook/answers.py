@@ -10,6 +10,7 @@ The file is in the student's hands, so ``collect`` validates every record before
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,18 @@ def summary(rec: dict) -> str:
     return "unknown answer"
 
 
+# What each kind of answer is called in front of students (never its internal id).
+KIND_NAMES = {"quiz": "self-check", "stance": "stance", "sorter": "sorting", "peer": "replies and likes"}
+
+
 def bundle(rec: dict) -> dict:
     """The display bundle for a record: our MIME type plus a line the student can read."""
+    name = KIND_NAMES.get(rec.get("kind", ""), "answer")
     if rec.get("state"):
-        text = f"✔ Recorded ({rec['kind']} {rec['id']}): {summary(rec)}. Save the notebook to keep it."
+        text = f"✔ Recorded your {name}: {summary(rec)}. Save the notebook to keep it."
     else:
-        text = f"Your answers to {rec['kind']} {rec['id']} are recorded here and saved with the notebook."
-    return {MIME: rec, "text/plain": text}
+        text = f"Your {name} will be recorded here and saved with the notebook."
+    return {MIME: rec, "text/plain": text, "text/html": f"<p>{html.escape(text)}</p>"}  # html: proportional type
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,31 @@ Widgets that take answers record them in a display output that is saved with the
 from __future__ import annotations
 
 import html
+import json
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anywidget
 import ipywidgets as w
+import traitlets
 from traitlets import TraitError
 
 from coursekit.course.problems import UnknownItem
-from coursekit.course.reading import QuizItem, Sorter, Stance, Term
+from coursekit.course.reading import Prompt, QuizItem, Sorter, Stance, Term
 from coursekit.discussion.feed import Feed, FeedPost, assigned_roots
 from coursekit.discussion.render import safe_html
 from coursekit.notebook import answers
+from coursekit.notebook.cells import (
+    PLACEHOLDER_LINES,
+    REFLECTION,
+    WORD_PATTERN,
+    cell_marker,
+    reflection_text,
+    word_count,
+)
 from coursekit.notebook.quiz import Verdict, grade, score, sorted_correctly
 
 # Readable is mixed into ipywidgets classes; to the type checker it is one, so super() resolves.
@@ -31,18 +43,54 @@ else:
     _Widget = object
 
 
-class Readable(_Widget):
-    """Mixin: a plain-text and HTML fallback of the widget for frontends without widgets."""
+RUN_FIRST = "Run ▸ Run All Cells to use this activity."
+UNCHOSEN = ""  # the value of a dropdown's "Choose…" entry
+FRONTEND = Path(__file__).with_name("frontend.js")
 
-    def fallback_text(self) -> str:
+
+class KeyboardHelper(anywidget.AnyWidget):
+    """Invisible child of an activity: its keys stay out of JupyterLab's notebook shortcuts.
+
+    Without it, arrow keys in a radio group or a dropdown move to the next cell. It also makes
+    each radio group one Tab stop and names controls for screen readers (``labels``: CSS selector
+    inside the activity -> attributes). The browser half is ``frontend.js``.
+    """
+
+    _esm = FRONTEND
+    role = traitlets.Unicode("keys").tag(sync=True)
+    labels = traitlets.Dict().tag(sync=True)
+
+
+class Readable(_Widget):
+    """Mixin: a readable fallback where widgets cannot run, and keyboard/screen-reader help where they can."""
+
+    def fallback(self) -> tuple[str, list[str]]:
+        """What the activity asks (one line) and its details, for frontends without widgets."""
         raise NotImplementedError
 
+    def fallback_text(self) -> str:
+        ask, details = self.fallback()
+        return "\n".join([f"{RUN_FIRST} {ask}", *details])
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        """Accessible names for controls, by CSS selector inside the activity."""
+        return {}
+
     def _repr_mimebundle_(self, **kwargs):
-        data = super()._repr_mimebundle_(**kwargs)
-        text = self.fallback_text()
-        data["text/plain"] = text
-        data["text/html"] = "<pre>" + html.escape(text) + "</pre>"
-        return data
+        if isinstance(self, w.Box) and not any(isinstance(c, KeyboardHelper) for c in self.children):
+            self.add_class("coursekit-activity")
+            self.children = (*self.children, KeyboardHelper(labels=self.aria_labels()))
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle  # anywidget returns (data, metadata)
+        ask, details = self.fallback()
+        data["text/plain"] = self.fallback_text()
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in details)
+        data["text/html"] = (
+            f"<div class='coursekit-fallback'><p><b>{html.escape(RUN_FIRST)}</b> {html.escape(ask)}</p>"
+            + (f"<ul>{items}</ul>" if items else "")
+            + "</div>"
+        )
+        return bundle
 
 
 class Recorder(Readable):
@@ -99,6 +147,7 @@ class QuizQuestion(w.VBox):
 
     def __init__(self, item: QuizItem, number: int, on_change: Callable[[], None] | None = None):
         self.item = item
+        self.number = number
         self.verdict: Verdict | None = None
         self._on_change = on_change
         asks_all = item.kind == "multiple" and "all that apply" not in item.question.lower()
@@ -117,6 +166,7 @@ class QuizQuestion(w.VBox):
                 value=None,
                 layout=w.Layout(width="auto"),
             )
+        self.choices.add_class(f"coursekit-choices-{number}")
         self.check_button = w.Button(description="Check", button_style="primary", tooltip="Check your answer")
         self.retry_button = w.Button(description="Try again", tooltip="Clear your answer", disabled=True)
         self.feedback = w.HTML("")
@@ -209,12 +259,22 @@ class Quiz(Recorder, w.VBox):
         items = [{"id": v.item_id, "chosen": list(v.chosen), "correct": v.correct} for v in verdicts]
         return {"items": items, "score": self.score, "total": len(self.questions)}
 
-    def fallback_text(self) -> str:
-        lines = [f"{self.title} (interactive quiz: run this notebook in JupyterLab to answer)"]
-        for n, question in enumerate(self.questions, 1):
-            lines.append(f"{n}. {question.item.question}")
-            lines += [f"   {chr(97 + i)}) {o.text}" for i, o in enumerate(question.item.options)]
-        return "\n".join(lines)
+    def fallback(self) -> tuple[str, list[str]]:
+        details = [
+            f"{n}. {q.item.question} " + " ".join(f"({chr(97 + i)}) {o.text}" for i, o in enumerate(q.item.options))
+            for n, q in enumerate(self.questions, 1)
+        ]
+        return f"{self.title}: answer each question, press Check and read why.", details
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        labels = {}
+        for q in self.questions:
+            name = f"Question {q.number}: {q.item.question}"
+            if q.item.kind == "multiple":
+                labels[f".coursekit-choices-{q.number}"] = {"role": "group", "aria-label": name}
+            else:
+                labels[f".coursekit-choices-{q.number} .widget-radio-box"] = {"role": "radiogroup", "aria-label": name}
+        return labels
 
 
 class ConceptCards(Readable, w.VBox):
@@ -254,11 +314,12 @@ class ConceptCards(Readable, w.VBox):
         shown = len(self.visible_terms())
         self.count.value = f"<small>{shown} of {len(self.terms)} concepts</small>" if needle else ""
 
-    def fallback_text(self) -> str:
-        lines = [f"{self.title}:"]
-        for term in self.terms:
-            lines += [f"- {term.term}: {term.definition}", f"  Example: {term.example}"]
-        return "\n".join(lines)
+    def fallback(self) -> tuple[str, list[str]]:
+        details = [f"{t.term}: {t.definition} Example: {t.example}" for t in self.terms]
+        return f"{self.title}: search the glossary and read each concept with an example.", details
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        return {"input[type='text']": {"aria-label": "Search concepts"}}
 
 
 class StanceSlider(Recorder, w.VBox):
@@ -316,9 +377,11 @@ class StanceSlider(Recorder, w.VBox):
             "reason": self.reason.value.strip()[: answers.MAX_REASON],
         }
 
-    def fallback_text(self) -> str:
-        scale = " | ".join(self.labels)
-        return f"Stance: {self.stance.question}\nScale: {scale}"
+    def fallback(self) -> tuple[str, list[str]]:
+        return f"Where do you stand? {self.stance.question}", ["Scale: " + " | ".join(self.labels)]
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        return {".noUi-handle": {"aria-label": f"Your stance: {self.stance.question}"}}
 
 
 class CaseSorter(Recorder, w.VBox):
@@ -330,8 +393,13 @@ class CaseSorter(Recorder, w.VBox):
         self._init_recorder(sorter.id)
         self.sorter = sorter
         self.checked = False
-        choices = [("Choose…", None)] + [(c.label, c.id) for c in sorter.categories]
-        self.pickers = [w.Dropdown(options=choices, value=None, layout=w.Layout(width="auto")) for _ in sorter.cases]
+        # "" rather than None: ipywidgets shows a blank dropdown for None, and students should read "Choose…".
+        choices = [("Choose…", UNCHOSEN)] + [(c.label, c.id) for c in sorter.categories]
+        self.pickers = [
+            w.Dropdown(options=choices, value=UNCHOSEN, layout=w.Layout(width="auto")) for _ in sorter.cases
+        ]
+        for n, picker in enumerate(self.pickers, 1):
+            picker.add_class(f"coursekit-case-{n}")
         self.feedback = [w.HTML("") for _ in sorter.cases]
         rows = [
             w.VBox(
@@ -349,11 +417,11 @@ class CaseSorter(Recorder, w.VBox):
     def place(self, case_id: str, category_id: str | None) -> None:
         """Put a case in a category, as choosing it in the dropdown would."""
         index = self.sorter.cases.index(self.sorter.case(case_id))  # UnknownItem for a case it does not have
-        self.pickers[index].value = category_id
+        self.pickers[index].value = category_id or UNCHOSEN
 
     @property
     def placed(self) -> dict[str, str]:
-        return {c.id: p.value for c, p in zip(self.sorter.cases, self.pickers, strict=True) if p.value is not None}
+        return {c.id: p.value for c, p in zip(self.sorter.cases, self.pickers, strict=True) if p.value != UNCHOSEN}
 
     @property
     def correct(self) -> int:
@@ -362,7 +430,7 @@ class CaseSorter(Recorder, w.VBox):
     def check(self) -> int:
         labels = {c.id: c.label for c in self.sorter.categories}
         for case, picker, note in zip(self.sorter.cases, self.pickers, self.feedback, strict=True):
-            if picker.value is None:
+            if picker.value == UNCHOSEN:
                 note.value = "<small>Not sorted yet.</small>"
             elif picker.value == case.answer:
                 note.value = f"<small>✔ {html.escape(case.explanation)}</small>"
@@ -394,13 +462,51 @@ class CaseSorter(Recorder, w.VBox):
             "total": len(self.sorter.cases),
         }
 
-    def fallback_text(self) -> str:
-        lines = [
-            f"{self.sorter.title}: {self.sorter.instructions}",
-            "Categories: " + "; ".join(c.label for c in self.sorter.categories),
-        ]
-        lines += [f"{n}. {case.text}" for n, case in enumerate(self.sorter.cases, 1)]
-        return "\n".join(lines)
+    def fallback(self) -> tuple[str, list[str]]:
+        details = ["Categories: " + "; ".join(c.label for c in self.sorter.categories)]
+        details += [f"{n}. {case.text}" for n, case in enumerate(self.sorter.cases, 1)]
+        return f"{self.sorter.title}: {self.sorter.instructions}", details
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        return {
+            f".coursekit-case-{n} select": {"aria-label": f"Case {n}: {case.text}"}
+            for n, case in enumerate(self.sorter.cases, 1)
+        }
+
+
+def saved_word_count(prompt_id: str, notebook_path: str | None = None) -> int:
+    """Words in the saved reflection cell of ``prompt_id`` (0 if the notebook file cannot be read)."""
+    path = notebook_path or os.environ.get("JPY_SESSION_NAME")
+    try:
+        notebook = json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        return 0
+    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
+        marker = cell_marker(cell) if isinstance(cell, dict) else None
+        if marker and marker.get("role") == REFLECTION and marker.get("prompt_id") == prompt_id:
+            return word_count(reflection_text(cell))
+    return 0
+
+
+class WordCount(Readable, anywidget.AnyWidget):
+    """A live count of the words in the reflection cell just above, against the prompt's minimum.
+
+    The kernel cannot see unsaved cell text, so the counting happens in the browser
+    (``frontend.js``), with the same word pattern and placeholder lines as ``collect``.
+    """
+
+    _esm = FRONTEND
+    role = traitlets.Unicode("words").tag(sync=True)
+    min_words = traitlets.Int(0).tag(sync=True)
+    count = traitlets.Int(0).tag(sync=True)
+    word_pattern = traitlets.Unicode(WORD_PATTERN).tag(sync=True)
+    placeholders = traitlets.List(list(PLACEHOLDER_LINES)).tag(sync=True)
+
+    def __init__(self, prompt: Prompt, notebook_path: str | None = None):
+        super().__init__(min_words=prompt.min_words, count=saved_word_count(prompt.id, notebook_path))
+
+    def fallback(self) -> tuple[str, list[str]]:
+        return f"Word count: write at least {self.min_words} words in the cell above.", []
 
 
 def _readable_time(stamp: str) -> str:
@@ -527,5 +633,5 @@ class PeerFeed(Recorder, w.VBox):
             "replies": list(self.replies),
         }
 
-    def fallback_text(self) -> str:
-        return "Respond to classmates (interactive: run this notebook in JupyterLab to read, like and reply)"
+    def fallback(self) -> tuple[str, list[str]]:
+        return "Respond to classmates: read their posts, like and reply.", []

@@ -31,6 +31,15 @@ from coursekit.notebook.widgets import Readable
 from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table
 
 ANY = "any"
+NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
+
+
+def when(stamp) -> str:
+    """A time as instructors read it: to the minute, no microseconds."""
+    try:
+        return pd.Timestamp(stamp).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        return str(stamp)
 
 
 class ReviewDesk(Readable, w.VBox):
@@ -80,11 +89,13 @@ class ReviewDesk(Readable, w.VBox):
         self.next_button = w.Button(description="Next ▶", tooltip="Next reflection")
         self.previous_button.on_click(lambda _: self.go(-1))
         self.next_button.on_click(lambda _: self.go(1))
+        # The label gets its own width and the selector enough room to show the chosen score beside it.
         self.scores = {
             c.id: w.Dropdown(
-                options=[("–", None), *[(str(p), p) for p in range(int(c.points) + 1)]],
+                options=[("Choose…", NO_SCORE), *[(str(p), p) for p in range(int(c.points) + 1)]],
                 description=f"{c.label} (/{c.points:g})",
-                style={"description_width": "initial"},
+                style={"description_width": "22em"},
+                layout=w.Layout(width="32em"),
             )
             for c in settings.rubric
         }
@@ -162,16 +173,16 @@ class ReviewDesk(Readable, w.VBox):
             if row is None:
                 self.body.value = "<p><i>No reflection matches these filters.</i></p>"
                 for control in self.scores.values():
-                    control.value = None
+                    control.value = NO_SCORE
                 self.comment.value, self.flag.value = "", False
                 return
             self.body.value = self._reflection_html(row)
             for criterion, control in self.scores.items():
-                control.value = row["scores"].get(criterion)
+                control.value = row["scores"].get(criterion, NO_SCORE)
             self.comment.value = row["comment"]
             self.flag.value = row["status"] == "flagged"
             self.saved.value = (
-                f"<small>Last review by {html.escape(str(row['reviewer']))} at {row['reviewed_at']}</small>"
+                f"<small>Last review by {html.escape(str(row['reviewer']))} at {when(row['reviewed_at'])}</small>"
                 if row["status"] != "unreviewed"
                 else "<small>Not reviewed yet.</small>"
             )
@@ -199,11 +210,12 @@ class ReviewDesk(Readable, w.VBox):
             )
             or "<li><i>none saved</i></li>"
         )
+        who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
         return (
-            f"<h4>{html.escape(row['student'])} · week {row['week']} · "
+            f"<h4>{html.escape(who)} · week {row['week']} · "
             f"<code>{html.escape(row['prompt_id'])}</code></h4>"
             f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
-            f"<p><small>Submitted {row['submitted_at']}{late} · {words} · {row['replies']} repl(ies)</small></p>"
+            f"<p><small>Submitted {when(row['submitted_at'])}{late} · {words} · {row['replies']} repl(ies)</small></p>"
             f"<div style='border:1px solid #ccc;padding:.5em'>{safe_html(row['text']) or '<i>(blank)</i>'}</div>"
             f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
         )
@@ -214,7 +226,7 @@ class ReviewDesk(Readable, w.VBox):
         row = self.current
         if self._loading or row is None:
             return
-        scores = {c: control.value for c, control in self.scores.items() if control.value is not None}
+        scores = {c: control.value for c, control in self.scores.items() if control.value != NO_SCORE}
         based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
         draft = ReviewDraft(
             row["student"],
@@ -256,8 +268,8 @@ class ReviewDesk(Readable, w.VBox):
         shown = f"{self.position + 1} of {len(self.matches)} matching" if len(self.matches) else "0 matching"
         self.summary.value = f"<b>{shown}</b> · {progress(self.table)} overall"
 
-    def fallback_text(self) -> str:
-        return "Review desk: filter, read, score and comment (interactive: run this notebook in JupyterLab)"
+    def fallback(self) -> tuple[str, list[str]]:
+        return "Review desk: filter, read, score and comment.", []
 
     def close(self) -> None:
         """Close the widget; a demo desk also removes its temporary folder."""

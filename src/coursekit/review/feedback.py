@@ -35,10 +35,13 @@ def student_page(
         if len(row):
             r = row.iloc[0]
             late = " · submitted late" if r.late else ""
-            summary = (
-                f"<p class='count'>Week total {r.total:g} (rubric {r.rubric:g}, participation "
-                f"{r.participation:g}, {r.replies} repl(ies){late})</p>"
-            )
+            if pd.isna(r.total):
+                summary = f"<p class='count'>Week total: not scored yet ({r.replies} repl(ies){late})</p>"
+            else:
+                summary = (
+                    f"<p class='count'>Week total {r.total:g} (rubric {r.rubric:g}, participation "
+                    f"{r.participation:g}, {r.replies} repl(ies){late})</p>"
+                )
         items = []
         for refl in group.itertuples():
             scored = refl.scores if isinstance(refl.scores, dict) else {}
@@ -51,7 +54,7 @@ def student_page(
                 f"<div class='post'><p class='meta'>Prompt <code>{text(refl.prompt_id)}</code></p>"
                 f"<div class='text'>{safe_html(prompts.get(refl.prompt_id, ''))}</div>"
                 f"<h4>Your reflection ({refl.word_count} words)</h4>{safe_html(refl.text) or '<p><i>blank</i></p>'}"
-                + (f"<h4>Scores</h4><table>{table}</table>" if table else "<p><i>Not scored yet.</i></p>")
+                + (f"<h4>Scores</h4><table>{table}</table>" if table else "<p><i>not scored yet</i></p>")
                 + (f"<h4>Comment</h4>{comment}" if comment else "")
                 + "</div>"
             )

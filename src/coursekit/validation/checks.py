@@ -147,9 +147,11 @@ def check_submission(
     """The file's problems found without running it, and the reading to run it with (None: do not run).
 
     ``extracted`` is ``data`` already extracted (by ``intake.load``), so it is not parsed twice.
+    A reflection left in a cell of its own (an extract warning) fails validation too.
     """
     extracted = extracted if extracted is not None else extract(data, path.stem, course.readings)
-    report = NotebookReport(student, path, extracted.notebook, extracted.week, list(extracted.problems))
+    found = [*extracted.problems, *extracted.warnings]
+    report = NotebookReport(student, path, extracted.notebook, extracted.week, found)
     if not extracted.ok:
         return report, None
     if not extracted.reading or extracted.week is None:
