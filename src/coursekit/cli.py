@@ -25,11 +25,12 @@ from rich.table import Table
 from rich.text import Text
 
 from coursekit.course.reading import ReadingError, Readings, load_reading
+from coursekit.intake.sources import LAYOUTS
 from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.results import FileResult, default_report_path, write_report
+from coursekit.log.results import STATUSES, FileResult, default_report_path, write_report
 from coursekit.validation.runner import DEFAULT_MEMORY
 
 DEFAULT_DB = "class.db"  # the same default as course.toml's [course] database
@@ -39,6 +40,9 @@ STATUS_STYLE = {
     "unchanged": "dim",
     "duplicate": "yellow",
     "failed": "bold red",
+    "unmatched": "bold magenta",
+    "skipped": "dim",
+    "problem": "red",
 }
 
 console = Console(highlight=False)
@@ -128,13 +132,91 @@ def main() -> None:
     """coursekit: reading notebooks, reflections and the class discussion log."""
 
 
-def _file_line(result: FileResult, root: Path) -> Text:
+def _source_options(command):
+    """The options every command reading submissions takes: where they are and how to match them."""
+    options = [
+        click.argument("source", required=False, type=click.Path(path_type=Path)),
+        click.option("--layout", type=click.Choice(LAYOUTS), help="Override the detected layout of SOURCE."),
+        click.option(
+            "--homes", type=click.Path(file_okay=False, path_type=Path), help="JupyterHub homes (e.g. /home)."
+        ),
+        click.option("--pattern", default="week*.ipynb", show_default=True, help="With --homes: notebooks in a home."),
+        click.option("--roster", type=click.Path(path_type=Path), help="Roster CSV (default: [roster] file)."),
+        click.option("--moodle-worksheet", type=click.Path(path_type=Path), help="Moodle grading worksheet CSV."),
+        click.option("--deadline-only", is_flag=True, help="nbgrader exchange: newest submission before the deadline."),
+        click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml to use."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _gather(
+    source: Path | None,
+    layout: str | None,
+    homes: Path | None,
+    pattern: str,
+    roster: Path | None,
+    moodle_worksheet: Path | None,
+    deadline_only: bool,
+    settings_path: Path | None,
+):
+    """The source's intake (files matched to the roster) and the options used; exits 2 on an unusable source."""
+    from coursekit.course.roster import RosterError, read_roster
+    from coursekit.course.settings import SettingsError, find_settings, load_settings
+    from coursekit.intake.base import Options
+    from coursekit.intake.identity import Roster
+    from coursekit.intake.sources import gather
+
+    if homes is not None:
+        source, layout = homes, layout or "homes"
+    if source is None:
+        _fail("give the submissions: a folder, a Canvas or Moodle zip, an nbgrader exchange, or --homes /home")
     try:
-        shown = result.path.relative_to(root)
+        settings = load_settings(settings_path) if settings_path else find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    roster_file = roster or (settings.roster if settings else None)
+    if roster is None and roster_file is not None and not roster_file.exists():
+        say(f"warning: {roster_file} (course.toml [roster] file) does not exist: no roster match", "yellow", errors)
+        roster_file = None
+    people = None
+    if roster_file is not None:
+        try:
+            people = Roster.from_frame(
+                read_roster(roster_file, settings.student_column if settings else "SIS Login ID")
+            )
+        except RosterError as exc:
+            _fail(str(exc))
+    options = Options(
+        pattern=pattern,
+        moodle_worksheet=moodle_worksheet,
+        deadline_only=deadline_only,
+        settings=settings,
+    )
+    try:
+        intake = gather(source, layout, people, options)
+    except IntakeError as exc:
+        _fail(str(exc))
+    where = f"{intake.layout} layout" + (f", matched to {roster_file}" if people is not None else ", no roster")
+    say(f"{source}: {where}", to=errors)
+    return intake, options
+
+
+def _file_line(result: FileResult, root: Path) -> Text:
+    """One file's line: where it is (a member of the source zip by its name), whose it is, what happened."""
+    try:
+        shown = result.path.relative_to(root).as_posix()
     except ValueError:
-        shown = result.path
+        shown = str(result.path)
+    if result.entry:
+        shown = result.entry if shown == "." else f"{shown}:{result.entry}"
     line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
-    _append(line, f" {shown}{':' + result.entry if result.entry else ''}")
+    _append(line, f" {shown}")
+    if result.student and result.status == "unmatched":
+        _append(line, f"  (source id {result.student})", "dim")
+    elif result.student and result.student not in shown:
+        _append(line, f"  → {result.student}")  # the roster student a downloaded file landed on
     if result.notebook:
         _append(line, f"  [{result.notebook}]", "dim")
     if result.detail:
@@ -217,8 +299,49 @@ def _summary(report: collecting.CollectReport) -> Table:
 
 
 @main.command()
-@click.argument("submissions", type=click.Path(path_type=Path))
-@SETTINGS_OPTION
+@_source_options
+@click.option(
+    "--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=Path("intake.csv"), show_default=True
+)
+def intake(csv_out: Path, **source) -> None:
+    """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
+    import pandas as pd
+
+    from coursekit.intake.table import intake_table
+    from coursekit.log.export import write_csv
+
+    gathered, options = _gather(**source)
+    table = intake_table(gathered, options)
+    shown = Table(box=None, show_edge=False, pad_edge=False)
+    for column in ("file", "student", "notebook", "week", "submitted", "late", "source id"):
+        shown.add_column(column, overflow="fold")
+    for row in table[table["status"] == "ok"].itertuples():
+        late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
+        when = f"{row.submitted_at:%Y-%m-%d %H:%M}"
+        week = "" if row.week is None or row.week is pd.NA else str(row.week)
+        cells = [printable(v) for v in (row.file, row.student, row.notebook, week, when)]
+        shown.add_row(*[Text(c) for c in cells], late, Text(printable(row.source_id)))
+    console.print(shown)
+    rest = table[~table["status"].isin(["ok"])]
+    if len(rest):
+        say("Not collected as they are:", "bold")
+        for row in rest.itertuples():
+            line = Text(f"{row.status:<10}", style=STATUS_STYLE.get(row.status, "bold red"))
+            _append(line, f" {row.file}")
+            if row.source_id:
+                _append(line, f"  (source id {row.source_id})", "dim")
+            _append(line, f"  {row.reason}")
+            if row.hint:
+                _append(line, f"  → {row.hint}", "italic")
+            console.print(line, soft_wrap=True)
+    write_csv(table, csv_out)
+    counts = table["status"].value_counts()
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "problem", "unmatched", "failed", "skipped"))
+    say(f"{len(table)} file(s): {summary}. Wrote {csv_out}; nothing was stored.")
+
+
+@main.command()
+@_source_options
 @DB_OPTION
 @click.option(
     "--course",
@@ -235,40 +358,50 @@ def _summary(report: collecting.CollectReport) -> Table:
     help="CSV with one row per file  [default: beside the log, LOG-collect.csv]",
 )
 def collect(
-    submissions: Path,
-    settings_path: Path | None,
     db: str | None,
     course: Path | None,
     jobs: int | None,
     full: bool,
     verbose: bool,
     report_path: Path | None,
+    **source,
 ) -> None:
-    """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
+    """Collect SOURCE into the discussion log: a folder of student folders, a Canvas or Moodle download
+    (zip or unpacked), an nbgrader exchange or submitted/ folder, or JupyterHub homes (--homes).
 
-    Reruns are safe and fast: files whose size and modification time did not change are not
-    opened; a changed file keeps its earlier version. Prints a line for each failed, duplicate
-    or updated file and a table by status and week; every file is in the CSV report. Quiz, sorter
-    and stance answers are re-graded against the reading; a file whose saved answers claim otherwise
-    fails. Exits 1 when any file failed, after collecting all the others.
+    Each file lands on its roster student (course.toml [roster], or --roster); files that match no
+    student, or several, and files not read are listed first and not stored. Reruns are safe and
+    fast: files whose size and modification time did not change are not opened; a changed file
+    keeps its earlier version. Prints a line for each failed, unmatched, skipped, duplicate or
+    updated file and a table by status and week; every file is in the CSV report. Quiz, sorter and
+    stance answers are re-graded against the reading; a file whose saved answers claim otherwise
+    fails. Exits 1 when any file failed or was unmatched, after collecting all the others.
     """
     from coursekit.log.store import database_url
 
-    db = _database(settings_path, db)
+    db = _database(source["settings_path"], db)
     url = database_url(db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
+    gathered, options = _gather(**source)
     try:
-        with _CollectDisplay(submissions, verbose) as display:
+        with _CollectDisplay(gathered.root, verbose) as display:
             readings = Readings(course) if course else None
-            report = collecting.collect(submissions, db, jobs=jobs, full=full, progress=display, readings=readings)
+            report = collecting.collect(
+                gathered.root,
+                db,
+                jobs=jobs,
+                full=full,
+                progress=display,
+                readings=readings,
+                options=options,
+                intake=gathered,
+            )
     except IntakeError as exc:
         _fail(str(exc))
     console.print("files by status and week:")
     console.print(_summary(report))
-    counts = ", ".join(
-        f"{report.count(status)} {status}" for status in ("collected", "updated", "unchanged", "duplicate", "failed")
-    )
+    counts = ", ".join(f"{report.count(status)} {status}" for status in STATUSES)
     say(f"{len(report.results)} file(s): {counts}.")
     if report.changed == 0 and not report.failed:
         say("0 changed: the log already held everything in these files.")
@@ -279,7 +412,10 @@ def collect(
     written = write_report(report, report_path or default_report_path(db))
     say(f"every file's outcome: {written}")
     if report.failed:
-        say(f"{len(report.failed)} file(s) failed; nothing of them was stored. See the hints above.", to=errors)
+        say(
+            f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above.",
+            to=errors,
+        )
         sys.exit(1)
 
 
@@ -579,7 +715,7 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
 
 
 @main.command()
-@click.argument("submissions", type=click.Path(path_type=Path))
+@_source_options
 @click.option("--week", type=int, help="Only notebooks of this week (files whose week cannot be read are kept).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1), help="Notebooks run at a time.")
 @click.option(
@@ -602,7 +738,6 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     help="MiB of memory each process of a notebook run may use.",
 )
 def validate(
-    submissions: Path,
     week: int | None,
     jobs: int,
     timeout: float,
@@ -610,8 +745,12 @@ def validate(
     out: Path,
     sandbox: bool | None,
     memory: int,
+    **source,
 ) -> None:
-    """Check SUBMISSIONS/<student>/<notebook>.ipynb: reflections, untouched prompts, and a run with nbval.
+    """Check every notebook in SOURCE: reflections, untouched prompts, and a run with nbval.
+
+    SOURCE is any source collect reads (a folder of student folders, a Canvas or Moodle download,
+    nbgrader, --homes), matched to the roster the same way.
 
     This RUNS STUDENT CODE, each notebook in a temporary copy, by default in a bubblewrap sandbox that
     shows it only Python and its copy, with no network. Writes OUT/report.xml (JUnit) and OUT/report.csv,
@@ -642,6 +781,8 @@ def validate(
         reporting.write_junit(reports, out / "report.xml", submissions)
         reporting.write_report_csv(reports, out / "report.csv", submissions)
 
+    gathered, _ = _gather(**source)
+    submissions = gathered.root
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
     say(
         f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s "
@@ -649,7 +790,9 @@ def validate(
         to=errors,
     )
     try:
-        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports)
+        reports = validate_all(
+            submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports, intake=gathered
+        )
     except IntakeError as exc:
         _fail(str(exc))
     for report in reports:
@@ -672,6 +815,74 @@ def validate(
     )
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--week", type=int, required=True, help="The week to release.")
+@click.option("--out", default="release", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--notebooks", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--feeds", default="feed", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--reading",
+    "reading_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Reading folder (default: the only one in ./readings).",
+)
+@click.option("--nbgrader-exchange", type=click.Path(path_type=Path), help="Also copy to EXCHANGE/COURSE/outbound/.")
+@click.option("--course-id", help="With --nbgrader-exchange: nbgrader's course id.")
+@click.option("--git-url", help="Print the nbgitpuller link for this git repository (the course folder, pushed).")
+@click.option("--branch", default="main", show_default=True, help="With --git-url: the branch students pull.")
+@click.option("--hub", help="With --git-url: the JupyterHub address, e.g. https://hub.example.edu.")
+def release(
+    week: int,
+    out: Path,
+    notebooks: Path,
+    feeds: Path,
+    reading_dir: Path | None,
+    nbgrader_exchange: Path | None,
+    course_id: str | None,
+    git_url: str | None,
+    branch: str,
+    hub: str | None,
+) -> None:
+    """Release week N: a folder and a zip for the LMS, optionally nbgrader outbound/ and an nbgitpuller link.
+
+    The folder holds the week's notebook, the previous week's published feed (feed/) and the reading,
+    so the notebook shows the published feed as soon as a student opens it.
+    """
+    from coursekit.notebook import release as releasing
+
+    reading = _reading_option(reading_dir)
+    if reading is None:
+        _fail("no reading: pass --reading readings/<reading>")
+    if nbgrader_exchange and not course_id:
+        _fail("--nbgrader-exchange needs --course-id (nbgrader's course id)")
+    if git_url and not hub:
+        _fail("--git-url needs --hub, the JupyterHub address students log in to")
+    try:
+        plan = releasing.plan_release(reading, week, notebooks, feeds)
+        folder = releasing.write_folder(plan, out)
+        say(f"wrote {folder}/ and {releasing.write_zip(folder)} (upload the zip as the assignment's file)")
+        if nbgrader_exchange and course_id:
+            say(f"wrote {releasing.write_outbound(folder, nbgrader_exchange, course_id)}")
+    except releasing.ReleaseError as exc:
+        _fail(str(exc))
+    if plan.feed is None and week > 1:
+        say(
+            f"note: no {feeds}/week{week - 1:02d}.json yet: the notebook shows the sample class until you "
+            f"run 'coursekit publish --feed --week {week - 1}' and release again",
+            to=errors,
+        )
+    if git_url and hub:
+        path = (
+            plan.notebook.resolve().relative_to(Path.cwd().resolve()).as_posix()
+            if plan.notebook.resolve().is_relative_to(Path.cwd().resolve())
+            else plan.notebook.as_posix()
+        )
+        say(f"nbgitpuller link (opens {path}):")
+        say(releasing.nbgitpuller_link(hub, git_url, branch, path))
+        if plan.feed is not None:
+            say(f"commit and push {plan.feed} to {branch} before sharing the link", to=errors)
 
 
 @main.command("report")

@@ -49,6 +49,7 @@ def late_flags(
 
 
 def late_column(frame: pd.DataFrame, settings: Settings | None) -> pd.Series:
-    """Lateness of each row of a frame with ``week`` and ``submitted_at`` (and ``late`` from the source, if any)."""
-    source = frame["late"] if "late" in frame.columns else None
+    """Lateness of each row of a frame with ``week`` and ``submitted_at`` (and the source's flag, if any)."""
+    column = "source_late" if "source_late" in frame.columns else "late"  # the log stores it as source_late
+    source = frame[column] if column in frame.columns else None
     return pd.Series(late_flags(settings, frame["week"], frame["submitted_at"], source), index=frame.index, dtype=bool)

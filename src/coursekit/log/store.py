@@ -40,6 +40,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    inspect,
     select,
     union_all,
 )
@@ -64,8 +65,14 @@ submissions = Table(
     Column("file_hash", String(64), nullable=False),
     Column("submitted_at", DateTime, nullable=False),
     Column("collected_at", DateTime, nullable=False),
+    # Where the file came from: the intake source, the student's id there, and its own late flag.
+    Column("source", String(40)),
+    Column("source_id", String(200)),
+    Column("source_late", Boolean),  # None: the source does not say; the week's deadline decides
     UniqueConstraint("student", "notebook"),
 )
+# Columns added after the first release: a log made before them gets them on open (all nullable).
+ADDED_COLUMNS = {"submissions": ("source", "source_id", "source_late")}
 
 
 # What each stored file was when it was last read: a rerun skips a file whose size and stamp (the
@@ -310,7 +317,33 @@ def open_database(target: str | Path, create: bool = True) -> Engine:
         event.listen(engine, "begin", _begin_sqlite)
     if create:
         metadata.create_all(engine)
+    _add_columns(engine)  # reading an older log needs them too
     return engine
+
+
+def _add_columns(engine: Engine) -> None:
+    """Add the columns a log made by an earlier coursekit lacks (nullable, so old rows stay valid)."""
+    tables = set(inspect(engine).get_table_names())
+    for name, wanted in ADDED_COLUMNS.items():
+        if name not in tables:
+            continue
+        have = {c["name"] for c in inspect(engine).get_columns(name)}
+        missing = [metadata.tables[name].c[c] for c in wanted if c not in have]
+        if not missing:
+            continue
+        with engine.begin() as conn:
+            for column in missing:
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE {name} ADD COLUMN "{column.name}" {kind}')
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a submission came from, kept beside the roster's student."""
+
+    name: str = "folder"
+    id: str = ""
+    late: bool | None = None
 
 
 class Outcome(enum.StrEnum):
@@ -345,19 +378,25 @@ def store_submission(
     file_hash: str,
     submitted_at: datetime,
     secret: str | None = None,
+    source: Source | None = None,
 ) -> Stored:
     """Write one extracted submission; unchanged text is left alone, changed text gets a version.
 
     Runs on ``conn`` inside the caller's transaction (a ``Batch`` savepoint), so an error here
     undoes this submission only. ``secret`` is the course secret, when the caller already has it.
     """
+    source = source or Source(id=student)
     collected_at = now()
+    s = submissions.c
     existing = conn.execute(
-        select(submissions.c.id, submissions.c.file_hash).where(
-            submissions.c.student == student, submissions.c.notebook == extracted.notebook
+        select(s.id, s.file_hash, s.source, s.source_id, s.source_late).where(
+            s.student == student, s.notebook == extracted.notebook
         )
     ).first()
+    origin = dict(source=source.name, source_id=source.id, source_late=source.late)
     if existing is not None and existing.file_hash == file_hash:
+        if (existing.source, existing.source_id, existing.source_late) != tuple(origin.values()):
+            conn.execute(submissions.update().where(s.id == existing.id).values(**origin))  # same file, new source
         return Stored(Outcome.UNCHANGED, 0)
     values = dict(
         week=extracted.week,
@@ -365,6 +404,7 @@ def store_submission(
         file_hash=file_hash,
         submitted_at=submitted_at,
         collected_at=collected_at,
+        **origin,
     )
     if existing is None:
         submission_id = _inserted_id(

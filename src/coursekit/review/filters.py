@@ -33,7 +33,10 @@ def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading
     frame["review_id"] = frame["review_id"].astype("Int64")
     frame["comment"] = frame["comment"].fillna("")
     frame["scores"] = frame["scores"].map(lambda s: s if isinstance(s, dict) else {})
+    flags = log.submissions()[["student", "notebook", "source_late"]]  # the intake source's own verdict
+    frame = frame.merge(flags, on=["student", "notebook"], how="left")
     frame["late"] = late_column(frame, settings)
+    frame = frame.drop(columns=["source_late"])
     sections = dict(zip(roster["student"], roster["Section"], strict=True)) if roster is not None else {}
     frame["section"] = frame["student"].map(sections).fillna("")
     names = dict(zip(roster["student"], roster["Student"], strict=True)) if roster is not None else {}

@@ -41,7 +41,7 @@ def week_scores(
         participation = 0.0
         if settings.replies_required and week > first_week:
             participation = settings.participation_points * min(1.0, replies / settings.replies_required)
-        late = is_late(settings, week, sub.submitted_at, getattr(sub, "late", None))
+        late = is_late(settings, week, sub.submitted_at, getattr(sub, "source_late", None))
         total = (points + participation) * (1 - settings.late_penalty if late else 1) if reviewed else None
         rows.append(
             dict(
