@@ -62,56 +62,60 @@ def free_port() -> int:
 
 
 def _lab_settings(folder: Path) -> None:
-    """No virtual scrolling (every cell stays in the page) and no news pop-ups."""
-    settings = {
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false",
-            "checkForUpdates": False,
-        },
-    }
-    for name, values in settings.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
+    """No virtual scrolling, so every cell stays in the page (the rest comes from ``coursekit lab``)."""
+    path = folder / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"windowingMode": "none"}))
 
 
-@contextlib.contextmanager
-def jupyterlab(root_dir: Path, work: Path, token: str = "coursekit-test") -> Iterator[str]:
-    """Start JupyterLab on 127.0.0.1 at a free port; yield its base URL; stop it afterwards."""
-    port = free_port()
+def lab_process(root_dir: Path, work: Path, port: int, token: str) -> subprocess.Popen:
+    """``coursekit lab`` itself (so its JupyterLab settings are the ones tested), logging to work/."""
     _lab_settings(work / "lab-settings")
     env = {
         **os.environ,
         "JUPYTERLAB_SETTINGS_DIR": str(work / "lab-settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(work / "lab-workspaces"),
         "JUPYTER_RUNTIME_DIR": str(work / "jupyter-runtime"),
+        "COURSEKIT_LAB_SETTINGS_DIR": str(work / "lab-app-settings"),
     }
     command = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        "coursekit.cli",
+        "lab",
+        f"--notebooks={root_dir}",
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",
         f"--ServerApp.token={token}",
-        f"--ServerApp.root_dir={root_dir}",
     ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
     log = (work / "jupyterlab.log").open("w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        log.close()
+
+
+def wait_for_lab(server: subprocess.Popen, base: str, token: str, work: Path) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterLab did not start; see {work / 'jupyterlab.log'}") from None
+            time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def jupyterlab(root_dir: Path, work: Path, token: str = "coursekit-test") -> Iterator[str]:
+    """Start JupyterLab (``coursekit lab``) on 127.0.0.1 at a free port; yield its base URL; stop it afterwards."""
+    port = free_port()
+    server = lab_process(root_dir, work, port, token)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start; see {work / 'jupyterlab.log'}") from None
-                time.sleep(0.3)
+        wait_for_lab(server, base, token, work)
         yield base
     finally:
         server.terminate()
@@ -120,7 +124,6 @@ def jupyterlab(root_dir: Path, work: Path, token: str = "coursekit-test") -> Ite
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        log.close()
 
 
 def course_copy(root: Path, target: Path, notebooks: list[str]) -> Path:
@@ -130,3 +133,25 @@ def course_copy(root: Path, target: Path, notebooks: list[str]) -> Path:
     for name in notebooks:
         shutil.copy(root / "notebooks" / name, target / "notebooks" / name)
     return target
+
+
+def require_axe():
+    """axe-core, driven from Playwright by axe-playwright-python (skips off CI when missing, fails under CI)."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        message = "axe-playwright-python is not installed: pip install -r requirements.txt"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Axe()
+
+
+def serious_violations(page, context: str | dict | None = None) -> list[str]:
+    """axe-core's serious and critical violations on the page (or inside ``context``), one line each."""
+    results = require_axe().run(page, context=context)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

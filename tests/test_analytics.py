@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import subprocess
+import sys
 from datetime import datetime
 
 import classgen
@@ -16,13 +18,22 @@ from conftest import ARTIFACTS, ROOT
 from PIL import Image
 
 from coursekit.cli import main
-from coursekit.course.settings import load_settings
+from coursekit.course.settings import WeekSetting, load_settings
 from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import open_database
 from coursekit.review import analytics
 from coursekit.review.report import write_report
 
 DEADLINES = {1: datetime(2026, 9, 11, 23, 59), 2: datetime(2026, 9, 18, 23, 59)}  # week 3 has none
+
+
+def settings_with(deadlines: dict):
+    """The course's settings with these weeks and deadlines."""
+    settings = load_settings(ROOT / "course.toml")
+    weeks = tuple(WeekSetting(w, f"week{w:02d}", d) for w, d in deadlines.items())
+    return dataclasses.replace(settings, weeks=weeks)
+
+
 PLOTS = ["submissions.png", "words.png", "concepts.png", "stance-1.png", "replies.png"]
 
 
@@ -39,7 +50,9 @@ def submissions_frame() -> pd.DataFrame:
 
 
 def test_submissions_per_week_splits_on_time_and_late():
-    table = analytics.submissions_per_week(submissions_frame(), DEADLINES.get, weeks=[1, 2, 3, 4])
+    table = analytics.submissions_per_week(
+        submissions_frame(), settings_with({**DEADLINES, 3: None}), weeks=[1, 2, 3, 4]
+    )
     assert table.to_dict("index") == {
         1: {"on_time": 2, "late": 1, "total": 3},
         2: {"on_time": 0, "late": 1, "total": 1},
@@ -53,7 +66,7 @@ def test_submissions_per_week_uses_the_course_settings_deadlines():
     frame = pd.DataFrame(
         {"student": ["a", "b"], "week": [1, 1], "submitted_at": [datetime(2026, 9, 11, 23, 0), datetime(2026, 9, 12)]}
     )
-    assert analytics.submissions_per_week(frame, settings.deadline).loc[1].to_dict() == {
+    assert analytics.submissions_per_week(frame, settings).loc[1].to_dict() == {
         "on_time": 1,
         "late": 1,
         "total": 2,
@@ -259,3 +272,21 @@ def test_report_command_writes_the_page(generated, tmp_path):
     assert result.exit_code == 0, result.output
     assert str(out / "index.html") in result.output
     assert all((out / name).is_file() for name in PLOTS)
+
+
+def test_the_report_leaves_matplotlib_as_the_instructors_kernel_set_it(tmp_path):
+    """No matplotlib.use at import and no pyplot figures left behind: the kernel's own plots keep working."""
+    script = f"""
+import matplotlib
+matplotlib.use("svg")  # the instructor's own choice, as %matplotlib would make it
+from matplotlib import pyplot as plt
+import pandas as pd
+from coursekit.review import analytics, report
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+counts = analytics.word_counts(pd.DataFrame({{"word_count": [0, 12, 40, 41]}}))
+report._plot_words(counts, __import__("pathlib").Path({str(tmp_path / "words.png")!r}))
+assert matplotlib.get_backend() == "svg" and plt.get_fignums() == [], (matplotlib.get_backend(), plt.get_fignums())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(tmp_path / "words.png").format == "PNG"

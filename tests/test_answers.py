@@ -8,17 +8,20 @@ import pytest
 from backends import rows
 from conftest import filled_notebook, student_answers, with_saved, write_notebook
 
+from coursekit.course.reading import Readings
 from coursekit.intake.extract import extract
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
 
+# Answers as the reading's key grades them: w1-q1's key is option 0; w1-q2 needs options 0, 1 and 2.
 QUIZ = {
-    "items": [{"id": "w1-q1", "chosen": [1], "correct": True}, {"id": "w1-q2", "chosen": [0, 2], "correct": False}],
+    "items": [{"id": "w1-q1", "chosen": [0], "correct": True}, {"id": "w1-q2", "chosen": [0, 2], "correct": False}],
     "score": 1,
     "total": 4,
 }
 STANCE = {"stance": "saving-grace", "value": 2, "label": "Leaning: saving grace", "steps": 7, "reason": "mixed"}
+BOB = {**STANCE, "value": 6, "label": "Tool of destruction"}
 SORTER = {"sorter": "w2-authority", "placed": {"wiki-admin-block": "rational-legal"}, "correct": 1, "total": 8}
 
 
@@ -83,12 +86,12 @@ def test_hand_edited_answer_fails_the_file_and_names_the_cell(reading):
 def test_collect_stores_answers_with_history(reading, tmp_path, db):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
-    write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob", stance={**STANCE, "value": 6}), 1_700_000_001)
+    write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob", stance=BOB), 1_700_000_001)
     assert collect(root, db).count("collected") == 2
     frame = open_log(db).answers()
     assert len(frame) == 4
     bob = frame[(frame.student == "bob") & (frame.kind == "stance")].iloc[0]
-    assert bob.state["value"] == 6 and bob.summary.startswith("Leaning: saving grace (7 of 7)")
+    assert bob.state["value"] == 6 and bob.summary.startswith("Tool of destruction (7 of 7)")
     assert set(open_log(db).answers("quiz").summary) == {"1 of 4 correct (2 answered)"}
 
     assert collect(root, db).changed == 0
@@ -115,3 +118,149 @@ def test_collect_reports_hand_edited_answer_and_keeps_stored_work(reading, tmp_p
     assert [r.status for r in report.results] == ["failed"]
     assert "score 4 does not match" in report.results[0].detail
     assert open_log(db).answers("quiz").iloc[0].state == QUIZ  # the earlier, valid answer is untouched
+
+
+def forged_quiz(reading) -> dict:
+    """A quiz record edited by hand: every item marked correct with a full score, whatever was chosen."""
+    items = reading.quiz_for(1)
+    wrong = [next(i for i in range(len(q.options)) if i not in q.correct) for q in items]
+    return {
+        "items": [{"id": q.id, "chosen": [w], "correct": True} for q, w in zip(items, wrong, strict=True)],
+        "score": len(items),
+        "total": len(items),
+    }
+
+
+def test_forged_quiz_is_consistent_with_itself_but_rejected_by_collect(reading, tmp_path):
+    forged = forged_quiz(reading)
+    assert answers.parse(answers.record("quiz", "w1-quiz", forged))[1] == ""  # the old self-check accepts it
+    root = tmp_path / "subs"
+    write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=forged), mtime=1_700_000_000)
+    write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob"), mtime=1_700_000_001)
+    db = tmp_path / "log.db"
+    report = collect(root, db)
+    by_student = {r.student: r for r in report.results}
+    assert by_student["bob"].status == "collected"
+    assert by_student["ann"].status == "failed"
+    assert "answers edited outside the notebook" in by_student["ann"].detail
+    assert by_student["ann"].detail.startswith("cell ")
+    stored = open_log(db).answers("quiz")
+    assert list(stored.student) == ["bob"]  # nothing of ann's forged file is stored
+    assert stored.iloc[0].state["score"] == 1
+
+
+def test_forged_quiz_fails_on_its_own_line_in_the_cli(reading, tmp_path):
+    from click.testing import CliRunner
+
+    from coursekit.cli import main
+
+    root = tmp_path / "subs"
+    write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=forged_quiz(reading)), 1_700_000_000)
+    write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob"), mtime=1_700_000_001)
+    result = CliRunner().invoke(main, ["collect", str(root), "--db", str(tmp_path / "log.db"), "--verbose"])
+    assert result.exit_code == 1
+    ann = next(line for line in result.output.splitlines() if "ann" in line)
+    assert ann.startswith("failed") and "answers edited outside the notebook" in ann
+    bob = next(line for line in result.output.splitlines() if "bob" in line)
+    assert bob.startswith("collected") and "edited" not in bob
+
+
+def test_collect_stores_the_grade_it_computed(reading, tmp_path):
+    """The stored state is rebuilt from the reading's grade: chosen options in order, score and total from the key."""
+    honest = {
+        "items": [{"id": "w1-q2", "chosen": [2, 1, 0], "correct": True}],
+        "score": 1,
+        "total": len(reading.quiz_for(1)),
+    }
+    root = tmp_path / "subs"
+    write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=honest), mtime=1_700_000_000)
+    collect(root, tmp_path / "log.db")
+    state = open_log(tmp_path / "log.db").answers("quiz").iloc[0].state
+    assert state == {"items": [{"id": "w1-q2", "chosen": [0, 1, 2], "correct": True}], "score": 1, "total": 4}
+
+
+def sorter_notebook(reading, state: dict) -> dict:
+    notebook = filled_notebook(reading, 2, student_answers(reading, 2, "ann"))
+    return with_saved(notebook, {"widgets.CaseSorter": answers.record("sorter", "w2-authority", state)})
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"total": 1}, "answers edited outside the notebook"),  # 1 of 1: a full score
+        ({"correct": 0}, "answers edited outside the notebook"),  # the honest count is 1
+        ({"placed": {"no-such-case": "rational-legal"}, "correct": 0}, "has no case 'no-such-case'"),
+        ({"placed": {"wiki-admin-block": "anarchic"}, "correct": 0}, "has no category 'anarchic'"),
+    ],
+)
+def test_sorter_claims_are_checked_against_the_reading(reading, change, reason):
+    good = extract(json.dumps(sorter_notebook(reading, SORTER)).encode(), "week02", Readings(known=(reading,)))
+    assert good.ok and good.answers[0].state == SORTER
+    bad = extract(json.dumps(sorter_notebook(reading, {**SORTER, **change})).encode(), "w", Readings(known=(reading,)))
+    assert not bad.ok and reason in bad.problems[0].reason, bad.problems
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"label": "Saving grace"}, "answers edited outside the notebook"),  # position 3 is "Leaning: ..."
+        ({"steps": 5, "value": 1}, "answers edited outside the notebook"),
+    ],
+)
+def test_stance_labels_and_scale_are_checked_against_the_reading(reading, change, reason):
+    result = extract(
+        json.dumps(week1(reading, "ann", stance={**STANCE, **change})).encode(), "", Readings(known=(reading,))
+    )
+    assert not result.ok and reason in result.problems[0].reason
+
+
+@pytest.mark.parametrize(
+    "items, reason",
+    [
+        ([{"id": "w2-q1", "chosen": [0], "correct": True}], "is not in week 1's quiz"),
+        ([{"id": "w1-q1", "chosen": [0, 1], "correct": False}], "takes one answer"),
+        ([{"id": "w1-q1", "chosen": [3], "correct": False}] * 2, "answered twice"),
+        ([{"id": "w1-q1", "chosen": [7], "correct": False}], "option 7 does not exist"),
+    ],
+)
+def test_quiz_item_ids_and_options_are_checked_against_the_reading(reading, items, reason):
+    quiz = {"items": items, "score": sum(i["correct"] for i in items), "total": 4}
+    result = extract(json.dumps(week1(reading, "ann", quiz=quiz)).encode(), "", Readings(known=(reading,)))
+    assert not result.ok and reason in result.problems[0].reason, result.problems
+
+
+def test_a_reading_that_cannot_be_found_fails_only_files_with_answers_to_check(reading, tmp_path, monkeypatch):
+    root = tmp_path / "subs"
+    write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
+    write_notebook(root / "bob" / "week01.ipynb", filled_notebook(reading, 1, {}), mtime=1_700_000_001)
+    monkeypatch.chdir(tmp_path)  # no readings/ here or above
+    report = collect(root, tmp_path / "log.db")
+    by_student = {r.student: r for r in report.results}
+    assert by_student["bob"].status == "collected"
+    assert by_student["ann"].status == "failed"
+    assert "cannot be checked against reading kreiss-finn-turner-2011" in by_student["ann"].detail
+    assert "readings/kreiss-finn-turner-2011/" in by_student["ann"].hint
+
+
+def test_reply_images_have_their_own_budget_beside_the_answer_size_cap():
+    def peer(text: str, image_chars: int) -> dict:
+        reply = {"parent_id": "r-1", "text": text, "images": {"reply-1.png": "A" * image_chars}}
+        return answers.record("peer", "w2-peers", {"sample": False, "likes": [], "replies": [reply]})
+
+    screenshot = answers.MAX_ANSWER + 100_000  # a screenshot bigger than every text of a record together
+    assert answers.parse(peer("see the picture", screenshot))[0] is not None
+    _, problem = answers.parse(peer("x" * 4000, answers.MAX_REPLY_IMAGE_CHARS + 1))
+    assert "images" in problem
+    too_many = answers.record(
+        "peer",
+        "w2-peers",
+        {
+            "sample": False,
+            "likes": [],
+            "replies": [
+                {"parent_id": "r-1", "text": "t", "images": {"a.png": "A" * answers.MAX_REPLY_IMAGE_CHARS}}
+                for _ in range(answers.MAX_ANSWER_IMAGES // answers.MAX_REPLY_IMAGE_CHARS + 1)
+            ],
+        },
+    )
+    assert "characters of images" in answers.parse(too_many)[1]

@@ -17,7 +17,7 @@ from conftest import ROOT, filled_notebook, with_saved, write_notebook
 from coursekit.cli import main
 from coursekit.log.export import FORMULA_STARTS
 from coursekit.log.frames import open_log
-from coursekit.log.store import save_review
+from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -79,7 +79,7 @@ def course(reading, tmp_path_factory):
     run("collect", str(week2), "--db", str(db))
     for n, row in enumerate(log.reflections().itertuples()):
         save_review(
-            log.engine, row.student, row.notebook, row.prompt_id, "prof", {"understanding": 3}, "=ok", False, None
+            log.engine, ReviewDraft(row.student, row.notebook, row.prompt_id, "prof", {"understanding": 3}, "=ok")
         )
         if n > 10:
             break
@@ -122,7 +122,7 @@ def outputs(course) -> dict[str, Path]:
     run("export", "--db", str(db), "--threads", "--out", str(files["threads"]))
     run(
         "grades", *settings, "--roster", str(folder / "roster.csv"),
-        "--out", str(files["grades"]), "--plain", str(files["plain grades"]),
+        "--out", str(files["grades"]), "--plain", str(files["plain grades"]), "--allow-unreviewed",
     )  # fmt: skip
     run("feedback", *settings, "--out", str(out / "feedback"))
     run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import filled_notebook
+from conftest import filled_notebook, student_answers
 
 from coursekit.intake.extract import extract
 from coursekit.notebook.cells import PLACEHOLDER, cell_marker, prompt_checksum, reflection_cell, word_count
@@ -126,3 +126,22 @@ def test_prompt_cells_are_locked_and_tagged(reading):
         locked = role == "prompt"
         assert metadata.get("editable", True) is not locked
         assert metadata.get("deletable", True) is not locked
+
+
+def test_text_typed_under_the_placeholder_is_kept_without_it(reading):
+    prompt = reading.prompts_for(1)[0]
+    notebook = filled_notebook(reading, 1, {prompt.id: f"{PLACEHOLDER}\n\nMy own words here."})
+    text = {r.prompt_id: r for r in extract(as_bytes(notebook)).reflections}[prompt.id]
+    assert text.text == "My own words here." and text.word_count == 4
+    rendered = filled_notebook(reading, 1, {prompt.id: f"My words.\n{PLACEHOLDER.strip('*')}"})
+    assert {r.prompt_id: r.text for r in extract(as_bytes(rendered)).reflections}[prompt.id] == "My words."
+
+
+def test_generated_cells_and_blank_new_cells_are_not_stray_text(reading):
+    notebook = filled_notebook(reading, 4, student_answers(reading, 4, "ann"))
+    assert extract(as_bytes(notebook)).warnings == []
+    at = next(i for i, c in enumerate(notebook["cells"]) if (cell_marker(c) or {}).get("role") == "reflection")
+    notebook["cells"].insert(at + 1, {"cell_type": "code", "metadata": {}, "source": "", "outputs": []})
+    assert extract(as_bytes(notebook)).warnings == []
+    notebook["cells"][at + 1]["source"] = "typed here by mistake"
+    assert len(extract(as_bytes(notebook)).warnings) == 1

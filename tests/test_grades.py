@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -15,7 +16,7 @@ from conftest import ROOT
 from coursekit.cli import main
 from coursekit.course.settings import load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import save_review
+from coursekit.log.store import ReviewDraft, save_review
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -37,17 +38,10 @@ def _term(folder, reading, url):
     log = open_log(db)
     for n, row in enumerate(log.reflections().itertuples()):
         if n % 3:  # score two thirds of the reflections
-            save_review(
-                log.engine,
-                row.student,
-                row.notebook,
-                row.prompt_id,
-                "prof",
-                {"understanding": 3, "voice": 2},
-                "Fine work.",
-                False,
-                None,
+            draft = ReviewDraft(
+                row.student, row.notebook, row.prompt_id, "prof", {"understanding": 3, "voice": 2}, "Fine work."
             )
+            save_review(log.engine, draft)
     settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
     (folder / "course.toml").write_text(
         (ROOT / "course.toml")
@@ -64,7 +58,7 @@ def run(*args):
     return result.output
 
 
-def test_canvas_csv_header_rows_and_no_formulas(term):
+def test_canvas_csv_header_rows_and_no_formulas(term, reading):
     folder, settings = term
     out = folder / "grades.csv"
     run(
@@ -77,9 +71,14 @@ def test_canvas_csv_header_rows_and_no_formulas(term):
         str(out),
         "--plain",
         str(folder / "plain.csv"),
+        "--allow-unreviewed",
     )
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(frame.columns) == HEADER + [f"Week {w} reflections" for w in (1, 2, 3, 4)]
+    assert frame.iloc[0, 0] == "Points Possible"
+    possible = [10.0 * len(reading.prompts_for(w)) + (2 if w > 1 else 0) for w in (1, 2, 3, 4)]  # + participation
+    assert frame.iloc[0, 5:].astype(float).tolist() == possible
+    frame = frame.iloc[1:].reset_index(drop=True)
     assert len(frame) == 42 and frame["SIS Login ID"].is_unique
     for value in frame.values.ravel():
         assert not value.startswith(DANGEROUS), value
@@ -87,23 +86,44 @@ def test_canvas_csv_header_rows_and_no_formulas(term):
     never = frame[frame["SIS Login ID"].isin(["s040", "s041"])]
     assert (never.iloc[:, 5:] == "").all().all()  # no submission: blank, not zero
     scored = pd.to_numeric(frame["Week 1 reflections"], errors="coerce").dropna()
-    assert len(scored) > 30 and scored.max() <= 2 * settings.rubric_points
+    assert len(scored) > 20 and scored.max() <= 2 * settings.rubric_points  # weeks with nothing scored are blank
     plain = pd.read_csv(folder / "plain.csv")
     assert {"rubric", "participation", "late", "total"} <= set(plain.columns)
 
 
-def test_grade_arithmetic_for_one_student(term, reading):
-    folder, settings = term
+def test_grade_arithmetic_on_hand_made_numbers():
+    """Totals worked out by hand from course.toml: 2 points for 2 replies, 10% off late work, week 2 due 18 Sep."""
     from coursekit.review.grades import week_scores
 
-    log = open_log(settings.database)
-    prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
-    scores = week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
-    row = scores[(scores.week == 2)].iloc[0]
-    expected = row.rubric + min(1, row.replies / settings.replies_required) * settings.participation_points
-    expected *= (1 - settings.late_penalty) if row.late else 1
-    assert row.total == pytest.approx(round(expected, 2))
-    assert (scores[scores.week == 1].participation == 0).all()  # no feed in week 1
+    settings = load_settings(ROOT / "course.toml")
+    submissions = pd.DataFrame(
+        [
+            ("ann", "week01", 1, datetime(2026, 9, 10)),  # on time
+            ("ann", "week02", 2, datetime(2026, 9, 19, 8)),  # after the 18 Sep 23:59 deadline
+            ("bob", "week02", 2, datetime(2026, 9, 18, 23, 59)),  # at the deadline: on time
+            ("cy", "week09", 9, datetime(2026, 9, 1)),  # a week the settings do not know: no grade
+        ],
+        columns=["student", "notebook", "week", "submitted_at"],
+    )
+    reviews = pd.DataFrame(
+        [
+            ("ann", "week01", {"understanding": 4, "evidence": 3}),
+            ("ann", "week02", {"understanding": 3, "evidence": 2, "voice": 1}),
+            ("ann", "week02", {"understanding": 4}),
+            ("bob", "week02", {"voice": 2, "evidence": 3}),
+        ],
+        columns=["student", "notebook", "scores"],
+    )
+    posts = pd.DataFrame(
+        [("reply", "ann", 1), ("reply", "ann", 1), ("reply", "ann", 2)] + [("reply", "bob", 2)] * 3,
+        columns=["kind", "author", "week"],
+    )
+    scores = week_scores(submissions, reviews, posts, settings, {1: 2, 2: 2}).set_index(["student", "week"])
+    assert scores["total"].to_dict() == {("ann", 1): 7.0, ("ann", 2): 9.9, ("bob", 2): 7.0}
+    # ann, week 2: rubric 6 + 4 = 10, one reply of two = 1 point, late: (10 + 1) * 0.9 = 9.9
+    assert scores.loc[("ann", 2)][["rubric", "participation", "late"]].tolist() == [10.0, 1.0, True]
+    # week 1 has no feed to reply to: ann's two replies earn nothing; bob's 3 replies cap at 2 points
+    assert scores.loc[("ann", 1), "participation"] == 0 and scores.loc[("bob", 2), "participation"] == 2.0
 
 
 def test_missing_zero_setting(term):
@@ -111,7 +131,16 @@ def test_missing_zero_setting(term):
     toml = folder / "zero.toml"
     toml.write_text((folder / "course.toml").read_text().replace('missing = "blank"', 'missing = "zero"'))
     out = folder / "zero.csv"
-    run("grades", "--settings", str(toml), "--roster", str(folder / "roster.csv"), "--out", str(out))
+    run(
+        "grades",
+        "--settings",
+        str(toml),
+        "--roster",
+        str(folder / "roster.csv"),
+        "--out",
+        str(out),
+        "--allow-unreviewed",
+    )
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert (frame[frame["SIS Login ID"] == "s041"].iloc[:, 5:].astype(float) == 0).all().all()
 
@@ -131,7 +160,7 @@ def test_feedback_pages_named_by_secret_and_stable_across_edits(term):
     log = open_log(settings.database)
     row = log.reflections().query(f"student == '{first.student}'").iloc[0]
     save_review(
-        log.engine, row.student, row.notebook, row.prompt_id, "prof", {"understanding": 4}, "<b>Edited</b>", False, None
+        log.engine, ReviewDraft(row.student, row.notebook, row.prompt_id, "prof", {"understanding": 4}, "<b>Edited</b>")
     )
     run("feedback", "--settings", str(folder / "course.toml"), "--out", str(out))
     again = pd.read_csv(out / "index.csv")
@@ -155,3 +184,38 @@ def test_bad_settings_name_file_key_and_reason(tmp_path):
         "course.toml: rubric.criteria: needs at least one criterion",
     ):
         assert expected in result.output, result.output
+
+
+def test_unscored_weeks_are_blank_and_counted(tmp_path, reading):
+    """Nothing scored: grades refuses (with the count) unless --allow-unreviewed; cells blank; feedback honest."""
+    db = make_class(reading, tmp_path, students=3)
+    pd.DataFrame(roster_rows(3, never_submitted=0)).to_csv(tmp_path / "roster.csv", index=False)
+    (tmp_path / "course.toml").write_text(
+        (ROOT / "course.toml")
+        .read_text()
+        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
+        .replace('database = "class.db"', f'database = "{db}"')
+    )
+    log = open_log(db)
+    total = len(log.reflections())
+    args = ["grades", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "g.csv")]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and f"{total} reflection(s) are not scored yet" in refused.output
+    assert "--allow-unreviewed" in refused.output and not (tmp_path / "g.csv").exists()
+
+    first = log.reflections().query("week == 1").iloc[0]
+    for row in log.reflections().query(f"week == 1 and student == '{first.student}'").itertuples():
+        save_review(log.engine, ReviewDraft(row.student, row.notebook, row.prompt_id, "prof", {"voice": 3}))
+    output = run(*args, "--allow-unreviewed")
+    assert "not scored yet" in output
+    frame = pd.read_csv(tmp_path / "g.csv", dtype=str, keep_default_na=False).iloc[1:]
+    grades = frame.set_index("SIS Login ID").iloc[:, 4:]
+    assert float(grades.loc[first.student, "Week 1 reflections"]) > 0  # the one scored week
+    others = grades.drop(columns="Week 1 reflections").values.ravel().tolist()
+    assert others and set(others) == {""}  # submitted but not scored: blank, never 0.0
+
+    run("feedback", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "fb"))
+    index = pd.read_csv(tmp_path / "fb" / "index.csv").set_index("student")
+    page = (tmp_path / "fb" / index.loc[first.student, "file"]).read_text()
+    assert "Week total: not scored yet" in page and "Week total 0" not in page
+    assert f"(rubric {3 * len(reading.prompts_for(1))}, participation 0" in page  # week 1: 3 points per prompt

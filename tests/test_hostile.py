@@ -160,10 +160,10 @@ def corpus(reading, tmp_path, monkeypatch):
     # Any bug of ours while extracting one file: that file fails, the run goes on.
     real_extract = load.extract
 
-    def buggy(data: bytes, stem: str = ""):
+    def buggy(data: bytes, stem: str = "", readings=None):
         if b"INTERNAL-BUG" in data:
             raise KeyError("a bug nobody foresaw")
-        return real_extract(data, stem)
+        return real_extract(data, stem, readings)
 
     monkeypatch.setattr(load, "extract", buggy)
     return root, expected, texts

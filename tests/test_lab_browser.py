@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
-from browser import chromium, course_copy, jupyterlab
+from browser import chromium, course_copy, jupyterlab, serious_violations
 from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT, filled_notebook, student_answers, write_notebook
+from images import png
 
 from coursekit.cli import main
 from coursekit.log.collect import collect
@@ -15,6 +17,7 @@ from coursekit.log.frames import open_log
 
 NOTEBOOK = "week01-the-promise.ipynb"
 TOKEN = "coursekit-test"
+CLIPBOARD = ["clipboard-read", "clipboard-write"]
 REFLECTION = "Typed in the browser: written rules protected me when a volunteer moderator forgot."
 
 
@@ -87,7 +90,7 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
             arg=first_run,
         )  # the quiz cell has run again
         page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
-        page.get_by_text("Recorded (quiz w1-quiz): 1 of 4 correct").wait_for()
+        page.get_by_text("Recorded your self-check: 1 of 4 correct").wait_for()
         assert "Correct." in page.locator(".coursekit-quiz-question").first.inner_text()
         save(page)
         assert quiz_cell_count(course / "notebooks" / NOTEBOOK) > first_run
@@ -137,7 +140,7 @@ def test_replies_and_likes_from_jupyterlab_reach_the_log(tmp_path, reading):
         post.locator("textarea").fill("Replying from the browser: which rule would you add?")
         post.get_by_role("button", name="Post reply").click()
         post.locator("text=Your reply").wait_for()
-        page.get_by_text("Recorded (peer w2-peers): 1 reply, 1 like").wait_for()
+        page.get_by_text("Recorded your replies and likes: 1 reply, 1 like").wait_for()
         save(page)
         feed.screenshot(path=str(ARTIFACTS / "jupyterlab-week02-peers.png"))
 
@@ -152,3 +155,179 @@ def test_replies_and_likes_from_jupyterlab_reach_the_log(tmp_path, reading):
     assert reply.iloc[0].author == "ann" and reply.iloc[0].parent_id in set(posts.post_id)
     assert posts.like_count.sum() == 1
     assert posts.set_index("post_id").loc[reply.iloc[0].parent_id, "author"] != "ann"
+
+
+@pytest.mark.timeout(300)
+def test_image_pasted_into_a_reflection_reaches_the_published_page(tmp_path, reading):
+    """A student pastes a screenshot into a reflection cell (Ctrl+V), saves; collect and publish show it."""
+    course = course_copy(ROOT, tmp_path / "course", [NOTEBOOK])
+    screenshot = png((37, 23), (10, 160, 90))
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, permissions=CLIPBOARD)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={TOKEN}")
+        page.wait_for_selector(".jp-Notebook .jp-MarkdownCell")
+        placeholder = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
+        placeholder.scroll_into_view_if_needed()
+        cell = placeholder.element_handle()  # this cell, even once its placeholder text is gone
+        cell.dblclick()
+        cell.wait_for_selector(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.type("My screenshot of the talk page:")
+        page.keyboard.press("Enter")
+        page.evaluate(  # the student copied a screenshot: put a PNG on the real clipboard ...
+            """async b64 => {
+                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                const blob = new Blob([bytes], {type: 'image/png'});
+                await navigator.clipboard.write([new ClipboardItem({'image/png': blob})]);
+            }""",
+            base64.b64encode(screenshot).decode(),
+        )
+        page.keyboard.press("Control+v")  # ... and pastes it into the cell
+        cell.wait_for_selector(".cm-content >> text=(attachment:")
+        page.keyboard.press("Shift+Enter")
+        cell.wait_for_selector(".jp-RenderedMarkdown img")
+        save(page)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-pasted-image.png"))
+
+        saved = json.loads((course / "notebooks" / NOTEBOOK).read_text())
+        pasted = next(c for c in saved["cells"] if c.get("attachments"))
+        assert "My screenshot" in "".join(pasted["source"]) and "(attachment:" in "".join(pasted["source"])
+
+        submissions = tmp_path / "submissions"
+        (submissions / "ann").mkdir(parents=True)
+        (course / "notebooks" / NOTEBOOK).rename(submissions / "ann" / NOTEBOOK)
+        report = collect(submissions, tmp_path / "log.db")
+        assert report.count("collected") == 1, report.results
+        result = CliRunner().invoke(
+            main, ["publish", "--db", str(tmp_path / "log.db"), "--out", str(tmp_path / "site"), "--names", "real"]
+        )
+        assert result.exit_code == 0, result.output
+
+        violations: list[str] = []
+        site = context.new_page()
+        site.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        site.goto((tmp_path / "site" / "week01.html").as_uri())
+        image = site.locator(".post img").first
+        image.wait_for()
+        assert image.get_attribute("src").startswith("data:image/png;base64,")
+        assert site.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]", image.element_handle()) == [
+            True,
+            37,
+            23,
+        ]
+        assert violations == []
+        site.screenshot(path=str(ARTIFACTS / "site-pasted-image.png"))
+
+
+def active_is_inside(page, selector: str) -> bool:
+    return page.evaluate("s => !!document.activeElement.closest(s)", selector)
+
+
+@pytest.mark.timeout(420)
+def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
+    """Week 2 with the keyboard alone: quiz and sorter answered, keys kept from the notebook's shortcuts."""
+    notebook = "week02-webers-reminders.ipynb"
+    course = course_copy(ROOT, tmp_path / "course", [notebook])
+    item = next(i for i in reading.quiz_for(2) if i.kind != "multiple")
+    number = reading.quiz_for(2).index(item) + 1
+    correct = next(iter(item.correct))
+    sorter = reading.sorter("w2-authority")
+    categories = [c.id for c in sorter.categories]
+    prompt = reading.prompts_for(2)[0]
+
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        # First view, before running: a short instruction in proportional type, no internal ids, no news.
+        fallback = page.locator(".coursekit-fallback").first
+        fallback.wait_for()
+        assert fallback.inner_text().startswith("Run ▸ Run All Cells to use this activity.")
+        assert "mono" not in fallback.evaluate("e => getComputedStyle(e).fontFamily").lower()
+        shown = " ".join(page.locator(".jp-OutputArea-output, .jp-RenderedMarkdown").all_inner_texts())
+        assert sorter.id not in shown and prompt.id not in shown and "w2-quiz" not in shown
+
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        question = page.locator(".coursekit-quiz-question").nth(number - 1)
+        group = page.get_by_role("radiogroup", name=f"Question {number}: {item.question}")
+        group.wait_for()
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+
+        # The quiz, keyboard only: Space chooses, arrows move the choice, one Tab reaches Check.
+        radios = question.locator("input[type=radio]")
+        radios.first.focus()
+        page.keyboard.press("Space")
+        for _ in range(correct):
+            page.keyboard.press("ArrowDown")
+        assert radios.nth(correct).is_checked() and active_is_inside(page, ".coursekit-quiz-question")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Check"  # one Tab stop per group
+        page.keyboard.press("Enter")
+        question.locator("text=Correct.").wait_for()
+
+        # The sorter, keyboard only: arrows choose a category in each dropdown, Tab to the next, Enter checks.
+        box = page.locator(".coursekit-sorter")
+        assert box.locator("select").first.evaluate("s => s.options[s.selectedIndex].text") == "Choose…"
+        box.locator("select").first.focus()
+        for n, case in enumerate(sorter.cases, 1):
+            assert page.get_by_role("combobox", name=f"Case {n}: {case.text}").count() == 1
+            for step in range(1, categories.index(case.answer) + 2):
+                page.keyboard.press("ArrowDown")  # at a reader's pace: each choice reaches the kernel
+                page.wait_for_function("i => document.activeElement.selectedIndex === i", arg=step)
+                page.wait_for_timeout(150)
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Check"
+        page.keyboard.press("Enter")
+        total = len(sorter.cases)
+        box.get_by_text("placed as we would").wait_for()
+        assert f"{total} of {total} placed as we would" in box.inner_text()
+        assert page.locator(".jp-Notebook .jp-Cell.jp-mod-active .coursekit-sorter").count() == 1  # never left
+
+        # The live word count follows typing in the reflection cell before anything is run.
+        count = page.locator(".coursekit-words").first
+        assert count.inner_text() == f"0 of at least {prompt.min_words} words: {prompt.min_words} to go"
+        cell = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
+        cell.scroll_into_view_if_needed()
+        cell.dblclick()
+        cell.locator(".cm-content").click()
+        page.keyboard.press("End")
+        page.keyboard.press("Enter")
+        page.keyboard.type("Rules protect the weak when moderators forget them")
+        page.wait_for_function(
+            "() => document.querySelector('.coursekit-words').textContent.startsWith('8 of at least')"
+        )
+        page.keyboard.press("Shift+Enter")  # rendered: the placeholder line is still not counted
+        page.wait_for_selector(".jp-MarkdownCell.jp-mod-rendered .jp-RenderedMarkdown >> text=Rules protect the weak")
+        assert count.inner_text().startswith("8 of at least")
+
+        violations = serious_violations(page, {"include": [[".coursekit-activity"], [".coursekit-words"]]})
+        assert violations == [], violations
+        assert page.get_by_text("Jupyter news").count() == 0  # a minute in: no news pop-up over the notebook
+        save(page)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-week02-keyboard.png"))
+
+    # Reopened before anything is run (a new server, a fresh kernel): saved widgets show, no errors.
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        page.locator(".coursekit-quiz").wait_for()
+        page.locator(".coursekit-sorter").wait_for()
+        assert page.get_by_text("Error displaying widget").count() == 0
+        assert (
+            page.locator(".coursekit-quiz-question")
+            .nth(number - 1)
+            .locator("input[type=radio]")
+            .nth(correct)
+            .is_checked()
+        )
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-week02-reopened.png"))
+
+    saved = json.loads((course / "notebooks" / notebook).read_text())
+    texts = {c["metadata"].get("coursekit", {}).get("prompt_id"): "".join(c["source"]) for c in saved["cells"]}
+    assert "Rules protect the weak" in texts[prompt.id]

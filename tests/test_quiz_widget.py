@@ -79,3 +79,21 @@ def test_grade_rejects_unknown_option(reading):
         assert item.id in str(exc)
     else:
         raise AssertionError("expected ValueError")
+
+
+def test_ticking_every_box_is_not_correct(reading):
+    """A multiple-choice item is correct for exactly its keyed options: not for every box, not for a superset."""
+    multiple = [item for item in reading.quiz if item.kind == "multiple"]
+    assert multiple
+    for item in multiple:
+        everything = set(range(len(item.options)))
+        assert everything != item.correct, f"{item.id}: every option is correct, so the test would prove nothing"
+        assert not grade(item, everything).correct
+        assert not grade(item, item.correct | {wrong_index(item)}).correct
+        assert grade(item, item.correct).correct
+    quiz = Quiz(multiple[:1])
+    question = quiz.questions[0]
+    for box in question.boxes:
+        box.value = True
+    question.check_button.click()
+    assert "Not quite" in question.feedback.value and quiz.score == 0

@@ -12,7 +12,7 @@ from conftest import ROOT
 
 from coursekit.course.settings import load_settings
 from coursekit.log.frames import open_log
-from coursekit.review.desk import ReviewDesk
+from coursekit.review.desk import ReviewDesk, open_desk
 from coursekit.review.filters import Filters, filter_reviews, review_table
 
 
@@ -42,7 +42,11 @@ def test_filters_narrow_the_table(course, reading):
     assert 0 < len(filter_reviews(table, Filters(section="Section 1"))) < len(table)
     hits = filter_reviews(table, Filters(text="ACCOUNTABILITY"))
     assert len(hits) and hits.text.str.lower().str.contains("accountability").all()
-    assert len(filter_reviews(table, Filters(student="s001", week=1, prompt="w1-stance"))) <= 1
+    row = table.iloc[len(table) // 2]
+    one = filter_reviews(table, Filters(student=row.student.upper(), week=row.week, prompt=row.prompt_id))
+    assert list(one.index) == [row.name]  # exactly that student's reflection, found case-insensitively
+    some = filter_reviews(table, Filters(student="s00"))
+    assert 0 < len(some) < len(table) and some.student.str.startswith("s00").all()
 
 
 def test_drive_the_desk_score_comment_next_and_read_back(course, reading):
@@ -69,7 +73,9 @@ def test_drive_the_desk_score_comment_next_and_read_back(course, reading):
     assert mine.scores == {"understanding": 3, "evidence": 2}
     assert mine.comment == "Good use of the abstract; say who makes the claim."
     assert mine.reviewer == "prof-a"
-    assert "reviewed" in one.summary.value
+    reviewed = len(open_log(course[0].database).reviews())  # reflections with a review
+    assert reviewed >= 2
+    assert f"· {reviewed} of {len(one.table)} reviewed overall" in one.summary.value
 
     fresh = desk(course, reading)  # a new kernel reads back what was saved
     fresh.status.value = "reviewed"
@@ -101,3 +107,72 @@ def test_hostile_reflection_is_shown_as_text_in_the_desk(course, reading):
     one.table.loc[0, "text"] = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     one.apply_filters()
     assert "<script" not in one.body.value and "<img" not in one.body.value
+
+
+def test_saving_again_or_after_a_colleague_finished_is_no_conflict(course, reading):
+    """A conflict is a review someone else saved while this one was on screen, and nothing else."""
+    one = desk(course, reading, "prof-a")
+    one.week.value, one.status.value = 4, "unreviewed"
+    key = one.current[["student", "notebook", "prompt_id"]].tolist()
+    one.scores["voice"].value = 2
+    assert "Saved at" in one.saved.value and "⚠" not in one.saved.value  # the first review
+    one.scores["voice"].value = 3
+    one.comment.value = "Clearer now."
+    assert "Saved at" in one.saved.value and "⚠" not in one.saved.value  # prof-a again, twice
+
+    two = desk(course, reading, "ta-b")  # opened after prof-a saved: prof-a's review is on screen
+    two.week.value = 4
+    two.student.value = key[0]
+    while two.current[["student", "notebook", "prompt_id"]].tolist() != key:
+        two.next_button.click()
+    assert two.comment.value == "Clearer now."
+    two.scores["voice"].value = 1
+    assert "Saved at" in two.saved.value and "⚠" not in two.saved.value
+    again = desk(course, reading, "ta-b")  # the same reviewer in a second tab, opened before the save below
+    again.week.value, again.student.value = 4, key[0]
+    while again.current[["student", "notebook", "prompt_id"]].tolist() != key:
+        again.next_button.click()
+    two.scores["voice"].value = 2
+    again.scores["evidence"].value = 1  # ta-b's own earlier save is no colleague's
+    assert "Saved at" in again.saved.value and "⚠" not in again.saved.value
+
+    everything = open_log(course[0].database).reviews(latest=False)
+    saved = everything[(everything.student == key[0]) & (everything.prompt_id == key[2])]
+    assert list(saved.reviewer) == ["prof-a", "prof-a", "prof-a", "ta-b", "ta-b", "ta-b"]
+
+
+def test_the_desk_finds_course_toml_above_it_and_removes_its_demo_class(tmp_path, reading):
+    course_folder = tmp_path / "course"
+    (course_folder / "notebooks" / "instructor").mkdir(parents=True)
+    (course_folder / "course.toml").write_text(
+        (ROOT / "course.toml").read_text().replace('"readings/kreiss-finn-turner-2011"', f'"{reading.path}"')
+    )
+    demo = open_desk(course_folder / "notebooks" / "instructor", reviewer="prof")  # class.db does not exist yet
+    assert demo.settings.path == course_folder / "course.toml"
+    assert "demo course" in demo.children[0].value and demo.demo_folder.is_dir()
+    assert len(demo.table) > 0
+    demo.close()
+    assert not demo.demo_folder.exists()
+    assert not (course_folder / "class.db").exists()
+
+    with pytest.raises(FileNotFoundError, match="no course.toml"):
+        open_desk(tmp_path / "elsewhere", reviewer="prof")
+
+
+def test_desk_shows_roster_names_minute_times_and_wide_score_selectors(course, reading):
+    one = desk(course, reading, reviewer="prof-c")
+    _, roster = course
+    row = one.current
+    name = roster.set_index("student").loc[row["student"], "Student"]
+    assert f"{name} ({row['student']})" in one.body.value  # roster name with the id
+    one.student.value = name  # the roster name finds the student too
+    assert row["student"] in set(one.matched.student) and one.matched.name.str.contains(name, regex=False).all()
+    one.student.value = ""
+    assert "Submitted " in one.body.value
+    one.scores["understanding"].value = 2
+    one.show()
+    stamp = one.saved.value.split(" at ")[-1].split("<")[0]
+    assert len(stamp) == len("2026-01-01 12:00"), stamp  # to the minute, no microseconds
+    for control in one.scores.values():
+        assert control.options[0][0] == "Choose…" and (control.label == "Choose…") == (control.value == -1)
+        assert control.layout.width == "32em" and control.style.description_width == "22em"

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import ARTIFACTS, filled_notebook, write_notebook
 
 from coursekit.cli import main
-from coursekit.discussion.feed import Feed, FeedPost
+from coursekit.discussion.feed import Feed, FeedPost, student_key
 from coursekit.log.collect import collect
 from coursekit.notebook.widgets import PeerFeed
 
@@ -118,10 +118,10 @@ def test_hostile_posts_run_nothing_in_chromium_and_markdown_renders(site):
 
 def test_peer_feed_widget_sanitizes_posts():
     hostile = FeedPost("r-1", None, "<b>x</b>", "w1", "", "\n\n".join(PAYLOADS), 0)
-    feed = Feed(1, False, "salt", (hostile,), {}, {"r-1": "k"})
+    feed = Feed(1, False, "salt", (hostile,), {student_key("salt", "someone"): ["k"]}, {"r-1": "k"})
     widget = PeerFeed(feed)
     widget.show("someone")
-    shown = widget.area.children[0].children[0].value
+    shown = widget.area.children[0].children[0].children[0].children[0].value  # box > thread > entry > text
     parts = LiveParts(shown)
     assert parts.dangerous == [] and not {"script", "img", "iframe", "svg"} & set(parts.tags)
     assert "&lt;b&gt;x&lt;/b&gt;" in shown

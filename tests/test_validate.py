@@ -553,3 +553,18 @@ def test_the_plugin_caps_the_address_space_of_the_run_and_what_it_starts():
         text=True,
     )
     assert capped.returncode != 0 and "MemoryError" in capped.stderr  # the child inherited the cap
+
+
+def test_a_reflection_typed_into_a_new_cell_fails_validation(reading, course):
+    notebook = submission(reading)
+    at = prompt_index(notebook)
+    stray = {"cell_type": "markdown", "metadata": {}, "source": "What I really meant to write, in a new cell."}
+    notebook["cells"].insert(at + 2, stray)  # after the reflection cell, before the word count
+    report, _ = check(as_bytes(notebook), course)
+    prompt = reading.prompts_for(1)[0].id
+    assert [p.reason for p in report.problems] == [
+        f"text in an untagged cell after prompt {prompt} (cell {at + 3}): not collected"
+    ]
+    assert "move it into the reflection cell" in report.problems[0].hint
+    notebook["cells"][at + 2]["source"] = "   "  # an empty new cell is harmless
+    assert check(as_bytes(notebook), course)[0].problems == []

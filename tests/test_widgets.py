@@ -6,7 +6,7 @@ import IPython.display
 import pytest
 
 from coursekit.notebook import answers
-from coursekit.notebook.widgets import CaseSorter, ConceptCards, Quiz, StanceSlider, stance_labels
+from coursekit.notebook.widgets import CaseSorter, ConceptCards, Quiz, StanceSlider
 
 
 def test_concept_cards_search_filters_cards(reading, capsys):
@@ -34,7 +34,7 @@ def test_concept_cards_show_definition_and_example(reading):
 
 def test_stance_labels_run_from_pole_to_pole(reading):
     stance = reading.stance("saving-grace")
-    labels = stance_labels(stance)
+    labels = stance.labels
     assert len(labels) == stance.steps
     assert labels[0] == stance.left and labels[-1] == stance.right
     assert labels[stance.steps // 2] == "Undecided"
@@ -51,7 +51,7 @@ def test_stance_slider_records_position_and_reason(reading):
     assert state == {
         "stance": "saving-grace",
         "value": 1,
-        "label": stance_labels(stance)[1],
+        "label": stance.labels[1],
         "steps": stance.steps,
         "reason": "Wikipedia beats the alternatives",
     }
@@ -172,7 +172,7 @@ def test_saved_answers_come_back_when_the_notebook_is_run_again(reading, tmp_pat
     peers = PeerFeed(feed, answer_id="w2-peers")
     assert peers.restore_saved(str(path2))
     box = next(b for b in peers.area.children if b.post_id == post.id)
-    assert box.children[1].value is True and "<em>saved</em>" in box.children[-1].value
+    assert peers.like_buttons[post.id].value is True and "<em>saved</em>" in box.mine.value
     assert peers.answer_record()["state"]["replies"] == [{"parent_id": post.id, "text": "my *saved* reply"}]
 
     monkeypatch.setenv("JPY_SESSION_NAME", str(path))  # what JupyterLab tells the kernel
@@ -181,3 +181,19 @@ def test_saved_answers_come_back_when_the_notebook_is_run_again(reading, tmp_pat
     assert fresh.answer_record()["state"] is None
     assert fresh.restore_saved() and fresh.answer_record()["state"]["value"] == 5
     assert not Quiz(reading.quiz_for(1), answer_id="w1-quiz").restore_saved(str(tmp_path / "missing.ipynb"))
+
+
+def test_dropdowns_say_choose_and_fallbacks_show_no_ids(reading):
+    sorter = CaseSorter(reading.sorter("w2-authority"))
+    assert all(p.label == "Choose…" for p in sorter.pickers)  # not a blank dropdown
+    sorter.place(reading.sorter("w2-authority").cases[0].id, None)
+    assert sorter.placed == {}
+    for widget, internal in (
+        (sorter, "w2-authority"),
+        (StanceSlider(reading.stance("saving-grace")), "saving-grace"),
+        (Quiz(reading.quiz_for(1), answer_id="w1-quiz"), "w1-quiz"),
+    ):
+        bundle = widget._repr_mimebundle_()
+        assert bundle["text/plain"].startswith("Run ▸ Run All Cells to use this activity.")
+        assert "<pre>" not in bundle["text/html"] and internal not in bundle["text/html"]
+        assert internal not in answers.bundle(widget.answer_record())["text/plain"]

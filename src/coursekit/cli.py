@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -23,22 +24,26 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from coursekit.course.reading import ReadingError, load_reading
+from coursekit.course.reading import ReadingError, Readings, load_reading
+from coursekit.intake.sources import LAYOUTS
 from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.results import FileResult, default_report_path, write_report
+from coursekit.log.results import STATUSES, FileResult, default_report_path, write_report
 from coursekit.log.schema import LogError
 from coursekit.validation.runner import DEFAULT_MEMORY
 
-DEFAULT_DB = "coursekit.db"
+DEFAULT_DB = "class.db"  # the same default as course.toml's [course] database
 STATUS_STYLE = {
     "collected": "green",
     "updated": "cyan",
     "unchanged": "dim",
     "duplicate": "yellow",
     "failed": "bold red",
+    "unmatched": "bold magenta",
+    "skipped": "dim",
+    "problem": "red",
 }
 
 console = Console(highlight=False)
@@ -80,19 +85,149 @@ class _Commands(click.Group):
             _fail(str(exc))
 
 
+# What a command runs in another process (so no import here would notice it missing), and how to get it.
+NEEDS = {
+    "lab": (("jupyterlab",), "pip install 'coursekit[lab]'"),
+    "validate": (("pytest", "nbval", "ipykernel"), "pip install --force-reinstall coursekit"),
+}
+
+
+def _require(command: str) -> None:
+    """Stop with what to install when a command's tools are missing from this Python environment."""
+    import importlib.util
+
+    modules, install = NEEDS[command]
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
+
+
+SETTINGS_OPTION = click.option(
+    "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
+)
+DB_OPTION = click.option(
+    "--db", help="SQLite file or SQLAlchemy URL of the log (default: the database in course.toml, else class.db)."
+)
+
+
+def _settings(settings_path: Path | None):
+    """The course settings: --settings, else course.toml in the working folder or above it (or None)."""
+    from coursekit.course.settings import SettingsError, find_settings, load_settings
+
+    try:
+        return load_settings(settings_path) if settings_path else find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _database(settings_path: Path | None, db: str | None) -> str:
+    """The log every command uses: --db, else course.toml's database, else class.db here."""
+    if db:
+        return db
+    settings = _settings(settings_path)
+    return settings.database if settings else DEFAULT_DB
+
+
+def _open(settings_path: Path | None, db: str | None) -> DiscussionLog:
+    """The existing log (see ``_database``); a clear error, and no new empty log, when there is none."""
+    target = _database(settings_path, db)
+    try:
+        return open_log(target)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+
+
 @click.group(cls=_Commands)
 @click.version_option(package_name="coursekit")
 def main() -> None:
     """coursekit: reading notebooks, reflections and the class discussion log."""
 
 
-def _file_line(result: FileResult, root: Path) -> Text:
+def _source_options(command):
+    """The options every command reading submissions takes: where they are and how to match them."""
+    options = [
+        click.argument("source", required=False, type=click.Path(path_type=Path)),
+        click.option("--layout", type=click.Choice(LAYOUTS), help="Override the detected layout of SOURCE."),
+        click.option(
+            "--homes", type=click.Path(file_okay=False, path_type=Path), help="JupyterHub homes (e.g. /home)."
+        ),
+        click.option("--pattern", default="week*.ipynb", show_default=True, help="With --homes: notebooks in a home."),
+        click.option("--roster", type=click.Path(path_type=Path), help="Roster CSV (default: [roster] file)."),
+        click.option("--moodle-worksheet", type=click.Path(path_type=Path), help="Moodle grading worksheet CSV."),
+        click.option("--deadline-only", is_flag=True, help="nbgrader exchange: newest submission before the deadline."),
+        click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml to use."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _gather(
+    source: Path | None,
+    layout: str | None,
+    homes: Path | None,
+    pattern: str,
+    roster: Path | None,
+    moodle_worksheet: Path | None,
+    deadline_only: bool,
+    settings_path: Path | None,
+):
+    """The source's intake (files matched to the roster) and the options used; exits 2 on an unusable source."""
+    from coursekit.course.roster import RosterError, read_roster
+    from coursekit.course.settings import SettingsError, find_settings, load_settings
+    from coursekit.intake.base import Options
+    from coursekit.intake.identity import Roster
+    from coursekit.intake.sources import gather
+
+    if homes is not None:
+        source, layout = homes, layout or "homes"
+    if source is None:
+        _fail("give the submissions: a folder, a Canvas or Moodle zip, an nbgrader exchange, or --homes /home")
     try:
-        shown = result.path.relative_to(root)
+        settings = load_settings(settings_path) if settings_path else find_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    roster_file = roster or (settings.roster if settings else None)
+    if roster is None and roster_file is not None and not roster_file.exists():
+        say(f"warning: {roster_file} (course.toml [roster] file) does not exist: no roster match", "yellow", errors)
+        roster_file = None
+    people = None
+    if roster_file is not None:
+        try:
+            people = Roster.from_frame(
+                read_roster(roster_file, settings.student_column if settings else "SIS Login ID")
+            )
+        except RosterError as exc:
+            _fail(str(exc))
+    options = Options(
+        pattern=pattern,
+        moodle_worksheet=moodle_worksheet,
+        deadline_only=deadline_only,
+        settings=settings,
+    )
+    try:
+        intake = gather(source, layout, people, options)
+    except IntakeError as exc:
+        _fail(str(exc))
+    where = f"{intake.layout} layout" + (f", matched to {roster_file}" if people is not None else ", no roster")
+    say(f"{source}: {where}", to=errors)
+    return intake, options
+
+
+def _file_line(result: FileResult, root: Path) -> Text:
+    """One file's line: where it is (a member of the source zip by its name), whose it is, what happened."""
+    try:
+        shown = result.path.relative_to(root).as_posix()
     except ValueError:
-        shown = result.path
+        shown = str(result.path)
+    if result.entry:
+        shown = result.entry if shown == "." else f"{shown}:{result.entry}"
     line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
-    _append(line, f" {shown}{':' + result.entry if result.entry else ''}")
+    _append(line, f" {shown}")
+    if result.student and result.status == "unmatched":
+        _append(line, f"  (source id {result.student})", "dim")
+    elif result.student and result.student not in shown:
+        _append(line, f"  → {result.student}")  # the roster student a downloaded file landed on
     if result.notebook:
         _append(line, f"  [{result.notebook}]", "dim")
     if result.detail:
@@ -175,8 +310,55 @@ def _summary(report: collecting.CollectReport) -> Table:
 
 
 @main.command()
-@click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@_source_options
+@click.option(
+    "--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=Path("intake.csv"), show_default=True
+)
+def intake(csv_out: Path, **source) -> None:
+    """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
+    import pandas as pd
+
+    from coursekit.intake.table import intake_table
+    from coursekit.log.export import write_csv
+
+    gathered, options = _gather(**source)
+    table = intake_table(gathered, options)
+    shown = Table(box=None, show_edge=False, pad_edge=False)
+    for column in ("file", "student", "notebook", "week", "submitted", "late", "source id"):
+        shown.add_column(column, overflow="fold")
+    for row in table[table["status"] == "ok"].itertuples():
+        late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
+        when = f"{row.submitted_at:%Y-%m-%d %H:%M}"
+        week = "" if row.week is None or row.week is pd.NA else str(row.week)
+        cells = [printable(v) for v in (row.file, row.student, row.notebook, week, when)]
+        shown.add_row(*[Text(c) for c in cells], late, Text(printable(row.source_id)))
+    console.print(shown)
+    rest = table[~table["status"].isin(["ok"])]
+    if len(rest):
+        say("Not collected as they are:", "bold")
+        for row in rest.itertuples():
+            line = Text(f"{row.status:<10}", style=STATUS_STYLE.get(row.status, "bold red"))
+            _append(line, f" {row.file}")
+            if row.source_id:
+                _append(line, f"  (source id {row.source_id})", "dim")
+            _append(line, f"  {row.reason}")
+            if row.hint:
+                _append(line, f"  → {row.hint}", "italic")
+            console.print(line, soft_wrap=True)
+    write_csv(table, csv_out)
+    counts = table["status"].value_counts()
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "problem", "unmatched", "failed", "skipped"))
+    say(f"{len(table)} file(s): {summary}. Wrote {csv_out}; nothing was stored.")
+
+
+@main.command()
+@_source_options
+@DB_OPTION
+@click.option(
+    "--course",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Course folder with readings/ (default: found above SUBMISSIONS, else above the working folder).",
+)
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes reading files  [default: one per core]")
 @click.option("--full", is_flag=True, help="Read every file again, also those whose size and time did not change.")
 @click.option("--verbose", "-v", is_flag=True, help="A line for every file, not only failed, duplicate and changed.")
@@ -186,50 +368,84 @@ def _summary(report: collecting.CollectReport) -> Table:
     type=click.Path(dir_okay=False, path_type=Path),
     help="CSV with one row per file  [default: beside the log, LOG-collect.csv]",
 )
-def collect(submissions: Path, db: str, jobs: int | None, full: bool, verbose: bool, report_path: Path | None) -> None:
-    """Collect SUBMISSIONS/<student>/<notebook>.ipynb into the discussion log.
+def collect(
+    db: str | None,
+    course: Path | None,
+    jobs: int | None,
+    full: bool,
+    verbose: bool,
+    report_path: Path | None,
+    **source,
+) -> None:
+    """Collect SOURCE into the discussion log: a folder of student folders, a Canvas or Moodle download
+    (zip or unpacked), an nbgrader exchange or submitted/ folder, or JupyterHub homes (--homes).
 
-    Reruns are safe and fast: files whose size and modification time did not change are not
-    opened; a changed file keeps its earlier version. Prints a line for each failed, duplicate
-    or updated file and a table by status and week; every file is in the CSV report. Exits 1
-    when any file failed, after collecting all the others.
+    Each file lands on its roster student (course.toml [roster], or --roster); files that match no
+    student, or several, and files not read are listed first and not stored. Reruns are safe and
+    fast: files whose size and modification time did not change are not opened; a changed file
+    keeps its earlier version. Prints a line for each failed, unmatched, skipped, duplicate or
+    updated file and a table by status and week; every file is in the CSV report. Quiz, sorter and
+    stance answers are re-graded against the reading; a file whose saved answers claim otherwise
+    fails. Exits 1 when any file failed or was unmatched, after collecting all the others.
     """
+    from coursekit.log.store import database_url
+
+    db = _database(source["settings_path"], db)
+    url = database_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
+    gathered, options = _gather(**source)
     try:
-        with _CollectDisplay(submissions, verbose) as display:
-            report = collecting.collect(submissions, db, jobs=jobs, full=full, progress=display)
+        with _CollectDisplay(gathered.root, verbose) as display:
+            readings = Readings(course) if course else None
+            report = collecting.collect(
+                gathered.root,
+                db,
+                jobs=jobs,
+                full=full,
+                progress=display,
+                readings=readings,
+                options=options,
+                intake=gathered,
+            )
     except IntakeError as exc:
         _fail(str(exc))
     console.print("files by status and week:")
     console.print(_summary(report))
-    counts = ", ".join(
-        f"{report.count(status)} {status}" for status in ("collected", "updated", "unchanged", "duplicate", "failed")
-    )
+    counts = ", ".join(f"{report.count(status)} {status}" for status in STATUSES)
     say(f"{len(report.results)} file(s): {counts}.")
-    if report.changed == 0:
+    if report.changed == 0 and not report.failed:
         say("0 changed: the log already held everything in these files.")
+    elif report.changed == 0:
+        say("0 changed.")
     else:
         say(f"{report.changed} changed.")
     written = write_report(report, report_path or default_report_path(db))
     say(f"every file's outcome: {written}")
     if report.failed:
-        say(f"{len(report.failed)} file(s) failed; nothing of them was stored. See the hints above.", to=errors)
+        say(
+            f"{len(report.failed)} file(s) failed or unmatched; nothing of them was stored. See the hints above.",
+            to=errors,
+        )
         sys.exit(1)
 
 
 @main.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@SETTINGS_OPTION
+@DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of standard output.")
 @click.option("--history", is_flag=True, help="CSV only: every version of every reflection.")
 @click.option("--threads", is_flag=True, help="CSV only: one row per post or reply (id, parent_id, author, ...).")
-def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) -> None:
+def export(
+    settings_path: Path | None, db: str | None, fmt: str, out: Path | None, history: bool, threads: bool
+) -> None:
     """Export the log as CSV (one row per reflection, spreadsheet-safe) or Markdown by prompt."""
-    try:
-        log: DiscussionLog = open_log(db)
-    except FileNotFoundError as exc:
-        _fail(str(exc))
     if threads and (history or fmt != "csv"):
         _fail("--threads is a CSV of its own: use it without --history and with --format csv")
+    if history and fmt != "csv":
+        _fail("--history is a CSV: use it with --format csv (the default)")
+    log = _open(settings_path, db)
     frame = thread_table(log.posts()) if threads else log.history() if history else log.reflections()
     if fmt == "csv":
         if out:
@@ -246,15 +462,28 @@ def export(db: str, fmt: str, out: Path | None, history: bool, threads: bool) ->
         say(f"wrote {len(frame)} row(s) to {out}", to=errors)
 
 
-def _names_setting() -> str:
+def _names_setting(settings_path: Path | None) -> str:
     """How students see each other, as the course settings say (pseudonyms when there are none)."""
-    from coursekit.course.settings import SettingsError, find_settings
-
-    try:
-        settings = find_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
+    settings = _settings(settings_path)
     return settings.names if settings else "pseudonym"
+
+
+def _feed_identity(submitted, settings_path: Path | None) -> tuple[list[str], str]:
+    """Who a feed is for (everyone who submitted, and the roster when there is one) and which id they type."""
+    from coursekit.course.roster import RosterError, read_roster
+    from coursekit.discussion.feed import DEFAULT_ID_HINT
+
+    settings = _settings(settings_path)
+    students = set(submitted)
+    if settings is None:
+        return sorted(students), DEFAULT_ID_HINT
+    if settings.roster is not None:
+        try:
+            students |= set(read_roster(settings.roster, settings.student_column)["student"])
+        except RosterError as exc:
+            say(f"note: {exc}; the feed knows only the students who submitted", to=errors)
+    hint = f"your {settings.student_column} as on the course roster (your notebooks are filed under it)"
+    return sorted(students), hint
 
 
 def _reading_option(path: Path | None):
@@ -271,7 +500,8 @@ def _reading_option(path: Path | None):
 
 
 @main.command()
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file or SQLAlchemy URL of the log.")
+@SETTINGS_OPTION
+@DB_OPTION
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder to write (site/ or feed/).")
 @click.option("--feed", "as_feed", is_flag=True, help="Write the peer feed JSON of one week for the next notebook.")
 @click.option("--week", type=int, help="With --feed: the week whose posts to publish.")
@@ -288,26 +518,46 @@ def _reading_option(path: Path | None):
 )
 @click.option("--title", default="Class discussion", show_default=True)
 def publish(
-    db: str, out: Path | None, as_feed: bool, week: int | None, names: str | None, reading_dir, title: str
+    settings_path: Path | None,
+    db: str | None,
+    out: Path | None,
+    as_feed: bool,
+    week: int | None,
+    names: str | None,
+    reading_dir,
+    title: str,
 ) -> None:
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
     from coursekit.discussion.feed import build_feed, write_feed
     from coursekit.discussion.site import Site, publish_site
 
-    try:
-        log = open_log(db)
-    except FileNotFoundError as exc:
-        _fail(str(exc))
-    names = names or _names_setting()
+    if week is not None and not as_feed:
+        _fail("--week applies only to --feed: add --feed to publish one week's peer feed, or drop --week for the site")
+    context = click.get_current_context()
+    site_only = {"reading_dir": "--reading", "title": "--title"}
+    given = [
+        flag for name, flag in site_only.items() if context.get_parameter_source(name) == ParameterSource.COMMANDLINE
+    ]
+    if as_feed and given:
+        _fail(f"{' and '.join(given)} apply only to the site: drop them with --feed")
+    log = _open(settings_path, db)
+    names = names or _names_setting(settings_path)
     if as_feed:
         if week is None:
             _fail("--feed needs --week N: the week whose reflections the next notebook shows")
-        posts = log.posts(week)
-        if posts.empty:
-            _fail(f"no reflections for week {week} in {db}: collect that week first")
-        students = log.submissions()["student"].unique()
-        path = write_feed(build_feed(posts, week, log.course_secret(), names, students), out or Path("feed"))
-        say(f"wrote {path}: {int(posts['parent_id'].isna().sum())} reflections, {len(students)} students")
+        posts = log.posts()
+        week_posts = posts[posts["thread_week"] == week]
+        if week_posts.empty:
+            _fail(f"no reflections for week {week} in {_database(settings_path, db)}: collect that week first")
+        students, id_hint = _feed_identity(log.submissions()["student"].unique(), settings_path)
+        salt = log.feed_salt(week)
+        document = build_feed(posts, week, log.course_secret(), names, students, salt, log.images(), id_hint)
+        path = write_feed(document, out or Path("feed"))
+        replies = sum(1 for p in document["posts"] if p["parent_id"])
+        say(
+            f"wrote {path}: {int(week_posts['parent_id'].isna().sum())} reflections, {replies} replies "
+            f"in the conversation so far, {len(students)} students"
+        )
         return
     reading = _reading_option(reading_dir)
     site = Site(
@@ -316,7 +566,7 @@ def publish(
         week_titles={w.number: w.title for w in reading.weeks} if reading else {},
     )
     posts = log.posts_as_seen(names)
-    written = publish_site(site, posts, out or Path("site"))
+    written = publish_site(site, posts, out or Path("site"), log.images())
     say(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
 
 
@@ -342,18 +592,13 @@ def build(reading_dir: Path, out: Path, weeks: tuple[int, ...], no_run: bool) ->
 
 def _course(settings_path: Path | None, db: str | None):
     """The course settings (given, or course.toml found from the cwd), its log and its reading."""
-    from coursekit.course.settings import SettingsError, find_settings, load_settings
-
-    try:
-        settings = load_settings(settings_path) if settings_path else find_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
+    settings = _settings(settings_path)
     if settings is None:
         _fail("no course.toml in this folder or above it; pass --settings (see docs/course-settings.md)")
+    log = _open(settings_path, db)
     try:
-        log = open_log(db or settings.database)
         reading = load_reading(settings.reading)
-    except (FileNotFoundError, ReadingError) as exc:
+    except ReadingError as exc:
         _fail(str(exc))
     return settings, log, reading
 
@@ -361,14 +606,11 @@ def _course(settings_path: Path | None, db: str | None):
 def _scores(settings, log, reading):
     from coursekit.review.grades import week_scores
 
-    prompts = {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
-    return week_scores(log.submissions(), log.reviews(), log.posts(), settings, prompts)
+    return week_scores(log.submissions(), log.reviews(), log.posts(), settings, _prompt_counts(reading))
 
 
-SETTINGS_OPTION = click.option(
-    "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
-)
-DB_OPTION = click.option("--db", help="Override the database named in course.toml.")
+def _prompt_counts(reading) -> dict[int, int]:
+    return {w.number: len(reading.prompts_for(w.number)) for w in reading.weeks}
 
 
 @main.command()
@@ -379,12 +621,24 @@ DB_OPTION = click.option("--db", help="Override the database named in course.tom
 @click.option(
     "--plain", type=click.Path(dir_okay=False, path_type=Path), help="Also write a per-student, per-week CSV."
 )
+@click.option("--allow-unreviewed", is_flag=True, help="Write the file although some reflections are not scored yet.")
 @SETTINGS_OPTION
 @DB_OPTION
-def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Path | None, db: str | None) -> None:
-    """Write a Canvas gradebook import file from rubric scores and participation rules."""
+def grades(
+    roster: Path | None,
+    out: Path,
+    plain: Path | None,
+    allow_unreviewed: bool,
+    settings_path: Path | None,
+    db: str | None,
+) -> None:
+    """Write a Canvas gradebook import file from rubric scores and participation rules.
+
+    Refuses while reflections are unreviewed (--allow-unreviewed to write anyway); a week with
+    nothing scored is blank, never 0.
+    """
     from coursekit.course.roster import RosterError, read_roster
-    from coursekit.review.grades import canvas_gradebook, plain_grades
+    from coursekit.review.grades import canvas_gradebook, plain_grades, unreviewed
 
     settings, log, reading = _course(settings_path, db)
     roster = roster or settings.roster
@@ -395,7 +649,14 @@ def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Pa
     except RosterError as exc:
         _fail(str(exc))
     scores = _scores(settings, log, reading)
-    write_csv(canvas_gradebook(scores, people, settings), out)
+    waiting = unreviewed(scores)
+    if waiting and not allow_unreviewed:
+        _fail(
+            f"{waiting} reflection(s) are not scored yet: review them (notebooks/instructor/review.ipynb), "
+            "or pass --allow-unreviewed to write the file anyway (unscored weeks blank)",
+            code=1,
+        )
+    write_csv(canvas_gradebook(scores, people, settings, _prompt_counts(reading)), out)
     say(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
     if plain:
         write_csv(plain_grades(scores, people), plain)
@@ -403,10 +664,10 @@ def grades(roster: Path | None, out: Path, plain: Path | None, settings_path: Pa
     unknown = sorted(set(log.submissions()["student"]) - set(people["student"]))
     if unknown:
         say(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})", to=errors)
-    unscored = scores[scores["reviewed_prompts"] < scores["prompts"]]
-    if len(unscored):
+    if waiting:
         say(
-            f"{len(unscored)} submitted notebook(s) have unscored reflections; their grade counts only scored ones",
+            f"{waiting} reflection(s) not scored yet: a week with none scored is blank, "
+            "a partly scored week counts only the scored ones",
             to=errors,
         )
 
@@ -421,7 +682,14 @@ def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
 
     settings, log, reading = _course(settings_path, db)
     index = write_feedback(
-        log.reflections(), log.reviews(), _scores(settings, log, reading), settings, reading, log.course_secret(), out
+        log.reflections(),
+        log.reviews(),
+        _scores(settings, log, reading),
+        settings,
+        reading,
+        log.course_secret(),
+        out,
+        log.images(),
     )
     say(f"wrote feedback pages to {out}; {index} says which file is whose (keep it private)")
 
@@ -430,20 +698,35 @@ def feedback(out: Path, settings_path: Path | None, db: str | None) -> None:
 @click.option("--notebooks", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def lab(ctx: click.Context, notebooks: Path) -> None:
-    """Start JupyterLab on the course notebooks; extra options go to JupyterLab (e.g. --port 8890)."""
-    import os
-    import subprocess
+    """Start JupyterLab on the course notebooks; extra options go to JupyterLab (e.g. --port 8890).
 
+    Widget state is saved with each notebook and the news pop-up is off (coursekit.notebook.lab).
+    This process becomes JupyterLab (exec), so Ctrl+C or SIGTERM stop it and its kernels.
+    """
+    import os
+
+    from coursekit.notebook.lab import default_settings_folder, lab_command, write_settings
+
+    _require("lab")
     if not notebooks.is_dir():
         _fail(f"{notebooks}: no such folder; run this from the course folder or pass --notebooks")
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks.resolve()}", *ctx.args]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # containers and CI machines often run as root
+    folder = default_settings_folder()
+    try:
+        write_settings(folder)
+    except OSError as exc:
+        _fail(f"cannot write JupyterLab settings to {folder}: {exc} (set COURSEKIT_LAB_SETTINGS_DIR)")
+    command = lab_command(notebooks, list(ctx.args), folder)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if hasattr(os, "execv"):
+        os.execv(command[0], command)
+    import subprocess  # pragma: no cover - platforms without exec
+
     sys.exit(subprocess.call(command))
 
 
 @main.command()
-@click.argument("submissions", type=click.Path(path_type=Path))
+@_source_options
 @click.option("--week", type=int, help="Only notebooks of this week (files whose week cannot be read are kept).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1), help="Notebooks run at a time.")
 @click.option(
@@ -466,7 +749,6 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     help="MiB of memory each process of a notebook run may use.",
 )
 def validate(
-    submissions: Path,
     week: int | None,
     jobs: int,
     timeout: float,
@@ -474,8 +756,12 @@ def validate(
     out: Path,
     sandbox: bool | None,
     memory: int,
+    **source,
 ) -> None:
-    """Check SUBMISSIONS/<student>/<notebook>.ipynb: reflections, untouched prompts, and a run with nbval.
+    """Check every notebook in SOURCE: reflections, untouched prompts, and a run with nbval.
+
+    SOURCE is any source collect reads (a folder of student folders, a Canvas or Moodle download,
+    nbgrader, --homes), matched to the roster the same way.
 
     This RUNS STUDENT CODE, each notebook in a temporary copy, by default in a bubblewrap sandbox that
     shows it only Python and its copy, with no network. Writes OUT/report.xml (JUnit) and OUT/report.csv,
@@ -486,6 +772,7 @@ def validate(
     from coursekit.validation import sandbox as sandboxing
     from coursekit.validation.validate import validate as validate_all
 
+    _require("validate")
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
     why = sandboxing.sandbox_problem() if sandbox is not False else ""
@@ -505,6 +792,8 @@ def validate(
         reporting.write_junit(reports, out / "report.xml", submissions)
         reporting.write_report_csv(reports, out / "report.csv", submissions)
 
+    gathered, _ = _gather(**source)
+    submissions = gathered.root
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
     say(
         f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s "
@@ -512,7 +801,9 @@ def validate(
         to=errors,
     )
     try:
-        reports = validate_all(submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports)
+        reports = validate_all(
+            submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports, intake=gathered
+        )
     except IntakeError as exc:
         _fail(str(exc))
     for report in reports:
@@ -535,6 +826,74 @@ def validate(
     )
     if failed:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--week", type=int, required=True, help="The week to release.")
+@click.option("--out", default="release", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--notebooks", default="notebooks", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--feeds", default="feed", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--reading",
+    "reading_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Reading folder (default: the only one in ./readings).",
+)
+@click.option("--nbgrader-exchange", type=click.Path(path_type=Path), help="Also copy to EXCHANGE/COURSE/outbound/.")
+@click.option("--course-id", help="With --nbgrader-exchange: nbgrader's course id.")
+@click.option("--git-url", help="Print the nbgitpuller link for this git repository (the course folder, pushed).")
+@click.option("--branch", default="main", show_default=True, help="With --git-url: the branch students pull.")
+@click.option("--hub", help="With --git-url: the JupyterHub address, e.g. https://hub.example.edu.")
+def release(
+    week: int,
+    out: Path,
+    notebooks: Path,
+    feeds: Path,
+    reading_dir: Path | None,
+    nbgrader_exchange: Path | None,
+    course_id: str | None,
+    git_url: str | None,
+    branch: str,
+    hub: str | None,
+) -> None:
+    """Release week N: a folder and a zip for the LMS, optionally nbgrader outbound/ and an nbgitpuller link.
+
+    The folder holds the week's notebook, the previous week's published feed (feed/) and the reading,
+    so the notebook shows the published feed as soon as a student opens it.
+    """
+    from coursekit.notebook import release as releasing
+
+    reading = _reading_option(reading_dir)
+    if reading is None:
+        _fail("no reading: pass --reading readings/<reading>")
+    if nbgrader_exchange and not course_id:
+        _fail("--nbgrader-exchange needs --course-id (nbgrader's course id)")
+    if git_url and not hub:
+        _fail("--git-url needs --hub, the JupyterHub address students log in to")
+    try:
+        plan = releasing.plan_release(reading, week, notebooks, feeds)
+        folder = releasing.write_folder(plan, out)
+        say(f"wrote {folder}/ and {releasing.write_zip(folder)} (upload the zip as the assignment's file)")
+        if nbgrader_exchange and course_id:
+            say(f"wrote {releasing.write_outbound(folder, nbgrader_exchange, course_id)}")
+    except releasing.ReleaseError as exc:
+        _fail(str(exc))
+    if plan.feed is None and week > 1:
+        say(
+            f"note: no {feeds}/week{week - 1:02d}.json yet: the notebook shows the sample class until you "
+            f"run 'coursekit publish --feed --week {week - 1}' and release again",
+            to=errors,
+        )
+    if git_url and hub:
+        path = (
+            plan.notebook.resolve().relative_to(Path.cwd().resolve()).as_posix()
+            if plan.notebook.resolve().is_relative_to(Path.cwd().resolve())
+            else plan.notebook.as_posix()
+        )
+        say(f"nbgitpuller link (opens {path}):")
+        say(releasing.nbgitpuller_link(hub, git_url, branch, path))
+        if plan.feed is not None:
+            say(f"commit and push {plan.feed} to {branch} before sharing the link", to=errors)
 
 
 @main.command("report")

@@ -6,17 +6,9 @@ where it is, saves them a round trip per typo.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from coursekit.course.problems import Problem
 
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.reason}"
+__all__ = ["FieldChecker", "Problem"]
 
 
 class FieldChecker:
@@ -27,7 +19,7 @@ class FieldChecker:
         self.file = file
 
     def fail(self, where: str, reason: str) -> None:
-        self.problems.append(Problem(self.file, where, reason))
+        self.problems.append(Problem(reason, file=self.file, field=where))
 
     def get(self, data: dict, where: str, key: str, kind: type | tuple[type, ...], required: bool = True, default=None):
         path = f"{where}.{key}" if where else key

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from coursekit.course.fields import FieldChecker, Problem
+from coursekit.course.fields import FieldChecker
+from coursekit.course.folders import find_upwards, searched
+from coursekit.course.problems import Problem, UnknownItem
 
 FILES = (
     "reading.yaml",
@@ -140,6 +142,9 @@ class Sorter:
     categories: tuple[Category, ...]
     cases: tuple[Case, ...]
 
+    def case(self, case_id: str) -> Case:
+        return _lookup(self.cases, case_id, "case", f"sorter {self.id}")
+
 
 @dataclass(frozen=True)
 class Stance:
@@ -149,6 +154,32 @@ class Stance:
     left: str
     right: str
     steps: int
+
+    @property
+    def labels(self) -> list[str]:
+        """Readable labels for each step, from one pole through the middle to the other (what the slider shows)."""
+        middle = (self.steps - 1) / 2
+        labels = []
+        for step in range(self.steps):
+            pole = self.left if step < middle else self.right
+            distance = abs(step - middle)
+            if distance == 0:
+                labels.append("Undecided")
+            elif distance == middle:
+                labels.append(pole)
+            elif distance >= 2:
+                labels.append(f"Mostly: {pole.lower()}")
+            else:
+                labels.append(f"Leaning: {pole.lower()}")
+        return labels
+
+
+def _lookup(items, key: object, kind: str, where: str, attribute: str = "id"):
+    """The item whose ``attribute`` is ``key``, or UnknownItem: one way to look things up by id."""
+    for item in items:
+        if getattr(item, attribute) == key:
+            return item
+    raise UnknownItem(kind, key, where)
 
 
 @dataclass(frozen=True)
@@ -165,11 +196,9 @@ class Reading:
     sorters: tuple[Sorter, ...] = ()
     stances: tuple[Stance, ...] = ()
 
+    # Lookups by id raise UnknownItem when the reading does not have the item.
     def week(self, number: int) -> Week:
-        for week in self.weeks:
-            if week.number == number:
-                return week
-        raise KeyError(f"{self.id} has no week {number}")
+        return _lookup(self.weeks, number, "week", f"reading {self.id}", "number")
 
     def sections_for(self, week: int) -> list[Section]:
         return [s for s in self.sections if s.week == week]
@@ -181,20 +210,26 @@ class Reading:
         return [p for p in self.prompts if p.week == week]
 
     def prompt(self, prompt_id: str) -> Prompt:
-        return next(p for p in self.prompts if p.id == prompt_id)
+        return _lookup(self.prompts, prompt_id, "prompt", f"reading {self.id}")
+
+    def quiz_item(self, item_id: str) -> QuizItem:
+        return _lookup(self.quiz, item_id, "quiz item", f"reading {self.id}")
 
     def terms(self, *names: str) -> list[Term]:
         """Glossary terms by name, in the order asked; all terms when no name is given."""
         if not names:
             return list(self.glossary)
         by_name = {t.term.lower(): t for t in self.glossary}
+        missing = [n for n in names if n.lower() not in by_name]
+        if missing:
+            raise UnknownItem("glossary term", missing[0], f"reading {self.id}")
         return [by_name[n.lower()] for n in names]
 
     def sorter(self, sorter_id: str) -> Sorter:
-        return next(s for s in self.sorters if s.id == sorter_id)
+        return _lookup(self.sorters, sorter_id, "sorter", f"reading {self.id}")
 
     def stance(self, stance_id: str) -> Stance:
-        return next(s for s in self.stances if s.id == stance_id)
+        return _lookup(self.stances, stance_id, "stance", f"reading {self.id}")
 
 
 class _Checker(FieldChecker):
@@ -220,20 +255,20 @@ class _Checker(FieldChecker):
 
 def _read_yaml(path: Path, problems: list[Problem]) -> dict:
     if not path.is_file():
-        problems.append(Problem(path.name, "(file)", f"missing: expected {path}"))
+        problems.append(Problem(f"missing: expected {path}", file=path.name, field="(file)"))
         return {}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
-        problems.append(Problem(path.name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+        problems.append(Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=path.name, field=where))
         return {}
     except UnicodeDecodeError:
-        problems.append(Problem(path.name, "(file)", "not UTF-8 text"))
+        problems.append(Problem("not UTF-8 text", file=path.name, field="(file)"))
         return {}
     if not isinstance(data, dict):
-        problems.append(Problem(path.name, "(file)", "expected a mapping at the top level"))
+        problems.append(Problem("expected a mapping at the top level", file=path.name, field="(file)"))
         return {}
     return data
 
@@ -453,7 +488,7 @@ def load_reading(path: str | Path) -> Reading:
     """Load the reading in folder ``path``; raise ReadingError listing every problem found."""
     folder = Path(path)
     if not folder.is_dir():
-        raise ReadingError([Problem(str(folder), "(folder)", "not a folder of reading files")])
+        raise ReadingError([Problem("not a folder of reading files", file=str(folder), field="(folder)")])
     problems: list[Problem] = []
     raw = {name: _read_yaml(folder / name, problems) for name in FILES}
 
@@ -493,14 +528,41 @@ def load_reading(path: str | Path) -> Reading:
     )
 
 
-def find_reading(name: str, start: str | Path | None = None) -> Reading:
-    """Load ``readings/<name>`` from the course folder that holds ``start`` (default: the cwd).
+def find_reading(name: str, *starts: str | Path | None) -> Reading:
+    """Load ``readings/<name>`` from the course folder that holds a start (default: the cwd).
 
     Notebooks run with their own folder as the working directory, so this walks upwards.
+    Raises FileNotFoundError when no such folder is found, ReadingError when it is broken.
     """
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "readings" / name
-        if candidate.is_dir():
-            return load_reading(candidate)
-    raise FileNotFoundError(f"no readings/{name}/ folder in {here} or any folder above it")
+    folder = find_upwards(Path("readings") / name, *starts, folder=True)
+    if folder is None:
+        raise FileNotFoundError(f"no readings/{name}/ folder in {searched(*starts)}")
+    return load_reading(folder)
+
+
+class Readings:
+    """Readings by id, found like ``find_reading`` from the given starts, each loaded once.
+
+    ``known`` readings are used as they are (a test's or the demo's). Plain data: it can be handed
+    to worker processes. ``get`` raises FileNotFoundError or ReadingError, and keeps raising the same.
+    """
+
+    def __init__(self, *starts: str | Path | None, known: tuple[Reading, ...] = ()):
+        self.starts = tuple(Path(s).resolve() if s is not None else None for s in starts)
+        self._loaded: dict[str, Reading | Exception] = {r.id: r for r in known}
+
+    def get(self, reading_id: str) -> Reading:
+        if reading_id not in self._loaded:
+            try:
+                self._loaded[reading_id] = find_reading(reading_id, *self.starts)
+            except (FileNotFoundError, ReadingError) as exc:
+                self._loaded[reading_id] = exc
+        found = self._loaded[reading_id]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def __getstate__(self) -> dict:
+        """For a worker process: the starts and the loaded readings (a failed lookup is simply tried again)."""
+        loaded = {key: value for key, value in self._loaded.items() if isinstance(value, Reading)}
+        return {"starts": self.starts, "_loaded": loaded}

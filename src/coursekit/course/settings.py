@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from coursekit.course.fields import FieldChecker, Problem
+from coursekit.course.folders import find_upwards
+from coursekit.course.problems import UnknownItem
 from coursekit.course.reading import ReadingError
 
 FILE_NAME = "course.toml"
@@ -69,12 +71,19 @@ class Settings:
     def rubric_points(self) -> float:
         return sum(c.points for c in self.rubric)
 
-    def week(self, number: int) -> WeekSetting | None:
-        return next((w for w in self.weeks if w.week == number), None)
+    def week(self, number: int) -> WeekSetting:
+        """The week's settings; UnknownItem when the course settings do not list that week."""
+        for setting in self.weeks:
+            if setting.week == number:
+                return setting
+        raise UnknownItem("week", number, f"course settings {self.path.name}")
+
+    def has_week(self, number: int | None) -> bool:
+        return any(w.week == number for w in self.weeks)
 
     def deadline(self, week: int | None) -> datetime | None:
-        setting = self.week(week) if week is not None else None
-        return setting.deadline if setting else None
+        """The week's deadline (naive UTC); None for a week without one or not in the settings."""
+        return self.week(week).deadline if self.has_week(week) and week is not None else None
 
 
 def _deadline(keys: FieldChecker, value, where: str) -> datetime | None:
@@ -92,11 +101,13 @@ def load_settings(path: str | Path) -> Settings:
     if path.is_dir():
         path = path / FILE_NAME
     if not path.is_file():
-        raise SettingsError([Problem(str(path), "(file)", "no course settings file here; see docs/course-settings.md")])
+        raise SettingsError(
+            [Problem("no course settings file here; see docs/course-settings.md", file=str(path), field="(file)")]
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError([Problem(path.name, "(file)", f"not valid TOML: {exc}")]) from exc
+        raise SettingsError([Problem(f"not valid TOML: {exc}", file=path.name, field="(file)")]) from exc
     keys = FieldChecker([], path.name)
     base = path.parent
     course = keys.get(data, "", "course", dict, default={})
@@ -176,8 +187,5 @@ def load_settings(path: str | Path) -> Settings:
 
 def find_settings(start: str | Path | None = None) -> Settings | None:
     """The ``course.toml`` of the course folder holding ``start`` (default: the cwd), if any."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / FILE_NAME).is_file():
-            return load_settings(folder / FILE_NAME)
-    return None
+    path = find_upwards(FILE_NAME, start)
+    return load_settings(path) if path else None

@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from coursekit.discussion.render import safe_html, text
+from coursekit.discussion.render import posted_at, safe_html, text
 
 STYLE = """
 :root { --ink: #1d2433; --muted: #5b6475; --line: #d8dce3; --accent: #2857a4; }
@@ -35,6 +36,7 @@ nav a { margin-right: 0.75rem; }
 .post .likes { color: var(--muted); font-size: 0.875rem; margin: 0.25rem 0 0; }
 .replies { margin-left: 1.25rem; border-left: 3px solid var(--line); padding-left: 0.75rem; }
 .replies .post { border: none; padding: 0.25rem 0; margin: 0.5rem 0; }
+.post img { max-width: 100%; height: auto; }
 .post blockquote { border-left: 3px solid var(--line); margin-left: 0; padding-left: 0.75rem; color: var(--muted); }
 .post pre { overflow-x: auto; background: #f5f6f8; padding: 0.5rem; }
 .hidden { display: none; }
@@ -67,20 +69,28 @@ def csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
 
-def content_policy(style: str, script: str = "", images: bool = False) -> str:
-    """A Content-Security-Policy allowing only this page's own inline style and script (by hash)."""
-    img_src = "'self'" if images else "'none'"
+POST_IMAGES = "data:"  # posts show their re-encoded images inline; the sanitizer lets no other data: URI through
+
+
+def content_policy(style: str, script: str = "", img_src: str = "'none'") -> str:
+    """A Content-Security-Policy allowing only this page's own inline style and script (by hash).
+
+    ``img_src`` is where images may come from: ``'self'`` for files beside the page (the report's
+    plots), ``data:`` for pages with posts (their images are inline), ``'none'`` otherwise.
+    """
     policy = f"default-src 'none'; img-src {img_src}; base-uri 'none'; form-action 'none'; style-src {csp_hash(style)}"
     return policy + (f"; script-src {csp_hash(script)}" if script else "")
 
 
-def document(title: str, header: str, body: str, style: str = STYLE, script: str = SCRIPT, images: bool = False) -> str:
+def document(
+    title: str, header: str, body: str, style: str = STYLE, script: str = SCRIPT, img_src: str = "'none'"
+) -> str:
     """A complete static HTML page: no server, no CDN, and nothing runs but ``script``."""
     scripts = f"<script>{script}</script>" if script else ""
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{content_policy(style, script, images)}\">"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{content_policy(style, script, img_src)}\">"
         "<meta name='referrer' content='no-referrer'>"
         f"<title>{text(title)}</title><style>{style}</style>{scripts}</head><body>{header}{body}</body></html>\n"
     )
@@ -94,20 +104,20 @@ class Site:
 
 
 def page(title: str, body: str, nav: str) -> str:
-    """A discussion-site page (also used for feedback pages): title, navigation, search script."""
-    return document(title, f"<header class='site'><h1>{text(title)}</h1><nav>{nav}</nav></header>", body)
+    """A discussion-site page (also used for feedback pages): title, navigation, search script, post images."""
+    header = f"<header class='site'><h1>{text(title)}</h1><nav>{nav}</nav></header>"
+    return document(title, header, body, img_src=POST_IMAGES)
 
 
-def _post_html(post, children: dict[str, list]) -> str:
+def _post_html(post, children: dict[str, list], images: Mapping[str, Mapping[str, str]]) -> str:
     count = int(post.like_count)
     liked = f"<p class='likes'>Liked by {count} {'person' if count == 1 else 'people'}</p>" if count else ""
-    when = pd.Timestamp(post.created_at).strftime("%d %b %Y, %H:%M") if pd.notna(post.created_at) else ""
     replies = children.get(post.post_id, [])
-    thread = "".join(_post_html(reply, children) for reply in replies)
+    thread = "".join(_post_html(reply, children, images) for reply in replies)
     nested = f"<div class='replies'>{thread}</div>" if replies else ""
     return (
-        f"<div class='post' id='{text(post.post_id)}'><p class='meta'><b>{text(post.author)}</b> · {when}</p>"
-        f"{safe_html(post.message)}{liked}{nested}</div>"
+        f"<div class='post' id='{text(post.post_id)}'><p class='meta'><b>{text(post.author)}</b> · "
+        f"{posted_at(post.created_at)}</p>{safe_html(post.message, images.get(post.post_id))}{liked}{nested}</div>"
     )
 
 
@@ -115,7 +125,9 @@ def week_page_name(week: int) -> str:
     return f"week{week:02d}.html"
 
 
-def render_week(site: Site, week: int, posts: pd.DataFrame, nav: str) -> str:
+def render_week(
+    site: Site, week: int, posts: pd.DataFrame, nav: str, images: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
     """One week's page: each prompt, its reflections, and every reply threaded under its parent."""
     children: dict[str, list] = defaultdict(list)
     for post in posts[posts["parent_id"].notna()].itertuples():
@@ -124,7 +136,8 @@ def render_week(site: Site, week: int, posts: pd.DataFrame, nav: str) -> str:
     roots = posts[posts["parent_id"].isna()]
     for prompt_id, group in roots.groupby("prompt_id", sort=True):
         threads = "".join(
-            f"<article class='thread'>{_post_html(post, children)}</article>" for post in group.itertuples()
+            f"<article class='thread'>{_post_html(post, children, images or {})}</article>"
+            for post in group.itertuples()
         )
         prompt_text = site.prompts.get(prompt_id, "")
         sections.append(
@@ -140,10 +153,13 @@ def render_week(site: Site, week: int, posts: pd.DataFrame, nav: str) -> str:
     return page(f"{site.title}: week {week}", body, nav)
 
 
-def publish_site(site: Site, posts: pd.DataFrame, out: str | Path) -> list[Path]:
+def publish_site(
+    site: Site, posts: pd.DataFrame, out: str | Path, images: Mapping[str, Mapping[str, str]] | None = None
+) -> list[Path]:
     """Write ``index.html`` and one page per week into ``out``; return the files written.
 
-    ``posts`` is ``DiscussionLog.posts()`` with ``author`` already set to the names students see.
+    ``posts`` is ``DiscussionLog.posts()`` with ``author`` already set to the names students see;
+    ``images`` is ``DiscussionLog.images()`` (post id → attachment name → data URI).
     """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,7 +170,7 @@ def publish_site(site: Site, posts: pd.DataFrame, out: str | Path) -> list[Path]
     for week in weeks:
         week_posts = posts[posts["thread_week"] == week]
         path = folder / week_page_name(week)
-        path.write_text(render_week(site, week, week_posts, nav), encoding="utf-8")
+        path.write_text(render_week(site, week, week_posts, nav, images), encoding="utf-8")
         written.append(path)
         roots = week_posts[week_posts["parent_id"].isna()]
         prompts = "".join(

@@ -7,29 +7,38 @@ structure coursekit needs is checked: nbformat's full schema validation costs ab
 parse and mutates cell ids, which we never rely on.
 Anything wrong with the file comes back as a Problem (a reason and a hint for the person who
 has to fix it), and a notebook with a problem yields no reflections at all, so nothing partial
-is ever stored.
+is ever stored. Given the course's readings, quiz, sorter and stance answers are re-graded against
+the reading the notebook names (``notebook.regrade``): what comes out is the grade computed here,
+never the one the file claims.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
 
+from coursekit.course.problems import Problem
+from coursekit.course.reading import ReadingError, Readings
+from coursekit.discussion.images import PostImage, keep_images
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.answers import Answer
 from coursekit.notebook.cells import (
+    COURSE_TAG,
     NAMESPACE,
     PROMPT,
     ROLES,
     SCHEMA_VERSION,
     cell_marker,
+    cell_text,
     content_hash,
     reflection_text,
     word_count,
 )
+from coursekit.notebook.regrade import Untrusted, needs_reading, regrade
 
 _WEEK_IN_NAME = re.compile(r"week[ _-]?0*(\d+)", re.IGNORECASE)
 MAX_NAME = 200  # characters of an id or name in coursekit metadata (ours are under 60)
@@ -42,13 +51,7 @@ def week_in_name(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-@dataclass(frozen=True)
-class Problem:
-    reason: str
-    hint: str
-
-    def __str__(self) -> str:
-        return f"{self.reason} ({self.hint})"
+__all__ = ["Extracted", "Problem", "Reflection", "extract", "week_in_name"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,13 @@ class Reflection:
     prompt_id: str
     text: str
     word_count: int
-    content_hash: str
+    content_hash: str  # over the text and its images, so a new image alone is a new version
+    images: tuple[PostImage, ...] = ()
+
+
+def post_hash(text: str, images=()) -> str:
+    """The fingerprint of a post: its text and the bytes of the images it shows."""
+    return content_hash("\x00".join([text, *(content_hash(i.name) + content_hash(i.data.hex()) for i in images)]))
 
 
 @dataclass
@@ -69,7 +78,10 @@ class Extracted:
     reflections: list[Reflection] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # stored anyway, but someone should look
     file_hash: str = ""  # SHA-256 of the file's bytes, when they could be read
+    notes: list[str] = field(default_factory=list)  # kept anyway, but the instructor should know (refused images)
+    reply_images: dict[str, list[PostImage]] = field(default_factory=dict)  # per peer answer "<answer id>/<n>"
 
     @property
     def ok(self) -> bool:
@@ -206,8 +218,42 @@ def _identity(notebook: dict, file_stem: str, result: Extracted) -> list[str]:
     return []
 
 
-def extract(data: bytes, file_stem: str = "") -> Extracted:
-    """Read the reflections out of a notebook file's bytes; problems are listed, never raised."""
+_REANSWER = "ask the student to re-run that cell, answer the widget again, save and resubmit"
+Check = Callable[[Answer], tuple[Answer, Problem | None]]
+
+
+def _checker(result: Extracted, readings: Readings | None) -> Check:
+    """Re-grade each answer against the reading the notebook names; a Problem when that cannot be done."""
+
+    def check(answer: Answer) -> tuple[Answer, Problem | None]:
+        if readings is None or not needs_reading(answer):
+            return answer, None
+        what = f"{answer.kind} {answer.answer_id}"
+        if not result.reading or result.week is None:
+            return answer, Problem(
+                f"saved answer {what} cannot be checked: the notebook does not name its reading and week", _RESUBMIT
+            )
+        try:
+            reading = readings.get(result.reading)
+        except (FileNotFoundError, ReadingError) as exc:
+            return answer, Problem(
+                f"saved answer {what} cannot be checked against reading {result.reading}: {exc}",
+                f"run collect from the course folder that holds readings/{result.reading}/ (or pass --course)",
+            )
+        try:
+            return regrade(answer, reading, result.week), None
+        except Untrusted as exc:
+            return answer, Problem(f"saved answer {what}: {exc}", _REANSWER)
+
+    return check
+
+
+def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) -> Extracted:
+    """Read the reflections out of a notebook file's bytes; problems are listed, never raised.
+
+    With ``readings``, quiz, sorter and stance answers are re-graded against the reading the notebook
+    names, and an answer whose claims differ from that grade fails the file.
+    """
     result = Extracted(notebook=file_stem)
     notebook = _parse(data, result)
     if notebook is None:
@@ -218,28 +264,26 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
     expected = _identity(notebook, file_stem, result)
     if any(_unstorable(t) for t in (result.notebook, result.reading, *expected)):
         return _fail(result, "the notebook's coursekit metadata is not valid Unicode text", _RESUBMIT)
+    check = _checker(result, readings)
 
     prompts: dict[str, list[int]] = {}
     answers: dict[str, list[tuple[int, str]]] = {}
+    attachments: dict[str, dict[str, str]] = {}
     saved: dict[str, Answer] = {}
+    after_prompt = ""  # the prompt whose reflection area we are in, if any
     for index, cell in enumerate(notebook["cells"]):
         if not isinstance(cell, dict):
             return _fail(result, f"cell {index + 1} is not a cell (not a JSON object)", _RESUBMIT)
         if cell.get("cell_type") == "code":
-            wrong = _read_answers(cell, saved)
-            if wrong.startswith(answer_format.NEWER):
-                return _fail(result, f"cell {index + 1}: saved answer {wrong.split(': ')[0]}", answer_format.UPGRADE)
+            wrong = _read_answers(cell, saved, check)
             if wrong:
-                return _fail(
-                    result,
-                    f"cell {index + 1}: saved answer {wrong}: edited by hand or damaged, so it is not trusted",
-                    "ask the student to re-run that cell, answer the widget again, save and resubmit",
-                )
+                return _fail(result, f"cell {index + 1}: {wrong.reason}", wrong.hint)
         marker = cell_marker(cell)
         if marker is None:
             cell_metadata = cell.get("metadata")
             if isinstance(cell_metadata, dict) and cell_metadata.get(NAMESPACE) is not None:
                 return _fail(result, f"cell {index + 1} has damaged coursekit metadata (not a mapping)", _RESUBMIT)
+            after_prompt = _stray_text(cell, index, after_prompt, result)
             continue
         if problem := _version_problem(marker, f"cell {index + 1}"):
             return _fail(result, problem.reason, problem.hint)
@@ -257,10 +301,12 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
                 f"cell {index + 1} ({role} {prompt_id}) was changed from markdown to {cell.get('cell_type')}",
                 "change it back to a Markdown cell (press M in JupyterLab) and resubmit",
             )
+        after_prompt = prompt_id
         if role == PROMPT:
             prompts.setdefault(prompt_id, []).append(index + 1)
         else:
             answers.setdefault(prompt_id, []).append((index + 1, reflection_text(cell)))
+            attachments.setdefault(prompt_id, {}).update(_attachments(cell))
 
     if not prompts and not answers:
         return _fail(
@@ -284,9 +330,9 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
         for prompt_id in needed:
             if prompt_id not in found:
                 return _fail(result, f"the {role} cell for {prompt_id} was deleted", hint)
-    for prompt_id, parts in answers.items():
-        # A student who split a reflection into several cells still wrote one reflection.
-        text = "\n\n".join(t for _, t in parts if t)
+    texts = {prompt_id: "\n\n".join(t for _, t in parts if t) for prompt_id, parts in answers.items()}
+    # A student who split a reflection into several cells still wrote one reflection.
+    for prompt_id, text in texts.items():
         if len(text) > MAX_REFLECTION:
             return _fail(
                 result,
@@ -299,17 +345,75 @@ def extract(data: bytes, file_stem: str = "") -> Extracted:
                 f"the reflection for {prompt_id} holds text that is not valid Unicode (a lone surrogate, \\ud800)",
                 "retype the odd characters in JupyterLab (or delete them), save and resubmit",
             )
-        result.reflections.append(Reflection(prompt_id, text, word_count(text), content_hash(text)))
+    posts = {prompt_id: (text, attachments.get(prompt_id, {})) for prompt_id, text in texts.items()}
+    posts |= {key: (reply["text"], reply.get("images", {})) for key, reply in _peer_replies(saved.values())}
+    kept = keep_images(posts)
+    result.notes += kept.refused
+    for prompt_id, text in texts.items():
+        images = tuple(kept.images.get(prompt_id, ()))
+        result.reflections.append(Reflection(prompt_id, text, word_count(text), post_hash(text, images), images))
+    result.reply_images = {key: found for key, found in kept.images.items() if key not in texts}
     result.answers = list(saved.values())
     return result
 
 
-def _read_answers(cell: dict, saved: dict[str, Answer]) -> str:
+def reply_key(answer_id: str, n: int) -> str:
+    """How the images of the n-th reply in a peer answer are filed in ``Extracted.reply_images``."""
+    return f"{answer_id}/reply {n + 1}"
+
+
+def _peer_replies(saved) -> list[tuple[str, dict]]:
+    return [
+        (reply_key(a.answer_id, n), reply)
+        for a in saved
+        if a.kind == "peer" and not a.state.get("sample")
+        for n, reply in enumerate(a.state["replies"])
+    ]
+
+
+def _attachments(cell: dict) -> dict[str, str]:
+    """A markdown cell's attachments (name → base64 as saved); the claimed type is not trusted."""
+    found = cell.get("attachments")
+    kept = {}
+    for name, bundle in (found if isinstance(found, dict) else {}).items():
+        data = next((v for v in bundle.values() if isinstance(v, str)), None) if isinstance(bundle, dict) else None
+        if isinstance(name, str) and data is not None:
+            kept[name] = "".join(data.split())
+    return kept
+
+
+def _stray_text(cell: dict, index: int, after_prompt: str, result: Extracted) -> str:
+    """Note text in a cell the student added after a prompt; return the prompt area we are still in.
+
+    A reflection typed into a new cell is not in the reflection cell, so it would be collected as
+    blank. Generated cells (tagged ``coursekit-course``) are skipped; a section heading ends the area.
+    """
+    text = cell_text(cell).strip()
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    if cell.get("cell_type") == "markdown" and text.startswith("## "):
+        return ""
+    if after_prompt and text and not (isinstance(tags, list) and COURSE_TAG in tags):
+        result.warnings.append(
+            Problem(
+                f"text in an untagged cell after prompt {after_prompt} (cell {index + 1}): not collected",
+                "move it into the reflection cell (tagged coursekit-reflection) below the prompt and resubmit",
+            )
+        )
+    return after_prompt
+
+
+def _read_answers(cell: dict, saved: dict[str, Answer], check: Check) -> Problem | None:
     """Collect the widget answers saved in a code cell's outputs; return what is wrong, if anything."""
     for rec in answer_format.output_records(cell):
         answer, problem = answer_format.parse(rec)
+        if problem.startswith(answer_format.NEWER):
+            return Problem(f"saved answer {problem.split(': ')[0]}", answer_format.UPGRADE)
         if problem:
-            return problem
+            return Problem(f"saved answer {problem}: edited by hand or damaged, so it is not trusted", _REANSWER)
         if answer is not None:
+            answer, wrong = check(answer)
+            if wrong:
+                return wrong
             saved[answer.answer_id] = answer  # a widget shown twice: the later answer wins
-    return ""
+    return None

@@ -198,6 +198,12 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
         raise IntakeError(f"{root}: no such folder; give the folder that holds one folder per student")
     if not root.is_dir():
         raise IntakeError(f"{root}: is a file; give the folder that holds one folder per student")
+    entries = [e for e in root.iterdir() if not (_quiet(e.name) or _skipped(e.name))]
+    if any(e.suffix == ".ipynb" and e.is_file() for e in entries) and not any(e.is_dir() for e in entries):
+        raise IntakeError(
+            f"{root}: looks like one student's folder (notebooks, no student folders in it); "
+            f"give the class folder that holds one folder per student, e.g. {root.resolve().parent}"
+        )
     found, problems = walk_notebooks(root)
     files: list[SubmissionFile] = []
     students: set[Path] = set()

@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from coursekit.course.reading import Readings
 from coursekit.intake.extract import Extracted, Problem, extract
 from coursekit.intake.submission import SubmissionFile
 
@@ -78,8 +79,11 @@ def read_file_bytes(file: SubmissionFile) -> bytes:
         return handle.read(MAX_FILE + 1)
 
 
-def load_submission(file: SubmissionFile, keep_data: bool = False) -> Loaded:
-    """Read and extract one submission; every failure is the returned file's problem, never an exception."""
+def load_submission(file: SubmissionFile, keep_data: bool = False, readings: Readings | None = None) -> Loaded:
+    """Read and extract one submission; every failure is the returned file's problem, never an exception.
+
+    With ``readings``, its saved quiz, sorter and stance answers are re-graded against its reading.
+    """
     try:
         data = read_file_bytes(file)
     except OSError as exc:
@@ -90,7 +94,7 @@ def load_submission(file: SubmissionFile, keep_data: bool = False) -> Loaded:
             file, _failed(file, Problem(f"cannot read the file: {exc.__class__.__name__}: {exc}", PERMISSIONS))
         )
     try:
-        extracted = extract(data, Path(file.name).stem)
+        extracted = extract(data, Path(file.name).stem, readings)
         file_hash = hashlib.sha256(data).hexdigest()
         extracted.file_hash = file_hash
     except Exception as exc:  # noqa: BLE001 - a bug of ours on one file must not stop the run

@@ -17,6 +17,7 @@ from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from coursekit.course.reading import Readings
 from coursekit.intake.extract import Extracted, Problem
 from coursekit.intake.load import load_submission
 from coursekit.intake.submission import SubmissionFile
@@ -38,13 +39,18 @@ def _failed(reason: str, hint: str) -> Extracted:
     return Extracted(problems=[Problem(reason, hint)])
 
 
-def read_safely(file: SubmissionFile) -> Extracted:
+_WORKER_READINGS: dict[tuple, Readings] = {}  # in each worker: readings loaded once, reused by every chunk
+
+
+def read_safely(file: SubmissionFile, readings: Readings | None = None) -> Extracted:
     """One file's extract with its hash; ``load_submission`` turns every failure into the file's problem."""
-    return load_submission(file).extracted
+    return load_submission(file, readings=readings).extracted
 
 
-def _read_chunk(files: list[SubmissionFile]) -> list[Extracted]:
-    return [read_safely(file) for file in files]
+def _read_chunk(files: list[SubmissionFile], readings: Readings | None) -> list[Extracted]:
+    if readings is not None:  # arrives pickled with each chunk: keep the first, whose cache fills up
+        readings = _WORKER_READINGS.setdefault(readings.starts, readings)
+    return [read_safely(file, readings) for file in files]
 
 
 def _context():
@@ -56,11 +62,11 @@ def _context():
     return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
 
 
-def _alone(file: SubmissionFile) -> Extracted:
+def _alone(file: SubmissionFile, readings: Readings | None) -> Extracted:
     """Read one file in a process of its own: after a worker died, this finds the file that killed it."""
     with ProcessPoolExecutor(1, mp_context=_context()) as one:
         try:
-            return one.submit(read_safely, file).result()
+            return one.submit(read_safely, file, readings).result()
         except BrokenProcessPool:
             return _failed(
                 "reading this file made the process reading it stop (out of memory, or a crash)",
@@ -68,19 +74,25 @@ def _alone(file: SubmissionFile) -> Extracted:
             )
 
 
-def read_all(files: Sequence[SubmissionFile], jobs: int | None = None) -> Generator[Extracted, None, None]:
+def read_all(
+    files: Sequence[SubmissionFile], jobs: int | None = None, readings: Readings | None = None
+) -> Generator[Extracted, None, None]:
     """``read_safely`` of each file, in the order given, with ``jobs`` worker processes.
+
+    ``readings`` are where saved answers are re-graded against their reading (``extract``).
 
     The workers start here, before the first result is asked for, so a caller can start threads
     (a progress bar) after calling this without any being forked.
     """
     jobs = jobs or default_jobs()
     if jobs == 1 or len(files) < IN_PROCESS_BELOW:
-        return (read_safely(file) for file in files)
+        return (read_safely(file, readings) for file in files)
     chunks = [list(files[start : start + CHUNK]) for start in range(0, len(files), CHUNK)]
     pool = ProcessPoolExecutor(jobs, mp_context=_context())
-    in_flight = deque((chunk, pool.submit(_read_chunk, chunk)) for chunk in chunks[: jobs * IN_FLIGHT_PER_WORKER])
-    return _in_order(chunks, in_flight, pool, jobs)
+    in_flight = deque(
+        (chunk, pool.submit(_read_chunk, chunk, readings)) for chunk in chunks[: jobs * IN_FLIGHT_PER_WORKER]
+    )
+    return _in_order(chunks, in_flight, pool, jobs, readings)
 
 
 def _in_order(
@@ -88,6 +100,7 @@ def _in_order(
     in_flight: deque[tuple[list[SubmissionFile], Future[list[Extracted]]]],
     pool: ProcessPoolExecutor,
     jobs: int,
+    readings: Readings | None,
 ) -> Generator[Extracted, None, None]:
     """Hand back each chunk's results in order, keeping a few chunks queued ahead.
 
@@ -105,11 +118,11 @@ def _in_order(
             except BrokenProcessPool:
                 pool.shutdown(cancel_futures=True)
                 for lost in [chunk, *(c for c, _ in in_flight)]:
-                    yield from (_alone(file) for file in lost)
+                    yield from (_alone(file, readings) for file in lost)
                 in_flight.clear()
                 pool = ProcessPoolExecutor(jobs, mp_context=_context())
             while waiting and len(in_flight) < jobs * IN_FLIGHT_PER_WORKER:
                 next_chunk = waiting.pop()
-                in_flight.append((next_chunk, pool.submit(_read_chunk, next_chunk)))
+                in_flight.append((next_chunk, pool.submit(_read_chunk, next_chunk, readings)))
     finally:
         pool.shutdown(cancel_futures=True)

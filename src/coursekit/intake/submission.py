@@ -7,7 +7,6 @@ other processes can read and extract them.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,14 +43,24 @@ class SubmissionFile:
     @property
     def name(self) -> str:
         """The file name the student submitted."""
-        return Path(self.entry).name if self.entry else self.path.name
+        if not self.entry:
+            return self.path.name
+        from coursekit.intake.archive import readable
+
+        return Path(readable(self.entry)).name
+
+    @property
+    def shown(self) -> Path:
+        """The file as a path people can read: an archive member shows as ``archive.zip/member``."""
+        return self.path / self.entry.replace("//", "/") if self.entry else self.path
 
     def read_bytes(self) -> bytes:
-        """The notebook's bytes; raises OSError (or zipfile.BadZipFile) when they cannot be read."""
+        """The notebook's bytes; raises OSError when they cannot be read (archive members included)."""
         if not self.entry:
             return self.path.read_bytes()
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.read(self.entry)
+        from coursekit.intake.archive import read_member  # archive lists LayoutProblems from here
+
+        return read_member(self.path, self.entry)
 
 
 @dataclass(frozen=True)
@@ -61,3 +70,9 @@ class LayoutProblem:
     path: Path
     reason: str
     hint: str
+    entry: str = ""  # the member's name when ``path`` is an archive
+    serious: bool = True  # False: clutter (``__MACOSX``, a PDF beside the notebook) reported but not a failure
+
+    @property
+    def shown(self) -> Path:
+        return self.path / self.entry if self.entry else self.path

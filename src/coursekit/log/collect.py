@@ -1,7 +1,10 @@
 """Collect submitted notebooks into the discussion log: only what changed, parsed in parallel, stored in batches.
 
-Every file ends up in the report as collected, updated, unchanged, duplicate or failed (with a
-reason and a hint). A failure never stops the run and never touches what is already stored.
+Every file ends up in the report as collected, updated, unchanged, duplicate, failed (with a
+reason and a hint), unmatched (its sender fits no roster student, or several: never stored under a
+guess) or skipped (not a notebook, or clutter). A failure never stops the run and never touches
+what is already stored. Files come from any intake source (``intake.sources.gather``), each with
+its roster student; what is set aside is reported before anything is stored.
 
 A rerun does not open a file whose size and change stamp match what the log remembers
 (``collected_files``); a file whose stamp changed but whose bytes hash the same is unchanged.
@@ -23,20 +26,26 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from coursekit.course.reading import Readings
+from coursekit.intake.base import Options
 from coursekit.intake.extract import Extracted, week_in_name
-from coursekit.intake.folder import find_submissions
+from coursekit.intake.identity import Roster
 from coursekit.intake.reader import read_all
+from coursekit.intake.sources import Intake, Unmatched, gather
 from coursekit.intake.submission import LayoutProblem, SubmissionFile
 from coursekit.log import schema
 from coursekit.log.results import (
     DUPLICATE,
     FAILED,
+    SKIPPED,
     UNCHANGED,
+    UNMATCHED,
     CollectReport,
     FileResult,
 )
 from coursekit.log.store import (
     Batch,
+    Source,
     Stored,
     TooLong,
     TrackedFile,
@@ -62,29 +71,77 @@ def collect(
     jobs: int | None = None,
     full: bool = False,
     progress: Progress | None = None,
+    layout: str | None = None,
+    roster: Roster | None = None,
+    options: Options | None = None,
+    intake: Intake | None = None,
+    readings: Readings | None = None,
 ) -> CollectReport:
-    """Collect every notebook under ``root`` into the log ``db`` (an engine, a path or a URL).
+    """Collect every notebook in the source ``root`` into the log ``db`` (an engine, a path or a URL).
 
-    The submissions folder is checked before the database is opened, so a mistyped folder
+    The source is read (``layout`` detected unless given, senders matched to ``roster``), or
+    ``intake`` already gathered is used, before the database is opened, so a mistyped folder
     leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
-    read every file even when the log says it did not change.
+    read every file even when the log says it did not change. Saved widget answers are re-graded
+    against the reading each notebook names, found in ``readings`` (default: ``readings/<id>`` in
+    ``root`` or above it, else in the working folder or above it).
     """
-    files, layout_problems = find_submissions(root)
+    intake = intake or gather(root, layout, roster, options)
     engine = db if isinstance(db, Engine) else open_database(db)
-    return collect_files(files, engine, layout_problems, jobs=jobs, full=full, progress=progress)
+    readings = readings or Readings(intake.root, None)
+    return collect_files(
+        intake.files,
+        engine,
+        intake.skipped,
+        intake.unmatched,
+        jobs=jobs,
+        full=full,
+        progress=progress,
+        readings=readings,
+    )
+
+
+def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unmatched] = ()) -> list[FileResult]:
+    """The report lines of what a source held but will not be stored: not read, skipped, unmatched."""
+    results = [
+        FileResult(
+            u.file.path,
+            u.file.source_id,
+            "",
+            UNMATCHED,
+            u.detail,
+            u.hint,
+            week_in_name(Path(u.file.name).stem),
+            u.file.entry,
+        )
+        for u in unmatched
+    ]
+    for problem in layout_problems:
+        name = Path(problem.entry or problem.path.name)
+        week = week_in_name(name.stem) if name.suffix == ".ipynb" else None
+        status = FAILED if problem.serious else SKIPPED
+        results.append(FileResult(problem.path, "", "", status, problem.reason, problem.hint, week, problem.entry))
+    return results
 
 
 def collect_files(
     files: Sequence[SubmissionFile],
     engine: Engine,
     layout_problems: Sequence[LayoutProblem] = (),
+    unmatched: Sequence[Unmatched] = (),
     *,
     jobs: int | None = None,
     full: bool = False,
     progress: Progress | None = None,
+    readings: Readings | None = None,
 ) -> CollectReport:
-    """Collect ``files`` (from any intake source) into the log; ``collect`` for the folder layout."""
-    total = len(files) + len(layout_problems)
+    """Collect ``files`` (from any intake source) into the log; ``collect`` finds them first.
+
+    ``readings``: where the readings that saved answers are re-graded against are found (default:
+    the working folder or above it).
+    """
+    readings = readings or Readings(None)
+    total = len(files) + len(layout_problems) + len(unmatched)
     results: list[FileResult] = []
 
     def finish(result: FileResult) -> None:
@@ -96,10 +153,10 @@ def collect_files(
     ordered = _newest_first(files)
     known = _remembered(engine, ordered, full)
     # Workers start here, before the first progress report (which may start a display thread).
-    parsed = read_all([file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)], jobs)
-    for problem in layout_problems:
-        week = week_in_name(problem.path.stem) if problem.path.suffix == ".ipynb" else None
-        finish(FileResult(problem.path, "", "", FAILED, problem.reason, problem.hint, week))
+    to_read = [file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)]
+    parsed = read_all(to_read, jobs, readings)
+    for result in set_aside(layout_problems, unmatched):  # reported before anything is stored
+        finish(result)
 
     winners: dict[tuple[str, str], SubmissionFile] = {}  # (student, notebook) -> the file used
     writer = _Writer(engine, finish)
@@ -193,8 +250,9 @@ def _claim(
 
 def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret: str, known: bool) -> Stored:
     """Store one submission and remember what its file was, in the caller's savepoint."""
+    source = Source(file.source, file.source_id, file.late)
     stored = store_submission(
-        conn, file.student, extracted, file.origin, extracted.file_hash, file.submitted_at, secret
+        conn, file.student, extracted, file.origin, extracted.file_hash, file.submitted_at, secret, source
     )
     if file.size >= 0 and file.stamp:
         seen = TrackedFile(file.student, extracted.notebook, extracted.week, file.size, file.stamp, extracted.file_hash)
@@ -223,10 +281,12 @@ class _Writer:
             self.finish(_database_error(file, extracted, exc))
             return
         detail = f"{stored.changed_reflections} item(s) changed" if stored.changed_reflections else ""
-        if stored.notes:
-            detail = "; ".join([detail, *stored.notes] if detail else stored.notes)
+        notes = [*stored.notes, *(w.reason for w in extracted.warnings)]  # e.g. text in a stray cell
+        if notes:
+            detail = "; ".join([detail, *notes] if detail else notes)
+        hint = extracted.warnings[0].hint if extracted.warnings else ""
         self.waiting.append(
-            _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, notes=stored.notes)
+            _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, hint, notes=notes)
         )
         if self.batch.pending >= BATCH or time.monotonic() - self.started >= BATCH_SECONDS:
             self.commit()

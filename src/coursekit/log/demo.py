@@ -14,7 +14,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from coursekit.course.reading import Reading
+from coursekit.course.reading import Reading, Readings
 from coursekit.discussion.feed import assigned_roots, build_feed, parse_feed
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
@@ -88,10 +88,13 @@ def make_class(
                 continue
             texts = {p.id: reflection(rng, reading, rng.randint(30, 200)) for p in reading.prompts_for(week)}
             saved = {}
-            if any(s.activity and s.activity.kind == "stance" for s in reading.sections_for(week)):
-                value = rng.randrange(7)
-                state = {"stance": "saving-grace", "value": value, "label": f"step {value}", "steps": 7, "reason": ""}
-                saved["widgets.StanceSlider"] = answers.record("stance", "saving-grace", state)
+            for section in reading.sections_for(week):
+                if section.activity and section.activity.kind == "stance":
+                    stance = reading.stance(section.activity.refs[0])
+                    value = rng.randrange(stance.steps)
+                    label = stance.labels[value]
+                    state = {"stance": stance.id, "value": value, "label": label, "steps": stance.steps, "reason": ""}
+                    saved["widgets.StanceSlider"] = answers.record("stance", stance.id, state)
             if feed is not None:
                 assigned = assigned_roots(feed, student)
                 chosen = rng.sample(assigned, min(len(assigned), rng.choice([0, 1, 2, 2, 3])))
@@ -110,11 +113,12 @@ def make_class(
             when = (deadline + timedelta(hours=hours)).replace(tzinfo=UTC).timestamp()
             notebook = with_saved(filled_notebook(reading, week, texts), saved)
             write_notebook(folder / student / f"week{week:02d}.ipynb", notebook, mtime=when)
-        collect(folder, db)
+        collect(folder, db, readings=Readings(known=(reading,)))
         log = open_log(db)
-        posts = log.posts(week)
-        if not posts.empty:
-            feed = parse_feed(build_feed(posts, week, log.course_secret(), "pseudonym", names), "generated")
+        posts = log.posts()
+        if (posts["thread_week"] == week).any():
+            document = build_feed(posts, week, log.course_secret(), "pseudonym", names, log.feed_salt(week))
+            feed = parse_feed(document, "generated")
     return db
 
 

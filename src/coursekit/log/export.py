@@ -52,6 +52,7 @@ THREAD_COLUMNS = {
     "message": "message",
     "created_at": "created_at",
     "like_count": "like_count",
+    "image_count": "images",
     "kind": "kind",
     "thread_week": "week",
     "prompt_id": "prompt_id",
@@ -108,8 +109,10 @@ def to_markdown(frame: pd.DataFrame, title: str = "Class discussion log") -> str
         label = f"Week {int(week)}" if pd.notna(week) else "No week"
         lines += [f"## {label}: prompt `{html.escape(str(prompt_id))}`", ""]
         for row in group.itertuples():
+            pictures = getattr(row, "image_count", 0)
+            shown = f", {pictures} image{'s' if pictures != 1 else ''} (see the site)" if pictures else ""
             lines += [
-                f"### {html.escape(str(row.student))} ({row.word_count} words, version {row.version})",
+                f"### {html.escape(str(row.student))} ({row.word_count} words, version {row.version}{shown})",
                 "",
                 _quote(row.text),
                 "",

@@ -17,11 +17,14 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, func, literal, select, union_all
 
+from coursekit.discussion.images import data_uri
 from coursekit.discussion.names import pseudonym
 from coursekit.log import schema
 from coursekit.log.store import (
     answers,
     course_secret,
+    feed_salt,
+    images,
     likes,
     open_database,
     reflection_versions,
@@ -59,7 +62,14 @@ class DiscussionLog:
         ).order_by(reflections.c.week, reflections.c.prompt_id, reflections.c.student)
         if week is not None:
             query = query.where(reflections.c.week == week)
-        return self._frame(query)
+        return self._with_image_count(self._frame(query))
+
+    def _with_image_count(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with ``image_count``: how many images each post shows (exports say so)."""
+        counts = self._frame(select(images.c.post_id, func.count().label("image_count")).group_by(images.c.post_id))
+        frame = frame.merge(counts, on="post_id", how="left")
+        frame["image_count"] = frame["image_count"].fillna(0).astype(int)
+        return frame
 
     def history(self) -> pd.DataFrame:
         """Every version of every reflection, oldest first within each reflection."""
@@ -111,7 +121,8 @@ class DiscussionLog:
         """The discussion as posts: reflections (roots) and replies, one row each, like counts added.
 
         The columns follow discussion exports (Canvas, ubc/canvas-discussion): ``post_id``,
-        ``parent_id`` (empty for a reflection), ``author``, ``message``, ``created_at``, ``like_count``;
+        ``parent_id`` (empty for a reflection), ``author``, ``message``, ``created_at`` (when the student
+        submitted it, as the intake source says), ``like_count``, ``image_count``;
         plus ``kind``, ``week`` (when written), ``thread_id`` and ``thread_week`` (the reflection the thread
         hangs from, and its week) and ``prompt_id`` (that reflection's prompt). Blank reflections are left out.
         """
@@ -137,7 +148,7 @@ class DiscussionLog:
             replies.c.word_count,
             replies.c.submitted_at.label("created_at"),
         )
-        frame = self._frame(union_all(roots, answers_to))
+        frame = self._with_image_count(self._frame(union_all(roots, answers_to)))
         counts = self._frame(select(likes.c.post_id, func.count().label("like_count")).group_by(likes.c.post_id))
         frame = frame.merge(counts, on="post_id", how="left")
         frame["like_count"] = frame["like_count"].fillna(0).astype(int)
@@ -168,6 +179,20 @@ class DiscussionLog:
         frame["flagged"] = frame["flagged"].astype(bool)
         return frame
 
+    def images(self, post_ids=None) -> dict[str, dict[str, str]]:
+        """The images posts show, as ``{post_id: {attachment name: data URI}}`` for ``safe_html``.
+
+        Only re-encoded copies are stored (``coursekit.discussion.images``); ``post_ids`` limits the lookup.
+        """
+        query = select(images.c.post_id, images.c.name, images.c.mime, images.c.data).order_by(images.c.id)
+        if post_ids is not None:
+            query = query.where(images.c.post_id.in_(sorted(set(post_ids))))
+        found: dict[str, dict[str, str]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                found.setdefault(row.post_id, {})[row.name] = data_uri(row.mime, bytes(row.data))
+        return found
+
     def likes(self) -> pd.DataFrame:
         """Who liked which post, and in which notebook."""
         return self._frame(select(likes).order_by(likes.c.post_id, likes.c.student))
@@ -175,6 +200,11 @@ class DiscussionLog:
     def course_secret(self) -> str:
         """The per-course secret behind pseudonyms and post ids (made on first use)."""
         return schema.write(self.engine, course_secret)
+
+    def feed_salt(self, week: int) -> str:
+        """The salt of a week's peer-feed assignment (made on its first publication, then kept)."""
+        with self.engine.begin() as conn:
+            return feed_salt(conn, week)
 
     def posts_as_seen(self, names: str = "pseudonym", week: int | None = None) -> pd.DataFrame:
         """``posts()`` with authors shown as students see them: stable pseudonyms or real names."""

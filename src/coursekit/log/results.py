@@ -19,7 +19,9 @@ UPDATED = "updated"
 UNCHANGED = "unchanged"
 DUPLICATE = "duplicate"
 FAILED = "failed"
-STATUSES = (COLLECTED, UPDATED, UNCHANGED, DUPLICATE, FAILED)
+UNMATCHED = "unmatched"  # its sender fits no roster student, or several: not stored
+SKIPPED = "skipped"  # not a notebook, or clutter (__MACOSX): reported, not a failure
+STATUSES = (COLLECTED, UPDATED, UNCHANGED, DUPLICATE, FAILED, UNMATCHED, SKIPPED)
 REPORT_COLUMNS = ("status", "student", "notebook", "week", "path", "detail", "hint")
 
 
@@ -28,7 +30,7 @@ class FileResult:
     path: Path
     student: str
     notebook: str
-    status: str  # collected, updated, unchanged, duplicate, failed
+    status: str  # collected, updated, unchanged, duplicate, failed, unmatched, skipped
     detail: str = ""
     hint: str = ""
     week: int | None = None
@@ -42,7 +44,7 @@ class FileResult:
     @property
     def noteworthy(self) -> bool:
         """Whether this file earns a line of its own: something failed, was set aside or changed."""
-        return self.status in (FAILED, DUPLICATE, UPDATED) or bool(self.notes)
+        return self.status in (FAILED, DUPLICATE, UPDATED, UNMATCHED, SKIPPED) or bool(self.notes)
 
 
 @dataclass
@@ -54,7 +56,8 @@ class CollectReport:
 
     @property
     def failed(self) -> list[FileResult]:
-        return [r for r in self.results if r.status == FAILED]
+        """Files a student sent that were not stored: failed, or matched to no roster student."""
+        return [r for r in self.results if r.status in (FAILED, UNMATCHED)]
 
     @property
     def changed(self) -> int:

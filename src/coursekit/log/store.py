@@ -31,6 +31,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     RootTransaction,
     String,
@@ -40,11 +41,14 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    union_all,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from coursekit.discussion.images import PostImage
 from coursekit.discussion.names import public_id
-from coursekit.intake.extract import Extracted
+from coursekit.discussion.threads import decide, mentioned
+from coursekit.intake.extract import Extracted, post_hash, reply_key
 from coursekit.log import schema
 from coursekit.log.schema import LogError, database_url
 from coursekit.notebook.cells import content_hash, word_count
@@ -65,6 +69,10 @@ submissions = Table(
     Column("file_hash", String(64), nullable=False),
     Column("submitted_at", DateTime, nullable=False),
     Column("collected_at", DateTime, nullable=False),
+    # Where the file came from: the intake source, the student's id there, and its own late flag.
+    Column("source", String(40)),
+    Column("source_id", String(200)),
+    Column("source_late", Boolean),  # None: the source does not say; the week's deadline decides
     UniqueConstraint("student", "notebook"),
 )
 
@@ -168,6 +176,21 @@ reviews = Table(
     Index("reviews_by_reflection", "student", "notebook", "prompt_id"),
 )
 
+# The images a post shows, re-encoded by ``discussion.images`` (never the bytes a student sent). Only the
+# current version is kept: a new version of the post replaces them.
+images = Table(
+    "images",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", String(40), nullable=False),
+    Column("name", String(200), nullable=False),  # the attachment name its Markdown refers to
+    Column("mime", String(40), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    UniqueConstraint("post_id", "name"),
+)
+
 course_meta = Table(
     "course_meta",
     metadata,
@@ -219,14 +242,14 @@ def _save_versions(
     stamps: dict,
     new_row: Callable[[str], dict] | None = None,
     first: bool = False,
-) -> int:
-    """Write items whose content hash changed as a new version; return how many changed.
+) -> list[str]:
+    """Write items whose content hash changed as a new version; return the keys that changed.
 
     ``new_row(key)`` gives extra columns for a first version (a post's public id). ``first`` says
     the notebook is new to the log, so there is nothing stored to compare with.
     """
     if not items:
-        return 0
+        return []
     current = (
         {}
         if first
@@ -239,14 +262,14 @@ def _save_versions(
             ).mappings()
         }
     )
-    changed = 0
+    changed: list[str] = []
     new_rows: list[dict] = []
     history: list[dict] = []
     for key, item in items.items():
         row = current.get(key)
         if row is not None and row["content_hash"] == item["content_hash"]:
             continue
-        changed += 1
+        changed.append(key)
         values = {**item, **stamps, "version": 1 if row is None else row["version"] + 1}
         if row is None:
             new_rows.append(
@@ -288,6 +311,15 @@ def open_database(target: str | Path, create: bool = True) -> Engine:
     return schema.connect(target, create)
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a submission came from, kept beside the roster's student."""
+
+    name: str = "folder"
+    id: str = ""
+    late: bool | None = None
+
+
 class Outcome(enum.StrEnum):
     NEW = "collected"
     UPDATED = "updated"
@@ -320,19 +352,25 @@ def store_submission(
     file_hash: str,
     submitted_at: datetime,
     secret: str | None = None,
+    source: Source | None = None,
 ) -> Stored:
     """Write one extracted submission; unchanged text is left alone, changed text gets a version.
 
     Runs on ``conn`` inside the caller's transaction (a ``Batch`` savepoint), so an error here
     undoes this submission only. ``secret`` is the course secret, when the caller already has it.
     """
+    source = source or Source(id=student)
     collected_at = now()
+    s = submissions.c
     existing = conn.execute(
-        select(submissions.c.id, submissions.c.file_hash).where(
-            submissions.c.student == student, submissions.c.notebook == extracted.notebook
+        select(s.id, s.file_hash, s.source, s.source_id, s.source_late).where(
+            s.student == student, s.notebook == extracted.notebook
         )
     ).first()
+    origin = dict(source=source.name, source_id=source.id, source_late=source.late)
     if existing is not None and existing.file_hash == file_hash:
+        if (existing.source, existing.source_id, existing.source_late) != tuple(origin.values()):
+            conn.execute(submissions.update().where(s.id == existing.id).values(**origin))  # same file, new source
         return Stored(Outcome.UNCHANGED, 0)
     values = dict(
         week=extracted.week,
@@ -340,6 +378,7 @@ def store_submission(
         file_hash=file_hash,
         submitted_at=submitted_at,
         collected_at=collected_at,
+        **origin,
     )
     if existing is None:
         submission_id = _inserted_id(
@@ -357,25 +396,27 @@ def store_submission(
         r.prompt_id: dict(text=r.text, word_count=r.word_count, content_hash=r.content_hash)
         for r in extracted.reflections
     }
+    reflection_images = {r.prompt_id: r.images for r in extracted.reflections}
     answer_items = {
         a.answer_id: dict(kind=a.kind, payload=_json(a.state), content_hash=content_hash(_json(a.state)))
         for a in extracted.answers
     }
-    secret = secret or course_secret(conn)
+    course = secret or course_secret(conn)
     first = existing is None  # a new submission has no earlier items to compare with
-    changed = _save_versions(
-        conn,
-        REFLECTIONS,
-        owner,
-        reflection_items,
-        stamps,
-        lambda key: {"post_id": public_id(secret, "r", student, extracted.notebook, key)},
-        first,
+
+    def reflection_id(key: str) -> str:
+        return public_id(course, "r", student, extracted.notebook, key)
+
+    changed_keys = _save_versions(
+        conn, REFLECTIONS, owner, reflection_items, stamps, lambda key: {"post_id": reflection_id(key)}, first
     )
-    changed += _save_versions(conn, ANSWERS, owner, answer_items, stamps, None, first)
-    peer_states = [a.state for a in extracted.answers if a.kind == "peer"]
-    thread_changes, notes = _store_thread(conn, secret, owner, peer_states, stamps, first)
+    for key in changed_keys:
+        _replace_images(conn, reflection_id(key), reflection_images[key], first)
+    changed = len(changed_keys) + len(_save_versions(conn, ANSWERS, owner, answer_items, stamps, None, first))
+    peer_states = [(a.answer_id, a.state) for a in extracted.answers if a.kind == "peer"]
+    thread_changes, notes = _store_thread(conn, course, owner, peer_states, extracted.reply_images, stamps, first)
     changed += thread_changes
+    notes = [*extracted.notes, *notes]
 
     if existing is None:
         return Stored(Outcome.NEW, changed, tuple(notes))
@@ -470,73 +511,93 @@ class Batch:
         self.conn.close()
 
 
-def course_secret(conn) -> str:
-    """The course's secret for pseudonyms and post ids, made on first use and kept in the log."""
-    row = conn.execute(select(course_meta.c.value).where(course_meta.c.key == "secret")).first()
+def _kept(conn, key: str, make: Callable[[], str]) -> str:
+    """The value kept in ``course_meta`` under ``key``, made by ``make`` and stored on first use."""
+    row = conn.execute(select(course_meta.c.value).where(course_meta.c.key == key)).first()
     if row is not None:
         return row.value
-    secret = secrets.token_hex(32)
-    conn.execute(course_meta.insert().values(key="secret", value=secret))
-    return secret
+    value = make()
+    conn.execute(course_meta.insert().values(key=key, value=value))
+    return value
 
 
-def post_author(conn, post_id: str) -> str | None:
-    """Who wrote a post (a reflection or a reply), or None when no such post exists."""
-    for table in (reflections, replies):
-        row = conn.execute(select(table.c.student).where(table.c.post_id == post_id)).first()
-        if row is not None:
-            return row.student
-    return None
+def course_secret(conn) -> str:
+    """The course's secret for pseudonyms and post ids, made on first use and kept in the log."""
+    return _kept(conn, "secret", lambda: secrets.token_hex(32))
+
+
+def feed_salt(conn, week: int) -> str:
+    """The salt of week ``week``'s peer-feed assignment, made when it is first published and kept.
+
+    Republishing a week (after a late submission, or to fix a post) reuses it, so students keep the
+    classmates they were given.
+    """
+    return _kept(conn, f"feed-salt:week{week}", lambda: secrets.token_hex(8))
+
+
+def post_authors(conn, post_ids: set[str]) -> dict[str, str]:
+    """The author of each of ``post_ids`` that exists (a reflection or a reply), in one query."""
+    if not post_ids:
+        return {}
+    ids = sorted(post_ids)
+    query = union_all(
+        *(select(table.c.post_id, table.c.student).where(table.c.post_id.in_(ids)) for table in (reflections, replies))
+    )
+    return {row.post_id: row.student for row in conn.execute(query)}
+
+
+def _replace_images(conn, post_id: str, shown, first: bool = False) -> None:
+    """Make a post's stored images the ones its current version shows (``first``: it has none yet)."""
+    if not first:
+        conn.execute(images.delete().where(images.c.post_id == post_id))
+    if shown:
+        conn.execute(
+            images.insert(),
+            [
+                dict(post_id=post_id, name=i.name, mime=i.mime, width=i.width, height=i.height, data=i.data)
+                for i in shown
+            ],
+        )
 
 
 def _store_thread(
-    conn, secret: str, owner: dict, peer_states: list[dict], stamps: dict, first: bool = False
+    conn,
+    secret: str,
+    owner: dict,
+    peer_states: list[tuple[str, dict]],
+    reply_images: dict[str, list[PostImage]],
+    stamps: dict,
+    first: bool = False,
 ) -> tuple[int, list[str]]:
     """Store the replies and likes a student gave in one notebook; return changes and notes.
 
-    A reply to a post that does not exist and a like of one's own post are reported, not stored.
-    Likes mirror the notebook: a post unliked in a resubmission loses that like.
+    What is kept is decided by ``discussion.threads`` over the whole submission, after one query for
+    the authors of every post it mentions. Likes mirror the notebook: a post unliked in a
+    resubmission loses that like.
     """
     student, notebook = owner["student"], owner["notebook"]
-    notes: list[str] = []
+    decided = decide(student, peer_states, post_authors(conn, mentioned(peer_states)))
     items: dict[str, dict] = {}
-    wanted: set[str] = set()
-    for state in peer_states:
-        if state.get("sample"):
-            if state["replies"] or state["likes"]:
-                notes.append("replies and likes on the sample class are practice and were not stored")
-            continue
-        per_parent: dict[str, int] = {}
-        for reply in state["replies"]:
-            parent = reply["parent_id"]
-            if post_author(conn, parent) is None:
-                notes.append(f"reply to {parent} not stored: no such post in the log")
-                continue
-            key = f"{parent}#{per_parent.setdefault(parent, 0)}"
-            per_parent[parent] += 1
-            text = reply["text"].strip()
-            items[key] = dict(
-                parent_id=parent, text=text, word_count=word_count(text), content_hash=content_hash(parent + text)
-            )
-        for post in state["likes"]:
-            author = post_author(conn, post)
-            if author is None:
-                notes.append(f"like of {post} not stored: no such post in the log")
-            elif author == student:
-                notes.append(f"like of {post} not stored: it is the student's own post")
-            else:
-                wanted.add(post)
-    changed = _save_versions(
-        conn,
-        REPLIES,
-        owner,
-        items,
-        stamps,
-        lambda key: {"post_id": public_id(secret, "c", student, notebook, key)},
-        first,
-    )
+    shown: dict[str, list[PostImage]] = {}
+    for reply in decided.replies:
+        shown[reply.key] = reply_images.get(reply_key(*reply.source), [])
+        items[reply.key] = dict(
+            parent_id=reply.parent_id,
+            text=reply.text,
+            word_count=word_count(reply.text),
+            content_hash=post_hash(reply.parent_id + reply.text, shown[reply.key]),
+        )
+
+    def reply_id(key: str) -> str:
+        return public_id(secret, "c", student, notebook, key)
+
+    changed_keys = _save_versions(conn, REPLIES, owner, items, stamps, lambda key: {"post_id": reply_id(key)}, first)
+    for key in changed_keys:
+        _replace_images(conn, reply_id(key), shown[key], first)
+    changed = len(changed_keys)
     if not peer_states and first:
-        return changed, notes  # a new notebook with no peer section holds no likes to compare
+        return changed, decided.notes  # a new notebook with no peer section holds no likes to compare
+    wanted = decided.likes
     given_here = {
         row.post_id
         for row in conn.execute(select(likes.c.post_id).where(likes.c.student == student, likes.c.notebook == notebook))
@@ -551,7 +612,7 @@ def _store_thread(
         conn.execute(
             likes.delete().where(likes.c.student == student, likes.c.notebook == notebook, likes.c.post_id.in_(dropped))
         )
-    return changed + len(wanted - given_anywhere) + len(dropped), notes
+    return changed + len(wanted - given_anywhere) + len(dropped), decided.notes
 
 
 @dataclass(frozen=True)
@@ -591,44 +652,58 @@ def latest_review(conn, student: str, notebook: str, prompt_id: str) -> Review |
     return _review(row) if row is not None else None
 
 
-def save_review(
-    engine: Engine,
-    student: str,
-    notebook: str,
-    prompt_id: str,
-    reviewer: str,
-    scores: dict,
-    comment: str,
-    flagged: bool,
-    based_on: int | None,
-) -> tuple[Review, Review | None]:
+@dataclass(frozen=True)
+class ReviewDraft:
+    """A review as the reviewer enters it, before the log gives it an id and a time."""
+
+    student: str
+    notebook: str
+    prompt_id: str
+    reviewer: str
+    scores: dict  # rubric criterion id -> points
+    comment: str = ""
+    flagged: bool = False
+    based_on: int | None = None  # the id of the review the reviewer had on screen (None: none yet)
+
+
+def save_review(engine: Engine, draft: ReviewDraft) -> tuple[Review, Review | None]:
     """Append a review (never overwrite one); return it and any review someone else saved meanwhile.
 
-    ``based_on`` is the id of the review the reviewer had on screen. If another reviewer saved after
-    it, both rows are kept and theirs is returned as the conflict to show.
+    If another reviewer saved after the review the reviewer had on screen (``draft.based_on``), both
+    rows are kept and theirs is returned as the conflict to show.
     """
 
     def append(conn) -> tuple[Review, Review | None]:
         if conn.dialect.name == "postgresql":  # SQLite's write lock already serialises reviewers
-            key = _json([student, notebook, prompt_id])
+            key = _json([draft.student, draft.notebook, draft.prompt_id])
             conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
-        latest = latest_review(conn, student, notebook, prompt_id)
-        conflict = latest if latest and latest.id != based_on and latest.reviewer != reviewer else None
+        latest = latest_review(conn, draft.student, draft.notebook, draft.prompt_id)
+        others = latest is not None and latest.id != draft.based_on and latest.reviewer != draft.reviewer
         created_at = now()
         values = fits(
             reviews,
-            student=student,
-            notebook=notebook,
-            prompt_id=prompt_id,
-            reviewer=reviewer,
-            scores=_json(scores),
-            comment=comment,
-            flagged=flagged,
-            based_on=based_on,
+            student=draft.student,
+            notebook=draft.notebook,
+            prompt_id=draft.prompt_id,
+            reviewer=draft.reviewer,
+            scores=_json(draft.scores),
+            comment=draft.comment,
+            flagged=draft.flagged,
+            based_on=draft.based_on,
             created_at=created_at,
         )
         review_id = _inserted_id(conn.execute(reviews.insert().values(**values)))
-        review = Review(review_id, student, notebook, prompt_id, reviewer, dict(scores), comment, flagged, created_at)
-        return review, conflict
+        saved = Review(
+            review_id,
+            draft.student,
+            draft.notebook,
+            draft.prompt_id,
+            draft.reviewer,
+            dict(draft.scores),
+            draft.comment,
+            draft.flagged,
+            created_at,
+        )
+        return saved, latest if others else None
 
     return schema.write(engine, append)

@@ -1,4 +1,4 @@
-"""The student notebook: the cell format, widget answers saved in it, quiz grading, building it, its widgets.
+"""The student notebook: cell format, saved widget answers, quiz grading, building it, its widgets, its JupyterLab.
 
 May import: ``course``, ``discussion`` (the peer feed widget shows the published feed, safely rendered).
 """

@@ -10,6 +10,7 @@ The file is in the student's hands, so ``collect`` validates every record before
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,11 @@ KINDS = ("quiz", "stance", "sorter", "peer")
 MAX_REASON = 300
 MAX_REPLY = 5000
 MAX_REPLIES = 50
+MAX_REPLY_IMAGES = 3  # per reply; each is checked and re-encoded by ``collect`` (coursekit.discussion.images)
+MAX_REPLY_IMAGE_CHARS = 7_000_000  # base64 of one image as saved (a little over 5 MB of bytes)
 MAX_LABEL = 200  # characters of a stance label (the course's own labels are under 40)
-MAX_ANSWER = 300_000  # characters of one saved record as JSON: 50 replies of 5,000 characters fit
+MAX_ANSWER = 300_000  # characters of one saved record as JSON, its reply images apart: 50 replies of 5,000 fit
+MAX_ANSWER_IMAGES = 21_000_000  # characters of the reply images in one record (about 15 MB, a notebook's image limit)
 NEWER = "made by a newer coursekit"
 UPGRADE = "upgrade coursekit (pip install -U coursekit) and run this again"
 
@@ -51,13 +55,18 @@ def summary(rec: dict) -> str:
     return "unknown answer"
 
 
+# What each kind of answer is called in front of students (never its internal id).
+KIND_NAMES = {"quiz": "self-check", "stance": "stance", "sorter": "sorting", "peer": "replies and likes"}
+
+
 def bundle(rec: dict) -> dict:
     """The display bundle for a record: our MIME type plus a line the student can read."""
+    name = KIND_NAMES.get(rec.get("kind", ""), "answer")
     if rec.get("state"):
-        text = f"✔ Recorded ({rec['kind']} {rec['id']}): {summary(rec)}. Save the notebook to keep it."
+        text = f"✔ Recorded your {name}: {summary(rec)}. Save the notebook to keep it."
     else:
-        text = f"Your answers to {rec['kind']} {rec['id']} are recorded here and saved with the notebook."
-    return {MIME: rec, "text/plain": text}
+        text = f"Your {name} will be recorded here and saved with the notebook."
+    return {MIME: rec, "text/plain": text, "text/html": f"<p>{html.escape(text)}</p>"}  # html: proportional type
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,14 @@ def _peer_problems(state: dict) -> list[str]:
             return [f"reply {reply!r} needs a parent_id and text"]
         if len(reply["text"]) > MAX_REPLY:
             return [f"a reply is longer than {MAX_REPLY} characters"]
+        pictures = reply.get("images", {})
+        if not (
+            isinstance(pictures, dict)
+            and len(pictures) <= MAX_REPLY_IMAGES
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in pictures.items())
+            and all(len(v) <= MAX_REPLY_IMAGE_CHARS for v in pictures.values())
+        ):
+            return [f"a reply's images must be at most {MAX_REPLY_IMAGES} named base64 texts of limited size"]
     return []
 
 
@@ -149,9 +166,24 @@ def _size_problem(rec: dict) -> str:
         return "holds text that is not valid Unicode (a lone surrogate escape such as \\ud800)"
     except (RecursionError, ValueError):
         return "is nested too deeply or holds a number too large to store"
-    if len(text) > MAX_ANSWER:
-        return f"is {len(text):,} characters long; a saved answer is at most {MAX_ANSWER:,}"
+    pictures = _image_chars(rec)
+    if pictures > MAX_ANSWER_IMAGES:
+        return f"holds {pictures:,} characters of images; a saved answer holds at most {MAX_ANSWER_IMAGES:,}"
+    if len(text) - pictures > MAX_ANSWER:
+        return f"is {len(text) - pictures:,} characters long; a saved answer is at most {MAX_ANSWER:,}"
     return ""
+
+
+def _image_chars(rec: dict) -> int:
+    """Characters of base64 image data in a peer record's replies (read defensively: not yet validated)."""
+    state = rec.get("state")
+    replies = state.get("replies") if isinstance(state, dict) else None
+    total = 0
+    for reply in replies if isinstance(replies, list) else []:
+        pictures = reply.get("images") if isinstance(reply, dict) else None
+        if isinstance(pictures, dict):
+            total += sum(len(v) for v in pictures.values() if isinstance(v, str))
+    return total
 
 
 def parse(rec: object) -> tuple[Answer | None, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 
 from coursekit.course.reading import Activity, Reading
-from coursekit.notebook.cells import NAMESPACE, SCHEMA_VERSION, prompt_cell, reflection_cell
+from coursekit.notebook.cells import COURSE_TAG, NAMESPACE, SCHEMA_VERSION, prompt_cell, reflection_cell
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -28,6 +28,12 @@ def _markdown(source: str) -> dict:
 
 def _code(source: str) -> dict:
     return {"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+
+
+def _course_cell(cell: dict) -> dict:
+    """Tag a generated cell that may follow a reflection, so it is not taken for a student's own cell."""
+    cell["metadata"]["tags"] = [COURSE_TAG]
+    return cell
 
 
 def _sources_note(keys: tuple[str, ...]) -> str:
@@ -96,11 +102,12 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
                 "Reflections are collected into the class discussion log."
             )
         )
-        for prompt in prompts:
-            cells.append(prompt_cell(prompt.id, prompt.text.strip(), prompt.min_words))
+        for number, prompt in enumerate(prompts, 1):
+            cells.append(prompt_cell(prompt.id, prompt.text.strip(), prompt.min_words, number))
             cells.append(reflection_cell(prompt.id))
+            cells.append(_course_cell(_code(f"widgets.WordCount(reading.prompt({json.dumps(prompt.id)}))")))
     source_lines = "\n".join(f"- **[{k}]** {reading.sources[k]}" for k in used_sources if k in reading.sources)
-    cells.append(_markdown(f"## Citation and sources\n\n{citation.apa}\n\n{source_lines}".rstrip()))
+    cells.append(_course_cell(_markdown(f"## Citation and sources\n\n{citation.apa}\n\n{source_lines}".rstrip())))
     for index, cell in enumerate(cells):
         cell["id"] = f"w{week:02d}-c{index:02d}"
     return cells
@@ -159,7 +166,8 @@ def review_notebook() -> nbformat.NotebookNode:
         _markdown(
             "# Review reflections\n\n"
             "The desk below reads the class discussion log named in `course.toml` (the course folder's "
-            "settings; see `docs/course-settings.md`). Collect first: `coursekit collect submissions/ --db class.db`. "
+            "settings; see `docs/course-settings.md`). Collect first: `coursekit collect submissions/` in the "
+            "course folder. "
             "Until a log exists it shows a **demo course** of generated students, so you can try it.\n\n"
             "- **Filter** by week, prompt, section, status (unreviewed, reviewed, flagged), lateness, student "
             "or words in the text.\n"

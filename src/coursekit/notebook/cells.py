@@ -20,8 +20,13 @@ REFLECTION = "reflection"
 ROLES = (PROMPT, REFLECTION)
 TAGS = {PROMPT: "coursekit-prompt", REFLECTION: "coursekit-reflection"}
 PLACEHOLDER = "*Write your reflection here, replacing this line.*"
+# The placeholder as typed in the cell and as JupyterLab shows it rendered: never part of a reflection.
+PLACEHOLDER_LINES = (PLACEHOLDER, PLACEHOLDER.strip("*"))
+COURSE_TAG = "coursekit-course"  # generated cells that are neither prompt nor reflection (word count, sources)
 
-_WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*")
+# Also the browser's live word count (frontend.js), so both count the same words.
+WORD_PATTERN = r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*"
+_WORD = re.compile(WORD_PATTERN)
 
 
 def cell_marker(cell: dict) -> dict | None:
@@ -41,10 +46,14 @@ def cell_text(cell: dict) -> str:
     return source if isinstance(source, str) else ""
 
 
+def without_placeholder(text: str) -> str:
+    """The text with the placeholder line taken out, wherever the student left it."""
+    return "\n".join(line for line in text.split("\n") if line.strip() not in PLACEHOLDER_LINES).strip()
+
+
 def reflection_text(cell: dict) -> str:
-    """What the student wrote: the cell text, with the untouched placeholder counted as blank."""
-    text = cell_text(cell).strip()
-    return "" if text == PLACEHOLDER or not text else text
+    """What the student wrote: the cell text without the placeholder line (blank if that is all)."""
+    return without_placeholder(cell_text(cell))
 
 
 def word_count(text: str) -> int:
@@ -68,10 +77,13 @@ def _markdown_cell(role: str, prompt_id: str, source: str) -> dict:
     return {"cell_type": "markdown", "metadata": metadata, "source": source}
 
 
-def prompt_cell(prompt_id: str, text: str, min_words: int) -> dict:
-    """A locked markdown cell that shows the prompt; students cannot edit or delete it in Lab."""
+def prompt_cell(prompt_id: str, text: str, min_words: int, number: int = 1) -> dict:
+    """A locked markdown cell that shows the prompt; students cannot edit or delete it in Lab.
+
+    The heading numbers the prompt within its week: the id is for instructors, not students.
+    """
     source = (
-        f"### Reflection `{prompt_id}`\n\n{text}\n\n"
+        f"### Reflection {number}\n\n{text}\n\n"
         f"*Write at least {min_words} words in the cell below (it is tagged "
         f"`{TAGS[REFLECTION]}`). Keep it as one markdown cell.*"
     )

@@ -1,10 +1,10 @@
-"""Grading a quiz item: plain functions over the reading model, shared by widgets and reports."""
+"""Grading quiz items and sorted cases: plain functions over the reading model, shared by widgets and collect."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coursekit.course.reading import QuizItem
+from coursekit.course.reading import QuizItem, Sorter
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,8 @@ def grade(item: QuizItem, chosen: set[int] | frozenset[int] | tuple[int, ...]) -
 
 def score(verdicts: list[Verdict]) -> int:
     return sum(1 for v in verdicts if v.correct)
+
+
+def sorted_correctly(sorter: Sorter, placed: dict[str, str]) -> int:
+    """How many cases ``placed`` (case id -> category id) puts where the reading's key does."""
+    return sum(1 for case in sorter.cases if placed.get(case.id) == case.answer)

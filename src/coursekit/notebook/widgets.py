@@ -8,20 +8,34 @@ Widgets that take answers record them in a display output that is saved with the
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anywidget
 import ipywidgets as w
+import traitlets
 from traitlets import TraitError
 
-from coursekit.course.reading import QuizItem, Sorter, Stance, Term
-from coursekit.discussion.feed import Feed, FeedPost, assigned_roots
-from coursekit.discussion.render import safe_html
+from coursekit.course.problems import UnknownItem
+from coursekit.course.reading import Prompt, QuizItem, Sorter, Stance, Term
+from coursekit.discussion.feed import Feed, FeedPost, assigned_roots, replies_to_you
+from coursekit.discussion.images import ACCEPTED_TYPES, ImageRefused, clean_image, data_uri
+from coursekit.discussion.render import posted_at, safe_html
 from coursekit.notebook import answers
-from coursekit.notebook.quiz import Verdict, grade, score
+from coursekit.notebook.cells import (
+    PLACEHOLDER_LINES,
+    REFLECTION,
+    WORD_PATTERN,
+    cell_marker,
+    reflection_text,
+    word_count,
+)
+from coursekit.notebook.quiz import Verdict, grade, score, sorted_correctly
 
 # Readable is mixed into ipywidgets classes; to the type checker it is one, so super() resolves.
 if TYPE_CHECKING:
@@ -30,18 +44,54 @@ else:
     _Widget = object
 
 
-class Readable(_Widget):
-    """Mixin: a plain-text and HTML fallback of the widget for frontends without widgets."""
+RUN_FIRST = "Run ▸ Run All Cells to use this activity."
+UNCHOSEN = ""  # the value of a dropdown's "Choose…" entry
+FRONTEND = Path(__file__).with_name("frontend.js")
 
-    def fallback_text(self) -> str:
+
+class KeyboardHelper(anywidget.AnyWidget):
+    """Invisible child of an activity: its keys stay out of JupyterLab's notebook shortcuts.
+
+    Without it, arrow keys in a radio group or a dropdown move to the next cell. It also makes
+    each radio group one Tab stop and names controls for screen readers (``labels``: CSS selector
+    inside the activity -> attributes). The browser half is ``frontend.js``.
+    """
+
+    _esm = FRONTEND
+    role = traitlets.Unicode("keys").tag(sync=True)
+    labels = traitlets.Dict().tag(sync=True)
+
+
+class Readable(_Widget):
+    """Mixin: a readable fallback where widgets cannot run, and keyboard/screen-reader help where they can."""
+
+    def fallback(self) -> tuple[str, list[str]]:
+        """What the activity asks (one line) and its details, for frontends without widgets."""
         raise NotImplementedError
 
+    def fallback_text(self) -> str:
+        ask, details = self.fallback()
+        return "\n".join([f"{RUN_FIRST} {ask}", *details])
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        """Accessible names for controls, by CSS selector inside the activity."""
+        return {}
+
     def _repr_mimebundle_(self, **kwargs):
-        data = super()._repr_mimebundle_(**kwargs)
-        text = self.fallback_text()
-        data["text/plain"] = text
-        data["text/html"] = "<pre>" + html.escape(text) + "</pre>"
-        return data
+        if isinstance(self, w.Box) and not any(isinstance(c, KeyboardHelper) for c in self.children):
+            self.add_class("coursekit-activity")
+            self.children = (*self.children, KeyboardHelper(labels=self.aria_labels()))
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle  # anywidget returns (data, metadata)
+        ask, details = self.fallback()
+        data["text/plain"] = self.fallback_text()
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in details)
+        data["text/html"] = (
+            f"<div class='coursekit-fallback'><p><b>{html.escape(RUN_FIRST)}</b> {html.escape(ask)}</p>"
+            + (f"<ul>{items}</ul>" if items else "")
+            + "</div>"
+        )
+        return bundle
 
 
 class Recorder(Readable):
@@ -77,7 +127,7 @@ class Recorder(Readable):
             return False
         try:
             self.restore(state)
-        except (KeyError, ValueError, TypeError, IndexError, StopIteration, TraitError):
+        except (UnknownItem, KeyError, ValueError, TypeError, IndexError, TraitError):
             return False  # saved by another version of this notebook: start fresh
         return True
 
@@ -98,6 +148,7 @@ class QuizQuestion(w.VBox):
 
     def __init__(self, item: QuizItem, number: int, on_change: Callable[[], None] | None = None):
         self.item = item
+        self.number = number
         self.verdict: Verdict | None = None
         self._on_change = on_change
         asks_all = item.kind == "multiple" and "all that apply" not in item.question.lower()
@@ -116,6 +167,7 @@ class QuizQuestion(w.VBox):
                 value=None,
                 layout=w.Layout(width="auto"),
             )
+        self.choices.add_class(f"coursekit-choices-{number}")
         self.check_button = w.Button(description="Check", button_style="primary", tooltip="Check your answer")
         self.retry_button = w.Button(description="Try again", tooltip="Clear your answer", disabled=True)
         self.feedback = w.HTML("")
@@ -208,12 +260,22 @@ class Quiz(Recorder, w.VBox):
         items = [{"id": v.item_id, "chosen": list(v.chosen), "correct": v.correct} for v in verdicts]
         return {"items": items, "score": self.score, "total": len(self.questions)}
 
-    def fallback_text(self) -> str:
-        lines = [f"{self.title} (interactive quiz: run this notebook in JupyterLab to answer)"]
-        for n, question in enumerate(self.questions, 1):
-            lines.append(f"{n}. {question.item.question}")
-            lines += [f"   {chr(97 + i)}) {o.text}" for i, o in enumerate(question.item.options)]
-        return "\n".join(lines)
+    def fallback(self) -> tuple[str, list[str]]:
+        details = [
+            f"{n}. {q.item.question} " + " ".join(f"({chr(97 + i)}) {o.text}" for i, o in enumerate(q.item.options))
+            for n, q in enumerate(self.questions, 1)
+        ]
+        return f"{self.title}: answer each question, press Check and read why.", details
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        labels = {}
+        for q in self.questions:
+            name = f"Question {q.number}: {q.item.question}"
+            if q.item.kind == "multiple":
+                labels[f".coursekit-choices-{q.number}"] = {"role": "group", "aria-label": name}
+            else:
+                labels[f".coursekit-choices-{q.number} .widget-radio-box"] = {"role": "radiogroup", "aria-label": name}
+        return labels
 
 
 class ConceptCards(Readable, w.VBox):
@@ -253,29 +315,12 @@ class ConceptCards(Readable, w.VBox):
         shown = len(self.visible_terms())
         self.count.value = f"<small>{shown} of {len(self.terms)} concepts</small>" if needle else ""
 
-    def fallback_text(self) -> str:
-        lines = [f"{self.title}:"]
-        for term in self.terms:
-            lines += [f"- {term.term}: {term.definition}", f"  Example: {term.example}"]
-        return "\n".join(lines)
+    def fallback(self) -> tuple[str, list[str]]:
+        details = [f"{t.term}: {t.definition} Example: {t.example}" for t in self.terms]
+        return f"{self.title}: search the glossary and read each concept with an example.", details
 
-
-def stance_labels(stance: Stance) -> list[str]:
-    """Readable labels for each step of a stance scale, from one pole through the middle to the other."""
-    middle = (stance.steps - 1) / 2
-    labels = []
-    for step in range(stance.steps):
-        pole = stance.left if step < middle else stance.right
-        distance = abs(step - middle)
-        if distance == 0:
-            labels.append("Undecided")
-        elif distance == middle:
-            labels.append(pole)
-        elif distance >= 2:
-            labels.append(f"Mostly: {pole.lower()}")
-        else:
-            labels.append(f"Leaning: {pole.lower()}")
-    return labels
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        return {"input[type='text']": {"aria-label": "Search concepts"}}
 
 
 class StanceSlider(Recorder, w.VBox):
@@ -286,7 +331,7 @@ class StanceSlider(Recorder, w.VBox):
     def __init__(self, stance: Stance):
         self._init_recorder(stance.id)
         self.stance = stance
-        self.labels = stance_labels(stance)
+        self.labels = stance.labels
         self.moved = False
         self.slider = w.SelectionSlider(
             options=[(label, i) for i, label in enumerate(self.labels)],
@@ -333,9 +378,11 @@ class StanceSlider(Recorder, w.VBox):
             "reason": self.reason.value.strip()[: answers.MAX_REASON],
         }
 
-    def fallback_text(self) -> str:
-        scale = " | ".join(self.labels)
-        return f"Stance: {self.stance.question}\nScale: {scale}"
+    def fallback(self) -> tuple[str, list[str]]:
+        return f"Where do you stand? {self.stance.question}", ["Scale: " + " | ".join(self.labels)]
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        return {".noUi-handle": {"aria-label": f"Your stance: {self.stance.question}"}}
 
 
 class CaseSorter(Recorder, w.VBox):
@@ -347,8 +394,13 @@ class CaseSorter(Recorder, w.VBox):
         self._init_recorder(sorter.id)
         self.sorter = sorter
         self.checked = False
-        choices = [("Choose…", None)] + [(c.label, c.id) for c in sorter.categories]
-        self.pickers = [w.Dropdown(options=choices, value=None, layout=w.Layout(width="auto")) for _ in sorter.cases]
+        # "" rather than None: ipywidgets shows a blank dropdown for None, and students should read "Choose…".
+        choices = [("Choose…", UNCHOSEN)] + [(c.label, c.id) for c in sorter.categories]
+        self.pickers = [
+            w.Dropdown(options=choices, value=UNCHOSEN, layout=w.Layout(width="auto")) for _ in sorter.cases
+        ]
+        for n, picker in enumerate(self.pickers, 1):
+            picker.add_class(f"coursekit-case-{n}")
         self.feedback = [w.HTML("") for _ in sorter.cases]
         rows = [
             w.VBox(
@@ -365,21 +417,21 @@ class CaseSorter(Recorder, w.VBox):
 
     def place(self, case_id: str, category_id: str | None) -> None:
         """Put a case in a category, as choosing it in the dropdown would."""
-        index = next(i for i, c in enumerate(self.sorter.cases) if c.id == case_id)
-        self.pickers[index].value = category_id
+        index = self.sorter.cases.index(self.sorter.case(case_id))  # UnknownItem for a case it does not have
+        self.pickers[index].value = category_id or UNCHOSEN
 
     @property
     def placed(self) -> dict[str, str]:
-        return {c.id: p.value for c, p in zip(self.sorter.cases, self.pickers, strict=True) if p.value is not None}
+        return {c.id: p.value for c, p in zip(self.sorter.cases, self.pickers, strict=True) if p.value != UNCHOSEN}
 
     @property
     def correct(self) -> int:
-        return sum(1 for c in self.sorter.cases if self.placed.get(c.id) == c.answer)
+        return sorted_correctly(self.sorter, self.placed)
 
     def check(self) -> int:
         labels = {c.id: c.label for c in self.sorter.categories}
         for case, picker, note in zip(self.sorter.cases, self.pickers, self.feedback, strict=True):
-            if picker.value is None:
+            if picker.value == UNCHOSEN:
                 note.value = "<small>Not sorted yet.</small>"
             elif picker.value == case.answer:
                 note.value = f"<small>✔ {html.escape(case.explanation)}</small>"
@@ -411,25 +463,59 @@ class CaseSorter(Recorder, w.VBox):
             "total": len(self.sorter.cases),
         }
 
-    def fallback_text(self) -> str:
-        lines = [
-            f"{self.sorter.title}: {self.sorter.instructions}",
-            "Categories: " + "; ".join(c.label for c in self.sorter.categories),
-        ]
-        lines += [f"{n}. {case.text}" for n, case in enumerate(self.sorter.cases, 1)]
-        return "\n".join(lines)
+    def fallback(self) -> tuple[str, list[str]]:
+        details = ["Categories: " + "; ".join(c.label for c in self.sorter.categories)]
+        details += [f"{n}. {case.text}" for n, case in enumerate(self.sorter.cases, 1)]
+        return f"{self.sorter.title}: {self.sorter.instructions}", details
+
+    def aria_labels(self) -> dict[str, dict[str, str]]:
+        return {
+            f".coursekit-case-{n} select": {"aria-label": f"Case {n}: {case.text}"}
+            for n, case in enumerate(self.sorter.cases, 1)
+        }
 
 
-def _readable_time(stamp: str) -> str:
-    """'2026-09-11T21:04' as '11 Sep 2026, 21:04'; anything else as it is."""
+def saved_word_count(prompt_id: str, notebook_path: str | None = None) -> int:
+    """Words in the saved reflection cell of ``prompt_id`` (0 if the notebook file cannot be read)."""
+    path = notebook_path or os.environ.get("JPY_SESSION_NAME")
     try:
-        return datetime.fromisoformat(stamp).strftime("%d %b %Y, %H:%M")
-    except ValueError:
-        return stamp
+        notebook = json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        return 0
+    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
+        marker = cell_marker(cell) if isinstance(cell, dict) else None
+        if marker and marker.get("role") == REFLECTION and marker.get("prompt_id") == prompt_id:
+            return word_count(reflection_text(cell))
+    return 0
+
+
+class WordCount(Readable, anywidget.AnyWidget):
+    """A live count of the words in the reflection cell just above, against the prompt's minimum.
+
+    The kernel cannot see unsaved cell text, so the counting happens in the browser
+    (``frontend.js``), with the same word pattern and placeholder lines as ``collect``.
+    """
+
+    _esm = FRONTEND
+    role = traitlets.Unicode("words").tag(sync=True)
+    min_words = traitlets.Int(0).tag(sync=True)
+    count = traitlets.Int(0).tag(sync=True)
+    word_pattern = traitlets.Unicode(WORD_PATTERN).tag(sync=True)
+    placeholders = traitlets.List(list(PLACEHOLDER_LINES)).tag(sync=True)
+
+    def __init__(self, prompt: Prompt, notebook_path: str | None = None):
+        super().__init__(min_words=prompt.min_words, count=saved_word_count(prompt.id, notebook_path))
+
+    def fallback(self) -> tuple[str, list[str]]:
+        return f"Word count: write at least {self.min_words} words in the cell above.", []
 
 
 class PeerFeed(Recorder, w.VBox):
-    """Classmates' posts from last week's feed: read, like and reply, as under a class blog post."""
+    """Classmates' posts from last week's feed: read, like and reply, as under a class blog post.
+
+    Every post and reply shown has a Like (except the student's own); from week 3 on, "Replies to
+    you" comes first: what classmates answered to the student's posts and replies, to answer again.
+    """
 
     answer_kind = "peer"
 
@@ -440,6 +526,8 @@ class PeerFeed(Recorder, w.VBox):
         self.replies: list[dict] = []
         self.student = ""
         self.posts: list[FeedPost] = []
+        self.conversations: list[tuple[FeedPost, list[FeedPost]]] = []
+        self.like_buttons: dict[str, w.ToggleButton] = {}
         banner = (
             "<p><b>Sample class.</b> These posts were written by the course team as examples, not by your "
             "classmates; your instructor has not published last week's posts yet. Practise here: replies and "
@@ -450,24 +538,42 @@ class PeerFeed(Recorder, w.VBox):
         self.who = w.Text(placeholder="your student ID, as on the course roster", description="Student ID")
         self.show_button = w.Button(description="Show my classmates' posts", layout=w.Layout(width="auto"))
         self.show_button.on_click(lambda _: self.show(self.who.value))
+        self.yours = w.VBox([])
         self.area = w.VBox([])
         self.status = w.HTML("")
         super().__init__(
             [
                 w.HTML(f"<h4>Respond to classmates</h4>{banner}"),
                 w.HBox([self.who, self.show_button]),
-                self.area,
                 self.status,
+                self.yours,
+                self.area,
             ]
         )
         self.add_class("coursekit-peers")
 
     def show(self, student: str) -> list[FeedPost]:
-        """Show the posts assigned to ``student``, each with its replies, a like button and a reply box."""
+        """Show the posts assigned to ``student``, each with its replies, likes and a reply box."""
         self.student = student.strip()
+        self.yours.children, self.area.children, self.like_buttons = [], [], {}
         if not self.student:
-            self.status.value = "<small>Type your student ID first.</small>"
+            self.status.value = f"<small>Type your student ID first: {html.escape(self.feed.id_hint)}.</small>"
             return []
+        if not self.feed.knows(self.student):
+            self.status.value = (
+                f"<b>{html.escape(self.student)}</b> is not a student ID this feed knows. "
+                f"Type {html.escape(self.feed.id_hint)}, then press the button again."
+            )
+            self.posts, self.conversations = [], []
+            return []
+        self.conversations = replies_to_you(self.feed, self.student)
+        if self.conversations:
+            self.yours.children = [
+                w.HTML("<h4>Replies to you</h4><p>What classmates answered to your posts and replies.</p>"),
+                *(self._post_box(own) for own, _ in self.conversations),
+            ]
+        elif self.feed.shows_conversations:
+            self.yours.children = [w.HTML("<h4>Replies to you</h4><p><small>No replies to your posts yet.</small></p>")]
         self.posts = assigned_roots(self.feed, self.student)
         self.area.children = [self._post_box(post) for post in self.posts]
         self.status.value = (
@@ -475,51 +581,89 @@ class PeerFeed(Recorder, w.VBox):
         )
         return self.posts
 
-    def _thread_html(self, post: FeedPost, depth: int = 0) -> str:
+    def _post_html(self, post: FeedPost) -> str:
         likes = f" · liked by {post.likes}" if post.likes else ""
-        when = f" · {html.escape(_readable_time(post.created_at))}" if post.created_at else ""
-        body = (
-            f"<div style='margin-left:{depth * 1.5}em;border-left:3px solid #ddd;padding-left:0.5em'>"
-            f"<b>{html.escape(post.author)}</b><small>{when}{likes}</small>{safe_html(post.message)}</div>"
-        )
-        return body + "".join(self._thread_html(reply, depth + 1) for reply in self.feed.replies_to(post.id))
+        when = f" · {html.escape(posted_at(post.created_at))}" if post.created_at else ""
+        author = "You" if self.feed.is_by(post, self.student) else html.escape(post.author)
+        return f"<b>{author}</b><small>{when}{likes}</small>{safe_html(post.message, dict(post.images))}"
 
-    def _thread_choices(self, post: FeedPost) -> list[tuple[str, str]]:
-        choices, stack = [("the post", post.id)], list(self.feed.replies_to(post.id))
-        while stack:
-            reply = stack.pop(0)
-            choices.append((f"{reply.author}'s reply", reply.id))
-            stack[:0] = self.feed.replies_to(reply.id)
-        return choices
+    def _entry(self, post: FeedPost, depth: int) -> w.VBox:
+        """One post or reply: its text, and a Like unless it is the student's own."""
+        parts: list[w.Widget] = [w.HTML(self._post_html(post))]
+        if not self.feed.is_by(post, self.student):
+            kind = "reply" if post.parent_id else "post"
+            like = w.ToggleButton(
+                description="Like", icon="heart", tooltip=f"Like this {kind}", value=post.id in self.likes
+            )
+            like.observe(lambda change, pid=post.id: self.like(pid, change["new"]), names="value")
+            self.like_buttons[post.id] = like
+            parts.append(like)
+        entry = w.VBox(parts, layout=w.Layout(margin=f"0 0 0 {depth * 1.5}em", border_left="3px solid #ddd"))
+        entry.add_class("coursekit-entry")
+        entry.post_id = post.id
+        return entry
+
+    def _thread(self, post: FeedPost, depth: int = 0) -> list[tuple[FeedPost, int]]:
+        """``post`` and every reply below it, depth first, as (post, depth) in reading order."""
+        found = [(post, depth)]
+        for reply in self.feed.replies_to(post.id):
+            found += self._thread(reply, depth + 1)
+        return found
+
+    def _target_label(self, post: FeedPost, root: FeedPost) -> str:
+        if post is root:
+            return "your post" if self.feed.is_by(post, self.student) else "the post"
+        return "your reply" if self.feed.is_by(post, self.student) else f"{post.author}'s reply"
 
     def _post_box(self, post: FeedPost) -> w.VBox:
-        like = w.ToggleButton(description="Like", icon="heart", tooltip="Like this post", value=post.id in self.likes)
-        target = w.Dropdown(options=self._thread_choices(post), description="Reply to")
+        """A thread with a Like on each post and reply (not the student's own) and one reply box."""
+        thread = self._thread(post)
+        entries = w.VBox([self._entry(p, depth) for p, depth in thread])
+        choices = [(self._target_label(p, post), p.id) for p, _ in thread]
+        target = w.Dropdown(options=choices, description="Reply to")
         text = w.Textarea(placeholder="Write a reply (Markdown)…", layout=w.Layout(width="95%", height="5em"))
+        picture = w.FileUpload(accept=",".join(ACCEPTED_TYPES), multiple=False, description="Add image")
         send = w.Button(description="Post reply", button_style="primary")
         mine = w.HTML("")
-        like.observe(lambda change, pid=post.id: self.like(pid, change["new"]), names="value")
-        thread = {post_id for _, post_id in self._thread_choices(post)}
-        send.on_click(lambda _: self.reply(target.value, text, mine, thread))
-        box = w.VBox([w.HTML(self._thread_html(post)), like, target, text, send, mine])
+        ids = {post_id for _, post_id in choices}
+        send.on_click(lambda _: self.reply(target.value, text, mine, ids, picture))
+        box = w.VBox([entries, target, text, picture, send, mine])
         box.add_class("coursekit-post")
         box.post_id = post.id
-        self._show_mine(mine, thread)
+        box.target, box.text, box.picture, box.send, box.mine = target, text, picture, send, mine
+        self._show_mine(mine, ids)
         return box
 
     def _show_mine(self, shown: w.HTML, thread: set[str]) -> None:
         mine = [r for r in self.replies if r["parent_id"] in thread]
-        shown.value = "".join(f"<div><small>Your reply:</small>{safe_html(r['text'])}</div>" for r in mine)
+        shown.value = "".join(
+            f"<div><small>Your reply:</small>{safe_html(r['text'], _uris(r.get('images', {})))}</div>" for r in mine
+        )
 
     def like(self, post_id: str, liked: bool = True) -> None:
         (self.likes.add if liked else self.likes.discard)(post_id)
         self._record()
 
-    def reply(self, parent_id: str, text: w.Textarea, shown: w.HTML, thread: set[str]) -> None:
-        if not text.value.strip():
+    def reply(
+        self, parent_id: str, text: w.Textarea, shown: w.HTML, thread: set[str], picture: w.FileUpload | None = None
+    ) -> None:
+        body = text.value.strip()
+        uploaded = list(picture.value) if picture is not None else []
+        if not body and not uploaded:
             shown.value = "<small>Write something first.</small>"
             return
-        self.replies.append({"parent_id": parent_id, "text": text.value.strip()[: answers.MAX_REPLY]})
+        record: dict = {"parent_id": parent_id, "text": body[: answers.MAX_REPLY]}
+        if uploaded and picture is not None:
+            try:
+                image = clean_image(uploaded[0]["name"], bytes(uploaded[0]["content"]))
+            except ImageRefused as exc:
+                shown.value = f"<small>That image cannot be posted: {html.escape(str(exc))}.</small>"
+                return
+            name = f"reply-{len(self.replies) + 1}.{'jpg' if image.mime == 'image/jpeg' else 'png'}"
+            record["text"] = (record["text"] + f"\n\n![{name}](attachment:{name})").strip()[: answers.MAX_REPLY]
+            record["images"] = {name: base64.b64encode(image.data).decode("ascii")}
+            picture.value = ()
+        self.replies.append(record)
         self._show_mine(shown, thread)
         text.value = ""
         self._record()
@@ -544,5 +688,14 @@ class PeerFeed(Recorder, w.VBox):
             "replies": list(self.replies),
         }
 
-    def fallback_text(self) -> str:
-        return "Respond to classmates (interactive: run this notebook in JupyterLab to read, like and reply)"
+    def fallback(self) -> tuple[str, list[str]]:
+        return "Respond to classmates: read their posts, like and reply.", []
+
+
+def _uris(saved: dict[str, str]) -> dict[str, str]:
+    """Data URIs for the images of a reply the student just wrote (re-encoded when it was added)."""
+    found = {}
+    for name, data in saved.items():
+        raw = base64.b64decode(data)
+        found[name] = data_uri("image/jpeg" if raw[:3] == b"\xff\xd8\xff" else "image/png", raw)
+    return found

@@ -9,30 +9,29 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-Deadline = Callable[[int | None], datetime | None]  # e.g. Settings.deadline: naive UTC, None when not set
+from coursekit.course.deadlines import late_column
+from coursekit.course.settings import Settings
 
 
-def submissions_per_week(submissions: pd.DataFrame, deadline: Deadline, weeks: Iterable[int] = ()) -> pd.DataFrame:
+def submissions_per_week(
+    submissions: pd.DataFrame, settings: Settings | None, weeks: Iterable[int] = ()
+) -> pd.DataFrame:
     """Submitted files per week, split on time / late, so a slipping week stands out.
 
-    ``submissions`` is ``DiscussionLog.submissions()``; ``deadline`` is ``Settings.deadline``. Late means
-    submitted strictly after the week's deadline; a week without a deadline has no late files. ``weeks``
+    ``submissions`` is ``DiscussionLog.submissions()``; lateness is ``course.deadlines.is_late`` over
+    ``settings`` (strictly after the week's deadline; a week without one has no late files). ``weeks``
     adds weeks nobody submitted to (as zeros). Files whose week is unknown cannot be placed and are left out.
     Index ``week``; columns ``on_time``, ``late``, ``total``.
     """
     known = submissions.dropna(subset=["week"])
     week = known["week"].astype(int)
-    limits = [deadline(w) for w in week]
-    late = [
-        limit is not None and submitted > limit for submitted, limit in zip(known["submitted_at"], limits, strict=True)
-    ]
+    late = late_column(known, settings)
     every_week = sorted(set(week) | {int(w) for w in weeks})
     table = (
         pd.DataFrame({"week": week, "late": late}, index=known.index)

@@ -10,24 +10,36 @@ from __future__ import annotations
 
 import getpass
 import html
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import ipywidgets as w
 import numpy as np
 import pandas as pd
 
+from coursekit.course.folders import searched
 from coursekit.course.reading import Reading, load_reading
 from coursekit.course.roster import read_roster
 from coursekit.course.settings import Settings, find_settings
 from coursekit.discussion.render import safe_html
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.store import save_review
+from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
 from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table
 
 ANY = "any"
+NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
+
+
+def when(stamp) -> str:
+    """A time as instructors read it: to the minute, no microseconds."""
+    try:
+        return pd.Timestamp(stamp).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        return str(stamp)
 
 
 class ReviewDesk(Readable, w.VBox):
@@ -44,6 +56,8 @@ class ReviewDesk(Readable, w.VBox):
     ):
         self.discussion, self.settings, self.reading = log, settings, reading
         self.reviewer, self.label = reviewer, label
+        self.demo_folder: Path | None = None  # a demo desk's temporary class
+        self._cleanup: weakref.finalize | None = None
         self.table = review_table(log, settings, reading, roster)
         self.posts = log.posts()
         self.answers = log.answers()
@@ -75,11 +89,13 @@ class ReviewDesk(Readable, w.VBox):
         self.next_button = w.Button(description="Next ▶", tooltip="Next reflection")
         self.previous_button.on_click(lambda _: self.go(-1))
         self.next_button.on_click(lambda _: self.go(1))
+        # The label gets its own width and the selector enough room to show the chosen score beside it.
         self.scores = {
             c.id: w.Dropdown(
-                options=[("–", None), *[(str(p), p) for p in range(int(c.points) + 1)]],
+                options=[("Choose…", NO_SCORE), *[(str(p), p) for p in range(int(c.points) + 1)]],
                 description=f"{c.label} (/{c.points:g})",
-                style={"description_width": "initial"},
+                style={"description_width": "22em"},
+                layout=w.Layout(width="32em"),
             )
             for c in settings.rubric
         }
@@ -157,16 +173,16 @@ class ReviewDesk(Readable, w.VBox):
             if row is None:
                 self.body.value = "<p><i>No reflection matches these filters.</i></p>"
                 for control in self.scores.values():
-                    control.value = None
+                    control.value = NO_SCORE
                 self.comment.value, self.flag.value = "", False
                 return
             self.body.value = self._reflection_html(row)
             for criterion, control in self.scores.items():
-                control.value = row["scores"].get(criterion)
+                control.value = row["scores"].get(criterion, NO_SCORE)
             self.comment.value = row["comment"]
             self.flag.value = row["status"] == "flagged"
             self.saved.value = (
-                f"<small>Last review by {html.escape(str(row['reviewer']))} at {row['reviewed_at']}</small>"
+                f"<small>Last review by {html.escape(str(row['reviewer']))} at {when(row['reviewed_at'])}</small>"
                 if row["status"] != "unreviewed"
                 else "<small>Not reviewed yet.</small>"
             )
@@ -177,10 +193,11 @@ class ReviewDesk(Readable, w.VBox):
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
         thread = self._replies.get(row["post_id"], self.posts.iloc[:0])
+        images = self.discussion.images([row["post_id"], *thread["post_id"]])  # only this thread's, when shown
         replies = (
             "".join(
                 f"<div style='margin-left:1em;border-left:3px solid #ddd;padding-left:.5em'>"
-                f"<b>{html.escape(r.author)}</b>{safe_html(r.message)}</div>"
+                f"<b>{html.escape(r.author)}</b>{safe_html(r.message, images.get(r.post_id))}</div>"
                 for r in thread.itertuples()
             )
             or "<p><i>No replies yet.</i></p>"
@@ -194,12 +211,14 @@ class ReviewDesk(Readable, w.VBox):
             )
             or "<li><i>none saved</i></li>"
         )
+        who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
         return (
-            f"<h4>{html.escape(row['student'])} · week {row['week']} · "
+            f"<h4>{html.escape(who)} · week {row['week']} · "
             f"<code>{html.escape(row['prompt_id'])}</code></h4>"
             f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
-            f"<p><small>Submitted {row['submitted_at']}{late} · {words} · {row['replies']} repl(ies)</small></p>"
-            f"<div style='border:1px solid #ccc;padding:.5em'>{safe_html(row['text']) or '<i>(blank)</i>'}</div>"
+            f"<p><small>Submitted {when(row['submitted_at'])}{late} · {words} · {row['replies']} repl(ies)</small></p>"
+            f"<div style='border:1px solid #ccc;padding:.5em'>"
+            f"{safe_html(row['text'], images.get(row['post_id'])) or '<i>(blank)</i>'}</div>"
             f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
         )
 
@@ -209,10 +228,9 @@ class ReviewDesk(Readable, w.VBox):
         row = self.current
         if self._loading or row is None:
             return
-        scores = {c: control.value for c, control in self.scores.items() if control.value is not None}
+        scores = {c: control.value for c, control in self.scores.items() if control.value != NO_SCORE}
         based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
-        review, conflict = save_review(
-            self.discussion.engine,
+        draft = ReviewDraft(
             row["student"],
             row["notebook"],
             row["prompt_id"],
@@ -222,6 +240,7 @@ class ReviewDesk(Readable, w.VBox):
             self.flag.value,
             based_on,
         )
+        review, conflict = save_review(self.discussion.engine, draft)
         position = self.matches[self.position]
         status = "flagged" if review.flagged else "reviewed"
         updates = dict(
@@ -251,15 +270,30 @@ class ReviewDesk(Readable, w.VBox):
         shown = f"{self.position + 1} of {len(self.matches)} matching" if len(self.matches) else "0 matching"
         self.summary.value = f"<b>{shown}</b> · {progress(self.table)} overall"
 
-    def fallback_text(self) -> str:
-        return "Review desk: filter, read, score and comment (interactive: run this notebook in JupyterLab)"
+    def fallback(self) -> tuple[str, list[str]]:
+        return "Review desk: filter, read, score and comment.", []
+
+    def close(self) -> None:
+        """Close the widget; a demo desk also removes its temporary folder."""
+        super().close()
+        if self._cleanup is not None:
+            self._cleanup()
 
 
 def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> ReviewDesk:
-    """The review desk for the course folder holding ``start``; a labelled demo course if there is none yet."""
+    """The review desk for the course whose ``course.toml`` is in ``start`` (default: the cwd) or above it.
+
+    ``course.toml`` is found as every command finds it; until its log exists, the desk runs on a
+    labelled demo course. Raises FileNotFoundError when there is no ``course.toml`` at all.
+    """
     settings = find_settings(start)
+    if settings is None:
+        raise FileNotFoundError(
+            f"no course.toml in {searched(start)}: open the review notebook inside the course folder, "
+            "or pass open_desk(start=COURSE_FOLDER) (see docs/course-settings.md)"
+        )
     reviewer = reviewer or getpass.getuser()
-    if settings is not None and (("://" in settings.database) or Path(settings.database).is_file()):
+    if ("://" in settings.database) or Path(settings.database).is_file():
         reading = load_reading(settings.reading)
         roster = (
             read_roster(settings.roster, settings.student_column)
@@ -270,14 +304,28 @@ def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> R
     return demo_desk(settings, reviewer)
 
 
-def demo_desk(settings: Settings | None, reviewer: str, students: int = 12) -> ReviewDesk:
-    """A desk over a generated class in a temporary folder, clearly labelled as a demo."""
-    from coursekit.course.settings import load_settings
+def demo_desk(settings: Settings, reviewer: str, students: int = 12) -> ReviewDesk:
+    """A desk over a generated class in a temporary folder, clearly labelled as a demo.
+
+    The folder is removed when the desk is closed (``desk.close()``), garbage-collected, or when
+    Python exits, whichever comes first.
+    """
     from coursekit.log.demo import make_class
 
-    if settings is None:  # the course.toml that ships with the course repository
-        settings = load_settings(Path(__file__).resolve().parents[2] / "course.toml")
     reading = load_reading(settings.reading)
     folder = Path(tempfile.mkdtemp(prefix="coursekit-demo-"))
-    db = make_class(reading, folder, students=students)
-    return ReviewDesk(open_log(db), settings, reading, reviewer, label=" (demo course: no class log found yet)")
+    try:
+        db = make_class(reading, folder, students=students)
+        log = open_log(db)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    desk = ReviewDesk(log, settings, reading, reviewer, label=" (demo course: no class log found yet)")
+    desk.demo_folder = folder
+    desk._cleanup = weakref.finalize(desk, _remove_demo, log.engine, folder)
+    return desk
+
+
+def _remove_demo(engine, folder: Path) -> None:
+    engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)

@@ -6,6 +6,7 @@ an instructor's later edit does not orphan a link already sent, and no student c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +24,15 @@ def feedback_name(secret: str, student: str) -> str:
 
 
 def student_page(
-    student: str, reflections: pd.DataFrame, scores: pd.DataFrame, settings: Settings, reading: Reading | None
+    student: str,
+    reflections: pd.DataFrame,
+    scores: pd.DataFrame,
+    settings: Settings,
+    reading: Reading | None,
+    images: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
-    """The feedback page of one student, week by week."""
+    """The feedback page of one student, week by week; ``images`` is ``DiscussionLog.images()``."""
+    images = images or {}
     prompts = {p.id: p.text for p in reading.prompts} if reading else {}
     labels = {c.id: (c.label or c.id, c.points) for c in settings.rubric}
     parts = []
@@ -35,10 +42,13 @@ def student_page(
         if len(row):
             r = row.iloc[0]
             late = " · submitted late" if r.late else ""
-            summary = (
-                f"<p class='count'>Week total {r.total:g} (rubric {r.rubric:g}, participation "
-                f"{r.participation:g}, {r.replies} repl(ies){late})</p>"
-            )
+            if pd.isna(r.total):
+                summary = f"<p class='count'>Week total: not scored yet ({r.replies} repl(ies){late})</p>"
+            else:
+                summary = (
+                    f"<p class='count'>Week total {r.total:g} (rubric {r.rubric:g}, participation "
+                    f"{r.participation:g}, {r.replies} repl(ies){late})</p>"
+                )
         items = []
         for refl in group.itertuples():
             scored = refl.scores if isinstance(refl.scores, dict) else {}
@@ -50,8 +60,9 @@ def student_page(
             items.append(
                 f"<div class='post'><p class='meta'>Prompt <code>{text(refl.prompt_id)}</code></p>"
                 f"<div class='text'>{safe_html(prompts.get(refl.prompt_id, ''))}</div>"
-                f"<h4>Your reflection ({refl.word_count} words)</h4>{safe_html(refl.text) or '<p><i>blank</i></p>'}"
-                + (f"<h4>Scores</h4><table>{table}</table>" if table else "<p><i>Not scored yet.</i></p>")
+                f"<h4>Your reflection ({refl.word_count} words)</h4>"
+                f"{safe_html(refl.text, images.get(refl.post_id)) or '<p><i>blank</i></p>'}"
+                + (f"<h4>Scores</h4><table>{table}</table>" if table else "<p><i>not scored yet</i></p>")
                 + (f"<h4>Comment</h4>{comment}" if comment else "")
                 + "</div>"
             )
@@ -67,6 +78,7 @@ def write_feedback(
     reading: Reading | None,
     secret: str,
     out: str | Path,
+    images: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Path:
     """Write one page per student into ``out`` and ``index.csv`` (student, file) for sending them out."""
     folder = Path(out)
@@ -78,7 +90,8 @@ def write_feedback(
     for student, group in merged.groupby("student", sort=True):
         name = feedback_name(secret, student)
         (folder / name).write_text(
-            student_page(student, group, scores[scores["student"] == student], settings, reading), encoding="utf-8"
+            student_page(student, group, scores[scores["student"] == student], settings, reading, images),
+            encoding="utf-8",
         )
         rows.append((student, name))
     write_rows(["student", "file"], rows, index)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from coursekit.course.deadlines import late_column
 from coursekit.course.reading import Reading
 from coursekit.course.settings import Settings
 from coursekit.log.frames import DiscussionLog
@@ -32,11 +33,14 @@ def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading
     frame["review_id"] = frame["review_id"].astype("Int64")
     frame["comment"] = frame["comment"].fillna("")
     frame["scores"] = frame["scores"].map(lambda s: s if isinstance(s, dict) else {})
-    deadlines = {w.week: w.deadline for w in settings.weeks} if settings else {}
-    deadline = pd.to_datetime(frame["week"].map(deadlines))
-    frame["late"] = deadline.notna() & (pd.to_datetime(frame["submitted_at"]) > deadline)
+    flags = log.submissions()[["student", "notebook", "source_late"]]  # the intake source's own verdict
+    frame = frame.merge(flags, on=["student", "notebook"], how="left")
+    frame["late"] = late_column(frame, settings)
+    frame = frame.drop(columns=["source_late"])
     sections = dict(zip(roster["student"], roster["Section"], strict=True)) if roster is not None else {}
     frame["section"] = frame["student"].map(sections).fillna("")
+    names = dict(zip(roster["student"], roster["Student"], strict=True)) if roster is not None else {}
+    frame["name"] = frame["student"].map(names).fillna("")
     minimum = {p.id: p.min_words for p in reading.prompts} if reading else {}
     if settings and settings.min_words is not None:
         minimum = dict.fromkeys(minimum, settings.min_words)
@@ -44,7 +48,7 @@ def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading
     posts = log.posts()
     replies = posts[posts["kind"] == "reply"].groupby("thread_id").size()
     frame["replies"] = frame["post_id"].map(replies).fillna(0).astype(int)
-    frame["search"] = (frame["student"] + "\n" + frame["text"]).str.lower()
+    frame["search"] = (frame["student"] + "\n" + frame["name"] + "\n" + frame["text"]).str.lower()
     return frame.reset_index(drop=True)
 
 
@@ -69,7 +73,12 @@ def _criteria(frame: pd.DataFrame, filters: Filters) -> list[tuple[tuple[str, ob
     if filters.student.strip():
         needle = filters.student.strip().lower()
         wanted.append(
-            (("student", needle), lambda: frame["student"].str.lower().str.contains(needle, regex=False).to_numpy())
+            (
+                ("student", needle),
+                lambda: (
+                    (frame["student"] + " " + frame["name"]).str.lower().str.contains(needle, regex=False).to_numpy()
+                ),
+            )
         )
     if filters.section:
         wanted.append((("section", filters.section), lambda: (frame["section"] == filters.section).to_numpy()))

@@ -13,10 +13,10 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
+from matplotlib import rc_context
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import MaxNLocator
@@ -27,8 +27,6 @@ from coursekit.discussion.render import text
 from coursekit.discussion.site import document
 from coursekit.log.frames import DiscussionLog
 from coursekit.review import analytics
-
-matplotlib.use("Agg")  # files only: no window, no display needed, the same on a server as on a laptop
 
 ON_TIME, LATE, MUTED, INK = "#2857a4", "#e08a1e", "#9aa3b2", "#1d2433"  # blue/orange: safe for colour blindness
 PLOTS = {
@@ -57,13 +55,15 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 
 @contextlib.contextmanager
 def _figure(path: Path, size: tuple[float, float]) -> Iterator[tuple]:
-    """A figure saved to ``path`` and closed, even when drawing fails, so a long session does not leak."""
-    fig, ax = plt.subplots(figsize=size, layout="constrained")
-    try:
-        yield fig, ax
-        fig.savefig(path, dpi=110)
-    finally:
-        plt.close(fig)
+    """A figure saved to ``path``, drawn without pyplot.
+
+    A bare ``Figure`` renders to a file through Agg on its own: no ``matplotlib.use`` that would switch
+    the backend of an instructor's kernel, and nothing registered in pyplot, so nothing leaks.
+    """
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    yield fig, ax
+    fig.savefig(path, dpi=110)
 
 
 def _percent(value: float) -> str:
@@ -235,7 +235,7 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
     out.mkdir(parents=True, exist_ok=True)
     submissions, reflections, posts = log.submissions(), log.reflections(), log.posts()
     weeks = [w.week for w in settings.weeks]
-    per_week = analytics.submissions_per_week(submissions, settings.deadline, weeks)
+    per_week = analytics.submissions_per_week(submissions, settings, weeks)
     absent = analytics.absent_students(submissions, per_week.index)
     counts = analytics.word_counts(reflections)
     concepts = analytics.concept_usage(reflections, [t.term for t in reading.glossary])
@@ -258,7 +258,7 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
         ),
     ]
     sections = []
-    with plt.rc_context({"text.parse_math": False}):  # a "$" in a student's name is text, not TeX
+    with rc_context({"text.parse_math": False}):  # a "$" in a student's name is text, not TeX
         alt = _plot_submissions(per_week, out / PLOTS["submissions"])
         late = f"Late: after the week's deadline in {settings.path.name}; a week without a deadline has none."
         sections.append(f"<h2>Submissions</h2>{_img(PLOTS['submissions'], alt, late)}")
@@ -302,7 +302,7 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
         "Do not publish it.</p></header>"
     )
     body = f"<h2>Key figures</h2><table class='figures'><tbody>{_rows(key)}</tbody></table>{''.join(sections)}"
-    page = document(title, header, body, style=STYLE, script="", images=True)
+    page = document(title, header, body, style=STYLE, script="", img_src="'self'")
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.course.reading import Prompt, Reading, ReadingError, find_reading
-from coursekit.intake.extract import Extracted, Problem, Reflection, extract
+from coursekit.course.problems import Problem, UnknownItem
+from coursekit.course.reading import Prompt, Reading, ReadingError, Readings
+from coursekit.intake.extract import Extracted, Reflection, extract
 from coursekit.notebook.build import week_notebook
 from coursekit.notebook.cells import PROMPT, cell_marker, cell_text, prompt_checksum
 
@@ -111,30 +112,28 @@ class Course:
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        self._readings: dict[str, Reading | Problem] = {}
+        self.readings = Readings(self.folder)
         self._cells: dict[tuple[str, int], list[dict] | Problem] = {}
 
     def reading(self, reading_id: str) -> Reading | Problem:
-        if reading_id not in self._readings:
-            try:
-                self._readings[reading_id] = find_reading(reading_id, self.folder)
-            except FileNotFoundError:
-                self._readings[reading_id] = Problem(
-                    f"the notebook names reading {reading_id!r}, which is not in {self.folder}/readings",
-                    "pass the course folder with --course, or check the student submitted a notebook of this course",
-                )
-            except ReadingError as exc:
-                self._readings[reading_id] = Problem(
-                    f"the course reading {reading_id} cannot be loaded: {exc}", "fix the reading's data files first"
-                )
-        return self._readings[reading_id]
+        try:
+            return self.readings.get(reading_id)
+        except FileNotFoundError:
+            return Problem(
+                f"the notebook names reading {reading_id!r}, which is not in {self.folder}/readings",
+                "pass the course folder with --course, or check the student submitted a notebook of this course",
+            )
+        except ReadingError as exc:
+            return Problem(
+                f"the course reading {reading_id} cannot be loaded: {exc}", "fix the reading's data files first"
+            )
 
     def cells(self, reading: Reading, week: int) -> list[dict] | Problem:
         key = (reading.id, week)
         if key not in self._cells:
             try:
                 self._cells[key] = list(week_notebook(reading, week)["cells"])
-            except KeyError:
+            except UnknownItem:
                 self._cells[key] = Problem(
                     f"the notebook says it is week {week}, which reading {reading.id} does not have",
                     "ask the student to download this week's course notebook again and copy their reflections in",
@@ -148,9 +147,11 @@ def check_submission(
     """The file's problems found without running it, and the reading to run it with (None: do not run).
 
     ``extracted`` is ``data`` already extracted (by ``intake.load``), so it is not parsed twice.
+    A reflection left in a cell of its own (an extract warning) fails validation too.
     """
-    extracted = extracted if extracted is not None else extract(data, path.stem)
-    report = NotebookReport(student, path, extracted.notebook, extracted.week, list(extracted.problems))
+    extracted = extracted if extracted is not None else extract(data, path.stem, course.readings)
+    found = [*extracted.problems, *extracted.warnings]
+    report = NotebookReport(student, path, extracted.notebook, extracted.week, found)
     if not extracted.ok:
         return report, None
     if not extracted.reading or extracted.week is None:

@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursekit.intake.extract import Problem
+from coursekit.course.problems import Problem
 from coursekit.validation.sandbox import minimal_environment, sandbox_command
 
 DEFAULT_TIMEOUT = 120.0

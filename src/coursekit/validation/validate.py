@@ -7,10 +7,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from coursekit.course.problems import Problem
 from coursekit.course.reading import Reading
-from coursekit.intake.extract import Problem
-from coursekit.intake.folder import find_submissions
 from coursekit.intake.load import internal_error, load_submission
+from coursekit.intake.sources import Intake, gather
 from coursekit.validation.checks import Course, NotebookReport, check_submission
 from coursekit.validation.runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, run_notebook, run_problems
 
@@ -25,29 +25,36 @@ def validate(
     progress: Callable[[NotebookReport, int, int], None] | None = None,
     memory: int = DEFAULT_MEMORY,
     finished: Callable[[list[NotebookReport]], None] | None = None,
+    intake: Intake | None = None,
 ) -> list[NotebookReport]:
     """Check and run every notebook under ``submissions``; one report per file, sorted by student and file.
 
     Files whose week cannot be read are kept under ``week``, so a broken upload is never skipped silently.
     ``finished`` is called with every finished report so far, after the checks and after each run, so
-    reports written from it survive a notebook that kills this process. Raises IntakeError when the
-    folder itself is unusable.
+    reports written from it survive a notebook that kills this process. ``submissions`` is any intake
+    source (its layout detected), or pass ``intake`` already gathered with a roster. Raises IntakeError
+    when the source itself is unusable.
     """
-    root = Path(submissions)
-    files, layout = find_submissions(root)
-    reports = [NotebookReport(_student(p.path, root), p.path, problems=[Problem(p.reason, p.hint)]) for p in layout]
+    intake = intake or gather(Path(submissions))
+    root = intake.root
+    reports = [
+        NotebookReport(_student(p.path, root), p.shown, problems=[Problem(p.reason, p.hint)]) for p in intake.problems
+    ]
+    reports += [
+        NotebookReport(u.file.source_id, u.file.shown, problems=[Problem(u.detail, u.hint)]) for u in intake.unmatched
+    ]
     loaded = Course(course)
     runs: list[tuple[NotebookReport, bytes, Reading]] = []
-    for file in files:
-        taken = load_submission(file, keep_data=True)
+    for file in intake.files:
+        taken = load_submission(file, keep_data=True, readings=loaded.readings)
         if taken.problem or taken.data is None:
-            reports.append(NotebookReport(file.student, file.path, problems=list(taken.extracted.problems)))
+            reports.append(NotebookReport(file.student, file.shown, problems=list(taken.extracted.problems)))
             continue
         data = taken.data
         try:
-            report, reading = check_submission(data, file.student, file.path, loaded, taken.extracted)
+            report, reading = check_submission(data, file.student, file.shown, loaded, taken.extracted)
         except Exception as exc:  # noqa: BLE001 - one file's surprise never stops the others
-            report, reading = NotebookReport(file.student, file.path, problems=[internal_error(exc)]), None
+            report, reading = NotebookReport(file.student, file.shown, problems=[internal_error(exc)]), None
         if week is not None and report.week not in (week, None):
             continue
         reports.append(report)

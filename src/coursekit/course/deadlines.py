@@ -1,0 +1,55 @@
+"""Lateness: one rule for the review desk, grades, feedback and the participation report.
+
+A submission is late when it came in strictly after its week's deadline in ``course.toml``. An
+intake source that knows better (an LMS that marks a submission LATE against an extension the
+instructor granted there) passes its own flag, and that flag wins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+
+import pandas as pd
+
+from coursekit.course.settings import Settings
+
+
+def _given(flag: object) -> bool:
+    """Whether a source flag says anything (None, NaN and pandas' NA say nothing)."""
+    if flag is None or flag is pd.NA:
+        return False
+    return not (isinstance(flag, float) and math.isnan(flag))
+
+
+def is_late(
+    settings: Settings | None, week: int | None, submitted_at: datetime | None, source_late: bool | None = None
+) -> bool:
+    """Whether a submission of ``week`` made at ``submitted_at`` (naive UTC) is late.
+
+    ``source_late`` is the intake source's own verdict when it has one; it wins. Otherwise: after the
+    week's deadline. A week without a deadline (or unknown, or without settings) has nothing late.
+    """
+    if _given(source_late):
+        return bool(source_late)
+    if settings is None or week is None or submitted_at is None or pd.isna(week) or pd.isna(submitted_at):
+        return False
+    deadline = settings.deadline(int(week))
+    return deadline is not None and pd.Timestamp(submitted_at) > pd.Timestamp(deadline)
+
+
+def late_flags(
+    settings: Settings | None, weeks: Iterable, submitted: Iterable, source_late: Iterable | None = None
+) -> list[bool]:
+    """``is_late`` for many submissions at once (columns of a DataFrame), in order."""
+    weeks, submitted = list(weeks), list(submitted)
+    flags = list(source_late) if source_late is not None else [None] * len(weeks)
+    return [is_late(settings, w, t, f) for w, t, f in zip(weeks, submitted, flags, strict=True)]
+
+
+def late_column(frame: pd.DataFrame, settings: Settings | None) -> pd.Series:
+    """Lateness of each row of a frame with ``week`` and ``submitted_at`` (and the source's flag, if any)."""
+    column = "source_late" if "source_late" in frame.columns else "late"  # the log stores it as source_late
+    source = frame[column] if column in frame.columns else None
+    return pd.Series(late_flags(settings, frame["week"], frame["submitted_at"], source), index=frame.index, dtype=bool)

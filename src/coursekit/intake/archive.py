@@ -1,0 +1,305 @@
+"""List the files of a submissions source, a folder or a zip, without extracting anything.
+
+Every file comes back either as an ``Entry`` (a name as people read it, and how to read its bytes)
+or as a ``LayoutProblem`` saying why it was not read and what to do. Nothing is ever written to
+disk: zip members are read in place, a zip inside the source (a student who zipped their
+notebook) is opened in memory, one level deep. Hostile archives are refused entry by entry:
+paths that leave the archive, symbolic links, encrypted members, and members over the size
+limits below (stated in the README), so one bad upload never stops the others.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from coursekit.intake.submission import IntakeError, LayoutProblem
+
+MAX_ENTRY_BYTES = 100 * 1024**2  # one member, uncompressed: a notebook full of plots stays far below
+MAX_TOTAL_BYTES = 4 * 1024**3  # all members read from one source, uncompressed
+MAX_RATIO = 200  # uncompressed / compressed size of a member over RATIO_FLOOR (notebook JSON: ~5-20)
+RATIO_FLOOR = 1024**2
+MAX_ENTRIES = 100_000
+NESTED = "//"  # joins an outer member and a member of the zip inside it: "week1.zip//week01.ipynb"
+
+NOISE_FOLDERS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
+NOTEBOOK = ".ipynb"
+ZIP = ".zip"
+REZIP = "ask the student to upload the .ipynb file itself (not zipped), or zip it again with an ordinary tool"
+
+
+class ArchiveError(OSError):
+    """A member that cannot be read (corrupt, encrypted, over a limit); an OSError like any unreadable file."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file of the source. ``name`` is its path inside the source, '/'-separated, NFC Unicode."""
+
+    name: str
+    path: Path  # the file on disk, or the archive that holds it
+    member: str  # archive member name(s) joined by NESTED; "" for a file on disk
+    inner: str  # the member as people read it, relative to ``path``; "" for a file on disk
+    size: int
+    stamp: str  # modification time in ns for files, CRC-32 for archive members
+    modified: datetime  # naive UTC (zip times carry no zone: taken as UTC)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return PurePosixPath(self.name).parts
+
+    def problem(self, reason: str, hint: str, serious: bool = True) -> LayoutProblem:
+        return LayoutProblem(self.path, reason, hint, entry=self.inner, serious=serious)
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.name.lower().endswith(NOTEBOOK)
+
+
+def member_text(info: zipfile.ZipInfo) -> str:
+    """A member's name as its author typed it.
+
+    Without the UTF-8 flag, zipfile decodes names as CP437 (right for old Windows tools); many
+    tools write UTF-8 without setting the flag, which CP437 turns into mojibake ("ZoÃ«").
+    """
+    name = readable(info.filename) if not info.flag_bits & 0x800 else info.filename
+    return unicodedata.normalize("NFC", name.replace("\\", "/"))
+
+
+def readable(name: str) -> str:
+    """A member name zipfile decoded as CP437, as its author typed it (UTF-8 bytes mis-decoded are undone)."""
+    try:
+        name = name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    return unicodedata.normalize("NFC", name.replace("\\", "/"))
+
+
+def _unsafe(name: str) -> bool:
+    """A name that would land outside the folder it was unpacked in: absolute, a drive, or with '..'."""
+    parts = name.split("/")
+    return (
+        name.startswith("/")
+        or (len(name) > 1 and name[1] == ":")
+        or ".." in parts
+        or "" in parts[:-1]  # "a//b": an empty component, and our NESTED marker
+    )
+
+
+def _noise(parts: tuple[str, ...] | list[str]) -> str:
+    """Why a path is operating-system clutter rather than a student's file ("" when it is not)."""
+    if any(p == "__MACOSX" for p in parts) or parts[-1].startswith("._"):
+        return "macOS metadata (__MACOSX/ or ._ file), not the student's work"
+    if any(p in NOISE_FOLDERS for p in parts):
+        return "an editor's backup folder (.ipynb_checkpoints), not the submission"
+    if parts[-1] in (".DS_Store", "Thumbs.db", "desktop.ini"):
+        return "a file the operating system made, not the student's work"
+    return ""
+
+
+@dataclass
+class _Budget:
+    """What one source may still unpack: the zip-bomb limit over all its members."""
+
+    left: int = MAX_TOTAL_BYTES
+    entries: int = MAX_ENTRIES
+
+
+def _limit_problem(info: zipfile.ZipInfo, budget: _Budget) -> str:
+    if info.file_size > MAX_ENTRY_BYTES:
+        return f"unpacks to {info.file_size:,} bytes, over the {MAX_ENTRY_BYTES // 1024**2} MiB limit per file"
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        return (
+            f"compressed {info.file_size // max(info.compress_size, 1)}:1, over the {MAX_RATIO}:1 limit (a zip bomb?)"
+        )
+    if info.file_size > budget.left:
+        return f"the archive unpacks to more than {MAX_TOTAL_BYTES // 1024**3} GiB in all; this member was not read"
+    if budget.entries <= 0:
+        return f"the archive has more than {MAX_ENTRIES:,} files; the rest were not read"
+    return ""
+
+
+def read_member(path: Path, member: str) -> bytes:
+    """The bytes of an archive member (``outer//inner`` for a zip in a zip), never more than the limit."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            outer, _, inner = member.partition(NESTED)
+            data = _read_bounded(archive, outer)
+            if not inner:
+                return data
+            with zipfile.ZipFile(io.BytesIO(data)) as nested:
+                return _read_bounded(nested, inner)
+    except ArchiveError:
+        raise
+    except OSError as exc:
+        raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, RuntimeError, NotImplementedError) as exc:
+        raise ArchiveError(f"{member}: damaged or unreadable member ({exc})") from exc
+
+
+def _read_bounded(archive: zipfile.ZipFile, name: str) -> bytes:
+    info = archive.getinfo(name)
+    if info.flag_bits & 0x1:
+        raise ArchiveError(f"{name}: encrypted; {REZIP}")
+    with archive.open(info) as stream:
+        data = stream.read(MAX_ENTRY_BYTES + 1)
+    if len(data) > MAX_ENTRY_BYTES:  # the header may lie about the size; the stream cannot
+        raise ArchiveError(f"{name}: unpacks to more than {MAX_ENTRY_BYTES // 1024**2} MiB; not read")
+    return data
+
+
+def _zip_time(info: zipfile.ZipInfo) -> datetime:
+    try:
+        return datetime(*info.date_time)
+    except ValueError:  # a zero or impossible date in a hand-made archive
+        return datetime(1980, 1, 1)
+
+
+def _zip_entries(
+    archive: zipfile.ZipFile,
+    path: Path,
+    prefix: str,
+    member_prefix: str,
+    nested: bool,
+    budget: _Budget,
+    entry_prefix: str = "",
+) -> Iterator[Entry | LayoutProblem]:
+    """The members of one open archive; a zip member of a top-level archive is opened too, once.
+
+    ``prefix`` goes before names as people read them, ``member_prefix`` before names to read them by,
+    and ``entry_prefix`` before names in problems, which are relative to ``path``.
+    """
+    for info in archive.infolist():
+        name = member_text(info)
+        shown = prefix + name
+        if info.is_dir():
+            continue
+
+        def problem(reason: str, hint: str, serious: bool = True, entry: str = entry_prefix + name) -> LayoutProblem:
+            return LayoutProblem(path, reason, hint, entry=entry, serious=serious)
+
+        if _unsafe(name):
+            yield problem(
+                "the path leaves the archive (absolute, a drive letter, '..' or an empty folder name); not read",
+                "a hand-made or hostile archive: " + REZIP,
+            )
+            continue
+        parts = name.split("/")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            yield problem("a symbolic link, not a file; not read", REZIP)
+            continue
+        if noise := _noise(parts):
+            yield problem(noise, "nothing to do: ignored", serious=False)
+            continue
+        if info.flag_bits & 0x1:
+            yield problem("encrypted (password-protected); not read", REZIP)
+            continue
+        if too_big := _limit_problem(info, budget):
+            yield problem(too_big, "open the archive by hand to see what it holds; " + REZIP)
+            continue
+        budget.left -= info.file_size
+        budget.entries -= 1
+        member = member_prefix + info.filename
+        if name.lower().endswith(ZIP):
+            if nested:
+                yield problem("a zip inside a zip inside the source: only one level is opened", REZIP)
+                continue
+            yield from _nested_zip(archive, info, path, shown, member, budget)
+            continue
+        yield Entry(shown, path, member, entry_prefix + name, info.file_size, f"{info.CRC:08x}", _zip_time(info))
+
+
+def _nested_zip(
+    archive: zipfile.ZipFile | None, info: zipfile.ZipInfo | None, path: Path, shown: str, member: str, budget: _Budget
+) -> Iterator[Entry | LayoutProblem]:
+    """The members of a zip the student uploaded: a member of the source archive, or a file on disk."""
+    try:
+        if archive is not None and info is not None:
+            data = _read_bounded(archive, info.filename)
+            inner = zipfile.ZipFile(io.BytesIO(data))
+            member_prefix, entry_prefix = member + NESTED, shown + "/"
+        else:
+            inner = zipfile.ZipFile(path)
+            member_prefix, entry_prefix = "", ""
+        with inner:
+            yield from _zip_entries(inner, path, shown + "/", member_prefix, True, budget, entry_prefix)
+    except (ArchiveError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as exc:
+        yield LayoutProblem(
+            path,
+            f"a zip the student uploaded that cannot be opened ({exc})",
+            "ask the student to upload the .ipynb file itself",
+            entry=shown if archive is not None else "",
+        )
+
+
+def zip_entries(path: Path) -> list[Entry | LayoutProblem]:
+    """Every member of the archive at ``path``; a source that is not a readable zip raises IntakeError."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return list(_zip_entries(archive, path, "", "", False, _Budget()))
+    except zipfile.BadZipFile as exc:
+        raise IntakeError(
+            f"{path}: not a readable zip ({exc}); download it again (an interrupted download is the usual cause)"
+        ) from exc
+    except OSError as exc:
+        raise IntakeError(f"{path}: cannot read it ({exc.strerror or exc}); check the file's permissions") from exc
+
+
+def file_entry(file: Path, name: str) -> Entry:
+    info = file.stat()
+    modified = datetime.fromtimestamp(info.st_mtime, UTC).replace(tzinfo=None)
+    return Entry(name, file, "", "", info.st_size, str(info.st_mtime_ns), modified)
+
+
+def folder_entries(root: Path) -> list[Entry | LayoutProblem]:
+    """Every file under the folder ``root`` (symbolic links are reported, never followed)."""
+    found: list[Entry | LayoutProblem] = []
+    budget = _Budget()
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=lambda exc: found.append(_walk_error(exc))):
+        here = Path(folder)
+        dirs.sort()
+        for name in sorted([*files, *[d for d in dirs if (here / d).is_symlink()]]):
+            file = here / name
+            shown = unicodedata.normalize("NFC", file.relative_to(root).as_posix())
+            parts = shown.split("/")
+            if noise := _noise(parts):
+                found.append(LayoutProblem(file, noise, "nothing to do: ignored", serious=False))
+                continue
+            try:
+                mode = file.lstat().st_mode
+            except OSError as exc:
+                found.append(_walk_error(exc))
+                continue
+            if stat.S_ISLNK(mode):
+                found.append(LayoutProblem(file, "a symbolic link; not followed", "copy the real file here instead"))
+            elif not stat.S_ISREG(mode):
+                found.append(LayoutProblem(file, "not a regular file (a device, pipe or socket)", "remove it"))
+            elif name.lower().endswith(ZIP):
+                found.extend(_nested_zip(None, None, file, shown, "", budget))
+            else:
+                found.append(file_entry(file, shown))
+        for name in [d for d in dirs if _noise([d]) or d.startswith(".")]:
+            why = _noise([name]) or "a hidden folder, not a submission"
+            found.append(LayoutProblem(here / name, why, "nothing to do: ignored", serious=False))
+        dirs[:] = [d for d in dirs if not (here / d).is_symlink() and not _noise([d]) and not d.startswith(".")]
+    return found
+
+
+def _walk_error(exc: OSError) -> LayoutProblem:
+    where = Path(exc.filename or "?")
+    return LayoutProblem(where, f"cannot read it ({exc.strerror or exc})", "check the folder's permissions")
+
+
+def source_entries(source: Path) -> list[Entry | LayoutProblem]:
+    """The files of a source given as a folder or a zip file."""
+    if not source.exists():
+        raise IntakeError(f"{source}: no such file or folder; give the downloaded zip or the folder")
+    return folder_entries(source) if source.is_dir() else zip_entries(source)

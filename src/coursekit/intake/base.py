@@ -1,0 +1,74 @@
+"""What every source module shares: the options it reads, and what it hands back before the roster match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from coursekit.course.settings import Settings
+from coursekit.intake.archive import Entry
+from coursekit.intake.identity import Claim
+from coursekit.intake.submission import LayoutProblem, SubmissionFile
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a source may need besides its folder or zip."""
+
+    pattern: str = "week*.ipynb"  # JupyterHub homes: the notebooks to take from each home
+    moodle_worksheet: Path | None = None  # Moodle's grading worksheet CSV: participant id -> person
+    deadline_only: bool = False  # nbgrader exchange: the newest submission before the deadline
+    settings: Settings | None = None  # course.toml: the weeks' deadlines
+
+    def deadline(self, week: int | None) -> datetime | None:
+        """A week's deadline (naive UTC), None when there are no settings or the week has none."""
+        return self.settings.deadline(week) if self.settings is not None else None
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file a source found, with ``student`` still the source's own id, and who the source says sent it."""
+
+    file: SubmissionFile
+    claim: Claim
+
+
+def record(
+    entry: Entry, source: str, source_id: str, late: bool | None = None, at: datetime | None = None
+) -> SubmissionFile:
+    """The submission record of an entry; ``at`` overrides the entry's own time (nbgrader's timestamp.txt)."""
+    return SubmissionFile(
+        student=source_id,
+        path=entry.path,
+        submitted_at=at or entry.modified,
+        entry=entry.member,
+        size=entry.size,
+        stamp=entry.stamp,
+        late=late,
+        source=source,
+        source_id=source_id,
+    )
+
+
+def as_student(file: SubmissionFile, student: str) -> SubmissionFile:
+    return replace(file, student=student)
+
+
+def not_notebook(entry: Entry, what: str = "") -> LayoutProblem:
+    """A file that is not a notebook: reported so a PDF handed in instead of the notebook is seen."""
+    suffix = Path(entry.name).suffix
+    kind = what or (f"a {suffix} file" if suffix else "a file without extension")
+    return entry.problem(
+        f"{kind}, not a notebook; not collected",
+        "if it is the student's only upload, ask them to submit the .ipynb",
+        serious=False,
+    )
+
+
+def outside(entry: Entry, layout: str, expected: str) -> LayoutProblem:
+    """A notebook whose place does not fit the source's naming, so its sender is unknown."""
+    return entry.problem(
+        f"the name does not follow the {layout} layout ({expected}), so its sender is unknown; not collected",
+        "check it came from this download, or pass the right --layout",
+    )

@@ -1,0 +1,83 @@
+"""The package as a user installs it: the built wheel, alone, in a fresh virtual environment.
+
+No requirements.txt and no system site packages: only what pyproject.toml declares. pip installs the
+wheel's dependencies from the indexes it is configured with (its cache makes a rerun quicker).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+from conftest import READING_DIR, ROOT, filled_notebook, student_answers, write_notebook
+
+from coursekit.cli import main
+
+# Imports every coursekit module but the pytest plugin, then checks that none of it imported pytest or
+# nbval, or patched nbval: the plugin is loaded into validation runs only (pytest -p).
+IMPORT_ALL = """
+import importlib, pkgutil, sys, coursekit
+for module in pkgutil.walk_packages(coursekit.__path__, "coursekit."):
+    if module.name != "coursekit.validation.plugin":
+        importlib.import_module(module.name)
+assert "pytest" not in sys.modules and "nbval" not in sys.modules, "imported at import time"
+from nbval.kernel import RunningKernel
+assert not getattr(RunningKernel.await_reply, "coursekit", False), "nbval patched outside a run"
+import coursekit.validation.plugin  # its own imports resolve too
+print("imported", len(sys.modules))
+"""
+
+
+def run(*command, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run with bytecode caching on: the wheel is installed without .pyc files, so the first run writes them."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return subprocess.run([str(c) for c in command], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The bin/ folder of a fresh virtual environment holding the wheel built from this checkout."""
+    work = tmp_path_factory.mktemp("install")
+    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", ROOT, timeout=600)
+    assert built.returncode == 0, built.stderr
+    wheel = next((work / "dist").glob("coursekit-*.whl"))
+    venv.create(work / "venv", with_pip=False)  # this environment's pip installs into it (pip --python)
+    python = work / "venv" / "bin" / "python"
+    done = run(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-compile", wheel, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    return python.parent
+
+
+def test_every_module_imports_with_the_declared_dependencies_and_nbval_is_left_alone(installed):
+    imported = run(installed / "python", "-c", IMPORT_ALL)
+    assert imported.returncode == 0, imported.stderr
+
+
+def test_every_command_has_help_in_a_fresh_install(installed):
+    top = run(installed / "coursekit", "--help")
+    assert top.returncode == 0, top.stderr
+    for command in main.commands:
+        assert command in top.stdout
+        helped = run(installed / "coursekit", command, "--help")
+        assert helped.returncode == 0 and "Usage: coursekit" in helped.stdout, (command, helped.stderr)
+
+
+def test_validate_runs_a_notebook_in_a_fresh_install(installed, tmp_path, reading):
+    course = tmp_path / "course"
+    (course / "readings").mkdir(parents=True)
+    subprocess.run(["cp", "-r", str(READING_DIR), str(course / "readings")], check=True)
+    answers = {pid: " ".join([text] * 8) for pid, text in student_answers(reading, 1, "ann").items()}
+    write_notebook(course / "subs" / "ann" / "week01.ipynb", filled_notebook(reading, 1, answers))
+    result = run(installed / "coursekit", "validate", "subs", "--timeout", "90", cwd=course, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 notebook(s): 1 passed, 0 failed" in result.stdout
+
+
+def test_lab_names_the_extra_it_needs(installed, tmp_path):
+    result = run(installed / "coursekit", "lab", "--no-browser", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "coursekit lab needs jupyterlab" in result.stderr and "pip install 'coursekit[lab]'" in result.stderr
