@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from coursekit.log.frames import open_log
-from coursekit.log.store import latest_review, save_review
+from coursekit.log.store import ReviewDraft, latest_review, save_review
 
 KEYS = 1  # the reflection both reviewers work on: each save may meet the other's
 
@@ -53,9 +53,9 @@ def review(db: str, reviewer: str, rounds: int, go: Path, out: Path, patient: bo
                     if time.monotonic() > until:
                         break
                     time.sleep(0.01)
-            mine, conflict = save_review(
-                log.engine, student, notebook, prompt_id, reviewer, {"voice": n}, f"{reviewer} {n}", False, based_on
-            )
+            scores, comment = {"voice": n}, f"{reviewer} {n}"
+            draft = ReviewDraft(student, notebook, prompt_id, reviewer, scores, comment, False, based_on)
+            mine, conflict = save_review(log.engine, draft)
             saved.append(
                 {"id": mine.id, "based_on": based_on, "conflict": conflict.id if conflict else None, "at": time.time()}
             )

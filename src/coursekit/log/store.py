@@ -43,6 +43,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from coursekit.discussion.images import PostImage
@@ -447,7 +449,9 @@ def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, Tracked
 def track_file(conn: Connection, origin: str, tracked: TrackedFile, known: bool = True) -> None:
     """Remember what the file at ``origin`` was, replacing what was remembered before.
 
-    ``known=False`` says the log remembered nothing of it, which saves asking.
+    One INSERT … ON CONFLICT DO UPDATE, so two collects of the same folder at once both succeed
+    (the later one's row wins) instead of one failing on the other's row. ``known`` is kept for
+    callers that know the log remembered nothing of the file; the upsert needs no such hint.
     """
     values = dict(
         student=tracked.student,
@@ -458,11 +462,14 @@ def track_file(conn: Connection, origin: str, tracked: TrackedFile, known: bool 
         file_hash=tracked.file_hash,
         checked_at=now(),
     )
-    if known:
-        by_origin = collected_files.update().where(collected_files.c.origin == bindparam("at_origin"))
-        if conn.execute(by_origin, {"at_origin": origin, **values}).rowcount:
-            return
-    conn.execute(collected_files.insert(), {"origin": origin, **values})
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        statement = dialect_insert(collected_files).values(origin=origin, **values)
+        conn.execute(statement.on_conflict_do_update(index_elements=["origin"], set_=values))
+        return
+    by_origin = collected_files.update().where(collected_files.c.origin == bindparam("at_origin"))
+    if not (known and conn.execute(by_origin, {"at_origin": origin, **values}).rowcount):
+        conn.execute(collected_files.insert(), {"origin": origin, **values})
 
 
 class Batch:
