@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from collections import deque
 from collections.abc import Generator, Sequence
@@ -62,9 +63,27 @@ def _context():
     return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when collect ends, even by SIGKILL (Linux).
+
+    A forked worker holds copies of the parent's descriptors, a database connection among them; an
+    orphaned worker would keep a killed collect's PostgreSQL transaction (and its locks) open.
+    """
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
 def _alone(file: SubmissionFile, readings: Readings | None) -> Extracted:
     """Read one file in a process of its own: after a worker died, this finds the file that killed it."""
-    with ProcessPoolExecutor(1, mp_context=_context()) as one:
+    with _pool(1) as one:
         try:
             return one.submit(read_safely, file, readings).result()
         except BrokenProcessPool:
@@ -88,7 +107,7 @@ def read_all(
     if jobs == 1 or len(files) < IN_PROCESS_BELOW:
         return (read_safely(file, readings) for file in files)
     chunks = [list(files[start : start + CHUNK]) for start in range(0, len(files), CHUNK)]
-    pool = ProcessPoolExecutor(jobs, mp_context=_context())
+    pool = _pool(jobs)
     in_flight = deque(
         (chunk, pool.submit(_read_chunk, chunk, readings)) for chunk in chunks[: jobs * IN_FLIGHT_PER_WORKER]
     )
@@ -120,7 +139,7 @@ def _in_order(
                 for lost in [chunk, *(c for c, _ in in_flight)]:
                     yield from (_alone(file, readings) for file in lost)
                 in_flight.clear()
-                pool = ProcessPoolExecutor(jobs, mp_context=_context())
+                pool = _pool(jobs)
             while waiting and len(in_flight) < jobs * IN_FLIGHT_PER_WORKER:
                 next_chunk = waiting.pop()
                 in_flight.append((next_chunk, pool.submit(_read_chunk, next_chunk, readings)))
