@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from coursekit.intake.load import file_kind
 from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile
 
 QUIET = {".ipynb_checkpoints"}  # Jupyter's autosaves: never a submission
@@ -41,16 +42,6 @@ def _skipped(name: str) -> bool:
 
 def _inside(target: str, root: str) -> bool:
     return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _bad_name(name: str) -> bool:
@@ -132,7 +123,7 @@ def walk_notebooks(
                     found.append(Found(path, info))
                 else:
                     problems.append(
-                        LayoutProblem(path, f"{_kind(info.st_mode)} named like a notebook: not read", "remove it")
+                        LayoutProblem(path, f"{file_kind(info.st_mode)} named like a notebook: not read", "remove it")
                     )
     found.sort(key=lambda f: str(f.path))
     return found, problems
@@ -178,7 +169,7 @@ def _link(path: Path, real_root: str) -> tuple[LayoutProblem | None, Found | Non
     if not path.name.endswith(SUFFIX):
         return None, None
     if not stat.S_ISREG(info.st_mode):
-        return LayoutProblem(path, f"a link to {_kind(info.st_mode)}: not read", "remove it"), None
+        return LayoutProblem(path, f"a link to {file_kind(info.st_mode)}: not read", "remove it"), None
     return None, Found(path, info)
 
 

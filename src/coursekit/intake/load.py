@@ -46,7 +46,8 @@ def internal_error(exc: BaseException, doing: str = "reading this file") -> Prob
     return Problem(f"internal error while {doing}: {exc.__class__.__name__}: {exc}", REPORT)
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words (for reasons shown to people)."""
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
@@ -73,7 +74,7 @@ def read_file_bytes(file: SubmissionFile) -> bytes:
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{_kind(info.st_mode)}, not a notebook file, so it is not read")
+            raise OSError(f"{file_kind(info.st_mode)}, not a notebook file, so it is not read")
         if info.st_size > MAX_FILE:
             raise OSError(f"{info.st_size:,} bytes, more than the {MAX_FILE:,} a notebook may have")
         return handle.read(MAX_FILE + 1)
