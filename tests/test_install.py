@@ -21,8 +21,9 @@ from coursekit.cli import main
 # nbval, or patched nbval: the plugin is loaded into validation runs only (pytest -p).
 IMPORT_ALL = """
 import importlib, pkgutil, sys, coursekit
+# The pytest plugin runs inside validation runs; Alembic's env script runs inside a migration only.
 for module in pkgutil.walk_packages(coursekit.__path__, "coursekit."):
-    if module.name != "coursekit.validation.plugin":
+    if module.name not in ("coursekit.validation.plugin", "coursekit.log.migrations.env"):
         importlib.import_module(module.name)
 assert "pytest" not in sys.modules and "nbval" not in sys.modules, "imported at import time"
 from nbval.kernel import RunningKernel
