@@ -29,8 +29,12 @@ class Loaded:
 
     file: SubmissionFile
     extracted: Extracted
-    file_hash: str = ""
     data: bytes | None = None  # kept only when asked for (validate runs the notebook)
+
+    @property
+    def file_hash(self) -> str:
+        """The bytes' sha256 ("" when they could not be read): the extract carries it to the log."""
+        return self.extracted.file_hash
 
     @property
     def ok(self) -> bool:
@@ -96,11 +100,10 @@ def load_submission(file: SubmissionFile, keep_data: bool = False, readings: Rea
         )
     try:
         extracted = extract(data, Path(file.name).stem, readings)
-        file_hash = hashlib.sha256(data).hexdigest()
-        extracted.file_hash = file_hash
+        extracted.file_hash = hashlib.sha256(data).hexdigest()
     except Exception as exc:  # noqa: BLE001 - a bug of ours on one file must not stop the run
         return Loaded(file, _failed(file, internal_error(exc)))
-    return Loaded(file, extracted, file_hash, data if keep_data else None)
+    return Loaded(file, extracted, data if keep_data else None)
 
 
 def _failed(file: SubmissionFile, problem: Problem) -> Extracted:
