@@ -18,21 +18,24 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from backends import fresh_database, rows
 from conftest import ROOT, filled_notebook, write_notebook
 from log_workers import KEYS
+from sqlalchemy import text
 
 from coursekit.log import schema
 from coursekit.log.check import check_log
-from coursekit.log.collect import collect
+from coursekit.log.collect import BATCH, collect
 from coursekit.log.store import course_meta, open_database
 
 COURSEKIT = [sys.executable, "-m", "coursekit.cli"]
 KILLS = 10
-SUBMISSIONS = 200
+SUBMISSIONS = 500  # two full batches and a part: kills can land between commits
+PARTIAL = 3  # kills that must leave part of the class stored
 REVIEW_ROUNDS = 40
 FOLDER = 24  # submissions per collected folder
 
@@ -80,52 +83,81 @@ def assert_whole(db: str, prompts: int) -> None:
     assert rows(db, "select count(*) from reflection_versions")[0][0] == len(per_submission) * prompts
 
 
+def watch(process: subprocess.Popen, db: str, until: Callable[[int], bool]) -> list[tuple[float, int]]:
+    """Poll the stored submissions while ``process`` runs, until ``until(count)``; return each (time, count) seen."""
+    began, seen = time.monotonic(), [(0.0, -1)]
+    engine = schema.make_engine(db)
+    try:
+        with engine.connect() as conn:
+            while process.poll() is None:
+                count = conn.execute(text("select count(*) from submissions")).scalar_one()
+                conn.rollback()  # the next poll sees the next commit
+                if count != seen[-1][1]:
+                    seen.append((time.monotonic() - began, count))
+                if until(count):
+                    break
+                time.sleep(0.005)
+    finally:
+        engine.dispose()
+    return seen[1:]
+
+
 @pytest.mark.timeout(300)
 def test_sigkill_during_collect_never_leaves_a_half_stored_submission(backend, reading, tmp_path):
     """Each round: a new log, a collect killed at a random moment of a run, then `db check` and a rerun.
 
-    A new log per round keeps every kill inside a run that still has files to store (a log that is
-    already complete would only show that reruns survive kills).
+    Collect commits every BATCH submissions, so a class of several batches is stored in steps. A
+    few kills land at start-up or while the first batch is written (nothing committed yet); most
+    wait until the first batch is visible and then a random further time within the span the
+    clean run took to commit the rest, so they land between commits and inside later batches. The
+    test demands that at least PARTIAL kills left part of the class stored. A new log per round
+    keeps every kill inside a run that still has files to store.
     """
+    assert SUBMISSIONS > 2 * BATCH  # at least two commits before the last one
     folder = write_class(reading, tmp_path / "submissions", "s", SUBMISSIONS)
     prompts = len(reading.prompts_for(1))
+    collect_command = [*COURSEKIT, "collect", str(folder), "--db"]
     with fresh_database(backend, tmp_path) as clean:
         new_log(clean, "a" * 64)
-        began = time.monotonic()
-        clean_run = subprocess.run([*COURSEKIT, "collect", str(folder), "--db", clean], capture_output=True, text=True)
-        assert clean_run.returncode == 0, clean_run.stderr
-        duration = time.monotonic() - began  # a whole collect, start-up included
+        process = subprocess.Popen([*collect_command, clean], stdout=subprocess.DEVNULL, cwd=tmp_path)
+        commits = watch(process, clean, lambda _: False)
+        assert process.wait() == 0
+        visible = [at for at, count in commits if count > 0]
+        assert commits[-1][1] == SUBMISSIONS and len(visible) >= 3, commits
+        first, last = visible[0], visible[-1]  # when the first and the last batch became visible
         expected = export(clean)
 
     rng = random.Random(11)
     kills, partial, started = 0, 0, time.monotonic()
-    for _ in range(3 * KILLS):
+    for round_ in range(3 * KILLS):
         if kills == KILLS:
             break
         with fresh_database(backend, tmp_path) as db:
             new_log(db, "a" * 64)
-            process = subprocess.Popen(
-                [*COURSEKIT, "collect", str(folder), "--db", db], stdout=subprocess.DEVNULL, cwd=tmp_path
-            )
-            # a random moment of a run: starting up, reading files, inside a batch, committing
-            time.sleep(rng.uniform(0.2, 0.9) * duration)
+            process = subprocess.Popen([*collect_command, db], stdout=subprocess.DEVNULL, cwd=tmp_path)
+            if round_ % 3 == 0:  # starting up, reading files, writing the first batch
+                time.sleep(rng.uniform(0.1, 1.0) * first)
+            else:  # once a batch is committed: between commits, or inside a later batch
+                watch(process, db, lambda count: count > 0)
+                time.sleep(rng.uniform(0.0, last - first))
             if process.poll() is not None:
                 continue  # it finished first: this round does not count
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
             kills += 1
-            partial += 0 < stored(db) < SUBMISSIONS
-            assert stored(db) < SUBMISSIONS or rows(db, "select count(*) from collected_files")[0][0] == SUBMISSIONS
+            count = stored(db)
+            partial += 0 < count < SUBMISSIONS
+            assert rows(db, "select count(*) from collected_files")[0][0] == count  # a file is remembered with its rows
             assert_whole(db, prompts)  # db check passes, no half-stored submission
-            final = subprocess.run(
-                [*COURSEKIT, "collect", str(folder), "--db", db], capture_output=True, text=True, cwd=tmp_path
-            )
+            final = subprocess.run([*collect_command, db], capture_output=True, text=True, cwd=tmp_path)
             assert final.returncode == 0, final.stdout[-2000:] + final.stderr
             assert f"{SUBMISSIONS} file(s)" in final.stdout
             assert_whole(db, prompts)
             assert export(db) == expected  # the rerun finishes the job: exactly a clean run's log
+    took = time.monotonic() - started
+    print(f"{backend}: {kills} kills ({partial} with part of the class stored) in {took:.1f} s; commits {commits}")
     assert kills == KILLS, f"only {kills} kills landed before collect finished"
-    print(f"{backend}: {kills} kills ({partial} with part of the class stored) in {time.monotonic() - started:.1f} s")
+    assert partial >= PARTIAL, f"only {partial} of {kills} kills landed after a batch was committed"
 
 
 def status_lines(output: str) -> dict[str, str]:
