@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from backends import fresh_database, rows
 from conftest import filled_notebook, write_notebook
 from sqlalchemy import text
 
@@ -19,11 +19,6 @@ from coursekit.intake.extract import extract
 from coursekit.intake.submission import SubmissionFile
 from coursekit.log.collect import collect, collect_files
 from coursekit.log.store import open_database
-
-
-def rows(db, sql):
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def statuses(report) -> dict[str, str]:
@@ -51,8 +46,8 @@ def opened(monkeypatch) -> list[str]:
     return seen
 
 
-def test_rerun_opens_no_unchanged_file(make_class, tmp_path, opened):
-    root, db = make_class(4), tmp_path / "log.db"
+def test_rerun_opens_no_unchanged_file(make_class, db, opened):
+    root = make_class(4)
     assert collect(root, db).count("collected") == 4
     assert len(opened) == 4
     opened.clear()
@@ -66,8 +61,8 @@ def test_rerun_opens_no_unchanged_file(make_class, tmp_path, opened):
     assert statuses(full)["student01/week01.ipynb"] == "failed" and len(opened) == 4
 
 
-def test_new_time_same_bytes_is_unchanged_and_remembered(make_class, tmp_path, opened):
-    root, db = make_class(3), tmp_path / "log.db"
+def test_new_time_same_bytes_is_unchanged_and_remembered(make_class, db, opened):
+    root = make_class(3)
     collect(root, db)
     path = root / "student02" / "week01.ipynb"
     os.utime(path, (1_900_000_000, 1_900_000_000))  # touched, e.g. copied again from the LMS
@@ -82,8 +77,8 @@ def test_new_time_same_bytes_is_unchanged_and_remembered(make_class, tmp_path, o
     assert opened == []  # the new time was remembered
 
 
-def test_changed_file_of_the_same_size_is_read_and_updated(make_class, tmp_path, reading):
-    root, db = make_class(2), tmp_path / "log.db"
+def test_changed_file_of_the_same_size_is_read_and_updated(make_class, db, reading):
+    root = make_class(2)
     collect(root, db)
     path = root / "student00" / "week01.ipynb"
     before = path.read_text()
@@ -102,8 +97,8 @@ def test_changed_file_of_the_same_size_is_read_and_updated(make_class, tmp_path,
     assert "studentXX" in texts[0][0]
 
 
-def test_newer_copy_after_a_first_collect_wins_and_the_old_one_is_a_duplicate(make_class, tmp_path, reading):
-    root, db = make_class(2), tmp_path / "log.db"
+def test_newer_copy_after_a_first_collect_wins_and_the_old_one_is_a_duplicate(make_class, db, reading):
+    root = make_class(2)
     collect(root, db)
     prompt = reading.prompts_for(1)[0].id
     newer = filled_notebook(reading, 1, {prompt: "the final version"})
@@ -120,18 +115,27 @@ def test_newer_copy_after_a_first_collect_wins_and_the_old_one_is_a_duplicate(ma
     assert statuses(collect(root, db))["student01/week01.ipynb"] == "duplicate"
 
 
-def test_one_files_database_error_rolls_back_that_file_only(make_class, tmp_path, reading):
+REFUSE_STUDENT02 = {  # a trigger that fails one student's reflections, in each backend's dialect
+    "sqlite": [
+        "CREATE TRIGGER no_student02 BEFORE INSERT ON reflections WHEN NEW.student = 'student02' "
+        "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION no_student02() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.student = 'student02' THEN RAISE EXCEPTION 'disk says no'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER no_student02 BEFORE INSERT ON reflections FOR EACH ROW EXECUTE FUNCTION no_student02()",
+    ],
+}
+
+
+def test_one_files_database_error_rolls_back_that_file_only(make_class, backend, db, reading):
     """A real database error halfway through one file (its submission row is already written):
     its savepoint is rolled back, the files before and after it in the same transaction stay."""
-    root, db = make_class(5), tmp_path / "log.db"
+    root = make_class(5)
     engine = open_database(db)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TRIGGER no_student02 BEFORE INSERT ON reflections WHEN NEW.student = 'student02' "
-                "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
-            )
-        )
+        for statement in REFUSE_STUDENT02[backend]:
+            conn.execute(text(statement))
     report = collect(root, engine)
     failed = report.failed
     assert [r.student for r in failed] == ["student02"] and "database error" in failed[0].detail
@@ -143,21 +147,23 @@ def test_one_files_database_error_rolls_back_that_file_only(make_class, tmp_path
     assert rows(db, "select count(*) from submissions where student='student02'") == [(0,)]
     assert rows(db, "select count(*) from collected_files where student='student02'") == [(0,)]
     with engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER no_student02"))
+        conn.execute(text("DROP TRIGGER no_student02" + (" ON reflections" if backend == "postgresql" else "")))
     assert statuses(collect(root, engine))["student02/week01.ipynb"] == "collected"  # not remembered, so retried
 
 
-def test_parallel_workers_give_the_same_log_as_one_process(make_class, tmp_path, monkeypatch):
+def test_parallel_workers_give_the_same_log_as_one_process(make_class, backend, db, tmp_path, monkeypatch):
     root = make_class(12)
     (root / "student05" / "week01.ipynb").write_bytes(b"{ broken")
     monkeypatch.setattr(reader, "IN_PROCESS_BELOW", 1)  # use workers even for a dozen files
     monkeypatch.setattr(reader, "CHUNK", 2)
-    one = collect(root, tmp_path / "one.db", jobs=1)
-    two = collect(root, tmp_path / "two.db", jobs=2)
+    query = "select student, prompt_id, text from reflections order by student, prompt_id"
+    with fresh_database(backend, tmp_path) as other:
+        one = collect(root, other, jobs=1)
+        one_rows = rows(other, query)
+    two = collect(root, db, jobs=2)
     assert [(r.path, r.status, r.detail) for r in one.results] == [(r.path, r.status, r.detail) for r in two.results]
     assert two.count("failed") == 1 and two.count("collected") == 11
-    query = "select student, prompt_id, text from reflections order by student, prompt_id"
-    assert rows(tmp_path / "one.db", query) == rows(tmp_path / "two.db", query)
+    assert one_rows == rows(db, query)
 
 
 class Crashing(SubmissionFile):
@@ -181,7 +187,7 @@ def test_a_worker_that_dies_fails_its_file_only(make_class, monkeypatch):
     assert "made the process reading it stop" in results[3].problems[0].reason
 
 
-def test_zip_members_are_skipped_by_crc_and_size(make_class, tmp_path, reading, opened):
+def test_zip_members_are_skipped_by_crc_and_size(make_class, db, tmp_path, reading, opened):
     """An archive source hands on members with their CRC as the stamp: unchanged members are not read."""
     root = make_class(3)
     archive = tmp_path / "download.zip"
@@ -207,7 +213,7 @@ def test_zip_members_are_skipped_by_crc_and_size(make_class, tmp_path, reading, 
                 for info in packed.infolist()
             ]
 
-    engine = open_database(tmp_path / "log.db")
+    engine = open_database(db)
     assert collect_files(pack(), engine).count("collected") == 3
     opened.clear()
     again = collect_files(pack({"student01": "rewritten in the archive"}), engine)
@@ -250,10 +256,10 @@ def test_what_json_accepts_and_orjson_refuses_is_still_read(reading):
     assert [r.text for r in result.reflections if r.text == "kept"] == ["kept"]
 
 
-def test_a_failed_commit_fails_every_file_of_its_batch_and_nothing_is_remembered(make_class, tmp_path, monkeypatch):
+def test_a_failed_commit_fails_every_file_of_its_batch_and_nothing_is_remembered(make_class, db, monkeypatch):
     from coursekit.log import store
 
-    root, db = make_class(3), tmp_path / "log.db"
+    root = make_class(3)
     real_commit = store.Batch.commit
 
     def broken_commit(self):
