@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sqlite3
 import tempfile
 import unicodedata
 import zipfile
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import filled_notebook
+from sqlalchemy import select
 
 from coursekit.cli import main
 from coursekit.course.roster import read_roster
@@ -22,6 +22,8 @@ from coursekit.intake.base import Options
 from coursekit.intake.identity import Roster
 from coursekit.intake.sources import detect, gather
 from coursekit.log.collect import collect
+from coursekit.log.schema import make_engine
+from coursekit.log.store import submissions
 
 DEADLINE = datetime(2026, 9, 11, 23, 59)
 ON_TIME = datetime(2026, 9, 10, 12, 30, 0)
@@ -80,10 +82,16 @@ def landed(intake) -> dict[str, tuple]:
     return {f.student: (f.name, f.source_id, f.late, f.submitted_at) for f in intake.files}
 
 
-def stored(db: Path) -> dict[str, tuple]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT student, week, source, source_id, source_late, submitted_at FROM submissions")
-        return {r[0]: r[1:] for r in rows}
+def stored(db: str | Path) -> dict[str, tuple]:
+    """student -> (week, source, source id, the source's late flag, submitted_at), typed by the backend."""
+    s = submissions.c
+    engine = make_engine(db)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(select(s.student, s.week, s.source, s.source_id, s.source_late, s.submitted_at))
+            return {r[0]: tuple(r[1:]) for r in found}
+    finally:
+        engine.dispose()
 
 
 def canvas_zip(tmp_path: Path, notebook_bytes) -> Path:
@@ -103,7 +111,7 @@ def canvas_zip(tmp_path: Path, notebook_bytes) -> Path:
     )
 
 
-def test_canvas_zip_lands_every_file_on_its_roster_student(tmp_path, notebook_bytes, roster):
+def test_canvas_zip_lands_every_file_on_its_roster_student(tmp_path, db, notebook_bytes, roster):
     source = canvas_zip(tmp_path, notebook_bytes)
     assert detect(source) == "canvas"
     intake = gather(source, roster=roster, options=options())
@@ -117,13 +125,12 @@ def test_canvas_zip_lands_every_file_on_its_roster_student(tmp_path, notebook_by
     assert "anonymous grading" in intake.unmatched[0].hint
     assert any("text or link entry" in s.reason and not s.serious for s in intake.skipped)
 
-    db = tmp_path / "log.db"
     report = collect(source, db, roster=roster, options=options())
     assert report.count("collected") == 5 and report.count("unmatched") == 1
     rows = stored(db)
-    assert rows["znunez@uni.example"][:4] == (1, "canvas", "102", 1)
-    assert rows["mobrien@uni.example"][:4] == (1, "canvas", "101", 0)
-    assert rows["mobrien@uni.example"][4].startswith("2026-09-10 12:30:00")
+    assert rows["znunez@uni.example"][:4] == (1, "canvas", "102", True)
+    assert rows["mobrien@uni.example"][:4] == (1, "canvas", "101", False)
+    assert rows["mobrien@uni.example"][4] == datetime(2026, 9, 10, 12, 30)
     assert not any(s.startswith("anon") for s in rows)  # never stored under a guess
 
 
@@ -215,7 +222,7 @@ def nbgrader_submission(inbound: Path, student: str, when: datetime, data: bytes
     (folder / "timestamp.txt").write_text(stamp)
 
 
-def test_nbgrader_exchange_keeps_the_newest_or_the_newest_before_the_deadline(tmp_path, notebook_bytes, roster):
+def test_nbgrader_exchange_keeps_the_newest_or_the_newest_before_the_deadline(tmp_path, db, notebook_bytes, roster):
     exchange = tmp_path / "exchange" / "netmedia"
     nbgrader_submission(exchange / "inbound", "mobrien", ON_TIME, notebook_bytes("first"), "a1")
     nbgrader_submission(exchange / "inbound", "mobrien", AFTER, notebook_bytes("second"), "b2")
@@ -230,7 +237,6 @@ def test_nbgrader_exchange_keeps_the_newest_or_the_newest_before_the_deadline(tm
     before = gather(exchange, roster=roster, options=options(deadline_only=True))
     assert landed(before)["mobrien@uni.example"][3] == ON_TIME
 
-    db = tmp_path / "log.db"
     collect(exchange, db, roster=roster, options=options())
     assert stored(db)["mobrien@uni.example"][1:3] == ("nbgrader-exchange", "mobrien")
 
@@ -271,7 +277,7 @@ def test_jupyterhub_homes_skip_empty_homes_and_refuse_symlinks(tmp_path, noteboo
     assert any("no file matches" in p.reason and not p.serious for p in intake.skipped)
 
 
-def test_collect_cli_with_homes_and_a_course_roster(tmp_path, notebook_bytes, monkeypatch):
+def test_collect_cli_with_homes_and_a_course_roster(tmp_path, db, notebook_bytes, monkeypatch):
     home = tmp_path / "home"
     path = home / "jupyter-jsmith3" / "course" / "week01.ipynb"
     path.parent.mkdir(parents=True)
@@ -281,7 +287,7 @@ def test_collect_cli_with_homes_and_a_course_roster(tmp_path, notebook_bytes, mo
         "Student,ID,SIS User ID,SIS Login ID,Section\n"
         + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
     )
-    db = tmp_path / "log.db"
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report goes to the working folder
     result = CliRunner().invoke(
         main,
         [
@@ -301,7 +307,7 @@ def test_collect_cli_with_homes_and_a_course_roster(tmp_path, notebook_bytes, mo
     assert result.exit_code == 0, result.output
     week, source, source_id, late, submitted = stored(db)["jsmith3@uni.example"]
     assert (week, source, source_id, late) == (1, "homes", "jsmith3", None)  # homes say nothing: the deadline decides
-    assert submitted.startswith(f"{AFTER:%Y-%m-%d %H:%M:%S}")  # the file's time, not the collect time
+    assert submitted.replace(microsecond=0) == AFTER  # the file's time, not the collect time
 
 
 def _course_toml(tmp_path: Path) -> Path:
@@ -399,10 +405,10 @@ def test_an_old_log_gains_the_source_columns(tmp_path, notebook_bytes):
     assert len(frame) and frame["source_late"].isna().all() and frame["source"].isna().all()
     source = write_zip(tmp_path / "c.zip", {"leeann_104_9004_week01.ipynb": notebook_bytes("Ann")})
     assert collect(source, db).count("collected") == 1
-    assert stored(db)["104"][1:4] == ("canvas", "104", 0)
+    assert stored(db)["104"][1:4] == ("canvas", "104", False)
 
 
-def test_grades_report_and_review_desk_call_late_what_the_source_called_late(tmp_path, notebook_bytes, roster):
+def test_grades_report_and_review_desk_call_late_what_the_source_called_late(tmp_path, db, notebook_bytes, roster):
     """Canvas's LATE (before the deadline by the zip's clock) and its absence (after it) decide everywhere."""
     from coursekit.course.settings import load_settings
     from coursekit.log.frames import open_log
@@ -410,7 +416,6 @@ def test_grades_report_and_review_desk_call_late_what_the_source_called_late(tmp
     from coursekit.review.filters import review_table
     from coursekit.review.grades import week_scores
 
-    db = tmp_path / "log.db"
     collect(canvas_zip(tmp_path, notebook_bytes), db, roster=roster, options=options())
     settings = load_settings(_course_toml(tmp_path))
     log = open_log(db)
