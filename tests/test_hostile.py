@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
+from backends import rows
 from click.testing import CliRunner
 from conftest import ROOT, filled_notebook, student_answers, with_saved, write_notebook
 
@@ -169,9 +169,11 @@ def corpus(reading, tmp_path, monkeypatch):
     return root, expected, texts
 
 
-def test_hostile_corpus_fails_each_bad_file_with_its_reason_and_stores_every_good_one(corpus, tmp_path):
+def test_hostile_corpus_fails_each_bad_file_with_its_reason_and_stores_every_good_one(
+    corpus, db, monkeypatch, tmp_path
+):
     root, expected, texts = corpus
-    db = tmp_path / "log.db"
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report goes to the working folder
     result = run("collect", str(root), "--db", str(db), "--verbose")  # a line for every file, good ones too
     assert result.exit_code == 1
     assert "Traceback" not in result.output
@@ -185,10 +187,9 @@ def test_hostile_corpus_fails_each_bad_file_with_its_reason_and_stores_every_goo
     assert f"{len(GOOD)} collected" in result.stdout
 
     # Every good student is stored, text intact, and nothing of any bad file.
-    with sqlite3.connect(db) as conn:
-        stored = conn.execute(
-            "select s.student, r.prompt_id, r.text from reflections r join submissions s on s.id = r.submission_id"
-        ).fetchall()
+    stored = rows(
+        db, "select s.student, r.prompt_id, r.text from reflections r join submissions s on s.id = r.submission_id"
+    )
     by_student: dict[str, dict[str, str]] = {}
     for student, prompt_id, text in stored:
         by_student.setdefault(student, {})[prompt_id] = text
