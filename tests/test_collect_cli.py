@@ -1,10 +1,11 @@
-"""The collect and export commands over a generated class folder, against a real SQLite log."""
+"""The collect and export commands over a generated class folder, against a real log on each backend."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,6 +19,12 @@ from coursekit.log.frames import open_log
 
 def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """Run in the test's folder: a PostgreSQL log's collect report lands in the working folder."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -75,10 +82,9 @@ def test_resubmission_changes_only_that_student_and_keeps_history(make_class, tm
     assert mine.iloc[0].text == before.loc[("student02", prompt.id), "text"]
 
 
-def test_a_changed_file_is_read_again_even_when_its_modification_time_is_not(make_class, tmp_path, reading):
+def test_a_changed_file_is_read_again_even_when_its_modification_time_is_not(make_class, reading, db):
     """A copy tool or an LMS download may keep the old time stamp: the content decides, not the clock."""
     root = make_class(2)
-    db = tmp_path / "log.db"
     assert run("collect", str(root), "--db", str(db)).exit_code == 0
     path = root / "student01" / "week01.ipynb"
     before = path.stat()
@@ -175,9 +181,8 @@ def test_export_without_log_says_what_to_do(tmp_path, db):
     assert "coursekit collect" in result.output
 
 
-def test_many_files_print_a_line_only_for_what_needs_a_look(messy_class, tmp_path, reading, monkeypatch):
+def test_many_files_print_a_line_only_for_what_needs_a_look(messy_class, tmp_path, reading, monkeypatch, backend, db):
     """Failures, duplicates and changes get a line; the rest is counted by status and week and in the CSV."""
-    db = tmp_path / "log.db"
     monkeypatch.setattr("coursekit.cli._CollectDisplay.PLAIN_EVERY", 0.0)  # a plain progress line per file
     result = run("collect", str(messy_class), "--db", str(db))
     lines = result.output.splitlines()
@@ -188,7 +193,11 @@ def test_many_files_print_a_line_only_for_what_needs_a_look(messy_class, tmp_pat
     assert "week 1" in lines[table + 2] and "total" in lines[table + 2]
     assert next(line for line in lines if "collected" in line and "│" in line).split("│")[2].strip() == "27"
 
-    report = pd.read_csv(tmp_path / "log-collect.csv")  # the default: beside the log
+    # the default: beside a SQLite log, in the working folder for a server's
+    default = (
+        Path(db).with_name(f"{Path(db).stem}-collect.csv") if backend == "sqlite" else tmp_path / "collect-report.csv"
+    )
+    report = pd.read_csv(default)
     assert len(report) == 30 and report.status.value_counts().to_dict() == {"collected": 27, "failed": 3}
     assert set(report.columns) == {"status", "student", "notebook", "week", "path", "detail", "hint"}
 
@@ -203,22 +212,22 @@ def test_many_files_print_a_line_only_for_what_needs_a_look(messy_class, tmp_pat
     assert sum(line.startswith("unchanged ") for line in verbose.output.splitlines()) == 27
 
 
-def test_report_cells_are_spreadsheet_safe(make_class, tmp_path):
+def test_report_cells_are_spreadsheet_safe(make_class, tmp_path, db):
     root = make_class(1)
     (root / "=cmd").mkdir()
     (root / "=cmd" / "week01.ipynb").write_bytes(b"")
-    run("collect", str(root), "--db", str(tmp_path / "log.db"), "--report", str(tmp_path / "r.csv"))
+    run("collect", str(root), "--db", str(db), "--report", str(tmp_path / "r.csv"))
     frame = pd.read_csv(tmp_path / "r.csv")
     assert "'=cmd" in set(frame.student)
 
 
-def test_terminal_shows_one_progress_bar_with_rate_and_time_left(make_class, tmp_path, monkeypatch):
+def test_terminal_shows_one_progress_bar_with_rate_and_time_left(make_class, monkeypatch, db):
     from rich.console import Console
 
     screen = io.StringIO()
     monkeypatch.setattr("coursekit.cli.console", Console(file=screen, force_terminal=True, width=100))
     root = make_class(3)
-    assert run("collect", str(root), "--db", str(tmp_path / "log.db")).exit_code == 0
+    assert run("collect", str(root), "--db", str(db)).exit_code == 0
     shown = screen.getvalue()
     assert "collecting" in shown and "3/3" in shown and "━" in shown
     assert "files/s" in shown or "0:00:00" in shown

@@ -169,12 +169,10 @@ def corpus(reading, tmp_path, monkeypatch):
     return root, expected, texts
 
 
-def test_hostile_corpus_fails_each_bad_file_with_its_reason_and_stores_every_good_one(
-    corpus, db, monkeypatch, tmp_path
-):
+def test_hostile_corpus_fails_each_bad_file_with_its_reason_and_stores_every_good_one(corpus, db, tmp_path):
     root, expected, texts = corpus
-    monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report goes to the working folder
-    result = run("collect", str(root), "--db", str(db), "--verbose")  # a line for every file, good ones too
+    report = str(tmp_path / "report.csv")  # not the working folder's collect-report.csv (a PostgreSQL log's default)
+    result = run("collect", str(root), "--db", str(db), "--verbose", "--report", report)  # a line for every file
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     lines = result.stdout.splitlines()

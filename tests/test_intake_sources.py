@@ -287,7 +287,6 @@ def test_collect_cli_with_homes_and_a_course_roster(tmp_path, db, notebook_bytes
         "Student,ID,SIS User ID,SIS Login ID,Section\n"
         + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
     )
-    monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report goes to the working folder
     result = CliRunner().invoke(
         main,
         [
@@ -300,6 +299,8 @@ def test_collect_cli_with_homes_and_a_course_roster(tmp_path, db, notebook_bytes
             str(tmp_path / "roster.csv"),
             "--db",
             str(db),
+            "--report",  # not the working folder's collect-report.csv (a PostgreSQL log's default)
+            str(tmp_path / "report.csv"),
             "--settings",
             str(_course_toml(tmp_path)),
         ],
