@@ -54,8 +54,7 @@ def test_sample_class_practice_is_not_kept():
     assert mentioned([peer(replies=[("r-bob", "hi")], sample=True)]) == set()
 
 
-def test_collect_looks_up_every_mentioned_post_in_one_query(tmp_path, reading):
-    db = tmp_path / "class.db"
+def test_collect_looks_up_every_mentioned_post_in_one_query(tmp_path, reading, db):
     for n, student in enumerate(["ann", "bob", "cem"]):
         notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
         write_notebook(tmp_path / "w1" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
