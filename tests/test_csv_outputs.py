@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from backends import fresh_database
 from click.testing import CliRunner
 from conftest import ROOT, filled_notebook, with_saved, write_notebook
 
@@ -50,15 +51,21 @@ def unsafe_cells(rows: list[list[str]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def course(reading, tmp_path_factory):
+def course(reading, tmp_path_factory, backend):
     folder = tmp_path_factory.mktemp("hostile-csv")
-    db = folder / "class.db"
+    with fresh_database(backend, folder) as db:
+        yield hostile_course(reading, folder, db)
+
+
+def hostile_course(reading, folder: Path, db: str) -> tuple[Path, str]:
+    """A class whose names, texts, reviews and roster are all hostile, collected into ``db``."""
+    report = ["--report", str(folder / "collect-report.csv")]
     prompts = reading.prompts_for(1)
     week1 = folder / "week01"
     for i, student in enumerate(STUDENTS):
         texts = {p.id: TEXTS[(i + n) % len(TEXTS)] + " and more words" * (n % 2) for n, p in enumerate(prompts)}
         write_notebook(week1 / student / "week01.ipynb", filled_notebook(reading, 1, texts), mtime=1_757_000_000 + i)
-    run("collect", str(week1), "--db", str(db))
+    run("collect", str(week1), "--db", db, *report)
     log = open_log(db)
     roots = log.posts(1)
     week2 = folder / "week02"
@@ -76,7 +83,7 @@ def course(reading, tmp_path_factory):
             {"widgets.PeerFeed": answers.record("peer", "w2-peers", state)},
         )
         write_notebook(week2 / student / "week02.ipynb", notebook, mtime=1_757_600_000 + i)
-    run("collect", str(week2), "--db", str(db))
+    run("collect", str(week2), "--db", db, *report)
     for n, row in enumerate(log.reflections().itertuples()):
         save_review(
             log.engine, ReviewDraft(row.student, row.notebook, row.prompt_id, "prof", {"understanding": 3}, "=ok")
@@ -115,7 +122,7 @@ def outputs(course) -> dict[str, Path]:
         "plain grades": out / "plain.csv",
         "feedback index": out / "feedback" / "index.csv",
         "validation report": out / "validation" / "report.csv",
-        "collect report": db.with_name(f"{db.stem}-collect.csv"),  # written by the fixture's last collect
+        "collect report": folder / "collect-report.csv",  # written by the fixture's last collect
     }
     run("export", "--db", str(db), "--out", str(files["export"]))
     run("export", "--db", str(db), "--history", "--out", str(files["history"]))

@@ -128,20 +128,20 @@ HOSTILE = {
 }
 
 
-def test_collect_reports_each_hostile_image_on_its_files_line_and_keeps_the_text(tmp_path, reading):
+def test_collect_reports_each_hostile_image_on_its_files_line_and_keeps_the_text(tmp_path, reading, db):
     prompt = reading.prompts_for(1)[0].id
     for n, (student, (data, _)) in enumerate([*HOSTILE.items(), ("gps", (jpeg_with_gps(), ""))]):
         notebook = filled_notebook(reading, 1, {})
         attach(reflection_cell(notebook, prompt), f"{student} wrote this text.", {"image.png": data})
         write_notebook(tmp_path / "subs" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
-    report = collect(tmp_path / "subs", tmp_path / "class.db")
+    report = collect(tmp_path / "subs", db)
     lines = {r.student: r for r in report.results}
     for student, (_, reason) in HOSTILE.items():
         assert lines[student].status == "collected"
         assert f"image 'image.png' in {prompt} not kept: " in lines[student].detail
         assert reason in lines[student].detail.split("not kept: ", 1)[1]
     assert "not kept" not in lines["gps"].detail
-    log = open_log(tmp_path / "class.db")
+    log = open_log(db)
     texts = log.reflections().query(f"prompt_id == '{prompt}'").set_index("student")
     assert all(texts.loc[s, "text"].startswith(f"{s} wrote this text.") for s in [*HOSTILE, "gps"])
     assert texts["image_count"].to_dict() == {**dict.fromkeys(HOSTILE, 0), "gps": 1}
