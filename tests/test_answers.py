@@ -131,13 +131,12 @@ def forged_quiz(reading) -> dict:
     }
 
 
-def test_forged_quiz_is_consistent_with_itself_but_rejected_by_collect(reading, tmp_path):
+def test_forged_quiz_is_consistent_with_itself_but_rejected_by_collect(reading, tmp_path, db):
     forged = forged_quiz(reading)
     assert answers.parse(answers.record("quiz", "w1-quiz", forged))[1] == ""  # the old self-check accepts it
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=forged), mtime=1_700_000_000)
     write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob"), mtime=1_700_000_001)
-    db = tmp_path / "log.db"
     report = collect(root, db)
     by_student = {r.student: r for r in report.results}
     assert by_student["bob"].status == "collected"
@@ -149,7 +148,7 @@ def test_forged_quiz_is_consistent_with_itself_but_rejected_by_collect(reading, 
     assert stored.iloc[0].state["score"] == 1
 
 
-def test_forged_quiz_fails_on_its_own_line_in_the_cli(reading, tmp_path):
+def test_forged_quiz_fails_on_its_own_line_in_the_cli(reading, tmp_path, db):
     from click.testing import CliRunner
 
     from coursekit.cli import main
@@ -157,7 +156,8 @@ def test_forged_quiz_fails_on_its_own_line_in_the_cli(reading, tmp_path):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=forged_quiz(reading)), 1_700_000_000)
     write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob"), mtime=1_700_000_001)
-    result = CliRunner().invoke(main, ["collect", str(root), "--db", str(tmp_path / "log.db"), "--verbose"])
+    report = str(tmp_path / "report.csv")  # not the working folder's collect-report.csv (a PostgreSQL log's default)
+    result = CliRunner().invoke(main, ["collect", str(root), "--db", db, "--verbose", "--report", report])
     assert result.exit_code == 1
     ann = next(line for line in result.output.splitlines() if "ann" in line)
     assert ann.startswith("failed") and "answers edited outside the notebook" in ann
@@ -165,7 +165,7 @@ def test_forged_quiz_fails_on_its_own_line_in_the_cli(reading, tmp_path):
     assert bob.startswith("collected") and "edited" not in bob
 
 
-def test_collect_stores_the_grade_it_computed(reading, tmp_path):
+def test_collect_stores_the_grade_it_computed(reading, tmp_path, db):
     """The stored state is rebuilt from the reading's grade: chosen options in order, score and total from the key."""
     honest = {
         "items": [{"id": "w1-q2", "chosen": [2, 1, 0], "correct": True}],
@@ -174,8 +174,8 @@ def test_collect_stores_the_grade_it_computed(reading, tmp_path):
     }
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=honest), mtime=1_700_000_000)
-    collect(root, tmp_path / "log.db")
-    state = open_log(tmp_path / "log.db").answers("quiz").iloc[0].state
+    collect(root, db)
+    state = open_log(db).answers("quiz").iloc[0].state
     assert state == {"items": [{"id": "w1-q2", "chosen": [0, 1, 2], "correct": True}], "score": 1, "total": 4}
 
 
@@ -229,12 +229,12 @@ def test_quiz_item_ids_and_options_are_checked_against_the_reading(reading, item
     assert not result.ok and reason in result.problems[0].reason, result.problems
 
 
-def test_a_reading_that_cannot_be_found_fails_only_files_with_answers_to_check(reading, tmp_path, monkeypatch):
+def test_a_reading_that_cannot_be_found_fails_only_files_with_answers_to_check(reading, tmp_path, monkeypatch, db):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
     write_notebook(root / "bob" / "week01.ipynb", filled_notebook(reading, 1, {}), mtime=1_700_000_001)
     monkeypatch.chdir(tmp_path)  # no readings/ here or above
-    report = collect(root, tmp_path / "log.db")
+    report = collect(root, db)
     by_student = {r.student: r for r in report.results}
     assert by_student["bob"].status == "collected"
     assert by_student["ann"].status == "failed"
