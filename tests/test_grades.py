@@ -186,9 +186,9 @@ def test_bad_settings_name_file_key_and_reason(tmp_path):
         assert expected in result.output, result.output
 
 
-def test_unscored_weeks_are_blank_and_counted(tmp_path, reading):
+def test_unscored_weeks_are_blank_and_counted(tmp_path, reading, db):
     """Nothing scored: grades refuses (with the count) unless --allow-unreviewed; cells blank; feedback honest."""
-    db = make_class(reading, tmp_path, students=3)
+    make_class(reading, tmp_path, students=3, db=db)
     pd.DataFrame(roster_rows(3, never_submitted=0)).to_csv(tmp_path / "roster.csv", index=False)
     (tmp_path / "course.toml").write_text(
         (ROOT / "course.toml")
