@@ -1,4 +1,4 @@
-"""The review desk against a real SQLite log: filter, score, comment, next; two reviewers at once."""
+"""The review desk against a real log on each backend: filter, score, comment, next; two reviewers at once."""
 
 from __future__ import annotations
 
