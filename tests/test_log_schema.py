@@ -180,6 +180,16 @@ def test_postgresql_urls_use_psycopg_3():
     assert "s3cret" not in schema.shown(engine)
 
 
+def test_a_database_other_than_sqlite_or_postgresql_is_refused_with_what_to_give(tmp_path):
+    """Only the two tested backends: collected_files' upsert, the reviewers' lock and the types rely on them."""
+    with pytest.raises(schema.LogError, match=r"mysql:// is not a database .*postgresql://user@host/database"):
+        schema.database_url("mysql://ta@db.example.edu/course")
+    result = CliRunner().invoke(main, ["collect", str(tmp_path), "--db", "mysql://ta@db.example.edu/course"])
+    assert result.exit_code == 2 and "error: mysql:// is not a database coursekit keeps" in result.output
+    assert "Traceback" not in result.output
+    assert schema.database_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
 @pytest.mark.timeout(300)
 def test_the_package_build_ships_the_migrations(tmp_path):
     """setuptools' build_py is what goes into the wheel: the migrations must be in it."""

@@ -106,7 +106,7 @@ SETTINGS_OPTION = click.option(
     "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
 )
 DB_OPTION = click.option(
-    "--db", help="SQLite file or SQLAlchemy URL of the log (default: the database in course.toml, else class.db)."
+    "--db", help="SQLite file or PostgreSQL URL of the log (default: the database in course.toml, else class.db)."
 )
 
 

@@ -173,7 +173,7 @@ def collect_files(
                 week = extracted.week if extracted.week is not None else week_in_name(Path(file.name).stem)
                 finish(_result(file, extracted.notebook, week, FAILED, first.reason, first.hint))
             elif not _claim(winners, file, extracted.notebook, extracted.week, finish):
-                writer.store(file, extracted, secret, seen is not None)
+                writer.store(file, extracted, secret)
         writer.commit()
     finally:
         writer.close()
@@ -248,7 +248,7 @@ def _claim(
     return True
 
 
-def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret: str, known: bool) -> Stored:
+def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret: str) -> Stored:
     """Store one submission and remember what its file was, in the caller's savepoint."""
     source = Source(file.source, file.source_id, file.late)
     stored = store_submission(
@@ -256,7 +256,7 @@ def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret:
     )
     if file.size >= 0 and file.stamp:
         seen = TrackedFile(file.student, extracted.notebook, extracted.week, file.size, file.stamp, extracted.file_hash)
-        track_file(conn, origin_key(file), seen, known)
+        track_file(conn, origin_key(file), seen)
     return stored
 
 
@@ -274,9 +274,9 @@ class _Writer:
         self.started = time.monotonic()
         self.waiting: list[FileResult] = []
 
-    def store(self, file: SubmissionFile, extracted: Extracted, secret: str, known: bool) -> None:
+    def store(self, file: SubmissionFile, extracted: Extracted, secret: str) -> None:
         try:
-            stored = self.batch.write(lambda conn: _store(conn, file, extracted, secret, known))
+            stored = self.batch.write(lambda conn: _store(conn, file, extracted, secret))
         except Exception as exc:  # noqa: BLE001 - a database error on one file must not stop the run
             self.finish(_database_error(file, extracted, exc))
             return

@@ -234,5 +234,5 @@ def _thread_roots(frame: pd.DataFrame) -> pd.Series:
 
 
 def open_log(target: str | Path) -> DiscussionLog:
-    """Open an existing log by SQLite path or SQLAlchemy URL."""
+    """Open an existing log by SQLite path or PostgreSQL URL."""
     return DiscussionLog(open_database(target, create=False))

@@ -43,14 +43,22 @@ class LogError(Exception):
 
 
 def database_url(target: str | Path) -> str:
-    """A SQLAlchemy URL: a plain path is a SQLite file, ``postgresql://`` uses psycopg 3."""
+    """A SQLAlchemy URL: a plain path is a SQLite file, ``postgresql://`` uses psycopg 3.
+
+    Only SQLite and PostgreSQL are tested (locks, upserts, types), so any other URL is refused.
+    """
     text_ = str(target)
     if "://" not in text_:
         return f"sqlite:///{Path(text_).expanduser().resolve()}"
     scheme, rest = text_.split("://", 1)
-    if scheme in ("postgresql", "postgres"):
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         return f"postgresql+psycopg://{rest}"
-    return text_
+    if scheme in ("sqlite", "sqlite+pysqlite"):
+        return text_
+    raise LogError(
+        f"{scheme}:// is not a database coursekit keeps its log in: give a SQLite file (class.db) "
+        "or a PostgreSQL URL (postgresql://user@host/database)"
+    )
 
 
 def shown(engine: Engine) -> str:

@@ -1,9 +1,10 @@
 """The class discussion log: its database schema and every write to it (SQLAlchemy Core).
 
-A SQLite file is the default; any SQLAlchemy URL works. Submissions are written many to a
-transaction (``Batch``), each inside its own savepoint, so a failure in one never undoes another
-student's work. Reflections and widget answers keep every version: ``reflections`` and ``answers``
-hold the current value, and ``reflection_versions`` and ``answer_versions`` all of them.
+A SQLite file is the default; a PostgreSQL server is the other backend (``schema.database_url``).
+Submissions are written many to a transaction (``Batch``), each inside its own savepoint, so a
+failure in one never undoes another student's work. Reflections and widget answers keep every
+version: ``reflections`` and ``answers`` hold the current value, and ``reflection_versions`` and
+``answer_versions`` all of them.
 ``collected_files`` remembers what each stored file was (size, change stamp, hash), so a rerun can
 skip files that did not change without opening them.
 """
@@ -446,12 +447,11 @@ def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, Tracked
     return {origin: TrackedFile(*rest) for origin, *rest in rows.tuples()}
 
 
-def track_file(conn: Connection, origin: str, tracked: TrackedFile, known: bool = True) -> None:
+def track_file(conn: Connection, origin: str, tracked: TrackedFile) -> None:
     """Remember what the file at ``origin`` was, replacing what was remembered before.
 
-    One INSERT … ON CONFLICT DO UPDATE, so two collects of the same folder at once both succeed
-    (the later one's row wins) instead of one failing on the other's row. ``known`` is kept for
-    callers that know the log remembered nothing of the file; the upsert needs no such hint.
+    One INSERT … ON CONFLICT DO UPDATE (both backends have it), so two collects of the same folder
+    at once both succeed (the later one's row wins) instead of one failing on the other's row.
     """
     values = dict(
         student=tracked.student,
@@ -462,14 +462,9 @@ def track_file(conn: Connection, origin: str, tracked: TrackedFile, known: bool 
         file_hash=tracked.file_hash,
         checked_at=now(),
     )
-    if conn.dialect.name in ("postgresql", "sqlite"):
-        dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        statement = dialect_insert(collected_files).values(origin=origin, **values)
-        conn.execute(statement.on_conflict_do_update(index_elements=["origin"], set_=values))
-        return
-    by_origin = collected_files.update().where(collected_files.c.origin == bindparam("at_origin"))
-    if not (known and conn.execute(by_origin, {"at_origin": origin, **values}).rowcount):
-        conn.execute(collected_files.insert(), {"origin": origin, **values})
+    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(collected_files).values(origin=origin, **values)
+    conn.execute(statement.on_conflict_do_update(index_elements=["origin"], set_=values))
 
 
 class Batch:
