@@ -1,11 +1,13 @@
 """Processes the concurrency test starts beside `coursekit collect`: a reviewer and a reader.
 
-    python tests/log_workers.py review DB REVIEWER ROUNDS GOFILE OUT.json [patient]
+    python tests/log_workers.py review DB REVIEWER ROUNDS GOFILE OUT.json STUDENT [patient]
     python tests/log_workers.py read DB PROMPTS STOPFILE OUT.json
 
-A reviewer saves a review of the first reflections collected, ROUNDS times over, each time based
-on the latest review it saw (as the desk does), and records what ``save_review`` reported as a
-conflict. Reviewers say they are ready (a file ``ready-REVIEWER`` beside GOFILE), start together
+A reviewer saves a review of STUDENT's first reflections, ROUNDS times over, each time based on
+the latest review it saw (as the desk does), and records what ``save_review`` reported as a
+conflict. Both reviewers name the same STUDENT, collected before they start: "the first
+reflections in the log" would differ between them when a collect running meanwhile stores a
+student who sorts first. Reviewers say they are ready (a file ``ready-REVIEWER`` beside GOFILE), start together
 when GOFILE appears and work on the same few reflections, so they often have the same one open at
 once. A patient reviewer, every fifth round, keeps the reflection open until a colleague has
 saved a review of it, so some saves surely meet a colleague's. A reader exports the current
@@ -33,9 +35,11 @@ def _colleague_saved(log, key: tuple, seen_id: int | None, reviewer: str) -> boo
     return latest is not None and latest.reviewer != reviewer and latest.id != seen_id
 
 
-def review(db: str, reviewer: str, rounds: int, go: Path, out: Path, patient: bool = False) -> None:
+def review(db: str, reviewer: str, rounds: int, go: Path, out: Path, student: str, patient: bool = False) -> None:
     log = open_log(db)
-    keys = list(log.reflections()[["student", "notebook", "prompt_id"]].itertuples(index=False, name=None))[:KEYS]
+    theirs = log.reflections().query("student == @student")[["student", "notebook", "prompt_id"]]
+    keys = list(theirs.itertuples(index=False, name=None))[:KEYS]
+    assert len(keys) == KEYS, f"{student} has no reflections in the log"
     saved = []
     go.with_name(f"ready-{reviewer}").touch()
     while not go.exists():
@@ -80,6 +84,6 @@ def read(db: str, prompts: int, stop: Path, out: Path) -> None:
 if __name__ == "__main__":
     action, db, *rest = sys.argv[1:]
     if action == "review":
-        review(db, rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]), rest[4:] == ["patient"])
+        review(db, rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]), rest[4], rest[5:] == ["patient"])
     else:
         read(db, int(rest[0]), Path(rest[1]), Path(rest[2]))

@@ -193,6 +193,7 @@ def test_four_collects_two_reviewers_and_a_reader_at_once(db, reading, tmp_path)
             str(REVIEW_ROUNDS),
             str(go),
             str(tmp_path / f"{name}.json"),
+            "r000",  # a student of the class collected above: both review the same reflection
             *extra,
         )
         for name, extra in (("ta1", ["patient"]), ("ta2", []))
