@@ -1,4 +1,8 @@
-"""One log for every command, and the command line's edges: options that do not apply, wrong folders."""
+"""One log for every command, and the command line's edges: options that do not apply, wrong folders.
+
+The course's log is named in its course.toml: a SQLite file beside it (mylog.db), or a PostgreSQL
+URL, as a teaching team on a JupyterHub has it.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,14 @@ def run(*args: str):
 
 
 @pytest.fixture
-def course(tmp_path, reading, monkeypatch):
-    """A course folder whose course.toml names its own log, mylog.db, with two students' week 1."""
+def log(backend, db, tmp_path) -> str:
+    """The log course.toml names: mylog.db in the course folder, or a PostgreSQL URL."""
+    return str(tmp_path / "course" / "mylog.db") if backend == "sqlite" else db
+
+
+@pytest.fixture
+def course(tmp_path, reading, monkeypatch, backend, log):
+    """A course folder whose course.toml names its own log, with two students' week 1."""
     folder = tmp_path / "course"
     for n, student in enumerate(["ann", "bob"]):
         notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
@@ -27,17 +37,21 @@ def course(tmp_path, reading, monkeypatch):
         (ROOT / "course.toml")
         .read_text()
         .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
-        .replace('database = "class.db"', 'database = "mylog.db"')
+        .replace('database = "class.db"', f'database = "{"mylog.db" if backend == "sqlite" else log}"')
     )
     (folder / "deep" / "inside").mkdir(parents=True)
     monkeypatch.chdir(folder)
     return folder
 
 
-def test_every_command_uses_the_log_named_in_course_toml(course, reading, tmp_path, monkeypatch):
+def test_every_command_uses_the_log_named_in_course_toml(course, reading, tmp_path, monkeypatch, backend, log):
     first = run("collect", "submissions")
     assert first.exit_code == 0, first.output
-    assert "creating a new, empty one" in first.output and (course / "mylog.db").is_file()
+    assert len(open_log(log).reflections()) == 2 * len(reading.prompts_for(1))
+    if backend == "sqlite":
+        assert "creating a new, empty one" in first.output and (course / "mylog.db").is_file()
+    else:
+        assert not list(course.rglob("*.db"))
     assert not (course / "class.db").exists() and not (course / "coursekit.db").exists()
     again = run("collect", "submissions")
     assert "creating" not in again.output and "already held everything" in again.output
@@ -79,6 +93,7 @@ def test_collect_on_a_student_folder_says_so(course):
     assert result.exit_code == 2
     assert "looks like one student's folder" in result.output and "submissions" in result.output
     assert not (course / "mylog.db").exists()
+    assert "run 'coursekit collect' first" in run("export").output  # no log was made on either backend
 
 
 def test_a_run_where_files_failed_never_claims_the_log_held_everything(course):
@@ -89,7 +104,7 @@ def test_a_run_where_files_failed_never_claims_the_log_held_everything(course):
     assert "already held everything" not in result.output and "0 changed." in result.output
 
 
-def test_text_in_a_new_cell_after_a_prompt_is_reported(course, reading):
+def test_text_in_a_new_cell_after_a_prompt_is_reported(course, reading, log):
     path = course / "submissions" / "ann" / "week01.ipynb"
     notebook = json.loads(path.read_text())
     prompt = reading.prompts_for(1)[0]
@@ -104,7 +119,7 @@ def test_text_in_a_new_cell_after_a_prompt_is_reported(course, reading):
     assert f"text in an untagged cell after prompt {prompt.id}" in result.output, result.output
     assert "move it into the reflection cell" in result.output and "collected" in line
     assert "bob" in result.output and "untagged" not in next(x for x in result.output.splitlines() if "bob" in x)
-    assert len(open_log(course / "mylog.db").reflections()) == 2 * len(reading.prompts_for(1))
+    assert len(open_log(log).reflections()) == 2 * len(reading.prompts_for(1))
 
 
 def test_options_that_do_not_apply_are_refused(course):

@@ -223,9 +223,9 @@ def test_the_postgresql_password_comes_from_the_environment(make_class, tmp_path
         folder = make_class(2)
         command = [sys.executable, "-m", "coursekit.cli", "collect", str(folder), "--db", db]
         wrong = {**os.environ, "PGPASSWORD": "not-the-password"}
-        refused = subprocess.run(command, env=wrong, capture_output=True, text=True)
+        refused = subprocess.run(command, env=wrong, capture_output=True, text=True, cwd=tmp_path)
         assert refused.returncode == 2 and "Traceback" not in refused.stderr
         assert "cannot open the log at" in refused.stderr and "PGPASSWORD" in refused.stderr
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)  # its report lands here
         assert result.returncode == 0, result.stdout + result.stderr
         assert len(open_log(db).reflections()) > 0
