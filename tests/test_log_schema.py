@@ -123,7 +123,8 @@ def test_creating_a_log_is_safe_to_race(db):
     assert rows(db, "select count(*) from alembic_version") == [(1,)]
 
 
-def test_db_check_finds_what_is_out_of_step(db, make_class):
+def test_db_check_finds_what_is_out_of_step(db, make_class, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report lands in the working folder
     assert cli("collect", str(make_class(3)), "--db", db).exit_code == 0
     assert cli("db", "check", "--db", db).exit_code == 0
     engine = schema.make_engine(db)
@@ -158,7 +159,8 @@ def test_db_check_finds_orphans_and_damage_in_sqlite(tmp_path, make_class):
     assert damage.exit_code == 1 and "problem" in damage.output
 
 
-def test_db_backup_copies_a_sqlite_log_and_points_postgresql_to_pg_dump(db, make_class, tmp_path):
+def test_db_backup_copies_a_sqlite_log_and_points_postgresql_to_pg_dump(db, make_class, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report lands in the working folder
     cli("collect", str(make_class(3)), "--db", db)
     copy = tmp_path / "backups" / "copy.db"
     result = cli("db", "backup", str(copy), "--db", db)
