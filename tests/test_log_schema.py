@@ -86,7 +86,10 @@ def test_the_head_coursekit_expects_is_the_newest_migration():
 def test_opening_an_up_to_date_log_does_not_import_alembic(tmp_path):
     db = tmp_path / "class.db"
     open_database(db).dispose()  # made (Alembic runs here, in this process)
-    code = f"import sys; from coursekit.log.store import open_database; open_database({str(db)!r}); print('alembic' in sys.modules)"
+    code = (
+        f"import sys; from coursekit.log.store import open_database; open_database({str(db)!r}); "
+        "print('alembic' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
