@@ -89,6 +89,7 @@ def walk_notebooks(
                 )
             )
             continue
+        here: Path | None = None  # this folder as a Path, made once when a notebook is taken from it
         for entry in entries:
             name = entry.name
             if _quiet(name):
@@ -129,7 +130,8 @@ def walk_notebooks(
                 todo.append(entry.path)
             elif name.endswith(SUFFIX):
                 if stat.S_ISREG(mode):
-                    found.append(Found(Path(entry.path), info, entry.path))
+                    here = here or Path(current)
+                    found.append(Found(here / name, info, entry.path))
                 else:
                     problems.append(
                         LayoutProblem(
@@ -200,8 +202,9 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
         raise IntakeError(f"{root}: no such folder; give the folder that holds one folder per student")
     if not root.is_dir():
         raise IntakeError(f"{root}: is a file; give the folder that holds one folder per student")
-    entries = [e for e in root.iterdir() if not (_quiet(e.name) or _skipped(e.name))]
-    if any(e.suffix == ".ipynb" and e.is_file() for e in entries) and not any(e.is_dir() for e in entries):
+    with os.scandir(root) as listing:
+        entries = [e for e in listing if not (_quiet(e.name) or _skipped(e.name))]
+    if any(e.name.endswith(SUFFIX) and e.is_file() for e in entries) and not any(e.is_dir() for e in entries):
         raise IntakeError(
             f"{root}: looks like one student's folder (notebooks, no student folders in it); "
             f"give the class folder that holds one folder per student, e.g. {root.resolve().parent}"
@@ -211,7 +214,7 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
     students: set[str] = set()  # the names of student folders that hold a notebook
     inside = len(os.path.join(str(root), ""))  # the walk's paths all start with the root's own text
     for notebook in found:
-        parts = str(notebook.path)[inside:].split(os.sep)
+        parts = notebook.text[inside:].split(os.sep)
         if len(parts) == 1:
             problems.append(
                 LayoutProblem(

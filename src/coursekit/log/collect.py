@@ -114,14 +114,20 @@ def frozen_heap() -> Iterator[None]:
     itself makes is collected as usual. Worker processes forked meanwhile inherit the freeze.
     Left alone when something else froze the heap (or a run is already inside one).
     """
-    if gc.get_freeze_count():
+    global _freezing
+    if _freezing or gc.get_freeze_count():  # (counting walks the frozen objects: asked only when none are ours)
         yield
         return
     gc.freeze()
+    _freezing = True
     try:
         yield
     finally:
+        _freezing = False
         gc.unfreeze()
+
+
+_freezing = False  # a run in this process has frozen the heap (``frozen_heap``)
 
 
 def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unmatched] = ()) -> list[FileResult]:
@@ -238,7 +244,7 @@ def _remembered(engine: Engine, files: list[SubmissionFile], full: bool) -> list
     if full:
         return [None] * len(files)
     keys = [origin_key(file) for file in files]
-    in_order = sorted(keys)  # neighbours asked together: each query scans one stretch of the index
+    in_order = sorted(keys) if len(keys) > LOOKUP else keys  # neighbours asked together: one stretch each
     known: dict[str, TrackedFile] = {}
     with engine.connect() as conn:
         for start in range(0, len(in_order), LOOKUP):

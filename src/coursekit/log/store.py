@@ -462,7 +462,7 @@ def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, Tracked
         return {}
     wanted = set(origins)
     rows = conn.execute(_tracked_between(), {"low": min(wanted), "high": max(wanted)})
-    return {row[0]: TrackedFile._make(row[1:]) for row in rows.tuples() if row[0] in wanted}
+    return {row[0]: TrackedFile._make(row[1:]) for row in rows if row[0] in wanted}
 
 
 @functools.cache
