@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gc
+import os
+from datetime import datetime
 
 from backends import rows
 
 from coursekit.intake.folder import find_submissions, walk_notebooks
+from coursekit.intake.submission import modified_at
 from coursekit.log.collect import collect, frozen_heap, origin_key
 from coursekit.log.store import TrackedFile, open_database, track_file, tracked_files
 
@@ -88,3 +91,12 @@ def test_frozen_heap_freezes_for_the_run_and_leaves_an_outer_freeze_alone():
 def test_collect_leaves_the_heap_as_it_found_it(make_class, tmp_path):
     collect(make_class(2), tmp_path / "log.db")
     assert gc.get_freeze_count() == 0
+
+
+def test_modified_at_is_the_files_time_in_utc_to_the_microsecond(tmp_path):
+    path = tmp_path / "week01.ipynb"
+    path.write_text("{}")
+    os.utime(path, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
+    assert modified_at(path.stat().st_mtime_ns) == datetime(2023, 11, 14, 22, 13, 20, 123456)
+    assert modified_at(0) == datetime(1970, 1, 1)
+    assert modified_at(-1_000_000) == datetime(1969, 12, 31, 23, 59, 59, 999000)  # a file from before 1970

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
 from coursekit.intake.load import file_kind
-from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile
+from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile, modified_at
 
 QUIET = {".ipynb_checkpoints"}  # Jupyter's autosaves: never a submission
 SKIPPED = {"__MACOSX", "__pycache__"}  # not a student's folder, but reported when notebooks are inside
@@ -189,10 +188,8 @@ def _link(path: Path, real_root: str) -> tuple[LayoutProblem | None, Found | Non
 def _file(student: str, found: Found) -> SubmissionFile:
     """The record of one notebook file; its modification time stands for the submission time."""
     info = found.info
-    submitted = datetime.fromtimestamp(info.st_mtime, UTC).replace(tzinfo=None)
-    return SubmissionFile(
-        student, found.path, submitted, size=info.st_size, stamp=str(info.st_mtime_ns), source_id=student
-    )
+    ns = info.st_mtime_ns
+    return SubmissionFile(student, found.path, modified_at(ns), size=info.st_size, stamp=str(ns), source_id=student)
 
 
 def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[LayoutProblem]]:

@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
@@ -221,15 +222,15 @@ def _collect_files(
     finally:
         writer.close()
         parsed.close()
-    results.sort(key=lambda r: r.origin)
+    results.sort(key=attrgetter("origin"))
     return CollectReport(results)
 
 
 def _newest_first(files: Sequence[SubmissionFile]) -> list[SubmissionFile]:
     """Files by student, each student's newest first (ties: path order, as before)."""
-    ordered = sorted(files, key=lambda f: f.origin)
-    ordered.sort(key=lambda f: f.submitted_at, reverse=True)
-    ordered.sort(key=lambda f: f.student)
+    ordered = sorted(files, key=attrgetter("origin"))
+    ordered.sort(key=attrgetter("submitted_at"), reverse=True)
+    ordered.sort(key=attrgetter("student"))
     return ordered
 
 
