@@ -1,6 +1,6 @@
 """Collecting N filled-in week notebooks: first run, rerun, rerun after 1% changed, against json.loads.
 
-Run: python benchmarks/bench_collect.py N [--jobs J] [--keep DIR]
+Run: python benchmarks/bench_collect.py N [N ...] [--jobs J] [--keep DIR]
 
 Generates N submissions (N/4 students x the four course notebooks in notebooks/, about 300 KB
 each with their outputs and widget state, every student's reflections different) in a temporary
@@ -174,11 +174,58 @@ def child(folder: Path, db: Path, jobs: int | None) -> None:
     )
 
 
+def measure(tmp: Path, n: int, jobs: int | None) -> dict:
+    """Every figure for one class of ``n`` files, generated under ``tmp``."""
+    folder, db = tmp / f"submissions-{n}", tmp / f"class-{n}.db"
+    start = time.perf_counter()
+    paths = generate(folder, n)
+    size = sum(p.stat().st_size for p in paths)
+    took = time.perf_counter() - start
+    print(f"{n} files ({size / 1e9:.2f} GB) generated in {took:.0f} s; {os.cpu_count()} CPU(s)")
+    loads = json_loads_all(paths)
+    print(f"  json.loads, one process:     {loads:7.2f} s  ({loads / n * 1000:.2f} ms per file)")
+    first = run_collect(folder, db, jobs)
+    print(
+        f"  collect, first run:          {first['seconds']:7.2f} s  {first['seconds'] / loads:5.2f}x json.loads"
+        f"  ({first['seconds'] / n * 1000:.2f} ms per file)  {first['counts']}"
+    )
+    again = run_collect(folder, db, jobs)
+    print(
+        f"  rerun, nothing changed:      {again['seconds']:7.2f} s"
+        f"  {again['seconds'] / first['seconds']:5.3f}x first run"
+        f"  {again['counts']}"
+    )
+    changed = resubmit(paths, 0.01)
+    late = run_collect(folder, db, jobs)
+    print(
+        f"  rerun, {changed} changed (1%):".ljust(31) + f"{late['seconds']:7.2f} s"
+        f"  {late['seconds'] / first['seconds']:5.3f}x first run"
+        f"  {late['counts']}"
+    )
+    peak = max(r["peak_mb"] for r in (first, again, late))
+    worker = max(r["worker_peak_mb"] for r in (first, again, late))
+    print(f"  peak memory: collect process {peak:.0f} MB, largest worker {worker:.0f} MB")
+    figures = {
+        "n": n,
+        "first/json.loads": first["seconds"] / loads,
+        "rerun/first": again["seconds"] / first["seconds"],
+        "rerun1%/first": late["seconds"] / first["seconds"],
+        "ms_per_file": first["seconds"] / n * 1000,
+        "json_ms_per_file": loads / n * 1000,
+        "rerun_ms_per_file": again["seconds"] / n * 1000,
+        "peak_mb": peak,
+        "worker_peak_mb": worker,
+    }
+    print("RATIOS " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
+    shutil.rmtree(folder, ignore_errors=True)  # 20,000 files are 6 GB: gone before the next class is made
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("n", type=int, nargs="?", default=2000, help="number of submitted files")
+    parser.add_argument("n", type=int, nargs="*", default=[2000], help="numbers of submitted files, e.g. 2000 20000")
     parser.add_argument("--jobs", type=int, help="collect's worker processes (default: one per core)")
-    parser.add_argument("--keep", type=Path, help="generate into this folder and keep it (default: a temp folder)")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep the logs (default: a temp folder)")
     parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -187,44 +234,20 @@ def main() -> None:
 
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="bench-collect-"))
     try:
-        folder, db = tmp / "submissions", tmp / "class.db"
-        start = time.perf_counter()
-        paths = generate(folder, args.n)
-        size = sum(p.stat().st_size for p in paths)
-        took = time.perf_counter() - start
-        print(f"{args.n} files ({size / 1e9:.2f} GB) generated in {took:.0f} s; {os.cpu_count()} CPU(s)")
-        loads = json_loads_all(paths)
-        print(f"  json.loads, one process:     {loads:7.2f} s  ({loads / args.n * 1000:.2f} ms per file)")
-        first = run_collect(folder, db, args.jobs)
-        print(
-            f"  collect, first run:          {first['seconds']:7.2f} s  {first['seconds'] / loads:5.2f}x json.loads"
-            f"  ({first['seconds'] / args.n * 1000:.2f} ms per file)  {first['counts']}"
-        )
-        again = run_collect(folder, db, args.jobs)
-        print(
-            f"  rerun, nothing changed:      {again['seconds']:7.2f} s"
-            f"  {again['seconds'] / first['seconds']:5.3f}x first run"
-            f"  {again['counts']}"
-        )
-        changed = resubmit(paths, 0.01)
-        late = run_collect(folder, db, args.jobs)
-        print(
-            f"  rerun, {changed} changed (1%):".ljust(31) + f"{late['seconds']:7.2f} s"
-            f"  {late['seconds'] / first['seconds']:5.3f}x first run"
-            f"  {late['counts']}"
-        )
-        peak = max(r["peak_mb"] for r in (first, again, late))
-        worker = max(r["worker_peak_mb"] for r in (first, again, late))
-        print(f"  peak memory: collect process {peak:.0f} MB, largest worker {worker:.0f} MB")
-        print(
-            f"RATIOS n={args.n} first/json.loads={first['seconds'] / loads:.2f} "
-            f"rerun/first={again['seconds'] / first['seconds']:.3f} "
-            f"rerun1%/first={late['seconds'] / first['seconds']:.3f} "
-            f"ms_per_file={first['seconds'] / args.n * 1000:.2f} peak_mb={peak:.0f} worker_peak_mb={worker:.0f}"
-        )
+        results = [measure(tmp, n, args.jobs) for n in args.n]
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+    if len(results) > 1:
+        small = results[0]
+        print(f"Against n={small['n']} in this run (time per file relative to json.loads' per file, memory in MB):")
+        for r in results[1:]:
+            print(
+                f"  n={r['n']}: first collect per file {r['first/json.loads'] / small['first/json.loads']:.2f}x, "
+                f"rerun per file {r['rerun_ms_per_file'] / small['rerun_ms_per_file']:.2f}x, "
+                f"peak memory {r['peak_mb'] - small['peak_mb']:+.0f} MB (collect), "
+                f"{r['worker_peak_mb'] - small['worker_peak_mb']:+.0f} MB (worker)"
+            )
 
 
 if __name__ == "__main__":

@@ -78,6 +78,21 @@ def test_models_and_migrations_agree(db):
         assert schema.revision(conn) == schema.head()
 
 
+def test_the_head_coursekit_expects_is_the_newest_migration():
+    """``schema.HEAD`` spares every command importing Alembic; a new migration must move it too."""
+    assert schema.scripts_head() == schema.HEAD, "add the new migration's revision to schema.HEAD"
+
+
+def test_opening_an_up_to_date_log_does_not_import_alembic(tmp_path):
+    db = tmp_path / "class.db"
+    open_database(db).dispose()  # made (Alembic runs here, in this process)
+    code = (
+        f"import sys; from coursekit.log.store import open_database; open_database({str(db)!r}); "
+        "print('alembic' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
 def test_the_upgraded_first_schema_matches_the_models(tmp_path):
     db = tmp_path / "class.db"
     shutil.copy(FIRST_SCHEMA, db)

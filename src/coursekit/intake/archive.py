@@ -18,10 +18,10 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from coursekit.intake.submission import IntakeError, LayoutProblem
+from coursekit.intake.submission import IntakeError, LayoutProblem, modified_at
 
 MAX_ENTRY_BYTES = 100 * 1024**2  # one member, uncompressed: a notebook full of plots stays far below
 MAX_TOTAL_BYTES = 4 * 1024**3  # all members read from one source, uncompressed
@@ -255,8 +255,7 @@ def zip_entries(path: Path) -> list[Entry | LayoutProblem]:
 
 def file_entry(file: Path, name: str) -> Entry:
     info = file.stat()
-    modified = datetime.fromtimestamp(info.st_mtime, UTC).replace(tzinfo=None)
-    return Entry(name, file, "", "", info.st_size, str(info.st_mtime_ns), modified)
+    return Entry(name, file, "", "", info.st_size, str(info.st_mtime_ns), modified_at(info.st_mtime_ns))
 
 
 def folder_entries(root: Path) -> list[Entry | LayoutProblem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from coursekit.course.settings import Settings
 from coursekit.intake.archive import Entry
@@ -26,12 +27,19 @@ class Options:
         return self.settings.deadline(week) if self.settings is not None else None
 
 
-@dataclass(frozen=True)
-class Found:
-    """A file a source found, with ``student`` still the source's own id, and who the source says sent it."""
+class Found(NamedTuple):
+    """A file a source found, with ``student`` still the source's own id, and who the source says sent it.
+
+    ``claim`` None: the source's own id (``file.source_id``) is all it says. A named tuple: a source
+    makes one per file of the class.
+    """
 
     file: SubmissionFile
-    claim: Claim
+    claim: Claim | None = None
+
+    def sender(self) -> Claim:
+        """Who the source says sent the file, for the roster to match."""
+        return self.claim if self.claim is not None else Claim(ids=(self.file.source_id,))
 
 
 def record(

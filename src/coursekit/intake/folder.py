@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from coursekit.intake.load import file_kind
-from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile
+from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile, modified_at
 
 QUIET = {".ipynb_checkpoints"}  # Jupyter's autosaves: never a submission
 SKIPPED = {"__MACOSX", "__pycache__"}  # not a student's folder, but reported when notebooks are inside
@@ -24,12 +24,15 @@ SUFFIX = ".ipynb"
 _RENAME = "rename it to plain letters, digits and dashes, then run again"
 
 
-@dataclass(frozen=True)
-class Found:
-    """A notebook file the walk takes, with the file's stat (links inside the folder are followed once)."""
+class Found(NamedTuple):
+    """A notebook file the walk takes, with the file's stat (links inside the folder are followed once).
+
+    A named tuple, as cheap to make as the walk needs: a class is thousands of files.
+    """
 
     path: Path
     info: os.stat_result
+    text: str  # the path as text, what the walk sorts by
 
 
 def _quiet(name: str) -> bool:
@@ -72,7 +75,7 @@ def walk_notebooks(
     real_root = os.path.realpath(root if root is not None else folder)
     found: list[Found] = []
     problems: list[LayoutProblem] = []
-    todo = [folder]
+    todo = [str(folder)]  # paths stay text until one is taken or reported: a class has thousands
     while todo:
         current = todo.pop()
         try:
@@ -81,51 +84,60 @@ def walk_notebooks(
         except OSError as exc:
             problems.append(
                 LayoutProblem(
-                    current, f"cannot open this folder: {exc.strerror or exc}", "check the folder's permissions"
+                    Path(current), f"cannot open this folder: {exc.strerror or exc}", "check the folder's permissions"
                 )
             )
             continue
+        here: Path | None = None  # this folder as a Path, made once when a notebook is taken from it
         for entry in entries:
-            path = Path(entry.path)
-            if _quiet(entry.name):
+            name = entry.name
+            if _quiet(name):
                 continue
-            if _bad_name(entry.name):
-                problems.append(LayoutProblem(path, "its name is not UTF-8 text, so it is not read", _RENAME))
+            if _bad_name(name):
+                problems.append(
+                    LayoutProblem(Path(entry.path), "its name is not UTF-8 text, so it is not read", _RENAME)
+                )
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError as exc:
-                problems.append(LayoutProblem(path, f"cannot look at it: {exc.strerror or exc}", "check permissions"))
+                problems.append(
+                    LayoutProblem(Path(entry.path), f"cannot look at it: {exc.strerror or exc}", "check permissions")
+                )
                 continue
-            if stat.S_ISLNK(info.st_mode):
-                problem, taken = _link(path, real_root)
+            mode = info.st_mode
+            if stat.S_ISLNK(mode):
+                problem, taken = _link(Path(entry.path), real_root)
                 if problem:
                     problems.append(problem)
                 if taken:
                     found.append(taken)
                 continue
-            if _skipped(entry.name):
-                if report_skipped and (problem := _skipped_problem(path, info, real_root)):
+            if _skipped(name):
+                if report_skipped and (problem := _skipped_problem(Path(entry.path), info, real_root)):
                     problems.append(problem)
                 continue
-            if stat.S_ISDIR(info.st_mode):
-                if entry.name.endswith(SUFFIX):
+            if stat.S_ISDIR(mode):
+                if name.endswith(SUFFIX):
                     problems.append(
                         LayoutProblem(
-                            path,
+                            Path(entry.path),
                             "a folder named like a notebook, not a notebook file",
                             "check the student's upload; notebooks inside it are collected",
                         )
                     )
-                todo.append(path)
-            elif entry.name.endswith(SUFFIX):
-                if stat.S_ISREG(info.st_mode):
-                    found.append(Found(path, info))
+                todo.append(entry.path)
+            elif name.endswith(SUFFIX):
+                if stat.S_ISREG(mode):
+                    here = here or Path(current)
+                    found.append(Found(here / name, info, entry.path))
                 else:
                     problems.append(
-                        LayoutProblem(path, f"{file_kind(info.st_mode)} named like a notebook: not read", "remove it")
+                        LayoutProblem(
+                            Path(entry.path), f"{file_kind(mode)} named like a notebook: not read", "remove it"
+                        )
                     )
-    found.sort(key=lambda f: str(f.path))
+    found.sort(key=attrgetter("text"))
     return found, problems
 
 
@@ -170,16 +182,14 @@ def _link(path: Path, real_root: str) -> tuple[LayoutProblem | None, Found | Non
         return None, None
     if not stat.S_ISREG(info.st_mode):
         return LayoutProblem(path, f"a link to {file_kind(info.st_mode)}: not read", "remove it"), None
-    return None, Found(path, info)
+    return None, Found(path, info, str(path))
 
 
 def _file(student: str, found: Found) -> SubmissionFile:
     """The record of one notebook file; its modification time stands for the submission time."""
     info = found.info
-    submitted = datetime.fromtimestamp(info.st_mtime, UTC).replace(tzinfo=None)
-    return SubmissionFile(
-        student, found.path, submitted, size=info.st_size, stamp=str(info.st_mtime_ns), source_id=student
-    )
+    ns = info.st_mtime_ns
+    return SubmissionFile(student, found.path, modified_at(ns), size=info.st_size, stamp=str(ns), source_id=student)
 
 
 def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[LayoutProblem]]:
@@ -189,17 +199,19 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
         raise IntakeError(f"{root}: no such folder; give the folder that holds one folder per student")
     if not root.is_dir():
         raise IntakeError(f"{root}: is a file; give the folder that holds one folder per student")
-    entries = [e for e in root.iterdir() if not (_quiet(e.name) or _skipped(e.name))]
-    if any(e.suffix == ".ipynb" and e.is_file() for e in entries) and not any(e.is_dir() for e in entries):
+    with os.scandir(root) as listing:
+        entries = [e for e in listing if not (_quiet(e.name) or _skipped(e.name))]
+    if any(e.name.endswith(SUFFIX) and e.is_file() for e in entries) and not any(e.is_dir() for e in entries):
         raise IntakeError(
             f"{root}: looks like one student's folder (notebooks, no student folders in it); "
             f"give the class folder that holds one folder per student, e.g. {root.resolve().parent}"
         )
     found, problems = walk_notebooks(root)
     files: list[SubmissionFile] = []
-    students: set[Path] = set()
+    students: set[str] = set()  # the names of student folders that hold a notebook
+    inside = len(os.path.join(str(root), ""))  # the walk's paths all start with the root's own text
     for notebook in found:
-        parts = notebook.path.relative_to(root).parts
+        parts = notebook.text[inside:].split(os.sep)
         if len(parts) == 1:
             problems.append(
                 LayoutProblem(
@@ -209,11 +221,11 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
                 )
             )
             continue
-        students.add(root / parts[0])
+        students.add(parts[0])
         files.append(_file(parts[0], notebook))
     reported = {p.path for p in problems}
-    for entry in sorted(root.iterdir()):
-        if entry in students or entry in reported or _quiet(entry.name) or _skipped(entry.name):
+    for name in sorted(os.listdir(root)):
+        if name in students or _quiet(name) or _skipped(name) or (entry := root / name) in reported:
             continue
         if entry.is_dir() and not entry.is_symlink() and not any(p.path.is_relative_to(entry) for p in problems):
             problems.append(

@@ -15,7 +15,7 @@ from pathlib import Path
 from coursekit.intake import canvas, folder, homes, moodle, nbgrader
 from coursekit.intake.archive import member_text
 from coursekit.intake.base import Found, Options, as_student
-from coursekit.intake.identity import Claim, Roster
+from coursekit.intake.identity import Roster
 from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile
 
 Finder = Callable[[Path, Options], tuple[list[Found], list[LayoutProblem]]]
@@ -24,7 +24,7 @@ Finder = Callable[[Path, Options], tuple[list[Found], list[LayoutProblem]]]
 def _folder(root: Path, options: Options) -> tuple[list[Found], list[LayoutProblem]]:
     """Today's layout, SUBMISSIONS/<student>/<notebook>.ipynb: the folder name is the source id."""
     files, problems = folder.find_submissions(root)
-    return [Found(f, Claim(ids=(f.source_id,))) for f in files], problems
+    return [Found(f) for f in files], problems
 
 
 FINDERS: dict[str, Finder] = {
@@ -132,7 +132,7 @@ def gather(
         if roster is None:
             intake.files.append(item.file)
             continue
-        match = roster.match(item.claim)
+        match = roster.match(item.sender())
         if match.student is None:
             intake.unmatched.append(Unmatched(item.file, match.reason, match.candidates, match.hint))
         else:

@@ -8,12 +8,24 @@ other processes can read and extract them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 
 class IntakeError(ValueError):
     """The submissions source itself is unusable (missing, a file where a folder is needed, unreadable)."""
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def modified_at(mtime_ns: int) -> datetime:
+    """A file's modification time (``st_mtime_ns``) as naive UTC, to the microsecond, as the log keeps times.
+
+    Exact integer arithmetic, and cheaper than going through a float timestamp: a rerun makes one
+    per file of the class.
+    """
+    return _EPOCH + timedelta(microseconds=mtime_ns // 1000)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -226,11 +226,18 @@ class TooLong(ValueError):
 
 def fits(table: Table, **values) -> dict:
     """``values`` unchanged, after checking each string against its column's length on every backend."""
+    lengths = _lengths(table)
     for name, value in values.items():
-        length = getattr(table.c[name].type, "length", None) if name in table.c else None
+        length = lengths.get(name)
         if length and isinstance(value, str) and len(value) > length:
             raise TooLong(f"{name} is {len(value)} characters long; the log keeps at most {length}: {value[:40]}…")
     return values
+
+
+@functools.cache
+def _lengths(table: Table) -> dict[str, int]:
+    """The length limit of each of ``table``'s string columns that has one."""
+    return {c.name: length for c in table.c if (length := getattr(c.type, "length", None))}
 
 
 def _json(value) -> str:
@@ -347,6 +354,15 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@functools.cache
+def _stored_submission():
+    """The stored submission of student ``:of`` for notebook ``:in``, if any (built once, run per file)."""
+    s = submissions.c
+    return select(s.id, s.file_hash, s.source, s.source_id, s.source_late).where(
+        s.student == bindparam("of"), s.notebook == bindparam("in")
+    )
+
+
 def store_submission(
     conn: Connection,
     student: str,
@@ -365,11 +381,7 @@ def store_submission(
     source = source or Source(id=student)
     collected_at = now()
     s = submissions.c
-    existing = conn.execute(
-        select(s.id, s.file_hash, s.source, s.source_id, s.source_late).where(
-            s.student == student, s.notebook == extracted.notebook
-        )
-    ).first()
+    existing = conn.execute(_stored_submission(), {"of": student, "in": extracted.notebook}).first()
     origin = dict(source=source.name, source_id=source.id, source_late=source.late)
     if existing is not None and existing.file_hash == file_hash:
         if (existing.source, existing.source_id, existing.source_late) != tuple(origin.values()):
@@ -426,9 +438,11 @@ def store_submission(
     return Stored(Outcome.UPDATED if changed else Outcome.UNCHANGED, changed, tuple(notes))
 
 
-@dataclass(frozen=True, slots=True)
-class TrackedFile:
-    """What a stored file was when it was last read (a row of ``collected_files``)."""
+class TrackedFile(NamedTuple):
+    """What a stored file was when it was last read (a row of ``collected_files``).
+
+    A named tuple: a rerun makes one per file of the class, and a tuple costs a fraction of a dataclass.
+    """
 
     student: str
     notebook: str
@@ -439,12 +453,25 @@ class TrackedFile:
 
 
 def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, TrackedFile]:
-    """The remembered state of each of ``origins`` that the log has seen (ask in slices of a few hundred)."""
+    """The remembered state of each of ``origins`` that the log has seen.
+
+    One range scan of the ``origin`` index between the least and greatest of ``origins``: files of
+    one folder sort together, so asking for a few thousand neighbours at once reads little else,
+    and costs far less than an ``IN`` list of them.
+    """
+    if not origins:
+        return {}
+    wanted = set(origins)
+    rows = conn.execute(_tracked_between(), {"low": min(wanted), "high": max(wanted)})
+    return {row[0]: TrackedFile._make(row[1:]) for row in rows if row[0] in wanted}
+
+
+@functools.cache
+def _tracked_between():
     c = collected_files.c
-    rows = conn.execute(
-        select(c.origin, c.student, c.notebook, c.week, c.size, c.stamp, c.file_hash).where(c.origin.in_(list(origins)))
+    return select(c.origin, c.student, c.notebook, c.week, c.size, c.stamp, c.file_hash).where(
+        c.origin.between(bindparam("low"), bindparam("high"))
     )
-    return {origin: TrackedFile(*rest) for origin, *rest in rows.tuples()}
 
 
 def track_file(conn: Connection, origin: str, tracked: TrackedFile) -> None:
@@ -462,9 +489,26 @@ def track_file(conn: Connection, origin: str, tracked: TrackedFile) -> None:
         file_hash=tracked.file_hash,
         checked_at=now(),
     )
-    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(collected_files).values(origin=origin, **values)
-    conn.execute(statement.on_conflict_do_update(index_elements=["origin"], set_=values))
+    conn.execute(_upsert_file(conn.dialect.name), {"origin": origin, **values})
+
+
+@functools.cache
+def _upsert_file(dialect: str):
+    """``collected_files``' INSERT … ON CONFLICT (origin) DO UPDATE, built once per dialect.
+
+    Built once and run with parameters, so each file costs one execution and no statement building.
+    A log is SQLite or PostgreSQL (``schema.database_url`` refuses any other URL).
+    """
+    if dialect == "postgresql":
+        pg = postgresql_insert(collected_files)
+        return pg.on_conflict_do_update(index_elements=["origin"], set_=_refreshed(pg.excluded))
+    lite = sqlite_insert(collected_files)
+    return lite.on_conflict_do_update(index_elements=["origin"], set_=_refreshed(lite.excluded))
+
+
+def _refreshed(excluded) -> dict:
+    """What an upsert of ``collected_files`` takes from the row it was asked to insert: all but its key."""
+    return {c.name: excluded[c.name] for c in collected_files.c if c.name not in ("id", "origin")}
 
 
 class Batch:

@@ -1,0 +1,102 @@
+"""The shortcuts that make collect fast keep their answers: what the log remembers, the walk's order, the heap."""
+
+from __future__ import annotations
+
+import gc
+import os
+from datetime import datetime
+
+from backends import rows
+
+from coursekit.intake.folder import find_submissions, walk_notebooks
+from coursekit.intake.submission import modified_at
+from coursekit.log.collect import collect, frozen_heap, origin_key
+from coursekit.log.store import TrackedFile, open_database, track_file, tracked_files
+
+
+def remember(engine, origins: list[str]) -> None:
+    with engine.begin() as conn:
+        for n, origin in enumerate(origins):
+            track_file(conn, origin, TrackedFile(f"s{n}", "week01", 1, n, str(n), "h" * 64))
+
+
+def test_tracked_files_answers_only_what_was_asked(db):
+    """One range scan serves the lookup: neighbours in the range that were not asked for stay out."""
+    engine = open_database(db)
+    remember(engine, ["/c/a/1.ipynb", "/c/a/2.ipynb", "/c/a/3.ipynb", "/c/b/1.ipynb", "/c/a/zip.zip:x/1.ipynb"])
+    with engine.connect() as conn:
+        found = tracked_files(conn, ["/c/a/3.ipynb", "/c/a/1.ipynb", "/c/a/9.ipynb"])
+        assert sorted(found) == ["/c/a/1.ipynb", "/c/a/3.ipynb"]
+        assert found["/c/a/3.ipynb"] == TrackedFile("s2", "week01", 1, 2, "2", "h" * 64)
+        assert tracked_files(conn, []) == {}
+        assert list(tracked_files(conn, ["/c/a/zip.zip:x/1.ipynb"])) == ["/c/a/zip.zip:x/1.ipynb"]
+
+
+def test_a_second_upsert_replaces_what_was_remembered(db):
+    engine = open_database(db)
+    remember(engine, ["/c/a/1.ipynb"])
+    with engine.begin() as conn:
+        track_file(conn, "/c/a/1.ipynb", TrackedFile("s9", "week02", 2, 99, "stamp", "f" * 64))
+    assert rows(db, "select student, notebook, week, size, stamp from collected_files") == [
+        ("s9", "week02", 2, 99, "stamp")
+    ]
+
+
+def test_a_rerun_skips_by_what_the_log_remembers_of_each_file(make_class, db):
+    root = make_class(3)
+    first = collect(root, db)
+    assert first.count("collected") == 3
+    engine = open_database(db)
+    with engine.connect() as conn:
+        files, _ = find_submissions(root)
+        known = tracked_files(conn, [origin_key(f) for f in files])
+    assert len(known) == 3 and {k.student for k in known.values()} == {f.student for f in files}
+    assert collect(root, db).count("unchanged") == 3
+
+
+def test_the_walk_gives_files_in_path_order(tmp_path):
+    for name in ("b/week01.ipynb", "a-c/week01.ipynb", "a/week02.ipynb", "a/week01.ipynb", "a/x/week03.ipynb"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    found, problems = walk_notebooks(tmp_path)
+    assert problems == []
+    assert [str(f.path.relative_to(tmp_path)) for f in found] == [  # as the paths sort as text
+        "a-c/week01.ipynb",
+        "a/week01.ipynb",
+        "a/week02.ipynb",
+        "a/x/week03.ipynb",
+        "b/week01.ipynb",
+    ]
+    assert all(f.text == str(f.path) for f in found)
+
+
+def test_frozen_heap_freezes_for_the_run_and_leaves_an_outer_freeze_alone():
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+        with frozen_heap():  # collect inside collect_files: the outer one decides
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() == frozen  # someone else's freeze is still in place
+    finally:
+        gc.unfreeze()
+
+
+def test_collect_leaves_the_heap_as_it_found_it(make_class, tmp_path):
+    collect(make_class(2), tmp_path / "log.db")
+    assert gc.get_freeze_count() == 0
+
+
+def test_modified_at_is_the_files_time_in_utc_to_the_microsecond(tmp_path):
+    path = tmp_path / "week01.ipynb"
+    path.write_text("{}")
+    os.utime(path, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
+    assert modified_at(path.stat().st_mtime_ns) == datetime(2023, 11, 14, 22, 13, 20, 123456)
+    assert modified_at(0) == datetime(1970, 1, 1)
+    assert modified_at(-1_000_000) == datetime(1969, 12, 31, 23, 59, 59, 999000)  # a file from before 1970
