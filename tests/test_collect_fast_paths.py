@@ -6,7 +6,8 @@ import gc
 import os
 from datetime import datetime
 
-from backends import rows
+from backends import fresh_database, rows
+from sqlalchemy import text
 
 from coursekit.intake.folder import find_submissions, walk_notebooks
 from coursekit.intake.submission import modified_at
@@ -100,3 +101,25 @@ def test_modified_at_is_the_files_time_in_utc_to_the_microsecond(tmp_path):
     assert modified_at(path.stat().st_mtime_ns) == datetime(2023, 11, 14, 22, 13, 20, 123456)
     assert modified_at(0) == datetime(1970, 1, 1)
     assert modified_at(-1_000_000) == datetime(1969, 12, 31, 23, 59, 59, 999000)  # a file from before 1970
+
+
+def test_the_range_lookup_holds_on_a_postgresql_server_that_sorts_text_by_language(make_class, tmp_path):
+    """Many servers compare text by a language's rules ("alice" < "Zoe"), not by code point as Python does.
+
+    The test database sorts by code point, so the column is given English rules here, as a server
+    created with an English locale would give it.
+    """
+    with fresh_database("postgresql", tmp_path) as db:
+        engine = open_database(db)
+        with engine.begin() as conn:
+            conn.execute(text('ALTER TABLE collected_files ALTER COLUMN origin TYPE text COLLATE "en-x-icu"'))
+        origins = ["/c/Zoe/week01.ipynb", "/c/alice/week01.ipynb", "/c/bob/week01.ipynb"]
+        remember(engine, origins)
+        with engine.connect() as conn:
+            assert sorted(tracked_files(conn, origins)) == sorted(origins)
+        root = make_class(2)
+        (root / "student01").rename(root / "Student01")  # a folder name that sorts apart by the two rules
+        assert collect(root, engine).count("collected") == 2
+        files, _ = find_submissions(root)
+        with engine.connect() as conn:  # what a rerun asks: both are remembered, so neither is opened
+            assert len(tracked_files(conn, [origin_key(f) for f in files])) == 2

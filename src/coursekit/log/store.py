@@ -462,15 +462,22 @@ def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, Tracked
     if not origins:
         return {}
     wanted = set(origins)
-    rows = conn.execute(_tracked_between(), {"low": min(wanted), "high": max(wanted)})
+    rows = conn.execute(_tracked_between(conn.dialect.name), {"low": min(wanted), "high": max(wanted)})
     return {row[0]: TrackedFile._make(row[1:]) for row in rows if row[0] in wanted}
 
 
 @functools.cache
-def _tracked_between():
+def _tracked_between(dialect: str):
+    """The range query, comparing as Python's ``min`` and ``max`` do: by code point.
+
+    SQLite compares text that way; a PostgreSQL server may compare by a language's rules
+    ("alice" < "Zoe"), under which Python's least origin can sort after its greatest and the range
+    would miss remembered files, so there the comparison is made in the "C" collation.
+    """
     c = collected_files.c
+    origin = c.origin.collate("C") if dialect == "postgresql" else c.origin
     return select(c.origin, c.student, c.notebook, c.week, c.size, c.stamp, c.file_hash).where(
-        c.origin.between(bindparam("low"), bindparam("high"))
+        origin.between(bindparam("low", type_=Text()), bindparam("high", type_=Text()))
     )
 
 
