@@ -12,7 +12,7 @@ from sqlalchemy import text
 from coursekit.intake.folder import find_submissions, walk_notebooks
 from coursekit.intake.submission import modified_at
 from coursekit.log.collect import collect, frozen_heap, origin_key
-from coursekit.log.store import TrackedFile, open_database, track_file, tracked_files
+from coursekit.log.store import TrackedFile, _tracked_between, open_database, track_file, tracked_files
 
 
 def remember(engine, origins: list[str]) -> None:
@@ -123,3 +123,34 @@ def test_the_range_lookup_holds_on_a_postgresql_server_that_sorts_text_by_langua
         files, _ = find_submissions(root)
         with engine.connect() as conn:  # what a rerun asks: both are remembered, so neither is opened
             assert len(tracked_files(conn, [origin_key(f) for f in files])) == 2
+
+
+def test_a_postgresql_log_from_0004_is_upgraded_so_the_range_lookup_uses_the_index(tmp_path):
+    """Schema 0005 gives ``origin`` the "C" collation, so the lookup's code-point range is an index scan."""
+    from alembic import command
+    from alembic.config import Config
+
+    from coursekit.log import schema
+
+    with fresh_database("postgresql", tmp_path) as db:
+        engine = schema.make_engine(db)
+        with engine.begin() as conn:  # a log as the previous coursekit made it
+            config = Config()
+            config.set_main_option("script_location", str(schema.SCRIPTS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0004")
+        collation = "select collation_name from information_schema.columns where column_name = 'origin'"
+        assert rows(db, collation) == [(None,)]
+        assert schema.upgrade(db)[1:] == ("0005", None)
+        assert rows(db, collation) == [("C",)]
+
+        engine = open_database(db)
+        remember(engine, [f"/c/s{n:03d}/week01.ipynb" for n in range(300)])
+        with engine.connect() as conn:
+            conn.execute(text("SET enable_seqscan = off"))  # with few rows the planner would scan anyway
+            query = _tracked_between("postgresql").params(low="/c/s010", high="/c/s020")
+            sql = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            plan = " ".join(conn.execute(text(f"EXPLAIN {sql}")).scalars())
+            assert "Index Scan" in plan or "Index Only Scan" in plan, plan
+            found = tracked_files(conn, [f"/c/s{n:03d}/week01.ipynb" for n in (10, 11, 299)])
+            assert len(found) == 3

@@ -86,7 +86,9 @@ collected_files = Table(
     "collected_files",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("origin", Text, nullable=False, unique=True),  # the file's absolute path, or archive:member
+    # the file's absolute path, or archive:member; ordered by code point on every backend, as Python
+    # orders text (``tracked_files`` looks files up by range)
+    Column("origin", Text().with_variant(Text(collation="C"), "postgresql"), nullable=False, unique=True),
     Column("student", String(200), nullable=False),
     Column("notebook", String(200), nullable=False),
     Column("week", Integer),
@@ -472,7 +474,8 @@ def _tracked_between(dialect: str):
 
     SQLite compares text that way; a PostgreSQL server may compare by a language's rules
     ("alice" < "Zoe"), under which Python's least origin can sort after its greatest and the range
-    would miss remembered files, so there the comparison is made in the "C" collation.
+    would miss remembered files, so there the comparison is made in the "C" collation, which the
+    column has since schema 0005 (so the comparison uses its index).
     """
     c = collected_files.c
     origin = c.origin.collate("C") if dialect == "postgresql" else c.origin
