@@ -49,6 +49,8 @@ def _inside(target: str, root: str) -> bool:
 
 def _bad_name(name: str) -> bool:
     """A name that is not UTF-8 (Python keeps its bytes as surrogates): it cannot be stored or shown."""
+    if name.isascii():  # nearly every name: no need to try encoding it
+        return False
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -80,7 +82,7 @@ def walk_notebooks(
         current = todo.pop()
         try:
             with os.scandir(current) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+                entries = list(listing)  # in the file system's order: what is found is sorted once, at the end
         except OSError as exc:
             problems.append(
                 LayoutProblem(
@@ -138,6 +140,7 @@ def walk_notebooks(
                         )
                     )
     found.sort(key=attrgetter("text"))
+    problems.sort(key=lambda p: str(p.path))
     return found, problems
 
 

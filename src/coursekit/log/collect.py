@@ -197,7 +197,8 @@ def _collect_files(
     ordered = _newest_first(files)
     known = _remembered(engine, ordered, full)
     # Workers start here, before the first progress report (which may start a display thread).
-    to_read = [file for file, seen in zip(ordered, known, strict=True) if not _skippable(file, seen)]
+    skip = [_skippable(file, seen) for file, seen in zip(ordered, known, strict=True)]
+    to_read = [file for file, skipped in zip(ordered, skip, strict=True) if not skipped]
     parsed = read_all(to_read, jobs, readings)
     for result in set_aside(layout_problems, unmatched):  # reported before anything is stored
         finish(result)
@@ -205,8 +206,8 @@ def _collect_files(
     winners: dict[tuple[str, str], SubmissionFile] = {}  # (student, notebook) -> the file used
     writer = _Writer(engine, finish)
     try:
-        for file, seen in zip(ordered, known, strict=True):
-            if _skippable(file, seen):
+        for file, seen, skipped in zip(ordered, known, skip, strict=True):
+            if skipped:
                 assert seen is not None
                 if not _claim(winners, file, seen.notebook, seen.week, finish):
                     finish(_result(file, seen.notebook, seen.week, UNCHANGED))

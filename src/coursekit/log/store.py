@@ -465,7 +465,7 @@ def tracked_files(conn: Connection, origins: Sequence[str]) -> dict[str, Tracked
         return {}
     wanted = set(origins)
     rows = conn.execute(_tracked_between(conn.dialect.name), {"low": min(wanted), "high": max(wanted)})
-    return {row[0]: TrackedFile._make(row[1:]) for row in rows if row[0] in wanted}
+    return {row[0]: TrackedFile._make(row[1:]) for row in rows.all() if row[0] in wanted}  # all(): one fetch
 
 
 @functools.cache
