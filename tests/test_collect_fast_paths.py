@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from coursekit.intake.folder import find_submissions, walk_notebooks
 from coursekit.intake.submission import modified_at
-from coursekit.log.collect import collect, frozen_heap, origin_key
+from coursekit.log.collect import YOUNG, collect, frozen_heap, origin_key
 from coursekit.log.store import TrackedFile, _tracked_between, open_database, track_file, tracked_files
 
 
@@ -73,12 +73,14 @@ def test_the_walk_gives_files_in_path_order(tmp_path):
 
 def test_frozen_heap_freezes_for_the_run_and_leaves_an_outer_freeze_alone():
     assert gc.get_freeze_count() == 0
+    before = gc.get_threshold()
     with frozen_heap():
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == YOUNG
         with frozen_heap():  # collect inside collect_files: the outer one decides
             pass
         assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
@@ -90,8 +92,9 @@ def test_frozen_heap_freezes_for_the_run_and_leaves_an_outer_freeze_alone():
 
 
 def test_collect_leaves_the_heap_as_it_found_it(make_class, tmp_path):
+    before = gc.get_threshold()
     collect(make_class(2), tmp_path / "log.db")
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
 def test_modified_at_is_the_files_time_in_utc_to_the_microsecond(tmp_path):
