@@ -101,6 +101,17 @@ def walk_notebooks(
                 )
                 continue
             try:
+                if entry.is_dir(follow_symlinks=False) and not _skipped(name):  # a folder to walk into:
+                    if name.endswith(SUFFIX):  # known from the listing, so no system call per folder
+                        problems.append(
+                            LayoutProblem(
+                                Path(entry.path),
+                                "a folder named like a notebook, not a notebook file",
+                                "check the student's upload; notebooks inside it are collected",
+                            )
+                        )
+                    todo.append(entry.path)
+                    continue
                 info = entry.stat(follow_symlinks=False)
             except OSError as exc:
                 problems.append(
@@ -119,15 +130,7 @@ def walk_notebooks(
                 if report_skipped and (problem := _skipped_problem(Path(entry.path), info, real_root)):
                     problems.append(problem)
                 continue
-            if stat.S_ISDIR(mode):
-                if name.endswith(SUFFIX):
-                    problems.append(
-                        LayoutProblem(
-                            Path(entry.path),
-                            "a folder named like a notebook, not a notebook file",
-                            "check the student's upload; notebooks inside it are collected",
-                        )
-                    )
+            if stat.S_ISDIR(mode):  # became a folder since it was listed
                 todo.append(entry.path)
             elif name.endswith(SUFFIX):
                 if stat.S_ISREG(mode):

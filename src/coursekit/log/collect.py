@@ -243,7 +243,9 @@ def _newest_first(files: Sequence[SubmissionFile]) -> list[SubmissionFile]:
 
 def origin_key(file: SubmissionFile) -> str:
     """How ``collected_files`` names a file: its absolute path, and the member for an archive."""
-    path = os.path.abspath(file.path)
+    path = str(file.path)
+    if not (path.startswith(os.sep) and ".." not in path):  # (a Path is otherwise already normal)
+        path = os.path.abspath(path)
     return f"{path}:{file.entry}" if file.entry else path
 
 
