@@ -195,7 +195,7 @@ def _file(student: str, found: Found) -> SubmissionFile:
     """The record of one notebook file; its modification time stands for the submission time."""
     info = found.info
     ns = info.st_mtime_ns
-    return SubmissionFile(student, found.path, modified_at(ns), size=info.st_size, stamp=str(ns), source_id=student)
+    return SubmissionFile(student, found.path, modified_at(ns), "", info.st_size, str(ns), None, "folder", student)
 
 
 def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[LayoutProblem]]:
@@ -217,8 +217,8 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
     students: set[str] = set()  # the names of student folders that hold a notebook
     inside = len(os.path.join(str(root), ""))  # the walk's paths all start with the root's own text
     for notebook in found:
-        parts = notebook.text[inside:].split(os.sep)
-        if len(parts) == 1:
+        student, inside_student, _ = notebook.text[inside:].partition(os.sep)
+        if not inside_student:
             problems.append(
                 LayoutProblem(
                     notebook.path,
@@ -227,8 +227,8 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
                 )
             )
             continue
-        students.add(parts[0])
-        files.append(_file(parts[0], notebook))
+        students.add(student)
+        files.append(_file(student, notebook))
     reported = {p.path for p in problems}
     for name in sorted(os.listdir(root)):
         if name in students or _quiet(name) or _skipped(name) or (entry := root / name) in reported:
