@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from missing import missing
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
@@ -32,10 +32,7 @@ def require_postgres() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if url:
         return url
-    message = f"{POSTGRES_ENV} is not set: point it at a PostgreSQL database the tests may use (.ci/run sets one up)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    missing(f"{POSTGRES_ENV} is not set: point it at a PostgreSQL database the tests may use (.ci/run sets one up)")
 
 
 @functools.cache

@@ -30,6 +30,18 @@ def student_answers(reading: Reading, week: int, student: str) -> dict[str, str]
     }
 
 
+def course_toml(folder: Path, reading: Reading, database: str | Path) -> Path:
+    """The course's own course.toml written into ``folder``, pointed at ``reading`` and the log ``database``."""
+    path = folder / "course.toml"
+    path.write_text(
+        (ROOT / "course.toml")
+        .read_text()
+        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
+        .replace('database = "class.db"', f'database = "{database}"')
+    )
+    return path
+
+
 @pytest.fixture
 def make_class(reading, tmp_path):
     """Build ``n`` week-1 submissions under tmp_path/submissions; return the folder."""

@@ -11,7 +11,7 @@ import pytest
 from browser import chromium, serious_violations
 from classgen import make_class
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import course_toml
 
 from coursekit.cli import main
 from coursekit.log.frames import open_log
@@ -23,12 +23,7 @@ def outputs(tmp_path_factory, reading):
     """A small class collected for real, one reflection reviewed, and every page written by the CLI."""
     folder = tmp_path_factory.mktemp("a11y")
     db = make_class(reading, folder, students=5)
-    (folder / "course.toml").write_text(
-        (ROOT / "course.toml")
-        .read_text()
-        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
-        .replace('database = "class.db"', f'database = "{db}"')
-    )
+    course_toml(folder, reading, db)
     log = open_log(db)
     row = log.reflections().iloc[0]
     save_review(log.engine, ReviewDraft(row.student, row.notebook, row.prompt_id, "prof", {"voice": 2}, "*Good*"))

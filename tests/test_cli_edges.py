@@ -10,7 +10,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, filled_notebook, student_answers, write_notebook
+from conftest import course_toml, filled_notebook, student_answers, write_notebook
 
 from coursekit.cli import main
 from coursekit.log.frames import open_log
@@ -33,12 +33,7 @@ def course(tmp_path, reading, monkeypatch, backend, log):
     for n, student in enumerate(["ann", "bob"]):
         notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
         write_notebook(folder / "submissions" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
-    (folder / "course.toml").write_text(
-        (ROOT / "course.toml")
-        .read_text()
-        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
-        .replace('database = "class.db"', f'database = "{"mylog.db" if backend == "sqlite" else log}"')
-    )
+    course_toml(folder, reading, "mylog.db" if backend == "sqlite" else log)
     (folder / "deep" / "inside").mkdir(parents=True)
     monkeypatch.chdir(folder)
     return folder

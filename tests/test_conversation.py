@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from backends import rows
 from click.testing import CliRunner
-from conftest import ROOT, filled_notebook, student_answers, with_saved, write_notebook
+from conftest import ROOT, course_toml, filled_notebook, student_answers, with_saved, write_notebook
 from images import DESCRIPTION, SVG, attach, data_uris, has_gps, jpeg_with_gps, reflection_cell
 
 from coursekit.cli import main
@@ -285,12 +285,7 @@ def test_class_blog_thread_end_to_end(tmp_path, reading, backend, db):
     assert "04 Sep 2025, 15:33 UTC" in post and "11 Sep 2025, 14:13 UTC" in post  # when each was submitted
 
     # The feedback page and the review desk show the image too.
-    (root / "course.toml").write_text(
-        (ROOT / "course.toml")
-        .read_text()
-        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
-        .replace('database = "class.db"', f'database = "{db}"')
-    )
+    course_toml(root, reading, db)
     cli("feedback", "--settings", str(root / "course.toml"), "--out", str(tmp_path / "feedback"))
     pages = [p.read_text() for p in (tmp_path / "feedback").glob("*.html")]
     assert sum('<img src="data:image/jpeg;base64,' in p for p in pages) == 1

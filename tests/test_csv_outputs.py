@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from backends import fresh_database
 from click.testing import CliRunner
-from conftest import ROOT, filled_notebook, with_saved, write_notebook
+from conftest import ROOT, course_toml, filled_notebook, with_saved, write_notebook
 
 from coursekit.cli import main
 from coursekit.log.export import FORMULA_STARTS
@@ -96,12 +96,7 @@ def hostile_course(reading, folder: Path, db: str) -> tuple[Path, str]:
         writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section"])
         for i, student in enumerate(STUDENTS):
             writer.writerow([f'=HYPERLINK("x")\r=2 {i}', str(100 + i), f"-U{i}", student, f"@sec\n=1+{i}"])
-    (folder / "course.toml").write_text(
-        (ROOT / "course.toml")
-        .read_text()
-        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
-        .replace('database = "class.db"', f'database = "{db}"')
-    )
+    course_toml(folder, reading, db)
     broken = folder / "broken"
     for student in STUDENTS:
         (broken / student).mkdir(parents=True)

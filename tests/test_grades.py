@@ -11,7 +11,7 @@ import pytest
 from backends import fresh_database
 from classgen import make_class, roster_rows
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, course_toml
 
 from coursekit.cli import main
 from coursekit.course.settings import load_settings
@@ -43,12 +43,7 @@ def _term(folder, reading, url):
             )
             save_review(log.engine, draft)
     settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
-    (folder / "course.toml").write_text(
-        (ROOT / "course.toml")
-        .read_text()
-        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
-        .replace('database = "class.db"', f'database = "{db}"')
-    )
+    course_toml(folder, reading, db)
     return folder, settings
 
 
@@ -190,12 +185,7 @@ def test_unscored_weeks_are_blank_and_counted(tmp_path, reading, db):
     """Nothing scored: grades refuses (with the count) unless --allow-unreviewed; cells blank; feedback honest."""
     make_class(reading, tmp_path, students=3, db=db)
     pd.DataFrame(roster_rows(3, never_submitted=0)).to_csv(tmp_path / "roster.csv", index=False)
-    (tmp_path / "course.toml").write_text(
-        (ROOT / "course.toml")
-        .read_text()
-        .replace('reading = "readings/kreiss-finn-turner-2011"', f'reading = "{reading.path}"')
-        .replace('database = "class.db"', f'database = "{db}"')
-    )
+    course_toml(tmp_path, reading, db)
     log = open_log(db)
     total = len(log.reflections())
     args = ["grades", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "g.csv")]
