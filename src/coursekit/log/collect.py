@@ -68,44 +68,6 @@ YOUNG = 50_000  # new objects between the garbage collector's young collections 
 Progress = Callable[[FileResult, int, int], None]  # (result, files done, files in all)
 
 
-def collect(
-    root: str | Path,
-    db: Engine | str | Path,
-    *,
-    jobs: int | None = None,
-    full: bool = False,
-    progress: Progress | None = None,
-    layout: str | None = None,
-    roster: Roster | None = None,
-    options: Options | None = None,
-    intake: Intake | None = None,
-    readings: Readings | None = None,
-) -> CollectReport:
-    """Collect every notebook in the source ``root`` into the log ``db`` (an engine, a path or a URL).
-
-    The source is read (``layout`` detected unless given, senders matched to ``roster``), or
-    ``intake`` already gathered is used, before the database is opened, so a mistyped folder
-    leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
-    read every file even when the log says it did not change. Saved widget answers are re-graded
-    against the reading each notebook names, found in ``readings`` (default: ``readings/<id>`` in
-    ``root`` or above it, else in the working folder or above it).
-    """
-    with frozen_heap():
-        intake = intake or gather(root, layout, roster, options)
-        engine = db if isinstance(db, Engine) else open_database(db)
-        readings = readings or Readings(intake.root, None)
-        return collect_files(
-            intake.files,
-            engine,
-            intake.skipped,
-            intake.unmatched,
-            jobs=jobs,
-            full=full,
-            progress=progress,
-            readings=readings,
-        )
-
-
 @contextmanager
 def frozen_heap() -> Iterator[None]:
     """Keep the garbage collector off everything that existed before the run, and rarer during it.
@@ -137,6 +99,44 @@ def frozen_heap() -> Iterator[None]:
 _freezing = False  # a run in this process has frozen the heap (``frozen_heap``)
 
 
+@frozen_heap()
+def collect(
+    root: str | Path,
+    db: Engine | str | Path,
+    *,
+    jobs: int | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+    layout: str | None = None,
+    roster: Roster | None = None,
+    options: Options | None = None,
+    intake: Intake | None = None,
+    readings: Readings | None = None,
+) -> CollectReport:
+    """Collect every notebook in the source ``root`` into the log ``db`` (an engine, a path or a URL).
+
+    The source is read (``layout`` detected unless given, senders matched to ``roster``), or
+    ``intake`` already gathered is used, before the database is opened, so a mistyped folder
+    leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
+    read every file even when the log says it did not change. Saved widget answers are re-graded
+    against the reading each notebook names, found in ``readings`` (default: ``readings/<id>`` in
+    ``root`` or above it, else in the working folder or above it).
+    """
+    intake = intake or gather(root, layout, roster, options)
+    engine = db if isinstance(db, Engine) else open_database(db)
+    readings = readings or Readings(intake.root, None)
+    return collect_files(
+        intake.files,
+        engine,
+        intake.skipped,
+        intake.unmatched,
+        jobs=jobs,
+        full=full,
+        progress=progress,
+        readings=readings,
+    )
+
+
 def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unmatched] = ()) -> list[FileResult]:
     """The report lines of what a source held but will not be stored: not read, skipped, unmatched."""
     results = [
@@ -160,6 +160,7 @@ def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unma
     return results
 
 
+@frozen_heap()
 def collect_files(
     files: Sequence[SubmissionFile],
     engine: Engine,
@@ -176,20 +177,6 @@ def collect_files(
     ``readings``: where the readings that saved answers are re-graded against are found (default:
     the working folder or above it).
     """
-    with frozen_heap():
-        return _collect_files(files, engine, layout_problems, unmatched, jobs, full, progress, readings)
-
-
-def _collect_files(
-    files: Sequence[SubmissionFile],
-    engine: Engine,
-    layout_problems: Sequence[LayoutProblem],
-    unmatched: Sequence[Unmatched],
-    jobs: int | None,
-    full: bool,
-    progress: Progress | None,
-    readings: Readings | None,
-) -> CollectReport:
     readings = readings or Readings(None)
     total = len(files) + len(layout_problems) + len(unmatched)
     results: list[FileResult] = []
