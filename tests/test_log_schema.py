@@ -174,6 +174,22 @@ def test_db_check_finds_orphans_and_damage_in_sqlite(tmp_path, make_class):
     assert damage.exit_code == 1 and "problem" in damage.output
 
 
+@pytest.mark.parametrize("offset", [100, 4096 * 2, 4096 * 5], ids=["schema page", "page 3", "page 6"])
+def test_db_check_reports_a_file_sqlite_cannot_read_without_a_traceback(tmp_path, offset):
+    """Damage that stops SQLite itself (at connecting, or inside its integrity check) is a problem, not a crash."""
+    db = tmp_path / "log.db"
+    open_database(db).dispose()
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
+    data = bytearray(db.read_bytes())
+    data[offset : offset + 400] = b"\xff" * 400
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(bytes(data))
+    result = cli("db", "check", "--db", str(damaged))
+    assert result.exit_code == 1  # (``cli`` lets a crash through as the exception it is)
+    assert "problem: SQLite" in result.output, result.output
+
+
 def test_db_backup_copies_a_sqlite_log_and_points_postgresql_to_pg_dump(db, make_class, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report lands in the working folder
     cli("collect", str(make_class(3)), "--db", db)

@@ -8,6 +8,7 @@ each saying what is wrong and how many rows; an empty list means the log is soun
 from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from coursekit.log import schema
 from coursekit.log.store import VERSIONED, Versioned, answers, metadata, reflections, submissions
@@ -98,16 +99,29 @@ def half_stored(conn: Connection) -> list[str]:
 
 
 def check_log(engine: Engine) -> list[str]:
-    """Every problem found in the log; an empty list means it is sound."""
-    with engine.connect() as conn:
-        why = schema.problem(schema.revision(conn), schema.shown(engine))
-        if why:
-            return [why]
-        problems = storage(conn)
-        if problems:
-            return problems  # a damaged file: the queries below could mislead
-        problems += orphans(conn)
-        for versioned in VERSIONED:
-            problems += versions(conn, versioned)
-        problems += half_stored(conn)
+    """Every problem found in the log; an empty list means it is sound.
+
+    A SQLite file damaged so badly that SQLite stops reading it (at connecting, or in the middle of
+    its own integrity check) is that one problem, not a crash.
+    """
+    try:
+        with engine.connect() as conn:
+            return _problems(conn, engine)
+    except DatabaseError as exc:
+        if engine.dialect.name != "sqlite" or isinstance(exc, OperationalError):  # a lock, a server: not damage
+            raise
+        return [f"SQLite cannot read the file: {exc.orig} (restore the log from a backup)"]
+
+
+def _problems(conn: Connection, engine: Engine) -> list[str]:
+    problems = storage(conn)  # first: on a damaged file even reading its schema version can fail
+    if problems:
+        return problems  # a damaged file: the queries below could mislead
+    why = schema.problem(schema.revision(conn), schema.shown(engine))
+    if why:
+        return [why]
+    problems += orphans(conn)
+    for versioned in VERSIONED:
+        problems += versions(conn, versioned)
+    problems += half_stored(conn)
     return problems
