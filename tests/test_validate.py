@@ -278,7 +278,8 @@ def test_commands_ignore_the_project_pytest_config_and_sandbox_only_python_and_t
     assert os.path.realpath(sys.base_prefix) in bound or any(
         os.path.realpath(sys.base_prefix).startswith(b + "/") for b in bound
     )
-    assert {"--unshare-all", "--die-with-parent", "--new-session"} <= set(boxed) and boxed[-len(command) :] == command
+    assert {"--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"} <= set(boxed)
+    assert boxed[boxed.index("--cap-drop") + 1] == "ALL" and boxed[-len(command) :] == command
     env = runner._environment(tmp_path, "m")
     assert env["HOME"] == str(tmp_path / "home") and env[runner.MARK] == "m"
     assert set(env) <= set(sandbox.minimal_environment()) | {
