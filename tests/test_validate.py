@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,8 @@ from click.testing import CliRunner
 from conftest import ROOT, filled_notebook, student_answers, write_notebook
 
 from coursekit.cli import main
+from coursekit.log import demo
+from coursekit.notebook import answers
 from coursekit.notebook.cells import PROMPT, cell_marker, word_count
 from coursekit.validation import checks, plugin, reports, runner, sandbox
 from coursekit.validation.checks import Course, check_markers, check_prompts, check_submission
@@ -569,3 +572,59 @@ def test_a_reflection_typed_into_a_new_cell_fails_validation(reading, course):
     assert "move it into the reflection cell" in report.problems[0].hint
     notebook["cells"][at + 2]["source"] = "   "  # an empty new cell is harmless
     assert check(as_bytes(notebook), course)[0].problems == []
+
+
+# Saved widget answers
+
+
+def lab_saved(reading, week: int, records: dict[str, dict]) -> dict:
+    """A week's notebook as JupyterLab saves it after Run All Cells and answering: the committed, executed
+    notebook (execution counts, widget views, widget state) with the reflections written and each answer
+    output updated in place, as the widget's display id does."""
+    notebook = json.loads(next((ROOT / "notebooks").glob(f"week{week:02d}-*.ipynb")).read_text())
+    texts = long_answers(reading, week, "lab")
+    for cell in notebook["cells"]:
+        marker = cell_marker(cell)
+        if marker and marker["role"] == "reflection":
+            cell["source"] = texts[marker["prompt_id"]]
+        for output in cell.get("outputs", []):
+            saved = output.get("data", {}).get(answers.MIME)
+            if saved and saved["id"] in records:
+                output["data"] = answers.bundle(records[saved["id"]])
+    return notebook
+
+
+def stance_record(reading, stance_id: str) -> dict:
+    stance = reading.stance(stance_id)
+    state = {"stance": stance.id, "value": 2, "label": stance.labels[2], "steps": stance.steps, "reason": "rules"}
+    return answers.record("stance", stance.id, state)
+
+
+def test_notebooks_holding_saved_widget_answers_pass(reading, tmp_path):
+    """The demo class saves answers without execution counts, JupyterLab with them: both are run, neither fails."""
+    demo.make_class(reading, tmp_path / "demo", students=2)
+    subs = tmp_path / "demo" / "submissions" / "week04"  # a stance and replies and likes saved in each
+    saved = [json.loads(p.read_text()) for p in sorted(subs.glob("*/week04.ipynb"))]
+    kinds = {o["data"][answers.MIME]["kind"] for nb in saved for c in nb["cells"] for o in c.get("outputs", [])}
+    assert {"stance", "peer"} <= kinds and all(c["execution_count"] is None for nb in saved for c in nb["cells"][1:2])
+    lab = lab_saved(reading, 4, {"saving-grace": stance_record(reading, "saving-grace")})
+    assert all(c["execution_count"] for c in lab["cells"] if c["cell_type"] == "code")
+    write_notebook(subs / "lab" / "week04.ipynb", lab)
+    out = tmp_path / "out"
+    result = run("validate", str(subs), "--jobs", "2", "--course", str(ROOT), "--out", str(out))
+    rows = {r["student"]: r for r in csv.DictReader((out / "report.csv").open())}
+    assert rows["lab"]["status"] == "pass", result.output
+    short = re.compile(r" {6}- the reflection for \S+ has \d+ words; at least \d+ are needed  → ")
+    for student in ("s000", "s001"):  # the demo's reflections are of every length: only short ones may fail
+        status, *reasons = lines_of(result.stdout, student)
+        assert "(not run)" not in status and all(short.match(r) for r in reasons), (status, reasons)
+    assert "Unrun reference cell" not in result.output
+
+
+def test_the_run_copy_has_no_saved_outputs_and_comparing_keeps_them():
+    cell = {"cell_type": "code", "source": "1", "metadata": {}, "execution_count": None, "outputs": [{"x": 1}]}
+    text = {"cell_type": "markdown", "source": "a", "metadata": {}}
+    data = json.dumps({"cells": [cell, text], "metadata": {"m": 1}, "nbformat": 4}).encode()
+    copied = json.loads(runner.without_outputs(data))
+    assert copied["cells"] == [{**cell, "outputs": []}, text] and copied["metadata"] == {"m": 1}
+    assert runner.without_outputs(b"{not json") == b"{not json"
