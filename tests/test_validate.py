@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from coursekit.log import demo
 from coursekit.notebook import answers
 from coursekit.notebook.cells import PROMPT, cell_marker, word_count
 from coursekit.validation import checks, plugin, reports, runner, sandbox
+from coursekit.validation import validate as validation_run
 from coursekit.validation.checks import Course, check_markers, check_prompts, check_submission
 from coursekit.validation.runner import CellResult, RunResult, run_problems
 
@@ -628,3 +630,61 @@ def test_the_run_copy_has_no_saved_outputs_and_comparing_keeps_them():
     copied = json.loads(runner.without_outputs(data))
     assert copied["cells"] == [{**cell, "outputs": []}, text] and copied["metadata"] == {"m": 1}
     assert runner.without_outputs(b"{not json") == b"{not json"
+
+
+# The course's own notebooks
+
+
+def test_validate_on_the_course_notebooks_checks_that_week_as_course_notebooks(tmp_path):
+    """`validate notebooks/ --week 1`: the week's course notebook is run (outputs compared), the rest left out."""
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", notebooks)
+    out = tmp_path / "out"
+    result = run("validate", str(notebooks), "--week", "1", "--course", str(ROOT), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "pass  (course notebook)  week01-the-promise  week01-the-promise.ipynb" in result.stdout
+    assert "1 notebook(s): 1 passed, 0 failed." in result.stdout
+    assert "student folder" not in result.output and "week02" not in result.output and "review" not in result.output
+    rows = list(csv.DictReader((out / "report.csv").open()))
+    assert [(r["student"], r["notebook"], r["status"]) for r in rows] == [
+        (checks.COURSE_NOTEBOOK, "week01-the-promise", "pass")
+    ]
+
+
+def test_course_notebooks_are_compared_with_a_fresh_build_and_run_comparing_outputs(reading, tmp_path, monkeypatch):
+    """A release-like folder: a course notebook, a stale one, the review notebook, a student's loose file, readings/."""
+    folder = tmp_path / "release"
+    shutil.copytree(ROOT / "readings", folder / "readings")
+    shutil.copy(ROOT / "notebooks" / "week01-the-promise.ipynb", folder)
+    stale = json.loads(next((ROOT / "notebooks").glob("week02-*.ipynb")).read_text())
+    stale["cells"][0]["source"] = "# An older title\n"
+    write_notebook(folder / "week02-old.ipynb", stale)
+    shutil.copytree(ROOT / "notebooks" / "instructor", folder / "instructor")
+    write_notebook(folder / "ana.ipynb", submission(reading))  # written reflections: a student's, not the course's
+    ran = {}
+
+    def fake_run(data, readings, timeout, sandbox, stop, memory, allowed, compare):
+        ran[json.loads(data)["metadata"]["coursekit"]["notebook"]] = compare
+        return RunResult(0, (CellResult("Cell 0", "passed"),), "", 1.0, timeout)
+
+    monkeypatch.setattr(validation_run, "run_notebook", fake_run)
+    found = {r.path.name: r for r in validation_run.validate(folder, ROOT)}
+    assert set(found) == {"week01-the-promise.ipynb", "week02-old.ipynb", "review.ipynb", "ana.ipynb"}
+    assert ran == {"week01-the-promise": True, "week02-webers-reminders": True}, ran  # outputs compared
+    assert found["week01-the-promise.ipynb"].status == "pass" and found["week01-the-promise.ipynb"].course
+    old = found["week02-old.ipynb"]
+    assert old.student == checks.COURSE_NOTEBOOK and [p.reason for p in old.problems] == [
+        "cell 1 differs from the notebook built from readings/: the notebook is out of date"
+    ]
+    assert f"coursekit build {reading.path} --out {folder}" in old.problems[0].hint
+    review = found["review.ipynb"]
+    assert review.status == "skip" and review.problems == []
+    assert f"python -m pytest --nbval {folder / 'instructor' / 'review.ipynb'}" in review.skipped.hint
+    assert "not inside a student folder" in found["ana.ipynb"].problems[0].reason
+    ran.clear()
+    weekly = {r.path.name: r.status for r in validation_run.validate(folder, ROOT, week=1)}
+    assert weekly == {"week01-the-promise.ipynb": "pass", "ana.ipynb": "fail"} and ran == {"week01-the-promise": True}
+    out = tmp_path / "out"
+    reports.write_junit(list(found.values()), out / "report.xml", folder)
+    skipped = [c for c in ET.parse(out / "report.xml").iter("testcase") if c.find("skipped") is not None]
+    assert [c.get("file") for c in skipped] == ["instructor/review.ipynb"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -9,7 +10,10 @@ import xml.etree.ElementTree as ET
 
 from conftest import ROOT, write_notebook
 from missing import missing
-from test_validate import needs_bwrap, run, submission
+from test_validate import lines_of, needs_bwrap, run, submission
+
+from coursekit.validation import runner
+from coursekit.validation.runner import CellResult, RunResult, run_problems
 
 # Every way back to root's powers the audit found, each tried and named "ok" or with its error.
 ESCALATE = r"""import ctypes, errno, json, os, resource, subprocess, sys, sysconfig, uuid
@@ -140,3 +144,69 @@ def test_the_same_notebook_unsandboxed_as_root_gets_root_powers(reading, tmp_pat
     assert {name: tried[name] for name in expected} == expected, tried
     assert tried["capabilities"] != "0000000000000000" and tried["uid"] == 0
     assert set(host_disks()) & set(tried["disks"]), tried
+
+
+# Failures only the sandbox causes
+
+READS = "print(open({path!r}).read())"
+WRITES = "open({path!r}, 'w').write('results')"
+
+
+@needs_bwrap
+def test_a_failure_only_the_sandbox_causes_says_so_and_how_to_allow_it(reading, tmp_path):
+    data = tmp_path / "course-data"
+    data.mkdir()
+    (data / "prices.csv").write_text("year,price\n2011,3\n")
+    notebooks = {
+        "reads": READS.format(path=str(data / "prices.csv")),
+        "nowhere": READS.format(path=str(tmp_path / "not-on-this-machine.csv")),
+        "writes": WRITES.format(path=str(data / "results.csv")),
+    }
+
+    def validate(students: tuple[str, ...], *options: str) -> dict[str, str]:
+        subs = tmp_path / "-".join(["submissions", *options]).replace("/", "_")
+        for student in students:
+            write_notebook(subs / student / "week01.ipynb", submission(reading, notebooks[student]))
+        out = subs.with_name(f"{subs.name}-out")
+        result = run("validate", str(subs), "--jobs", "2", *options, "--course", str(ROOT), "--out", str(out))
+        return {student: "\n".join(lines_of(result.stdout, student)) for student in students}
+
+    boxed = validate(("reads", "nowhere"), "--sandbox")
+    reads = boxed["reads"]
+    assert reads.startswith("fail ") and "FileNotFoundError" in reads
+    assert f"because the sandbox hid {data / 'prices.csv'}, which is on this machine" in reads, reads
+    assert f"rerun validate with --allow-path {data / 'prices.csv'} (shown read-only) or with --no-sandbox" in reads
+    nowhere = boxed["nowhere"]  # missing everywhere: the student's mistake, not the sandbox's
+    assert "FileNotFoundError" in nowhere and "sandbox" not in nowhere and "Restart Kernel" in nowhere, nowhere
+
+    allowed = validate(("reads", "writes"), "--sandbox", "--allow-path", str(data))
+    assert allowed["reads"].startswith("pass "), allowed["reads"]
+    writes = allowed["writes"]
+    assert f"because the sandbox shows {data / 'results.csv'} read-only" in writes and "--no-sandbox" in writes, writes
+    assert not (data / "results.csv").exists()
+
+    plain = validate(("reads", "writes"), "--no-sandbox")  # the control: unsandboxed, the same notebooks pass
+    assert plain["reads"].startswith("pass ") and plain["writes"].startswith("pass "), plain
+    assert (data / "results.csv").read_text() == "results"
+
+
+def test_the_sandbox_is_named_only_where_this_machine_would_have_let_the_cell_pass(tmp_path):
+    here = tmp_path / "here.csv"
+    here.write_text("x")
+
+    def error(kind: str, number: int, path) -> str:
+        return f"Traceback:\n  File '<cell>', line 1\n{kind}: [Errno {number}] {os.strerror(number)}: '{path}'"
+
+    cause = runner.sandbox_cause
+    assert cause(error("FileNotFoundError", errno.ENOENT, here))[0].startswith(f"the sandbox hid {here}")
+    assert cause(error("FileNotFoundError", errno.ENOENT, tmp_path / "gone.csv")) is None
+    assert cause(error("FileNotFoundError", errno.ENOENT, "here.csv")) is None  # relative: inside the copy
+    assert "unprivileged user, who may not open" in cause(error("PermissionError", errno.EACCES, here))[0]
+    assert cause(error("OSError", errno.EROFS, tmp_path / "new.csv"))[0].endswith(
+        "read-only (a notebook writes only in its own copy)"
+    )
+    assert cause("socket.gaierror: [Errno -3] Temporary failure in name resolution")[0] == "the sandbox has no network"
+    assert cause("ZeroDivisionError: division by zero") is None
+    failed = (CellResult("Cell 1", "failed", error("FileNotFoundError", errno.ENOENT, here)),)
+    assert "sandbox" not in run_problems(RunResult(1, failed, "", 1.0, 20.0))[0].reason  # not sandboxed
+    assert "the sandbox hid" in run_problems(RunResult(1, failed, "", 1.0, 20.0, sandboxed=True))[0].reason
