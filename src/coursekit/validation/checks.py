@@ -127,12 +127,16 @@ def is_course_notebook(extracted: Extracted) -> bool:
 
 def is_review_notebook(data: bytes) -> bool:
     """The instructor's review notebook (``notebooks/instructor/review.ipynb``): the desk, not a submission."""
-    try:
-        cells = json.loads(data.decode("utf-8-sig")).get("cells", [])
-    except (ValueError, AttributeError):
-        return False
     desk = "from coursekit.review.desk import open_desk"
-    return any(isinstance(c, dict) and c.get("cell_type") == "code" and desk in cell_text(c) for c in cells)
+    if desk.encode() not in data:  # most files: no second parse of what may be hostile JSON
+        return False
+    try:
+        cells = json.loads(data.decode("utf-8-sig")).get("cells")
+    except (ValueError, AttributeError, RecursionError):
+        return False
+    return isinstance(cells, list) and any(
+        isinstance(c, dict) and c.get("cell_type") == "code" and desk in cell_text(c) for c in cells
+    )
 
 
 def check_built(notebook: Iterable[dict], built: Iterable[dict], rebuild: str) -> list[Problem]:

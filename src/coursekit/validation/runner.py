@@ -274,7 +274,7 @@ def without_outputs(data: bytes) -> bytes:
     try:
         notebook = json.loads(data.decode("utf-8-sig"))
         cells = notebook["cells"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         return data
     for cell in cells if isinstance(cells, list) else ():
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
