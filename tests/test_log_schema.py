@@ -72,6 +72,41 @@ def test_a_log_of_the_first_schema_is_refused_then_upgraded_with_nothing_lost(tm
     assert "already at schema" in cli("db", "upgrade", "--db", str(db)).output
 
 
+def test_db_upgrade_backs_up_and_migrates_under_one_lock_a_racing_collect_waits_for(tmp_path, monkeypatch):
+    """A collect committing between the backup and the migration would be in the upgraded log and not in the backup.
+
+    The racer is an older coursekit's collect (a newer one refuses the old log), storing a submission
+    the moment the backup is made, without waiting for a lock: under the upgrade's lock it is refused
+    (it would have waited), and the backup holds every row the upgraded log has.
+    """
+    db = tmp_path / "class.db"
+    shutil.copy(FIRST_SCHEMA, db)
+    raced = []
+
+    def backup_then_race(engine, destination, made=schema.backup):
+        copy = made(engine, destination)
+        racer = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            racer.execute("BEGIN IMMEDIATE")
+            racer.execute(
+                "INSERT INTO submissions (student, notebook, week, path, file_hash, submitted_at, collected_at) "
+                "VALUES ('late-lou', 'week01', 1, 'late-lou/week01.ipynb', 'f00d', '2026-09-01', '2026-09-01')"
+            )
+            racer.execute("COMMIT")
+            raced.append("committed")
+        except sqlite3.OperationalError as exc:
+            raced.append(str(exc))
+        finally:
+            racer.close()
+        return copy
+
+    monkeypatch.setattr(schema, "backup", backup_then_race)
+    before, after, copy = schema.upgrade(db)
+    assert (before, after) == (schema.UNVERSIONED, schema.head()) and copy is not None
+    assert dump(db, like=copy) == dump(copy)  # nothing in the upgraded log that the backup lacks
+    assert raced == ["database is locked"]
+
+
 def test_models_and_migrations_agree(db):
     """A forgotten migration fails here: the migrated database must match store.py's tables."""
     engine = open_database(db)
