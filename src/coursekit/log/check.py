@@ -8,7 +8,7 @@ empty list means the log is sound.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from coursekit.log import schema
@@ -56,7 +56,7 @@ def orphans(conn: Connection) -> list[str]:
     problems = []
     for reference in (*keys, *REFERENCES):
         table = reference.columns[0].table
-        conditions = [column.is_not(None) for column in reference.columns]
+        conditions: list[ColumnElement[bool]] = [column.is_not(None) for column in reference.columns]
         for target in reference.targets:
             parent = target[0].table.alias()  # an alias: a table may point at itself (a review it was based on)
             pairs = zip(target, reference.columns, strict=True)
