@@ -16,7 +16,7 @@ rows than before.
 
 ``killed_at`` runs a command in a process forked from the test (which has every module loaded, so
 a round costs a fraction of a second) and SIGKILLs it at a chosen moment: before its n-th SQL
-statement, before its n-th commit, or after the n-th page a SQLite backup copies.
+statement, before or just after its n-th commit, or after the n-th page a SQLite backup copies.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, event
+from sqlalchemy.pool import Pool
 
 from coursekit.log import schema
 from coursekit.log.frames import open_log
@@ -95,7 +96,7 @@ def read(db: str, prompts: int, stop: Path, out: Path) -> None:
     out.write_text(json.dumps({"reads": reads, "problems": problems, "rows": last}))
 
 
-POINTS = ("statement", "commit", "backup page")
+POINTS = ("statement", "commit", "after commit", "backup page")
 
 
 def _die(*_) -> None:
@@ -109,15 +110,20 @@ def killed_at(point: str, n: int, work: Callable[[], object], seen) -> None:
     first round killed at its commit tells the test how many statements there are to kill before.
     """
     assert point in POINTS, point
-    statements, commits = itertools.count(1), itertools.count(1)
+    statements, committed = itertools.count(1), []
 
     def statement(*_) -> None:
         seen.value = next(statements)
         if point == "statement" and seen.value == n:
             _die()
 
-    def commit(*_) -> None:
-        if point == "commit" and next(commits) == n:
+    def commit(*_) -> None:  # called before the transaction commits
+        if point == "commit" and len(committed) + 1 == n:
+            _die()
+        committed.append(n)
+
+    def checkin(*_) -> None:  # a connection handed back to the pool: its transaction has ended
+        if point == "after commit" and len(committed) == n:
             _die()
 
     class Dying(sqlite3.Connection):
@@ -129,6 +135,7 @@ def killed_at(point: str, n: int, work: Callable[[], object], seen) -> None:
 
     event.listen(Engine, "before_cursor_execute", statement)
     event.listen(Engine, "commit", commit)
+    event.listen(Pool, "checkin", checkin)
     if point == "backup page":
         schema.sqlite3 = types.SimpleNamespace(connect=functools.partial(sqlite3.connect, factory=Dying))
     work()

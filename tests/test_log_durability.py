@@ -37,7 +37,7 @@ from coursekit.cli import main
 from coursekit.log import schema
 from coursekit.log.check import check_log
 from coursekit.log.collect import BATCH, collect
-from coursekit.log.store import course_meta, open_database
+from coursekit.log.store import course_meta, metadata, open_database
 
 COURSEKIT = [sys.executable, "-m", "coursekit.cli"]
 KILLS = 10
@@ -308,9 +308,10 @@ def test_sigkill_while_collect_makes_a_new_log_leaves_no_half_made_schema(backen
     """A collect on a new log killed while it creates the tables (its first second): no table, or all of them.
 
     The first round dies just before the new schema commits and counts the statements run till
-    then; the others die before the first, middle and last of them. After each kill the log has no
-    table at all (``db check`` says to run collect, not that anything is damaged), and the next
-    collect makes it and stores the class whole.
+    then; the next die before the first, middle and last of them, and the last just after the
+    commit. After each kill the log has no table at all (``db check`` says to run collect, not that
+    anything is damaged) or the whole schema (``db check`` clean), and the next collect stores the
+    class whole.
     """
     monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report lands in the working folder
     folder = write_class(reading, tmp_path / "submissions", "s", 2)
@@ -322,8 +323,14 @@ def test_sigkill_while_collect_makes_a_new_log_leaves_no_half_made_schema(backen
             engine = schema.make_engine(db)
             try:
                 with engine.connect() as conn:
-                    assert inspect(conn).get_table_names() == [], (point, n)  # nothing half-made
-                assert check_log(engine) == [schema.problem(None, schema.shown(engine))]  # "run collect first"
+                    tables = set(inspect(conn).get_table_names())
+                    rev = schema.revision(conn)
+                if point == "after commit":
+                    assert tables == {*metadata.tables, "alembic_version"} and rev == schema.head()
+                    assert check_log(engine) == []
+                else:
+                    assert tables == set(), (point, n)  # nothing half-made
+                    assert check_log(engine) == [schema.problem(None, schema.shown(engine))]  # "run collect first"
             finally:
                 engine.dispose()
             assert collect(folder, db).count("collected") == 2
@@ -333,9 +340,10 @@ def test_sigkill_while_collect_makes_a_new_log_leaves_no_half_made_schema(backen
     started = time.monotonic()
     made = kill_then_collect("commit", 1)
     assert made > 10, made  # the migrations ran: there were tables to half-make
-    for n in kill_points(made):
-        kill_then_collect("statement", n)
-    print(f"{backend}: {len(kill_points(made)) + 1} kills while making a log in {time.monotonic() - started:.1f} s")
+    points = [*(("statement", n) for n in kill_points(made)), ("after commit", 1)]
+    for point, n in points:
+        kill_then_collect(point, n)
+    print(f"{backend}: {len(points) + 1} kills while making a log in {time.monotonic() - started:.1f} s")
 
 
 def older_log(backend: str, db: str, folder: Path) -> str | None:
@@ -369,15 +377,17 @@ class Frozen(datetime):
 
 
 @pytest.mark.timeout(300)
-def test_sigkill_during_db_upgrade_leaves_the_old_schema_intact_and_a_rerun_finishes(
+def test_sigkill_during_db_upgrade_leaves_the_old_schema_or_the_new_and_a_rerun_finishes(
     backend, reading, tmp_path, monkeypatch
 ):
-    """`db upgrade` killed before its first, middle and last statement, its commit, and inside its SQLite backup.
+    """`db upgrade` killed before its first, middle and last statements, before its commit, inside its
+    SQLite backup, and (run again) just after its commit.
 
-    After each kill the log is at its old schema with every row as it was (``db check`` asks for
-    the upgrade, nothing else), and each file named as a backup is a whole copy (a copy cut short
-    is left as ``.partial``). The clock is stopped so that every backup has the same stamp, as a
-    rerun within the same second would. Then a rerun upgrades the log: nothing lost, check clean.
+    After each kill before the commit the log is at its old schema with every row as it was
+    (``db check`` asks for the upgrade, nothing else); after the commit it is at the new one,
+    every old row kept, ``db check`` clean, and a rerun has nothing to do. Each file named as a
+    backup is a whole copy at every step (a copy cut short is left as ``.partial``). The clock is
+    stopped, so every backup has the same stamp, as a rerun within the same second would.
     """
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(schema, "datetime", Frozen)
@@ -387,18 +397,19 @@ def test_sigkill_during_db_upgrade_leaves_the_old_schema_intact_and_a_rerun_fini
         before = contents(db)
         kept = {name: rows for name, rows in before.items() if name != "alembic_version"}
         old_columns = columns_of(kept, db)
-        upgrade = functools.partial(main, ["db", "upgrade", "--db", db])
 
         def kill(point: str, n: int) -> int:
-            made = killed(point, n, upgrade)
+            made = killed(point, n, functools.partial(main, ["db", "upgrade", "--db", db]))
+            upgraded = point == "after commit"
             engine = schema.make_engine(db)
             try:
                 with engine.connect() as conn:
-                    assert schema.revision(conn) == old, (point, n)
-                assert check_log(engine) == [schema.problem(old, schema.shown(engine))], (point, n)
+                    assert schema.revision(conn) == (schema.head() if upgraded else old), (point, n)
+                problems = [] if upgraded else [schema.problem(old, schema.shown(engine))]
+                assert check_log(engine) == problems, (point, n)
             finally:
                 engine.dispose()
-            assert contents(db) == before, (point, n)
+            assert contents(db, like=old_columns if upgraded else None) == (kept if upgraded else before), (point, n)
             whole = [p for p in tmp_path.glob("*.before-*") if not p.name.endswith((".partial", "-journal"))]
             for copy in whole:
                 assert contents(copy) == before, (point, n, copy.name)
@@ -409,15 +420,9 @@ def test_sigkill_during_db_upgrade_leaves_the_old_schema_intact_and_a_rerun_fini
         points = [("statement", n) for n in kill_points(made)]
         if backend == "sqlite":
             points += [("backup page", 1), ("backup page", 3)]
+        points.append(("after commit", 1))  # this run, after all those kills, gets to the end
         for point, n in points:
             kill(point, n)
         took = time.monotonic() - started
-
-        assert schema.upgrade(db)[:2] == (old, schema.head())
-        engine = schema.make_engine(db)
-        try:
-            assert check_log(engine) == []
-        finally:
-            engine.dispose()
-        assert contents(db, like=old_columns) == kept  # every row of the old tables kept (new columns aside)
+        assert schema.upgrade(db) == (schema.head(), schema.head(), None)  # nothing left to do
     print(f"{backend}: {len(points) + 1} kills during db upgrade in {took:.1f} s")
