@@ -285,7 +285,7 @@ def backup(engine: Engine, destination: Path) -> Path:
 def _unused(path: Path) -> Path:
     """``path``, or ``path-2``, ``path-3``… when it is taken (an upgrade rerun in the same second)."""
     candidate, n = path, 1
-    while candidate.exists() or candidate.with_name(f"{candidate.name}.partial").exists():
+    while candidate.exists():
         n += 1
         candidate = path.with_name(f"{path.name}-{n}")
     return candidate
