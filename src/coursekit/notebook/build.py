@@ -89,7 +89,6 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
             f"# Week {week}: {info.title}\n\n{info.intro.strip()}\n\n"
             + (f"{plan}\n\n" if plan else "")
             + f"**Reading:** {citation.apa}\n\n"
-            f"**Reading:** {citation.apa}\n\n"
             "**How to work here:** run the cells from the top (*Run ▸ Run All Cells*), use the widgets, "
             "and write your reflections in the cells marked `coursekit-reflection` below each prompt. "
             "Save the notebook and upload this one `.ipynb` file."
