@@ -452,9 +452,11 @@ def _rests_on(check: _Checker, case: dict, where: str, sections: dict[str, str])
         return None
     at = f"{where}.rests_on"
     section, text = check.text(raw, at, "section"), check.text(raw, at, "text")
-    if section and section not in sections:
+    if not sections or not section:  # nothing to look in: the missing file or id is reported already
+        return RestsOn(section, text)
+    if section not in sections:
         check.fail(f"{at}.section", f"{section!r} is not a section id in sections.yaml")
-    elif section and text and text not in sections[section]:
+    elif text and text not in sections[section]:
         check.fail(f"{at}.text", f"not found word for word in section {section!r}: {text!r}")
     return RestsOn(section, text)
 
