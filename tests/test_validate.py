@@ -652,7 +652,7 @@ def test_validate_on_the_course_notebooks_checks_that_week_as_course_notebooks(t
 
 
 def test_course_notebooks_are_compared_with_a_fresh_build_and_run_comparing_outputs(reading, tmp_path, monkeypatch):
-    """A release-like folder: a course notebook, a stale one, the review notebook, a student's loose file, readings/."""
+    """A release-like folder: course notebooks (one stale), the review notebook, readings/, a student's strays."""
     folder = tmp_path / "release"
     shutil.copytree(ROOT / "readings", folder / "readings")
     shutil.copy(ROOT / "notebooks" / "week01-the-promise.ipynb", folder)
@@ -661,6 +661,7 @@ def test_course_notebooks_are_compared_with_a_fresh_build_and_run_comparing_outp
     write_notebook(folder / "week02-old.ipynb", stale)
     shutil.copytree(ROOT / "notebooks" / "instructor", folder / "instructor")
     write_notebook(folder / "ana.ipynb", submission(reading))  # written reflections: a student's, not the course's
+    (folder / "zed").mkdir()  # a student's empty folder is reported even here
     ran = {}
 
     def fake_run(data, readings, timeout, sandbox, stop, memory, allowed, compare):
@@ -669,7 +670,7 @@ def test_course_notebooks_are_compared_with_a_fresh_build_and_run_comparing_outp
 
     monkeypatch.setattr(validation_run, "run_notebook", fake_run)
     found = {r.path.name: r for r in validation_run.validate(folder, ROOT)}
-    assert set(found) == {"week01-the-promise.ipynb", "week02-old.ipynb", "review.ipynb", "ana.ipynb"}
+    assert set(found) == {"week01-the-promise.ipynb", "week02-old.ipynb", "review.ipynb", "ana.ipynb", "zed"}
     assert ran == {"week01-the-promise": True, "week02-webers-reminders": True}, ran  # outputs compared
     assert found["week01-the-promise.ipynb"].status == "pass" and found["week01-the-promise.ipynb"].course
     old = found["week02-old.ipynb"]
@@ -681,9 +682,11 @@ def test_course_notebooks_are_compared_with_a_fresh_build_and_run_comparing_outp
     assert review.status == "skip" and review.problems == []
     assert f"python -m pytest --nbval {folder / 'instructor' / 'review.ipynb'}" in review.skipped.hint
     assert "not inside a student folder" in found["ana.ipynb"].problems[0].reason
+    assert "holds no .ipynb notebook" in found["zed"].problems[0].reason
     ran.clear()
     weekly = {r.path.name: r.status for r in validation_run.validate(folder, ROOT, week=1)}
-    assert weekly == {"week01-the-promise.ipynb": "pass", "ana.ipynb": "fail"} and ran == {"week01-the-promise": True}
+    assert weekly == {"week01-the-promise.ipynb": "pass", "ana.ipynb": "fail", "zed": "fail"}
+    assert ran == {"week01-the-promise": True}
     out = tmp_path / "out"
     reports.write_junit(list(found.values()), out / "report.xml", folder)
     skipped = [c for c in ET.parse(out / "report.xml").iter("testcase") if c.find("skipped") is not None]

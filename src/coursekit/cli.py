@@ -825,7 +825,7 @@ def validate(
             memory,
             write_reports,
             intake=gathered,
-            allowed=tuple(path.resolve() for path in allowed),
+            allowed=tuple(path.absolute() for path in allowed),  # as notebooks name it; bound to its real path
         )
     except IntakeError as exc:
         _fail(str(exc))

@@ -47,12 +47,12 @@ def validate(
         NotebookReport(u.file.source_id, u.file.shown, problems=[Problem(u.detail, u.hint)]) for u in intake.unmatched
     ]
     files: list[tuple[SubmissionFile, LayoutProblem | None]] = [(file, None) for file in intake.files]
-    folders = []  # folders at the top holding no notebook: a course folder's readings/ or feed/, if it is one
+    folders = []  # a release's readings/ and feed/: reported as empty student folders unless it is a release
     for problem in intake.problems:
         notebook = _loose_notebook(problem, root)
         if notebook:  # a course notebook, or else reported with this problem below
             files.append((notebook, problem))
-        elif problem.path.parent == root and problem.path.is_dir() and not problem.path.is_symlink():
+        elif problem.path.parent == root and problem.path.name in COURSE_FOLDERS and problem.path.is_dir():
             folders.append(problem)
         else:
             reports.append(_layout_report(problem, root))
@@ -112,6 +112,9 @@ def validate(
             pool.shutdown(cancel_futures=True)
             raise
     return _sorted(reports)
+
+
+COURSE_FOLDERS = ("readings", "feed")  # what ``release`` puts beside the week's notebook
 
 
 def _loose_notebook(problem: LayoutProblem, root: Path) -> SubmissionFile | None:
