@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -102,10 +103,11 @@ def _require(command: str) -> None:
         _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
 
 
-SETTINGS_OPTION = click.option(
+# Annotated: cli_moderation imports them while this module is still loading (mypy cannot infer them then).
+SETTINGS_OPTION: Callable[[Any], Any] = click.option(
     "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
 )
-DB_OPTION = click.option(
+DB_OPTION: Callable[[Any], Any] = click.option(
     "--db", help="SQLite file or PostgreSQL URL of the log (default: the database in course.toml, else class.db)."
 )
 
