@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from backends import rows
 from click.testing import CliRunner
-from conftest import filled_notebook, student_answers, with_saved, write_notebook
+from conftest import course_toml, filled_notebook, student_answers, with_saved, write_notebook
 from images import reflection_cell
 from test_conversation import every_stored_value
 
 from coursekit.cli import main
+from coursekit.course.settings import load_settings
 from coursekit.discussion.feed import find_feed, replies_to_you
 from coursekit.discussion.names import pseudonym
 from coursekit.discussion.removal import FORMER_STUDENT, REMOVED_MESSAGE
@@ -27,6 +28,7 @@ from coursekit.log.store import ReviewDraft, metadata, save_review
 from coursekit.notebook import answers
 from coursekit.notebook.cells import WITHDRAW_TAG
 from coursekit.review.analytics import participation
+from coursekit.review.desk import ReviewDesk
 
 STUDENTS = ["ann", "bob", "cem"]
 BOB_REPLY = "Which rules do the moderators follow here?"
@@ -135,6 +137,28 @@ def test_a_stale_site_page_is_deleted_and_an_older_feed_republished(thread, db):
     assert "week01.json (republished)" in said  # the older feed carried the hidden post too
     feed1 = {p["id"] for p in json.loads((root / "feed" / "week01.json").read_text())["posts"]}
     assert feed1 == week1 - {thread["post"]["cem"]}
+
+
+def test_the_review_desk_hides_and_restores_a_reply(thread, reading, db):
+    root, log, reply = thread["root"], thread["log"], thread["bob_reply"]
+    desk = ReviewDesk(log, load_settings(course_toml(root, reading, db)), reading, "tutor")
+    desk.student.value, desk.prompt.value = "ann", thread["first"]
+    assert [value for _, value in desk.target.options][:2] == [thread["post"]["ann"], reply]  # and cem's answer
+    desk.target.value = reply
+    desk.hide_button.click()
+    assert "needs a reason" in desk.moderation_note.value
+    desk.target.value, desk.reason.value = reply, "off topic"
+    desk.hide_button.click()
+    assert "is now hidden" in desk.moderation_note.value
+    with log.engine.connect() as conn:
+        assert moderation.hidden(conn) == {reply}
+    assert "Hidden (hide by tutor" in desk.body.value and "off topic" in desk.body.value
+    assert BOB_REPLY in desk.body.value  # the desk still shows it, to restore it
+    desk.restore_button.click()
+    with log.engine.connect() as conn:
+        assert moderation.hidden(conn) == set()
+    assert "Hidden (" not in desk.body.value
+    assert list(moderation.audit(log.engine)["actor"]) == ["tutor", "tutor"]
 
 
 def test_moderation_says_what_to_do_with_bad_input(thread, db):

@@ -1008,10 +1008,12 @@ def check(db: str | None) -> None:
     console.print(f"{schema.shown(engine)}: sound (schema {schema.head()})", soft_wrap=True)
 
 
-from coursekit.cli_moderation import erase, moderate  # noqa: E402  (they use the helpers above)
+if __name__ == "__main__":  # python -m coursekit.cli: run the module proper, which cli_moderation imports
+    from coursekit.cli import main as command_line
 
-main.add_command(moderate)
-main.add_command(erase)
+    command_line()
+else:
+    from coursekit.cli_moderation import erase, moderate  # they use the helpers above
 
-if __name__ == "__main__":
-    main()
+    main.add_command(moderate)
+    main.add_command(erase)
