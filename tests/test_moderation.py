@@ -213,7 +213,7 @@ def test_a_withdrawal_holds_until_a_later_version_and_a_tag_withdraws_too(thread
     assert trail.loc[0, "requested_by"] == "ann (email of 3 May)" and trail.loc[0, "version"] == 1
 
 
-def test_an_erased_student_leaves_no_trace_in_the_log_or_its_outputs(thread, reading, db, tmp_path):
+def test_an_erased_student_leaves_no_trace_in_the_log_or_its_outputs(thread, reading, backend, db, tmp_path):
     root, log = thread["root"], thread["log"]
     secret = log.course_secret()
     bob_texts = [t for t in log.reflections().query("student == 'bob'")["text"]] + [BOB_REPLY]
@@ -235,6 +235,9 @@ def test_an_erased_student_leaves_no_trace_in_the_log_or_its_outputs(thread, rea
     dump = every_stored_value(db)
     assert CEM_REPLY.encode() in dump  # what others wrote to him stays...
     assert not [t for t in traces if t in dump]  # ...and nothing of his, in any column of any table
+    if backend == "sqlite":  # nor in the file's free pages or its write-ahead log
+        stored = b"".join(p.read_bytes() for p in Path(db).parent.glob(Path(db).name + "*"))
+        assert not [t for t in traces[2:] if t in stored]
     assert check_log(log.engine) == []
     assert rows(db, "select count(*) from submissions where student = 'bob'") == [(0,)]
 

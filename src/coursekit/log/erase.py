@@ -176,4 +176,24 @@ def erase(engine: Engine, students: Iterable[str], actor: str, why: str, apply: 
         moderation.record_erasure(conn, actor, f"{why}: erased {people}, {erasure.total} row(s)")
         return erasure
 
-    return schema.write(engine, work)
+    erasure = schema.write(engine, work)
+    scrub(engine, [name for name, _, _ in _theirs(wanted)])
+    return erasure
+
+
+def scrub(engine: Engine, tables: Sequence[str]) -> None:
+    """Rewrite the storage the erased rows were in, so their bytes are gone from the files too.
+
+    A deleted row stays on disk until its space is reused: SQLite's free pages and write-ahead log,
+    PostgreSQL's dead tuples. VACUUM rewrites them (outside any transaction, as both require).
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("VACUUM")
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for table in tables:
+            conn.exec_driver_sql(f'VACUUM "{table}"')
