@@ -267,11 +267,16 @@ def test_an_erased_student_leaves_no_trace_in_the_log_or_its_outputs(thread, rea
     assert b"bob" not in audit.read_bytes()
 
 
-def test_retention_dry_run_changes_nothing_and_apply_erases_the_class(thread, db):
+def test_retention_dry_run_changes_nothing_and_apply_erases_the_class(thread, db, monkeypatch):
     before = every_stored_value(db)
+    monkeypatch.setattr("coursekit.cli_moderation.interactive", lambda: True)  # as at a terminal
+    apply = ["erase", "--term-ended", "--older-than", "30", "--apply", "--db", db]
+    answered_no = CliRunner().invoke(main, apply, "n\n")
+    assert answered_no.exit_code == 1 and "Erase 3 student(s) for good?" in answered_no.output
+    assert "nothing erased" in answered_no.output
     said = cli("erase", "--term-ended", "--older-than", "30", "--db", db)
     assert "would erase 3 student(s): ann, bob, cem" in said and "dry run: nothing changed" in said
-    assert every_stored_value(db) == before
+    assert every_stored_value(db) == before  # neither the dry run nor the "no" changed anything
     assert "nothing to erase" in cli("erase", "--term-ended", "--older-than", "100000", "--db", db)
     assert "--older-than DAYS" in cli("erase", "--term-ended", "--db", db, code=2)
     assert "give --student" in cli("erase", "--db", db, code=2)

@@ -100,11 +100,16 @@ def audit_log(out: Path | None, settings_path: Path | None, db: str | None) -> N
         say(f"wrote {len(frame)} action(s) to {out}", to=errors)
 
 
+def interactive() -> bool:
+    """Whether someone at a terminal can answer a question."""
+    return sys.stdin.isatty()
+
+
 def _confirmed(question: str, yes: bool) -> bool:
     """--yes, or an answer typed at a terminal; never a guess when nobody is there to ask."""
     if yes:
         return True
-    if not sys.stdin.isatty():
+    if not interactive():
         _fail("not a terminal, so nobody can confirm: add --yes to erase without being asked")
     return click.confirm(question, default=False)
 
