@@ -275,6 +275,9 @@ REFERENCES = (
         ((reflections.c.student, reflections.c.notebook, reflections.c.prompt_id),),
     ),
     Reference((reviews.c.based_on,), ((reviews.c.id,),)),
+    Reference((moderation.c.post_id,), _POSTS),  # an erasure takes the rows about its posts with them
+    # a reply answers a post, or an erased one others had answered (its placeholder in removed_posts)
+    Reference((replies.c.parent_id,), (*_POSTS, (removed_posts.c.post_id,))),
 )
 
 
