@@ -916,8 +916,8 @@ def _cluster_execute(stack: contextlib.ExitStack, scheduler: str | None, workers
     if retried:
         say(
             f"note: this scheduler itself reruns a notebook until {retried + 1} workers died running it "
-            "(its distributed.scheduler.allowed-failures); start it with "
-            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 to rerun it once only",
+            f"(its distributed.scheduler.allowed-failures); start it with {dask_cluster.SCHEDULER_ENVIRONMENT} "
+            "to rerun it once only",
             "yellow",
             errors,
         )

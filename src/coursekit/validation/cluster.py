@@ -27,6 +27,11 @@ from coursekit.validation.runner import pack_folder
 from coursekit.validation.sandbox import sandbox_problem
 from coursekit.validation.validate import NotebookRun, Outcome, WorkerDied, run_one
 
+# The scheduler settings a cluster run needs (see ``connect``); a scheduler started elsewhere should use them too.
+SCHEDULER_ENVIRONMENT = (
+    "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0"
+)
+
 RETRIES = 1  # reruns of a notebook whose worker died
 NEEDED_ON_WORKERS = ("coursekit", "pytest", "nbval", "ipykernel")
 
@@ -58,7 +63,9 @@ def connect(scheduler: str | None = None, workers: int | None = None) -> Iterato
         with Client(scheduler, timeout="30s") as client:
             yield client
         return
-    settings = {"distributed.scheduler.allowed-failures": 0}
+    # No task waits in a worker's own queue: a worker that dies counts against every task assigned to it,
+    # so a notebook queued behind a killer would be "killed" without having run.
+    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
     with dask.config.set(settings), LocalCluster(
         n_workers=workers or 1,
         threads_per_worker=1,
