@@ -622,6 +622,11 @@ def _prompt_counts(reading) -> dict[int, int]:
     "--plain", type=click.Path(dir_okay=False, path_type=Path), help="Also write a per-student, per-week CSV."
 )
 @click.option("--allow-unreviewed", is_flag=True, help="Write the file although some reflections are not scored yet.")
+@click.option(
+    "--score-partial-weeks",
+    is_flag=True,
+    help="With --allow-unreviewed: write a partly scored week's points so far instead of leaving it blank.",
+)
 @SETTINGS_OPTION
 @DB_OPTION
 def grades(
@@ -629,17 +634,21 @@ def grades(
     out: Path,
     plain: Path | None,
     allow_unreviewed: bool,
+    score_partial_weeks: bool,
     settings_path: Path | None,
     db: str | None,
 ) -> None:
     """Write a Canvas gradebook import file from rubric scores and participation rules.
 
     Refuses while reflections are unreviewed (--allow-unreviewed to write anyway); a week with
-    nothing scored is blank, never 0.
+    nothing scored is blank, never 0, and so is a partly scored week (a number in a Canvas column
+    reads as final) unless --score-partial-weeks; the output names the weeks left blank.
     """
     from coursekit.course.roster import RosterError, read_roster
-    from coursekit.review.grades import canvas_gradebook, plain_grades, unreviewed
+    from coursekit.review.grades import canvas_gradebook, partial_weeks, plain_grades, unreviewed
 
+    if score_partial_weeks and not allow_unreviewed:
+        _fail("--score-partial-weeks goes with --allow-unreviewed: without it, grades waits until all is scored")
     settings, log, reading = _course(settings_path, db)
     roster = roster or settings.roster
     if roster is None:
@@ -653,10 +662,10 @@ def grades(
     if waiting and not allow_unreviewed:
         _fail(
             f"{waiting} reflection(s) are not scored yet: review them (notebooks/instructor/review.ipynb), "
-            "or pass --allow-unreviewed to write the file anyway (unscored weeks blank)",
+            "or pass --allow-unreviewed to write the file anyway (unscored and partly scored weeks blank)",
             code=1,
         )
-    write_csv(canvas_gradebook(scores, people, settings, _prompt_counts(reading)), out)
+    write_csv(canvas_gradebook(scores, people, settings, _prompt_counts(reading), score_partial_weeks), out)
     say(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
     if plain:
         write_csv(plain_grades(scores, people), plain)
@@ -665,11 +674,17 @@ def grades(
     if unknown:
         say(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})", to=errors)
     if waiting:
-        say(
-            f"{waiting} reflection(s) not scored yet: a week with none scored is blank, "
-            "a partly scored week counts only the scored ones",
-            to=errors,
-        )
+        say(f"{waiting} reflection(s) not scored yet:", to=errors)
+        unscored = scores[scores["total"].isna()].groupby("week").size()
+        partial = partial_weeks(scores)
+        done = "written with the points so far" if score_partial_weeks else "blank (--score-partial-weeks writes them)"
+        for week in sorted(set(unscored.index) | set(partial["week"])):
+            if week in unscored.index:
+                say(f"  week {week}: {unscored[week]} notebook(s) with nothing scored yet, blank", to=errors)
+            group = partial[partial["week"] == week]
+            if len(group):
+                who = ", ".join(f"{r.student} ({r.scored_prompts} of {r.prompts})" for r in group.itertuples())
+                say(f"  week {week}: {len(group)} partly scored, {done}: {who}", to=errors)
 
 
 @main.command()
