@@ -218,7 +218,8 @@ def test_partly_scored_week_is_blank_in_canvas_and_partial_on_feedback(tmp_path,
     """2 of 3 scored: feedback says "of 30 so far (partial ...)", Canvas is blank, the output says whose."""
     make_class(reading, tmp_path, students=3, db=db)
     pd.DataFrame(roster_rows(3, never_submitted=0)).to_csv(tmp_path / "roster.csv", index=False)
-    course_toml(tmp_path, reading, db)
+    toml = course_toml(tmp_path, reading, db)
+    toml.write_text(toml.read_text() + '\n[staff]\nprof = "Prof. Ada Lovelace"\n')
     log = open_log(db)
     week1 = log.reflections().query("week == 1")
     partly, fully = sorted(week1["student"].unique())[:2]
@@ -258,6 +259,16 @@ def test_partly_scored_week_is_blank_in_canvas_and_partial_on_feedback(tmp_path,
     )
     page = (tmp_path / "fb" / index.loc[fully, "file"]).read_text()
     assert f"Week total: {3 * prompts} of {possible} ({prompts} of {prompts} reflections scored)" in page
+    # Each reflection under the notebook's title, in the notebook's order (w1-advocates sorts first by id).
+    headings = [page.index(f"<h3>Reflection {n}</h3>") for n in range(1, prompts + 1)]
+    assert headings == sorted(headings) and "Prompt <code>" not in page
+    assert page.count("Reviewed by Prof. Ada Lovelace, ") == prompts  # [staff] names the login "prof"
+
+    row = week1[week1["student"] == fully].iloc[0]
+    save_review(log.engine, ReviewDraft(fully, row.notebook, row.prompt_id, "root", {"voice": 1}))
+    run("feedback", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "fb"))
+    page = (tmp_path / "fb" / index.loc[fully, "file"]).read_text()
+    assert page.count("Reviewed by Prof. Ada Lovelace, ") == prompts - 1 and "Reviewed by root" not in page
 
 
 def test_week_summary_says_maximum_and_partial():

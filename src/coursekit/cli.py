@@ -453,7 +453,8 @@ def export(
         else:
             write_csv(frame, sys.stdout)
     else:
-        text = to_markdown(frame)
+        reading = _reading_option(None, settings_path)
+        text = to_markdown(frame, prompt_titles=reading.prompt_titles() if reading else None)
         if out:
             out.write_text(text, encoding="utf-8")
         else:
@@ -486,9 +487,12 @@ def _feed_identity(submitted, settings_path: Path | None) -> tuple[list[str], st
     return sorted(students), hint
 
 
-def _reading_option(path: Path | None):
-    """The reading named by --reading, or the only one under ./readings, or None."""
-    if path is None:
+def _reading_option(path: Path | None, settings_path: Path | None = None):
+    """The reading named by --reading, else course.toml's, else the only one under ./readings, else None."""
+    settings = _settings(settings_path) if path is None else None
+    if settings is not None:
+        path = settings.reading
+    elif path is None:
         found = sorted(p for p in Path("readings").glob("*") if (p / "reading.yaml").is_file())
         path = found[0] if len(found) == 1 else None
     if path is None:
@@ -514,7 +518,7 @@ def _reading_option(path: Path | None):
     "--reading",
     "reading_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Reading folder for prompt texts and week titles (default: the only one in ./readings).",
+    help="Reading for prompt and week titles (default: course.toml's, else the only one in ./readings).",
 )
 @click.option("--title", default="Class discussion", show_default=True)
 def publish(
@@ -534,7 +538,7 @@ def publish(
     if week is not None and not as_feed:
         _fail("--week applies only to --feed: add --feed to publish one week's peer feed, or drop --week for the site")
     context = click.get_current_context()
-    site_only = {"reading_dir": "--reading", "title": "--title"}
+    site_only = {"title": "--title"}
     given = [
         flag for name, flag in site_only.items() if context.get_parameter_source(name) == ParameterSource.COMMANDLINE
     ]
@@ -551,7 +555,9 @@ def publish(
             _fail(f"no reflections for week {week} in {_database(settings_path, db)}: collect that week first")
         students, id_hint = _feed_identity(log.submissions()["student"].unique(), settings_path)
         salt = log.feed_salt(week)
-        document = build_feed(posts, week, log.course_secret(), names, students, salt, log.images(), id_hint)
+        reading = _reading_option(reading_dir, settings_path)
+        titles = reading.prompt_titles() if reading else {}
+        document = build_feed(posts, week, log.course_secret(), names, students, salt, log.images(), id_hint, titles)
         path = write_feed(document, out or Path("feed"))
         replies = sum(1 for p in document["posts"] if p["parent_id"])
         say(
@@ -559,11 +565,12 @@ def publish(
             f"in the conversation so far, {len(students)} students"
         )
         return
-    reading = _reading_option(reading_dir)
+    reading = _reading_option(reading_dir, settings_path)
     site = Site(
         title=title,
         prompts={p.id: p.text for p in reading.prompts} if reading else {},
         week_titles={w.number: w.title for w in reading.weeks} if reading else {},
+        prompt_titles=reading.prompt_titles() if reading else {},
     )
     posts = log.posts_as_seen(names)
     written = publish_site(site, posts, out or Path("site"), log.images())
