@@ -309,6 +309,38 @@ def _summary(report: collecting.CollectReport) -> Table:
     return table
 
 
+INTAKE_FULL_WIDTH = 120  # narrower terminals get the intake table without notebook and source id
+
+
+def _intake_shown(ok, width: int) -> Table:
+    """The files that would be collected, one line each where the terminal allows.
+
+    The file name is what a TA looks for, so it gets the room: every other column stays on one line,
+    and below ``INTAKE_FULL_WIDTH`` columns the notebook and source id (both in the CSV) are left out.
+    """
+    import pandas as pd
+
+    full = width >= INTAKE_FULL_WIDTH
+    shown = Table(box=None, show_edge=False, pad_edge=False)
+    shown.add_column("file", overflow="fold", ratio=None if full else 1)
+    shown.add_column("student", overflow="fold")
+    if full:
+        shown.add_column("notebook", overflow="fold")
+    for column in ("week", "submitted", "late"):
+        shown.add_column(column, no_wrap=True)
+    if full:
+        shown.add_column("source id", overflow="fold")
+    for row in ok.itertuples():
+        late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
+        week = "" if row.week is None or row.week is pd.NA else str(row.week)
+        cells = [Text(printable(row.file)), Text(printable(row.student))]
+        cells += [Text(printable(row.notebook))] if full else []
+        cells += [Text(week), Text(f"{row.submitted_at:%Y-%m-%d %H:%M}"), late]
+        cells += [Text(printable(row.source_id))] if full else []
+        shown.add_row(*cells)
+    return shown
+
+
 @main.command()
 @_source_options
 @click.option(
@@ -316,23 +348,15 @@ def _summary(report: collecting.CollectReport) -> Table:
 )
 def intake(csv_out: Path, **source) -> None:
     """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
-    import pandas as pd
-
     from coursekit.intake.table import intake_table
     from coursekit.log.export import write_csv
 
     gathered, options = _gather(**source)
     table = intake_table(gathered, options)
-    shown = Table(box=None, show_edge=False, pad_edge=False)
-    for column in ("file", "student", "notebook", "week", "submitted", "late", "source id"):
-        shown.add_column(column, overflow="fold")
-    for row in table[table["status"] == "ok"].itertuples():
-        late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
-        when = f"{row.submitted_at:%Y-%m-%d %H:%M}"
-        week = "" if row.week is None or row.week is pd.NA else str(row.week)
-        cells = [printable(v) for v in (row.file, row.student, row.notebook, week, when)]
-        shown.add_row(*[Text(c) for c in cells], late, Text(printable(row.source_id)))
-    console.print(shown)
+    ok = table[table["status"] == "ok"]
+    console.print(_intake_shown(ok, console.width))
+    if len(ok) and console.width < INTAKE_FULL_WIDTH:
+        say(f"(notebook and source id: in {csv_out}, or in a terminal {INTAKE_FULL_WIDTH} columns wide)", "dim")
     rest = table[~table["status"].isin(["ok"])]
     if len(rest):
         say("Not collected as they are:", "bold")
@@ -391,10 +415,10 @@ def collect(
     from coursekit.log.store import database_url
 
     db = _database(source["settings_path"], db)
+    gathered, options = _gather(**source)  # a bad source stops here, before any log is made
     url = database_url(db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
-    gathered, options = _gather(**source)
     try:
         with _CollectDisplay(gathered.root, verbose) as display:
             readings = Readings(course) if course else None

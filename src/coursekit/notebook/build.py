@@ -180,7 +180,10 @@ def review_notebook() -> nbformat.NotebookNode:
             "`course.toml` gives it; on a machine where everyone shares one login (`root`, `jovyan`) type your "
             "name in **Reviewer** first. Feedback pages and each reflection's review history say who reviewed."
         ),
-        _code("from coursekit.review.desk import open_desk\n\ndesk = open_desk()  # reviewer: your JupyterHub user, else the name you type in Reviewer\ndesk"),
+        _code(
+            "from coursekit.review.desk import open_desk\n\n"
+            "desk = open_desk()  # reviewer: your JupyterHub user, else the name you type in Reviewer\ndesk"
+        ),
         _markdown(
             "## Participation analytics\n\nSubmissions per week (on time and late), reflection length, the glossary "
             "concepts the class used and missed, stance in week 1 against week 4, and who replies to whom. The same "
