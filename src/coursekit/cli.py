@@ -415,8 +415,8 @@ def collect(
     from coursekit.log.store import database_url
 
     db = _database(source["settings_path"], db)
-    gathered, options = _gather(**source)  # a bad source stops here, before any log is made
-    url = database_url(db)
+    url = database_url(db)  # a URL coursekit cannot use is refused first
+    gathered, options = _gather(**source)  # then a bad source, before any log is made
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
     try:
