@@ -322,16 +322,19 @@ def _course_toml(tmp_path: Path) -> Path:
     return path
 
 
-def test_intake_dry_run_prints_the_table_writes_csv_and_stores_nothing(tmp_path, notebook_bytes, monkeypatch):
-    source = canvas_zip(tmp_path, notebook_bytes)
-    monkeypatch.chdir(tmp_path)
+def intake_args(tmp_path: Path, source: Path) -> list[str]:
+    """``coursekit intake`` of ``source`` run in ``tmp_path`` (the working folder) with a roster of PEOPLE there."""
     (tmp_path / "roster.csv").write_text(
         "Student,ID,SIS User ID,SIS Login ID,Section\n"
         + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
     )
-    result = CliRunner().invoke(
-        main, ["intake", str(source), "--roster", "roster.csv", "--settings", str(_course_toml(tmp_path))]
-    )
+    return ["intake", str(source), "--roster", "roster.csv", "--settings", str(_course_toml(tmp_path))]
+
+
+def test_intake_dry_run_prints_the_table_writes_csv_and_stores_nothing(tmp_path, notebook_bytes, monkeypatch):
+    source = canvas_zip(tmp_path, notebook_bytes)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, intake_args(tmp_path, source))
     assert result.exit_code == 0, result.output
     assert "unmatched" in result.output and "anonymous grading" in result.output and "late" in result.output
     import pandas as pd
@@ -436,11 +439,7 @@ def test_intake_table_is_readable_at_80_columns(tmp_path, notebook_bytes, monkey
 
     source = canvas_zip(tmp_path, notebook_bytes)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "roster.csv").write_text(
-        "Student,ID,SIS User ID,SIS Login ID,Section\n"
-        + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
-    )
-    args = ["intake", str(source), "--roster", "roster.csv", "--settings", str(_course_toml(tmp_path))]
+    args = intake_args(tmp_path, source)
     for columns in ("80", "160"):
         monkeypatch.setenv("COLUMNS", columns)
         screen = io.StringIO()
