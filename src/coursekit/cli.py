@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -102,10 +103,11 @@ def _require(command: str) -> None:
         _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
 
 
-SETTINGS_OPTION = click.option(
+# Annotated: cli_moderation imports them while this module is still loading (mypy cannot infer them then).
+SETTINGS_OPTION: Callable[[Any], Any] = click.option(
     "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
 )
-DB_OPTION = click.option(
+DB_OPTION: Callable[[Any], Any] = click.option(
     "--db", help="SQLite file or PostgreSQL URL of the log (default: the database in course.toml, else class.db)."
 )
 
@@ -556,7 +558,8 @@ def publish(
     title: str,
 ) -> None:
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
-    from coursekit.discussion.feed import build_feed, write_feed
+    from coursekit.discussion import removal
+    from coursekit.discussion.feed import build_feed, feed_path, write_feed
     from coursekit.discussion.site import Site, publish_site
 
     if week is not None and not as_feed:
@@ -573,21 +576,33 @@ def publish(
     if as_feed:
         if week is None:
             _fail("--feed needs --week N: the week whose reflections the next notebook shows")
-        posts = log.posts()
+        posts = log.posts(public=True)
         week_posts = posts[posts["thread_week"] == week]
         if week_posts.empty:
             _fail(f"no reflections for week {week} in {_database(settings_path, db)}: collect that week first")
         students, id_hint = _feed_identity(log.submissions()["student"].unique(), settings_path)
-        salt = log.feed_salt(week)
+        secret, pictures, folder = log.course_secret(), log.images(), out or Path("feed")
         reading = _reading_option(reading_dir, settings_path)
         titles = reading.prompt_titles() if reading else {}
-        document = build_feed(posts, week, log.course_secret(), names, students, salt, log.images(), id_hint, titles)
-        path = write_feed(document, out or Path("feed"))
+
+        def publish_week(number: int) -> tuple[Path, dict]:
+            salt = log.feed_salt(number)
+            document = build_feed(posts, number, secret, names, students, salt, pictures, id_hint, titles)
+            return write_feed(document, folder), document
+
+        before = removal.feed_post_ids(feed_path(folder, week))
+        path, document = publish_week(week)
         replies = sum(1 for p in document["posts"] if p["parent_id"])
         say(
             f"wrote {path}: {int(week_posts['parent_id'].isna().sum())} reflections, {replies} replies "
             f"in the conversation so far, {len(students)} students"
         )
+        _say_gone(before - {p["id"] for p in document["posts"]}, str(path))
+        shown = set(posts["post_id"])
+        for stale in removal.stale_feeds(folder, shown, skip=week):
+            gone = removal.feed_post_ids(stale) - shown
+            publish_week(removal.feed_week(stale))
+            _say_gone(gone, f"{stale} (republished)")
         return
     reading = _reading_option(reading_dir, settings_path)
     site = Site(
@@ -597,8 +612,19 @@ def publish(
         prompt_titles=reading.prompt_titles() if reading else {},
     )
     posts = log.posts_as_seen(names)
-    written = publish_site(site, posts, out or Path("site"), log.images())
-    say(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
+    folder = out or Path("site")
+    before = removal.site_post_ids(folder)
+    written = publish_site(site, posts, folder, log.images())
+    say(f"wrote {len(written)} page(s) to {folder}: {len(posts)} posts; open {written[0]}")
+    _say_gone(before - set(posts["post_id"]), str(folder))
+    for page in removal.sweep_site(folder, written):
+        say(f"deleted {page}: its week has nothing left to show")
+
+
+def _say_gone(gone: set[str], where: str) -> None:
+    """Tell the instructor that files published before carried posts taken down since."""
+    if gone:
+        say(f"{where} was out of date: {len(gone)} post(s) hidden, withdrawn or erased since are no longer in it")
 
 
 @main.command()
@@ -1029,5 +1055,12 @@ def check(db: str | None) -> None:
     console.print(f"{schema.shown(engine)}: sound (schema {schema.head()})", soft_wrap=True)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m coursekit.cli: run the module proper, which cli_moderation imports
+    from coursekit.cli import main as command_line
+
+    command_line()
+else:
+    from coursekit.cli_moderation import erase, moderate  # they use the helpers above
+
+    main.add_command(moderate)
+    main.add_command(erase)
