@@ -814,6 +814,13 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     help="Run each notebook in bubblewrap, seeing only Python and its copy, offline (default: when bubblewrap works).",
 )
 @click.option(
+    "--allow-path",
+    "allowed",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A file or folder of this machine the sandbox shows read-only (the course's data); repeatable.",
+)
+@click.option(
     "--memory",
     default=DEFAULT_MEMORY,
     show_default=True,
@@ -827,6 +834,7 @@ def validate(
     course: Path,
     out: Path,
     sandbox: bool | None,
+    allowed: tuple[Path, ...],
     memory: int,
     **source,
 ) -> None:
@@ -838,6 +846,9 @@ def validate(
     This RUNS STUDENT CODE, each notebook in a temporary copy, by default in a bubblewrap sandbox that
     shows it only Python and its copy, with no network. Writes OUT/report.xml (JUnit) and OUT/report.csv,
     updated as each notebook finishes. Exits 1 when any notebook failed.
+
+    The course's own notebooks (SOURCE is notebooks/ or a release folder) are checked against a fresh
+    build and run with their outputs compared.
     """
     from coursekit.validation import checks
     from coursekit.validation import reports as reporting
@@ -856,6 +867,8 @@ def validate(
             say(f"warning: cannot sandbox ({why}); student code runs with your permissions", "yellow", errors)
     elif not sandbox:
         say("warning: --no-sandbox: student code runs with your permissions and sees your files", "yellow", errors)
+    if allowed and not sandbox:
+        say("note: --allow-path has no effect without the sandbox: the notebooks see everything", "yellow", errors)
 
     def progress(report: checks.NotebookReport, done: int, total: int) -> None:
         say(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", to=errors)
@@ -874,27 +887,40 @@ def validate(
     )
     try:
         reports = validate_all(
-            submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports, intake=gathered
+            submissions,
+            course,
+            week,
+            jobs,
+            timeout,
+            sandbox,
+            progress,
+            memory,
+            write_reports,
+            intake=gathered,
+            allowed=tuple(path.absolute() for path in allowed),  # as notebooks name it; bound to its real path
         )
     except IntakeError as exc:
         _fail(str(exc))
+    styles = {checks.PASS: "green", checks.SKIP: "yellow"}
     for report in reports:
-        line = Text(f"{report.status:<5}", style="green" if report.status == checks.PASS else "bold red")
+        line = Text(f"{report.status:<5}", style=styles.get(report.status, "bold red"))
         _append(line, f" {report.student or '(no student)'}")
         _append(line, f"  {report.notebook or '-'}", "dim")
         _append(line, f"  {reporting.relative(report.path, submissions)}")
         if report.problems and not report.ran:
             line.append("  (not run)", style="dim")
         console.print(line, soft_wrap=True)
-        for problem in report.problems:
+        for problem in report.reasons:
             reason = Text(f"      - {printable(problem.reason)}")
             _append(reason, f"  → {problem.hint}", "italic")
             console.print(reason, soft_wrap=True)
     failed = sum(1 for r in reports if r.problems)
+    skipped = sum(1 for r in reports if r.status == checks.SKIP)
     write_reports(reports)
     say(
-        f"{len(reports)} notebook(s): {len(reports) - failed} passed, {failed} failed. "
-        f"Reports: {out / 'report.xml'}, {out / 'report.csv'}"
+        f"{len(reports)} notebook(s): {len(reports) - failed - skipped} passed, {failed} failed"
+        + (f", {skipped} skipped" if skipped else "")
+        + f". Reports: {out / 'report.xml'}, {out / 'report.csv'}"
     )
     if failed:
         sys.exit(1)

@@ -4,7 +4,7 @@
 keeps the place of an erased student's post that others answered, so their replies stay threaded.
 An upgraded log starts with both empty: nothing is hidden.
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02
 """
@@ -12,7 +12,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
