@@ -353,7 +353,7 @@ class _Writer:
                         result.student,
                         result.notebook,
                         FAILED,
-                        f"database error while saving: {exc.__class__.__name__}: {exc}",
+                        f"database error while saving: {exc.__class__.__name__}: {schema.driver_message(exc)}",
                         "nothing of this file was stored; fix the database and run collect again",
                         result.week,
                         result.entry,
@@ -377,6 +377,6 @@ def _database_error(file: SubmissionFile, extracted: Extracted, exc: Exception) 
         extracted.notebook,
         extracted.week,
         FAILED,
-        f"database error: {exc.__class__.__name__}: {exc}",
+        f"database error: {exc.__class__.__name__}: {schema.driver_message(exc)}",
         "nothing of this file was stored; fix the database and run collect again",
     )
