@@ -14,6 +14,7 @@ from images import png
 from coursekit.cli import main
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
+from coursekit.notebook import answers
 
 NOTEBOOK = "week01-the-promise.ipynb"
 TOKEN = "coursekit-test"
@@ -331,3 +332,93 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
     saved = json.loads((course / "notebooks" / notebook).read_text())
     texts = {c["metadata"].get("coursekit", {}).get("prompt_id"): "".join(c["source"]) for c in saved["cells"]}
     assert "Rules protect the weak" in texts[prompt.id]
+
+
+def disabled_state(page) -> dict:
+    """What a reopened, not yet run notebook offers: banners, controls still usable, broken-link icons shown."""
+    return page.evaluate(
+        """() => {
+            const activities = [...document.querySelectorAll('.coursekit-activity')];
+            const controls = activities.flatMap(a => [...a.querySelectorAll('input, button, select, textarea')]);
+            return {
+                activities: activities.length,
+                banners: activities.filter(a => a.querySelector(':scope > .coursekit-run-first')).length,
+                controls: controls.length,
+                usable: controls.filter(c => !c.disabled).length,
+                icons: [...document.querySelectorAll('.jupyter-widgets-disconnected')]
+                    .filter(e => getComputedStyle(e, '::before').display !== 'none').length,
+            };
+        }"""
+    )
+
+
+@pytest.mark.timeout(600)
+def test_reopened_notebook_says_to_run_it_and_records_nothing_until_run(tmp_path, reading):
+    """Saved after a run, reopened on a fresh kernel and not run: every activity says to run it, none takes input.
+
+    ipywidgets shows such widgets from the saved state with no kernel behind them: a tick there looks
+    recorded but never is. After Run All Cells they work again and what the student does is recorded.
+    """
+    course = course_copy(ROOT, tmp_path / "course", [NOTEBOOK])
+    saved = course / "notebooks" / NOTEBOOK
+    first, second = reading.quiz_for(1)[:2]
+    correct = next(iter(first.correct))
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        page = open_and_run_all(browser, base, NOTEBOOK)
+        question = page.locator(".coursekit-quiz-question").first
+        question.locator(".widget-radio-box input").nth(correct).check()
+        question.get_by_role("button", name="Check").click()
+        page.get_by_text("Recorded your self-check: 1 of 4 correct (1 answered)").wait_for()
+        assert disabled_state(page)["banners"] == 0  # a live activity has no banner
+        save(page)
+
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={TOKEN}")
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        page.locator(".coursekit-quiz .coursekit-run-first").wait_for()
+        state = disabled_state(page)
+        assert state["activities"] == 7 and state["controls"] > 30, state
+        assert state == {**state, "banners": 7, "usable": 0, "icons": 0}
+        banner = page.locator(".coursekit-quiz .coursekit-run-first")
+        assert banner.inner_text().startswith("Run ▸ Run All Cells to use this activity.")
+        assert "nothing you change here is checked or recorded" in banner.inner_text()
+        assert page.locator(".coursekit-stance .noUi-handle").get_attribute("aria-disabled") == "true"
+        quiz = page.locator(".coursekit-quiz-question")
+        assert quiz.first.locator("input[type=radio]").nth(correct).is_checked()  # what was saved still shows
+        tick = quiz.nth(1).locator("input[type=checkbox]").first
+        tick.click(force=True)
+        assert not tick.is_checked()
+        page.locator(".coursekit-quiz").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-week01-reopened-not-run.png"))
+
+        # The word count needs no kernel: it follows typing before the notebook is run.
+        cell = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
+        cell.scroll_into_view_if_needed()
+        cell.dblclick()
+        cell.locator(".cm-content").click()
+        page.keyboard.press("End")
+        page.keyboard.press("Enter")
+        page.keyboard.type("Rules protect the weak when moderators forget them")
+        page.wait_for_function(
+            "() => document.querySelector('.coursekit-words').textContent.startsWith('8 of at least')"
+        )
+        page.keyboard.press("Shift+Enter")
+
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        page.wait_for_function(
+            """() => document.querySelectorAll('.coursekit-activity').length === 7
+                && !document.querySelector('.coursekit-run-first, .jupyter-widgets-disconnected')"""
+        )
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        assert disabled_state(page)["usable"] == disabled_state(page)["controls"] - 3  # Try again, where unanswered
+        question = page.locator(".coursekit-quiz-question").nth(1)
+        question.locator("input[type=checkbox]").first.check()
+        question.get_by_role("button", name="Check").click()
+        page.get_by_text("Recorded your self-check: 1 of 4 correct (2 answered)").wait_for()
+        save(page)
+
+    recorded = answers.saved_answers(saved)["w1-quiz"]
+    assert [item["id"] for item in recorded["items"]] == [first.id, second.id]

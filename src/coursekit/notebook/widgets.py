@@ -45,6 +45,8 @@ else:
 
 
 RUN_FIRST = "Run ▸ Run All Cells to use this activity."
+# Over an activity shown from the notebook's saved state, with no kernel behind it (frontend.js).
+NOT_LIVE = f"{RUN_FIRST} Shown as saved: nothing you change here is checked or recorded until you run it."
 UNCHOSEN = ""  # the value of a dropdown's "Choose…" entry
 FRONTEND = Path(__file__).with_name("frontend.js")
 
@@ -54,12 +56,16 @@ class KeyboardHelper(anywidget.AnyWidget):
 
     Without it, arrow keys in a radio group or a dropdown move to the next cell. It also makes
     each radio group one Tab stop and names controls for screen readers (``labels``: CSS selector
-    inside the activity -> attributes). The browser half is ``frontend.js``.
+    inside the activity -> attributes; ``steps``: a slider's step labels, read out instead of its
+    index). Shown without a kernel, the activity says ``not_live`` and is disabled. The browser
+    half is ``frontend.js``.
     """
 
     _esm = FRONTEND
     role = traitlets.Unicode("keys").tag(sync=True)
     labels = traitlets.Dict().tag(sync=True)
+    steps = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    not_live = traitlets.Unicode(NOT_LIVE).tag(sync=True)
 
 
 class Readable(_Widget):
@@ -77,10 +83,12 @@ class Readable(_Widget):
         """Accessible names for controls, by CSS selector inside the activity."""
         return {}
 
+    step_labels: Sequence[str] = ()  # a slider's steps, as a screen reader should announce them
+
     def _repr_mimebundle_(self, **kwargs):
         if isinstance(self, w.Box) and not any(isinstance(c, KeyboardHelper) for c in self.children):
             self.add_class("coursekit-activity")
-            self.children = (*self.children, KeyboardHelper(labels=self.aria_labels()))
+            self.children = (*self.children, KeyboardHelper(labels=self.aria_labels(), steps=list(self.step_labels)))
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle  # anywidget returns (data, metadata)
         ask, details = self.fallback()
@@ -331,14 +339,14 @@ class StanceSlider(Recorder, w.VBox):
     def __init__(self, stance: Stance):
         self._init_recorder(stance.id)
         self.stance = stance
-        self.labels = stance.labels
+        self.labels = self.step_labels = stance.labels
         self.moved = False
         self.slider = w.SelectionSlider(
             options=[(label, i) for i, label in enumerate(self.labels)],
             value=stance.steps // 2,
             description="Your stance",
             continuous_update=False,
-            readout=True,
+            readout=False,  # its editable readout took the next Tab and the reason typed there; see status
             style={"description_width": "initial"},
             layout=w.Layout(width="95%"),
         )
@@ -348,7 +356,7 @@ class StanceSlider(Recorder, w.VBox):
             continuous_update=False,
             layout=w.Layout(width="95%"),
         )
-        self.status = w.HTML("<small>Move the slider to record your stance.</small>")
+        self.status = w.HTML(f"<small>At <b>{html.escape(self.labels[self.slider.value])}</b>. Move the slider to record your stance.</small>")
         self.slider.observe(lambda _: self._changed(), names="value")
         self.reason.observe(lambda _: self._changed(), names="value")
         poles = f"<small>◀ {html.escape(stance.left)} · {html.escape(stance.right)} ▶</small>"
@@ -582,10 +590,13 @@ class PeerFeed(Recorder, w.VBox):
         return self.posts
 
     def _post_html(self, post: FeedPost) -> str:
+        """A post under a heading (a reply one level down), so screen readers can jump from post to post."""
         likes = f" · liked by {post.likes}" if post.likes else ""
         when = f" · {html.escape(posted_at(post.created_at))}" if post.created_at else ""
         author = "You" if self.feed.is_by(post, self.student) else html.escape(post.author)
-        return f"<b>{author}</b><small>{when}{likes}</small>{safe_html(post.message, dict(post.images))}"
+        level = 6 if post.parent_id else 5
+        heading = f"<h{level} style='font-size:1em;margin:0.25em 0'>{author}<small style='font-weight:normal'>"
+        return f"{heading}{when}{likes}</small></h{level}>{safe_html(post.message, dict(post.images))}"
 
     def _entry(self, post: FeedPost, depth: int) -> w.VBox:
         """One post or reply: its text, and a Like unless it is the student's own."""
