@@ -127,7 +127,8 @@ def course_copy(root: Path, target: Path, notebooks: list[str]) -> Path:
     """A throwaway course folder (readings and some notebooks) so tests never touch the real one."""
     shutil.copytree(root / "readings", target / "readings")
     (target / "notebooks").mkdir(parents=True)
-    for name in notebooks:
+    for name in notebooks:  # "instructor/review.ipynb" too
+        (target / "notebooks" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / "notebooks" / name, target / "notebooks" / name)
     return target
 

@@ -422,3 +422,65 @@ def test_reopened_notebook_says_to_run_it_and_records_nothing_until_run(tmp_path
 
     recorded = answers.saved_answers(saved)["w1-quiz"]
     assert [item["id"] for item in recorded["items"]] == [first.id, second.id]
+
+
+WEEK4 = "week04-saving-grace-or-tool-of-destruction.ipynb"
+
+
+@pytest.fixture(scope="module")
+def week4(tmp_path_factory):
+    """Week 4 (the stance again and the sample feed) run in JupyterLab, for the tests that follow."""
+    work = tmp_path_factory.mktemp("week4")
+    course = course_copy(ROOT, work / "course", [WEEK4])
+    with jupyterlab(course / "notebooks", work, TOKEN) as base, chromium() as browser:
+        page = open_and_run_all(browser, base, WEEK4)
+        page.locator(".coursekit-peers").wait_for()
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        yield page
+
+
+@pytest.mark.timeout(300)
+def test_stance_slider_by_keyboard_and_screen_reader(week4, reading):
+    """The handle is announced by its step's label; the next Tab reaches the reason box, whose text is recorded."""
+    page = week4
+    labels = reading.stance("saving-grace").labels
+    stance = page.locator(".coursekit-stance")
+    handle = stance.locator(".noUi-handle")
+    handle.scroll_into_view_if_needed()
+    assert handle.get_attribute("aria-valuetext") == labels[len(labels) // 2]
+    assert stance.locator("[contenteditable=true]:visible").count() == 0  # no editable readout in the tab order
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    stance.get_by_text(f"Recorded: {labels[len(labels) // 2 + 1]}").wait_for()
+    assert handle.get_attribute("aria-valuetext") == labels[len(labels) // 2 + 1]
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.placeholder") == "Optional: one line on why"
+    page.keyboard.type("Misinformation spreads through the same open doors")
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Recorded your stance: {labels[len(labels) // 2 + 1]} ").wait_for()
+    page.get_by_text('"Misinformation spreads through the same open doors"').wait_for()
+
+
+@pytest.mark.timeout(300)
+def test_peer_feed_has_headings_and_likes_say_whether_pressed(week4):
+    """Posts are headings (replies one level down); each Like is a toggle whose pressed state is announced."""
+    page = week4
+    feed = page.locator(".coursekit-peers")
+    feed.scroll_into_view_if_needed()
+    feed.get_by_role("textbox", name="Student ID").fill("ann")
+    feed.get_by_role("button", name="Show my classmates' posts").click()
+    feed.locator(".coursekit-post").first.wait_for()
+    posts = feed.locator(".coursekit-post")
+    assert feed.get_by_role("heading", level=5).count() == posts.count() > 0
+    assert feed.get_by_role("heading", level=6).count() == feed.locator(".coursekit-entry").count() - posts.count()
+    likes = feed.get_by_role("button", name="Like")
+    assert likes.count() > 0
+    assert likes.evaluate_all("bs => bs.map(b => b.getAttribute('aria-pressed'))") == ["false"] * likes.count()
+    likes.first.click()
+    feed.get_by_role("button", name="Like", pressed=True).wait_for()
+    assert feed.get_by_role("button", name="Like", pressed=True).count() == 1
+    likes.first.click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.coursekit-peers .widget-toggle-button')]"
+        ".every(b => b.getAttribute('aria-pressed') === 'false')"
+    )

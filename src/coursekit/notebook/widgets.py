@@ -356,7 +356,8 @@ class StanceSlider(Recorder, w.VBox):
             continuous_update=False,
             layout=w.Layout(width="95%"),
         )
-        self.status = w.HTML(f"<small>At <b>{html.escape(self.labels[self.slider.value])}</b>. Move the slider to record your stance.</small>")
+        at = html.escape(self.labels[self.slider.value])
+        self.status = w.HTML(f"<small>At <b>{at}</b>. Move the slider to record your stance.</small>")
         self.slider.observe(lambda _: self._changed(), names="value")
         self.reason.observe(lambda _: self._changed(), names="value")
         poles = f"<small>◀ {html.escape(stance.left)} · {html.escape(stance.right)} ▶</small>"
