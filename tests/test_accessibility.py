@@ -65,7 +65,7 @@ def test_review_desk_in_jupyterlab_has_no_serious_violations_of_ours(tmp_path, r
         page.set_default_timeout(120_000)
         page.goto(f"{base}/lab/tree/instructor/review.ipynb?token={token}")
         page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
-        note = page.get_by_text("Full report with tables:")
+        note = page.locator(".jp-OutputArea-output", has_text="Full report with tables:")
         built = note.inner_text()  # the committed output, from when the notebook was built
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()

@@ -7,7 +7,8 @@ import pytest
 
 from coursekit.discussion.feed import find_feed
 from coursekit.notebook import answers
-from coursekit.notebook.widgets import CaseSorter, ConceptCards, KeyboardHelper, PeerFeed, Quiz, StanceSlider
+from coursekit.notebook.frontend import KeyboardHelper
+from coursekit.notebook.widgets import CaseSorter, ConceptCards, PeerFeed, Quiz, StanceSlider
 
 
 def test_concept_cards_search_filters_cards(reading, capsys):
