@@ -75,6 +75,7 @@ def test_review_desk_in_jupyterlab_has_no_serious_violations_of_ours(tmp_path, r
             arg=built,
         )
         page.locator(".coursekit-review").wait_for()
+        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output img').length >= 5")
         plots = page.locator(".jp-OutputArea-output img")
         alts = plots.evaluate_all("images => images.map(i => i.alt)")
         assert len(alts) == 5, alts
