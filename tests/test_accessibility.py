@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from browser import chromium, course_copy, jupyterlab, serious_violations
+from browser import chromium, course_copy, jupyterlab, open_notebook, run_all, serious_violations
 from classgen import make_class
 from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT, course_toml
@@ -59,16 +59,11 @@ def test_review_desk_in_jupyterlab_has_no_serious_violations_of_ours(tmp_path, r
     """The review notebook run in JupyterLab: the desk and its five plots, each with alt text from the data."""
     course = course_copy(ROOT, tmp_path / "course", ["instructor/review.ipynb"])
     course_toml(course, reading, tmp_path / "no-log-yet.db")  # no log yet: the desk's demo course
-    token = "coursekit-test"
-    with jupyterlab(course / "notebooks", tmp_path, token) as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(120_000)
-        page.goto(f"{base}/lab/tree/instructor/review.ipynb?token={token}")
-        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+    with jupyterlab(course / "notebooks", tmp_path) as base, chromium() as browser:
+        page = open_notebook(browser, base, "instructor/review.ipynb", timeout=120_000)
         note = page.locator(".jp-OutputArea-output", has_text="Full report with tables:")
         built = note.inner_text()  # the committed output, from when the notebook was built
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run_all(page)
         page.wait_for_function(
             "old => document.body.innerText.includes('Full report with tables:') && "
             "!document.body.innerText.includes(old)",

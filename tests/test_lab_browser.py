@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from browser import chromium, course_copy, jupyterlab, serious_violations
+from browser import TOKEN, chromium, course_copy, jupyterlab, open_notebook, run_all, serious_violations
 from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT, filled_notebook, student_answers, write_notebook
 from images import png
@@ -17,21 +17,23 @@ from coursekit.log.frames import open_log
 from coursekit.notebook import answers
 
 NOTEBOOK = "week01-the-promise.ipynb"
-TOKEN = "coursekit-test"
 CLIPBOARD = ["clipboard-read", "clipboard-write"]
 REFLECTION = "Typed in the browser: written rules protected me when a volunteer moderator forgot."
 
 
 def open_and_run_all(browser, base: str, notebook: str):
     """Open a notebook in JupyterLab as a student would and run every cell from the Run menu."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
-    page.wait_for_selector(".jp-Notebook .jp-MarkdownCell")
-    page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page = open_notebook(browser, base, notebook)
+    run_all(page)
     return page
+
+
+def answer_first_question(page, option: int):
+    """Choose ``option`` in the self-check's first question and press Check; return the question."""
+    question = page.locator(".coursekit-quiz-question").first
+    question.locator(".widget-radio-box input").nth(option).check()
+    question.get_by_role("button", name="Check").click()
+    return question
 
 
 def quiz_cell_count(path) -> int:
@@ -55,9 +57,7 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
         page = open_and_run_all(browser, base, NOTEBOOK)
 
-        question = page.locator(".coursekit-quiz-question").first
-        question.locator(".widget-radio-box input").nth(correct).check()
-        question.get_by_role("button", name="Check").click()
+        question = answer_first_question(page, correct)
         question.locator("text=Correct.").wait_for()
         assert first_item.options[correct].explanation[:40] in question.inner_text()
 
@@ -81,8 +81,7 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
 
         # The student comes back later and runs everything again: the saved answers must survive.
         first_run = quiz_cell_count(course / "notebooks" / NOTEBOOK)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run_all(page)
         page.wait_for_function(
             """n => [...document.querySelectorAll('.jp-CodeCell')]
                 .filter(c => c.textContent.includes('widgets.Quiz('))
@@ -222,6 +221,18 @@ def test_image_pasted_into_a_reflection_reaches_the_published_page(tmp_path, rea
         site.screenshot(path=str(ARTIFACTS / "site-pasted-image.png"))
 
 
+def add_eight_words(page) -> None:
+    """Type eight words under the first reflection's placeholder; its word count follows as they are typed."""
+    cell = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
+    cell.scroll_into_view_if_needed()
+    cell.dblclick()
+    cell.locator(".cm-content").click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Rules protect the weak when moderators forget them")
+    page.wait_for_function("() => document.querySelector('.coursekit-words').textContent.startsWith('8 of at least')")
+
+
 def active_is_inside(page, selector: str) -> bool:
     return page.evaluate("s => !!document.activeElement.closest(s)", selector)
 
@@ -239,10 +250,7 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
     prompt = reading.prompts_for(2)[0]
 
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
-        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        page = open_notebook(browser, base, notebook)
         # First view, before running: a short instruction in proportional type, no internal ids, no news.
         fallback = page.locator(".coursekit-fallback").first
         fallback.wait_for()
@@ -251,8 +259,7 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
         shown = " ".join(page.locator(".jp-OutputArea-output, .jp-RenderedMarkdown").all_inner_texts())
         assert sorter.id not in shown and prompt.id not in shown and "w2-quiz" not in shown
 
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run_all(page)
         question = page.locator(".coursekit-quiz-question").nth(number - 1)
         group = page.get_by_role("radiogroup", name=f"Question {number}: {item.question}")
         group.wait_for()
@@ -291,16 +298,7 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
         # The live word count follows typing in the reflection cell before anything is run.
         count = page.locator(".coursekit-words").first
         assert count.inner_text() == f"0 of at least {prompt.min_words} words: {prompt.min_words} to go"
-        cell = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
-        cell.scroll_into_view_if_needed()
-        cell.dblclick()
-        cell.locator(".cm-content").click()
-        page.keyboard.press("End")
-        page.keyboard.press("Enter")
-        page.keyboard.type("Rules protect the weak when moderators forget them")
-        page.wait_for_function(
-            "() => document.querySelector('.coursekit-words').textContent.startsWith('8 of at least')"
-        )
+        add_eight_words(page)
         page.keyboard.press("Shift+Enter")  # rendered: the placeholder line is still not counted
         page.wait_for_selector(".jp-MarkdownCell.jp-mod-rendered .jp-RenderedMarkdown >> text=Rules protect the weak")
         assert count.inner_text().startswith("8 of at least")
@@ -313,10 +311,7 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
 
     # Reopened before anything is run (a new server, a fresh kernel): saved widgets show, no errors.
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
-        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        page = open_notebook(browser, base, notebook)
         page.locator(".coursekit-quiz").wait_for()
         page.locator(".coursekit-sorter").wait_for()
         assert page.get_by_text("Error displaying widget").count() == 0
@@ -365,18 +360,13 @@ def test_reopened_notebook_says_to_run_it_and_records_nothing_until_run(tmp_path
     correct = next(iter(first.correct))
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
         page = open_and_run_all(browser, base, NOTEBOOK)
-        question = page.locator(".coursekit-quiz-question").first
-        question.locator(".widget-radio-box input").nth(correct).check()
-        question.get_by_role("button", name="Check").click()
+        answer_first_question(page, correct)
         page.get_by_text("Recorded your self-check: 1 of 4 correct (1 answered)").wait_for()
         assert disabled_state(page)["banners"] == 0  # a live activity has no banner
         save(page)
 
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={TOKEN}")
-        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        page = open_notebook(browser, base, NOTEBOOK)
         page.locator(".coursekit-quiz .coursekit-run-first").wait_for()
         state = disabled_state(page)
         assert state["activities"] == 7 and state["controls"] > 30, state
@@ -394,20 +384,10 @@ def test_reopened_notebook_says_to_run_it_and_records_nothing_until_run(tmp_path
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-week01-reopened-not-run.png"))
 
         # The word count needs no kernel: it follows typing before the notebook is run.
-        cell = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
-        cell.scroll_into_view_if_needed()
-        cell.dblclick()
-        cell.locator(".cm-content").click()
-        page.keyboard.press("End")
-        page.keyboard.press("Enter")
-        page.keyboard.type("Rules protect the weak when moderators forget them")
-        page.wait_for_function(
-            "() => document.querySelector('.coursekit-words').textContent.startsWith('8 of at least')"
-        )
+        add_eight_words(page)
         page.keyboard.press("Shift+Enter")
 
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run_all(page)
         page.wait_for_function(
             """() => document.querySelectorAll('.coursekit-activity').length === 7
                 && !document.querySelector('.coursekit-run-first, .jupyter-widgets-disconnected')"""
