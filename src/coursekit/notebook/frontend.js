@@ -162,15 +162,11 @@ function renderWords({ model, el }) {
         .filter((row) => !placeholders.includes(row.trim()))
         .join("\n");
       const n = (text.match(word) || []).length;
-      show(n);
       if (n !== model.get("count")) {
         model.set("count", n);
-        try {
-          model.save_changes();
-        } catch {
-          // shown from the notebook's saved state with no kernel behind it: counting needs none
-        }
+        model.save_changes();
       }
+      show(n);
     };
     count();
     new MutationObserver(count).observe(cell, { childList: true, subtree: true, characterData: true });
