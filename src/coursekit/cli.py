@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -102,10 +103,11 @@ def _require(command: str) -> None:
         _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
 
 
-SETTINGS_OPTION = click.option(
+# Annotated: cli_moderation imports them while this module is still loading (mypy cannot infer them then).
+SETTINGS_OPTION: Callable[[Any], Any] = click.option(
     "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
 )
-DB_OPTION = click.option(
+DB_OPTION: Callable[[Any], Any] = click.option(
     "--db", help="SQLite file or PostgreSQL URL of the log (default: the database in course.toml, else class.db)."
 )
 
@@ -528,7 +530,8 @@ def publish(
     title: str,
 ) -> None:
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
-    from coursekit.discussion.feed import build_feed, write_feed
+    from coursekit.discussion import removal
+    from coursekit.discussion.feed import build_feed, feed_path, write_feed
     from coursekit.discussion.site import Site, publish_site
 
     if week is not None and not as_feed:
@@ -545,19 +548,30 @@ def publish(
     if as_feed:
         if week is None:
             _fail("--feed needs --week N: the week whose reflections the next notebook shows")
-        posts = log.posts()
+        posts = log.posts(public=True)
         week_posts = posts[posts["thread_week"] == week]
         if week_posts.empty:
             _fail(f"no reflections for week {week} in {_database(settings_path, db)}: collect that week first")
         students, id_hint = _feed_identity(log.submissions()["student"].unique(), settings_path)
-        salt = log.feed_salt(week)
-        document = build_feed(posts, week, log.course_secret(), names, students, salt, log.images(), id_hint)
-        path = write_feed(document, out or Path("feed"))
+        secret, pictures, folder = log.course_secret(), log.images(), out or Path("feed")
+
+        def publish_week(number: int) -> tuple[Path, dict]:
+            document = build_feed(posts, number, secret, names, students, log.feed_salt(number), pictures, id_hint)
+            return write_feed(document, folder), document
+
+        before = removal.feed_post_ids(feed_path(folder, week))
+        path, document = publish_week(week)
         replies = sum(1 for p in document["posts"] if p["parent_id"])
         say(
             f"wrote {path}: {int(week_posts['parent_id'].isna().sum())} reflections, {replies} replies "
             f"in the conversation so far, {len(students)} students"
         )
+        _say_gone(before - {p["id"] for p in document["posts"]}, str(path))
+        shown = set(posts["post_id"])
+        for stale in removal.stale_feeds(folder, shown, skip=week):
+            gone = removal.feed_post_ids(stale) - shown
+            publish_week(removal.feed_week(stale))
+            _say_gone(gone, f"{stale} (republished)")
         return
     reading = _reading_option(reading_dir)
     site = Site(
@@ -566,8 +580,19 @@ def publish(
         week_titles={w.number: w.title for w in reading.weeks} if reading else {},
     )
     posts = log.posts_as_seen(names)
-    written = publish_site(site, posts, out or Path("site"), log.images())
-    say(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
+    folder = out or Path("site")
+    before = removal.site_post_ids(folder)
+    written = publish_site(site, posts, folder, log.images())
+    say(f"wrote {len(written)} page(s) to {folder}: {len(posts)} posts; open {written[0]}")
+    _say_gone(before - set(posts["post_id"]), str(folder))
+    for page in removal.sweep_site(folder, written):
+        say(f"deleted {page}: its week has nothing left to show")
+
+
+def _say_gone(gone: set[str], where: str) -> None:
+    """Tell the instructor that files published before carried posts taken down since."""
+    if gone:
+        say(f"{where} was out of date: {len(gone)} post(s) hidden, withdrawn or erased since are no longer in it")
 
 
 @main.command()
@@ -742,6 +767,13 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     help="Run each notebook in bubblewrap, seeing only Python and its copy, offline (default: when bubblewrap works).",
 )
 @click.option(
+    "--allow-path",
+    "allowed",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A file or folder of this machine the sandbox shows read-only (the course's data); repeatable.",
+)
+@click.option(
     "--memory",
     default=DEFAULT_MEMORY,
     show_default=True,
@@ -755,6 +787,7 @@ def validate(
     course: Path,
     out: Path,
     sandbox: bool | None,
+    allowed: tuple[Path, ...],
     memory: int,
     **source,
 ) -> None:
@@ -766,6 +799,9 @@ def validate(
     This RUNS STUDENT CODE, each notebook in a temporary copy, by default in a bubblewrap sandbox that
     shows it only Python and its copy, with no network. Writes OUT/report.xml (JUnit) and OUT/report.csv,
     updated as each notebook finishes. Exits 1 when any notebook failed.
+
+    The course's own notebooks (SOURCE is notebooks/ or a release folder) are checked against a fresh
+    build and run with their outputs compared.
     """
     from coursekit.validation import checks
     from coursekit.validation import reports as reporting
@@ -784,6 +820,8 @@ def validate(
             say(f"warning: cannot sandbox ({why}); student code runs with your permissions", "yellow", errors)
     elif not sandbox:
         say("warning: --no-sandbox: student code runs with your permissions and sees your files", "yellow", errors)
+    if allowed and not sandbox:
+        say("note: --allow-path has no effect without the sandbox: the notebooks see everything", "yellow", errors)
 
     def progress(report: checks.NotebookReport, done: int, total: int) -> None:
         say(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", to=errors)
@@ -802,27 +840,40 @@ def validate(
     )
     try:
         reports = validate_all(
-            submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports, intake=gathered
+            submissions,
+            course,
+            week,
+            jobs,
+            timeout,
+            sandbox,
+            progress,
+            memory,
+            write_reports,
+            intake=gathered,
+            allowed=tuple(path.absolute() for path in allowed),  # as notebooks name it; bound to its real path
         )
     except IntakeError as exc:
         _fail(str(exc))
+    styles = {checks.PASS: "green", checks.SKIP: "yellow"}
     for report in reports:
-        line = Text(f"{report.status:<5}", style="green" if report.status == checks.PASS else "bold red")
+        line = Text(f"{report.status:<5}", style=styles.get(report.status, "bold red"))
         _append(line, f" {report.student or '(no student)'}")
         _append(line, f"  {report.notebook or '-'}", "dim")
         _append(line, f"  {reporting.relative(report.path, submissions)}")
         if report.problems and not report.ran:
             line.append("  (not run)", style="dim")
         console.print(line, soft_wrap=True)
-        for problem in report.problems:
+        for problem in report.reasons:
             reason = Text(f"      - {printable(problem.reason)}")
             _append(reason, f"  → {problem.hint}", "italic")
             console.print(reason, soft_wrap=True)
     failed = sum(1 for r in reports if r.problems)
+    skipped = sum(1 for r in reports if r.status == checks.SKIP)
     write_reports(reports)
     say(
-        f"{len(reports)} notebook(s): {len(reports) - failed} passed, {failed} failed. "
-        f"Reports: {out / 'report.xml'}, {out / 'report.csv'}"
+        f"{len(reports)} notebook(s): {len(reports) - failed - skipped} passed, {failed} failed"
+        + (f", {skipped} skipped" if skipped else "")
+        + f". Reports: {out / 'report.xml'}, {out / 'report.csv'}"
     )
     if failed:
         sys.exit(1)
@@ -983,5 +1034,12 @@ def check(db: str | None) -> None:
     console.print(f"{schema.shown(engine)}: sound (schema {schema.head()})", soft_wrap=True)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m coursekit.cli: run the module proper, which cli_moderation imports
+    from coursekit.cli import main as command_line
+
+    command_line()
+else:
+    from coursekit.cli_moderation import erase, moderate  # they use the helpers above
+
+    main.add_command(moderate)
+    main.add_command(erase)

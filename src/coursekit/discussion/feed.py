@@ -29,6 +29,7 @@ import yaml
 from coursekit.course.folders import find_upwards
 from coursekit.course.reading import Reading
 from coursekit.discussion.names import pseudonym
+from coursekit.discussion.removal import REMOVED
 
 SCHEMA_VERSION = 2
 PEERS_PER_STUDENT = 3
@@ -181,17 +182,18 @@ def build_feed(
     ``images`` is ``DiscussionLog.images()``; ``id_hint`` tells a student which id to type.
     """
     posts = conversation_posts(posts, week)
-    roots = posts[posts["parent_id"].isna() & (posts["thread_week"] == week)]
+    placeholder = posts["kind"] == REMOVED  # an erased post others answered: nobody's, never assigned
+    roots = posts[posts["parent_id"].isna() & (posts["thread_week"] == week) & ~placeholder]
     author_of = dict(zip(roots["post_id"], roots["author"], strict=True))
 
     def shown(student: str) -> str:
-        return pseudonym(secret, student) if names == "pseudonym" else student
+        return pseudonym(secret, student) if names == "pseudonym" and student in key_of else student
 
     authors = sorted(set(author_of.values()))
     order = rotation(authors, salt)
     for student in sorted(set(students) - set(authors)):
         order[student] = stable_pick(salt, student, authors)
-    key_of = {a: author_key(salt, a) for a in set(posts["author"])}
+    key_of = {a: author_key(salt, a) for a in set(posts.loc[~placeholder, "author"])}
     pictures = images or {}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -216,7 +218,7 @@ def build_feed(
             }
             for row in posts.itertuples()
         ],
-        "authors": {row.post_id: key_of[row.author] for row in posts.itertuples()},
+        "authors": {row.post_id: key_of[row.author] for row in posts.itertuples() if row.author in key_of},
         "assignments": {student_key(salt, s): [key_of[a] for a in assigned] for s, assigned in order.items()},
     }
 

@@ -24,6 +24,7 @@ from coursekit.course.reading import Reading, load_reading
 from coursekit.course.roster import read_roster
 from coursekit.course.settings import Settings, find_settings
 from coursekit.discussion.render import safe_html
+from coursekit.log import moderation
 from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
@@ -59,7 +60,8 @@ class ReviewDesk(Readable, w.VBox):
         self.demo_folder: Path | None = None  # a demo desk's temporary class
         self._cleanup: weakref.finalize | None = None
         self.table = review_table(log, settings, reading, roster)
-        self.posts = log.posts()
+        self.posts = log.posts(hidden=True)  # hidden replies too, marked, so they can be restored
+        self._moderated: dict[str, moderation.State] = {}
         self.answers = log.answers()
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
@@ -108,6 +110,16 @@ class ReviewDesk(Readable, w.VBox):
         for control in (*self.scores.values(), self.comment, self.flag):
             control.observe(lambda _: self.save(), names="value")
         self.saved = w.HTML()
+        # Moderation: hide a post or reply (with a reason, kept in the audit trail) or restore it.
+        self.target = w.Dropdown(description="Moderate", layout=w.Layout(width="40em"))
+        self.reason = w.Text(
+            description="Reason", placeholder="why (kept in the audit trail)", layout=w.Layout(width="40em")
+        )
+        self.hide_button = w.Button(description="Hide", icon="eye-slash", tooltip="Hide from the site and the feed")
+        self.restore_button = w.Button(description="Restore", icon="eye", tooltip="Show it again")
+        self.hide_button.on_click(lambda _: self.moderate(moderation.hide))
+        self.restore_button.on_click(lambda _: self.moderate(moderation.restore))
+        self.moderation_note = w.HTML()
         filters = w.VBox(
             [
                 w.HBox([self.week, self.prompt, self.section, self.status]),
@@ -125,6 +137,9 @@ class ReviewDesk(Readable, w.VBox):
                 self.comment,
                 self.flag,
                 self.saved,
+                w.HBox([self.target, self.hide_button, self.restore_button]),
+                self.reason,
+                self.moderation_note,
             ]
         )
         self.add_class("coursekit-review")
@@ -171,6 +186,7 @@ class ReviewDesk(Readable, w.VBox):
         self._loading = True
         try:
             if row is None:
+                self.target.options = []
                 self.body.value = "<p><i>No reflection matches these filters.</i></p>"
                 for control in self.scores.values():
                     control.value = NO_SCORE
@@ -194,10 +210,16 @@ class ReviewDesk(Readable, w.VBox):
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
         thread = self._replies.get(row["post_id"], self.posts.iloc[:0])
         images = self.discussion.images([row["post_id"], *thread["post_id"]])  # only this thread's, when shown
+        self._moderated = moderation.states(self.discussion.engine, [row["post_id"], *thread["post_id"]])
+        self.target.options = [
+            ("this reflection", row["post_id"]),
+            *((f"reply by {r.author}: {r.message[:40]}", r.post_id) for r in thread.itertuples()),
+        ]
         replies = (
             "".join(
                 f"<div style='margin-left:1em;border-left:3px solid #ddd;padding-left:.5em'>"
-                f"<b>{html.escape(r.author)}</b>{safe_html(r.message, images.get(r.post_id))}</div>"
+                f"<b>{html.escape(r.author)}</b>{self._hidden_note(r.post_id)}"
+                f"{safe_html(r.message, images.get(r.post_id))}</div>"
                 for r in thread.itertuples()
             )
             or "<p><i>No replies yet.</i></p>"
@@ -214,7 +236,7 @@ class ReviewDesk(Readable, w.VBox):
         who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
         return (
             f"<h4>{html.escape(who)} · week {row['week']} · "
-            f"<code>{html.escape(row['prompt_id'])}</code></h4>"
+            f"<code>{html.escape(row['prompt_id'])}</code></h4>{self._hidden_note(row['post_id'])}"
             f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
             f"<p><small>Submitted {when(row['submitted_at'])}{late} · {words} · {row['replies']} repl(ies)</small></p>"
             f"<div style='border:1px solid #ccc;padding:.5em'>"
@@ -222,7 +244,35 @@ class ReviewDesk(Readable, w.VBox):
             f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
         )
 
+    def _hidden_note(self, post_id: str) -> str:
+        """A line saying a post is hidden, by whom, when and why (nothing for a post that is shown)."""
+        state = self._moderated.get(post_id)
+        if state is None or not state.hidden:
+            return ""
+        why = f": {state.reason}" if state.reason else ""
+        return (
+            f"<p style='color:#a33'><small>Hidden ({html.escape(state.action)} by {html.escape(state.actor)}, "
+            f"{when(state.at)}{html.escape(why)}): not on the site or in the feed.</small></p>"
+        )
+
     # -- writing ----------------------------------------------------------------------------------
+    def moderate(self, action) -> None:
+        """Hide or restore the post chosen in ``target`` (``moderation.hide`` or ``.restore``)."""
+        post_id = self.target.value
+        if post_id is None:
+            return
+        try:
+            state = action(self.discussion.engine, post_id, self.reviewer, self.reason.value)
+        except moderation.ModerationError as exc:
+            self.moderation_note.value = f"<small style='color:#a33'>{html.escape(str(exc))}</small>"
+            return
+        self.reason.value = ""
+        self.show()
+        self.target.value = post_id
+        self.moderation_note.value = (
+            f"<small>✔ {html.escape(post_id)} is now {state}: publish again to update the site and the feed.</small>"
+        )
+
     def save(self) -> None:
         """Store the scores, comment and flag on screen as a new review of the current reflection."""
         row = self.current
