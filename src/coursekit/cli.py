@@ -324,13 +324,13 @@ def intake(csv_out: Path, **source) -> None:
     gathered, options = _gather(**source)
     table = intake_table(gathered, options)
     shown = Table(box=None, show_edge=False, pad_edge=False)
-    for column in ("file", "student", "notebook", "week", "submitted", "late", "source id"):
+    for column in ("file", "student", "matched by", "notebook", "week", "submitted", "late", "source id"):
         shown.add_column(column, overflow="fold")
     for row in table[table["status"] == "ok"].itertuples():
         late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
         when = f"{row.submitted_at:%Y-%m-%d %H:%M}"
         week = "" if row.week is None or row.week is pd.NA else str(row.week)
-        cells = [printable(v) for v in (row.file, row.student, row.notebook, week, when)]
+        cells = [printable(v) for v in (row.file, row.student, row.matched_by, row.notebook, week, when)]
         shown.add_row(*[Text(c) for c in cells], late, Text(printable(row.source_id)))
     console.print(shown)
     rest = table[~table["status"].isin(["ok"])]
