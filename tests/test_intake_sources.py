@@ -240,7 +240,7 @@ def same_name_moodle(tmp_path: Path, notebook_bytes, emails: tuple[str, str]) ->
     sheet = tmp_path / "worksheet.csv"
     sheet.write_text(
         "Identifier,Full name,Email address,Status\n"
-        + "".join(f"Participant {pid},Ann Lee,{email},Submitted\n" for pid, email in zip((5004, 5005), emails))
+        + "".join(f"Participant {p},Ann Lee,{e},Submitted\n" for p, e in zip((5004, 5005), emails, strict=True))
     )
     return source, sheet
 
