@@ -222,6 +222,32 @@ REPLIES = Versioned(replies, reply_versions, "reply_key", "reply_id")
 VERSIONED = (REFLECTIONS, ANSWERS, REPLIES)  # every current/history pair (``db check`` walks them)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Columns naming a row of one of ``targets`` (matching column for column) that no foreign key states.
+
+    A post id is a reflection's or a reply's, which no single foreign key can say; a like and a
+    review name their notebook and reflection by key, not by id. ``db check`` walks ``REFERENCES``
+    as it walks the foreign keys; a row with a NULL in ``columns`` points at nothing, as with a key.
+    """
+
+    columns: tuple[Column, ...]
+    targets: tuple[tuple[Column, ...], ...]
+
+
+_POSTS = ((reflections.c.post_id,), (replies.c.post_id,))
+REFERENCES = (
+    Reference((images.c.post_id,), _POSTS),
+    Reference((likes.c.post_id,), _POSTS),
+    Reference((likes.c.student, likes.c.notebook), ((submissions.c.student, submissions.c.notebook),)),
+    Reference(
+        (reviews.c.student, reviews.c.notebook, reviews.c.prompt_id),
+        ((reflections.c.student, reflections.c.notebook, reflections.c.prompt_id),),
+    ),
+    Reference((reviews.c.based_on,), ((reviews.c.id,),)),
+)
+
+
 class TooLong(ValueError):
     """A name or id longer than its column allows (PostgreSQL enforces lengths; SQLite would not)."""
 
