@@ -523,8 +523,9 @@ def test_intake_table_is_readable_at_80_columns(tmp_path, notebook_bytes, monkey
         rows = [line for line in table[1:] if line.strip()]
         assert len(rows) <= 2 * len(names), "\n".join(table)  # each name over two lines at most
         if columns == "160":
-            assert table[0].split() == ["file", "student", "notebook", "week", "submitted", "late", "source", "id"]
+            wide = ["file", "student", "matched", "by", "notebook", "week", "submitted", "late", "source", "id"]
+            assert table[0].split() == wide
             assert len(rows) == len(names) and all(any(line.startswith(n) for line in rows) for n in names)
         else:
             assert table[0].split() == ["file", "student", "week", "submitted", "late"]
-            assert "notebook and source id: in intake.csv" in result.output
+            assert "matched by, notebook and source id: in intake.csv" in result.output
