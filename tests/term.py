@@ -180,7 +180,8 @@ class Term:
         self.downloads: list[Download] = []
         self.replies = 0
         self.reviewed: list[tuple[str, str, str, dict]] = []
-        self.run: Callable[..., Any] = lambda stage, action, baseline=None, work=0: action()
+        # run(stage, action, baseline=None, work=1): every step goes through it; a benchmark times it
+        self.run: Callable[..., Any] = lambda stage, action, baseline=None, work=1: action()
 
     # -- the course -------------------------------------------------------------------------------
 
@@ -233,17 +234,15 @@ class Term:
         feed = find_feed(week - 1, self.reading, start=released.parent) if week > 1 else None
         assert feed is None or not feed.sample, "the released week shows the sample class, not the published feed"
         template = released.read_text(encoding="utf-8")
-        ids = {_tag_of(p.message): p.id for p in feed.posts} if feed else {}  # what a student's widget saves
-        for person in self.people:
-            work = self._hand_in(person, week, feed)
-            if work is not None:
-                for attempt in work.attempts:
-                    attempt.data = self._notebook(template, week, person, attempt, ids)
-                self.work[person.key, week] = work
+        self.run(
+            "students' notebooks (simulated)",
+            lambda: self._class_hands_in(week, template, feed),
+            work=lambda: sum(len(w.attempts) for (_, wk), w in self.work.items() if wk == week),
+        )
         deadline = self.deadline(week)
         for when in (deadline - timedelta(hours=24), deadline + timedelta(days=2)):
             for lms in ("canvas", "moodle"):
-                download = self._download(lms, week, when)
+                download = self.run("LMS zips (simulated)", lambda lms=lms, when=when: self._download(lms, week, when))
                 if not download.members:
                     continue  # nothing handed in yet: the LMS has nothing to download
                 self.downloads.append(download)
@@ -264,6 +263,9 @@ class Term:
                     baseline=lambda d=download: _json_loads_members(d.path),
                     work=len(download.members),
                 )
+        for work in (w for (_, wk), w in self.work.items() if wk == week):
+            for attempt in work.attempts:
+                attempt.data = b""  # in the zips now: 300 students' term would hold 600 MB of them
         if week < len(self.settings.weeks):
             feeds = self.root / "feed"
             self.run(
@@ -272,6 +274,15 @@ class Term:
                 baseline=lambda: _bare_write([feeds / f"week{week:02d}.json"], self.root / "scratch"),
                 work=1,
             )
+
+    def _class_hands_in(self, week: int, template: str, feed: Feed | None) -> None:
+        ids = {_tag_of(p.message): p.id for p in feed.posts} if feed else {}  # what a student's widget saves
+        for person in self.people:
+            work = self._hand_in(person, week, feed)
+            if work is not None:
+                for attempt in work.attempts:
+                    attempt.data = self._notebook(template, week, person, attempt, ids)
+                self.work[person.key, week] = work
 
     def _hand_in(self, person: Person, week: int, feed: Feed | None) -> Work | None:
         """What one student does in a week (None: nothing handed in); CAST makes sure each case occurs."""
@@ -418,11 +429,17 @@ class Term:
     def finish(self) -> None:
         """Score every reflection, then write feedback, grades, the threads export and the site."""
         out = self.root
-        self.run("review", self._review, baseline=lambda: _bare_inserts(self.reviewed, out / "scratch"))
+        self.run(
+            "review (a score for each reflection)",
+            self._review,
+            baseline=lambda: _bare_inserts(self.reviewed, out / "scratch"),
+            work=lambda: len(self.reviewed),
+        )
         self.run(
             "feedback",
             lambda: self.cli("feedback", "--db", self.db, "--out", str(out / "feedback")),
             baseline=lambda: _bare_write(sorted((out / "feedback").rglob("*")), out / "scratch"),
+            work=lambda: len(list((out / "feedback").glob("*.html"))),
         )
         self.run(
             "grades",
@@ -430,16 +447,19 @@ class Term:
                 "grades", "--db", self.db, "--out", str(out / "grades.csv"), "--plain", str(out / "detail.csv")
             ),
             baseline=lambda: _bare_write([out / "grades.csv", out / "detail.csv"], out / "scratch"),
+            work=len(self.people),
         )
         self.run(
             "export threads",
             lambda: self.cli("export", "--db", self.db, "--threads", "--out", str(out / "threads.csv")),
             baseline=lambda: _bare_write([out / "threads.csv"], out / "scratch"),
+            work=lambda: len(self.expected_threads()),
         )
         self.run(
             "publish site",
             lambda: self.cli("publish", "--db", self.db, "--out", str(out / "site"), "--reading", str(READING)),
             baseline=lambda: _bare_write(sorted((out / "site").rglob("*")), out / "scratch"),
+            work=lambda: len(list((out / "site").glob("*.html"))),
         )
 
     def _review(self) -> int:
@@ -638,4 +658,3 @@ def _bare_inserts(rows: list[tuple[str, str, str, dict]], scratch: Path) -> int:
         conn.commit()
     conn.close()
     return len(rows)
-
