@@ -27,9 +27,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-from bench_collect import _descendants, _peak_kb  # noqa: E402
+from bench_collect import _peak_kb  # noqa: E402
 from term import Term  # noqa: E402
 
 
@@ -70,17 +70,25 @@ def _rss_kb() -> int:
     return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
 
 
-class _ChildWatch(threading.Thread):
-    """The largest peak resident memory any descendant process reaches while running."""
+class _ChildWatch:
+    """The largest peak resident memory any descendant of this process reaches while the watch runs.
+
+    The watching is done by ``memwatch.py``, a process of its own, not by a thread: collect forks
+    its workers, which must not happen while another thread runs.
+    """
 
     def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak_kb = 0
-        self.done = threading.Event()
+        command = [sys.executable, str(ROOT / "benchmarks" / "memwatch.py"), str(os.getpid())]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.process.stdout.readline()  # "watching"
 
-    def run(self) -> None:
-        while not self.done.wait(0.05):
-            self.peak_kb = max([self.peak_kb, *(_peak_kb(pid) for pid in _descendants(os.getpid()))])
+    def stop(self) -> int:
+        out, _ = self.process.communicate("")
+        return int(out.split()[-1])
+
+
+WITH_WORKERS = {"collect"}  # the stages that start processes (collect's readers), watched for their memory
 
 
 class Meter:
@@ -94,17 +102,15 @@ class Meter:
         stage = self.stages.setdefault(name, Stage(name))
         _reset_peak()
         before = _rss_kb()
-        watch = _ChildWatch()
-        watch.start()
+        watcher = _ChildWatch() if name in WITH_WORKERS else None
         start = time.perf_counter()
         result = action()
         stage.seconds += time.perf_counter() - start
-        watch.done.set()
-        watch.join()
+        child_kb = watcher.stop() if watcher else 0
         peak = _peak_kb(os.getpid())
         stage.peak_mb = max(stage.peak_mb, peak / 1024)
         stage.above_mb = max(stage.above_mb, (peak - before) / 1024)
-        stage.child_mb = max(stage.child_mb, watch.peak_kb / 1024)
+        stage.child_mb = max(stage.child_mb, child_kb / 1024)
         if baseline is not None:
             start = time.perf_counter()
             baseline()
