@@ -29,7 +29,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_the_class_is_hard_enough(term):
-    """The seed gives every case the assertions below are about (else they would pass vacuously)."""
+    """The class holds every case the assertions below are about (else they would pass vacuously)."""
     works = list(term.work.values())
     assert any(len(w.attempts) == 2 and not any(a.broken for a in w.attempts) for w in works)  # resubmitted
     assert any(w.attempts[-1].broken and len(w.attempts) == 2 for w in works)  # a broken resubmission
