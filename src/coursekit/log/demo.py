@@ -121,7 +121,15 @@ def make_class(
         log = open_log(db)
         posts = log.posts()
         if (posts["thread_week"] == week).any():
-            document = build_feed(posts, week, log.course_secret(), "pseudonym", names, log.feed_salt(week))
+            document = build_feed(
+                posts,
+                week,
+                log.course_secret(),
+                "pseudonym",
+                names,
+                log.feed_salt(week),
+                prompt_titles=reading.prompt_titles(),
+            )
             feed = parse_feed(document, "generated")
     return db
 
