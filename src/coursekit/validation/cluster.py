@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from coursekit.validation.runner import pack_folder
+from coursekit.validation.runner import PackedFolder, RunResult, pack_folder
 from coursekit.validation.sandbox import sandbox_problem
 from coursekit.validation.validate import NotebookRun, Outcome, WorkerDied, run_one
 
@@ -33,12 +33,28 @@ SCHEDULER_ENVIRONMENT = (
 )
 
 RETRIES = 1  # reruns of a notebook whose worker died
+STARTED = "coursekit-validate-started"  # the scheduler's event topic: a notebook began on a worker
+REQUEUES = 3  # times a notebook only queued on a dying worker is resubmitted before its deaths count anyway
 NEEDED_ON_WORKERS = ("coursekit", "pytest", "nbval", "ipykernel")
 
 
 def retry_after_death(deaths: int, retries: int = RETRIES) -> bool:
     """Whether a notebook whose workers died ``deaths`` times in all runs again: at most ``retries`` reruns."""
     return deaths <= retries
+
+
+def run_on_worker(run: NotebookRun, readings: PackedFolder) -> RunResult:
+    """``run_one`` on a Dask worker, first telling the scheduler it started (a death then counts against it)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    worker.log_event(STARTED, {"key": worker.get_current_task()})
+    return run_one(run, readings)
+
+
+def started(client: Any, key: str) -> bool:
+    """Whether the task ``key`` began running on a worker (its ``run_on_worker`` said so)."""
+    return any(isinstance(event, dict) and event.get("key") == key for _, event in client.get_events(STARTED))
 
 
 def worker_problem(sandbox: bool) -> str:
@@ -119,13 +135,14 @@ def run_on_cluster(
     waiting = iter(range(len(runs)))
     attempts: dict[Any, tuple[int, int]] = {}  # future -> (index, attempt)
     deaths = dict.fromkeys(range(len(runs)), 0)
+    requeued = dict.fromkeys(range(len(runs)), 0)
     workers: dict[int, list[str]] = {index: [] for index in range(len(runs))}
     pending = as_completed()
 
     def submit(index: int, attempt: int) -> None:
         run = runs[index]
         key = f"coursekit-validate-{batch}-{index}-{attempt}"
-        future = client.submit(run_one, run, packed[run.readings], key=key, pure=False, retries=0)
+        future = client.submit(run_on_worker, run, packed[run.readings], key=key, pure=False, retries=0)
         attempts[future] = (index, attempt)
         pending.add(future)
 
@@ -137,6 +154,10 @@ def run_on_cluster(
             try:
                 outcome: Outcome = future.result()
             except KilledWorker as killed:
+                if not started(client, future.key) and requeued[index] < REQUEUES:
+                    requeued[index] += 1  # it only waited on a worker that died: it has not run yet
+                    submit(index, attempt + 1)
+                    continue
                 deaths[index] += killed.allowed_failures + 1
                 workers[index].append(killed.last_worker.address)
                 if retry_after_death(deaths[index], retries):
