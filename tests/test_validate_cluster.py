@@ -7,6 +7,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -24,6 +25,7 @@ FAILS = "raise ValueError('not yet')"
 # parent is the worker. Each attempt is counted in a file; ONCE kills only on the first attempt.
 KILL = """import os, signal
 from pathlib import Path
+from types import SimpleNamespace
 attempts = Path({attempts!r})
 attempts.write_text(attempts.read_text() + "x" if attempts.exists() else "x")
 worker = int(Path(f"/proc/{{os.getppid()}}/stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -110,3 +112,15 @@ def test_a_worker_killed_mid_run_reruns_the_notebook_once_then_reports_it(readin
     ]
     assert seen[-1][3] - seen[0][3] > 1.0, seen
     assert [len(f) for f in finished] == [0, 1, 2, 3] and finished[-1] == ["ana", "ben", "cy"]
+
+
+def test_only_a_notebook_that_started_on_the_dead_worker_counts_the_death():
+    events = SimpleNamespace(get_events=lambda topic: [(1.0, {"key": "k-0-0"})] if topic == cluster.STARTED else [])
+    assert cluster.started(events, "k-0-0") and not cluster.started(events, "k-2-0")
+
+
+def test_workers_are_only_for_a_local_cluster(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(tmp_path), "--workers", "2"])
+    assert result.exit_code == 2 and "--workers is for --cluster local" in result.output
+    both = CliRunner().invoke(main, ["validate", str(tmp_path), "--cluster", "local", "--scheduler", "tcp://x:1"])
+    assert both.exit_code == 2 and "not both" in both.output
