@@ -119,7 +119,9 @@ class DiscussionLog:
         ]
         return frame
 
-    def posts(self, week: int | None = None, hidden: bool = False, public: bool = False) -> pd.DataFrame:
+    def posts(
+        self, week: int | None = None, hidden: bool = False, public: bool = False, messages: bool = True
+    ) -> pd.DataFrame:
         """The discussion as posts: reflections (roots) and replies, one row each, like counts added.
 
         Posts hidden by moderation (``log.moderation``) are left out, and so are their likes, unless
@@ -132,6 +134,8 @@ class DiscussionLog:
         submitted it, as the intake source says), ``like_count``, ``image_count``;
         plus ``kind``, ``week`` (when written), ``thread_id`` and ``thread_week`` (the reflection the thread
         hangs from, and its week) and ``prompt_id`` (that reflection's prompt). Blank reflections are left out.
+        ``messages=False`` leaves the reflections' own text out (their ``message`` is None), for a caller
+        that has read it with ``reflections()`` already (the review desk): it is the log's largest read.
         """
         roots = select(
             reflections.c.post_id,
@@ -140,7 +144,7 @@ class DiscussionLog:
             reflections.c.week,
             reflections.c.prompt_id,
             literal("reflection").label("kind"),
-            reflections.c.text.label("message"),
+            (reflections.c.text if messages else literal(None)).label("message"),
             reflections.c.word_count,
             reflections.c.submitted_at.label("created_at"),
         ).where(reflections.c.text != "")
@@ -273,7 +277,10 @@ def _thread_roots(frame: pd.DataFrame) -> pd.Series:
             post_id = parent[post_id]
         return post_id
 
-    return frame["post_id"].map(root)
+    answers = frame["parent_id"].notna()  # a reflection is its own root: only replies are followed
+    roots = frame["post_id"].copy()
+    roots[answers] = frame.loc[answers, "post_id"].map(root)
+    return roots
 
 
 def open_log(target: str | Path) -> DiscussionLog:

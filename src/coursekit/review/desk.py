@@ -29,7 +29,7 @@ from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
-from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table
+from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table, search_strings
 
 ANY = "any"
 NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
@@ -59,17 +59,22 @@ class ReviewDesk(Readable, w.VBox):
         self.reviewer, self.label = reviewer, label
         self.demo_folder: Path | None = None  # a demo desk's temporary class
         self._cleanup: weakref.finalize | None = None
-        self.table = review_table(log, settings, reading, roster)
-        self.posts = log.posts(hidden=True)  # hidden replies too, marked, so they can be restored
+        # Hidden replies too, marked, so they can be restored; the reflections' text is in the table.
+        self.posts = log.posts(hidden=True, messages=False)
+        self.table = review_table(log, settings, reading, roster, self.posts)
         self._moderated: dict[str, moderation.State] = {}
         self.answers = log.answers()
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
         self.position = 0
         self._masks: dict = {}
-        replies = self.posts[self.posts["kind"] == "reply"]
-        self._replies = {thread: group for thread, group in replies.groupby("thread_id")}
-        self._answers = {key: group for key, group in self.answers.groupby(["student", "notebook"])}
+        search_strings(self.table, self._masks)  # made now, so the first keystroke costs no more than the next
+        self._progress = progress(self.table)  # counted again only when a review is saved
+        # Row positions per thread and per notebook: a frame is cut only for the reflection on screen
+        # (cutting one per group up front took most of the opening time in a large class).
+        self._reply_rows = self.posts[self.posts["kind"] == "reply"]
+        self._replies = self._reply_rows.groupby("thread_id").indices
+        self._answers = self.answers.groupby(["student", "notebook"]).indices
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
@@ -208,28 +213,34 @@ class ReviewDesk(Readable, w.VBox):
     def _reflection_html(self, row: pd.Series) -> str:
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
-        thread = self._replies.get(row["post_id"], self.posts.iloc[:0])
-        images = self.discussion.images([row["post_id"], *thread["post_id"]])  # only this thread's, when shown
-        self._moderated = moderation.states(self.discussion.engine, [row["post_id"], *thread["post_id"]])
+        thread = self._reply_rows.iloc[self._replies.get(row["post_id"], [])]
+        # Plain lists, not itertuples: this runs on every filter change, and a thread may be long.
+        ids = thread["post_id"].tolist()
+        said = list(zip(ids, thread["author"].tolist(), thread["message"].tolist(), strict=True))
+        pictured = row["image_count"] > 0 or thread["image_count"].any()  # most threads have no image to look up
+        images = self.discussion.images([row["post_id"], *ids]) if pictured else {}  # only this thread's
+        self._moderated = moderation.states(self.discussion.engine, [row["post_id"], *ids])
         self.target.options = [
             ("this reflection", row["post_id"]),
-            *((f"reply by {r.author}: {r.message[:40]}", r.post_id) for r in thread.itertuples()),
+            *((f"reply by {author}: {message[:40]}", post_id) for post_id, author, message in said),
         ]
         replies = (
             "".join(
                 f"<div style='margin-left:1em;border-left:3px solid #ddd;padding-left:.5em'>"
-                f"<b>{html.escape(r.author)}</b>{self._hidden_note(r.post_id)}"
-                f"{safe_html(r.message, images.get(r.post_id))}</div>"
-                for r in thread.itertuples()
+                f"<b>{html.escape(author)}</b>{self._hidden_note(post_id)}"
+                f"{safe_html(message, images.get(post_id))}</div>"
+                for post_id, author, message in said
             )
             or "<p><i>No replies yet.</i></p>"
         )
-        mine = self._answers.get((row["student"], row["notebook"]), self.answers.iloc[:0])
+        mine = self.answers.iloc[self._answers.get((row["student"], row["notebook"]), [])]
         widgets = (
             "".join(
-                f"<li>{html.escape(a.kind)} {html.escape(a.widget_id)}: "
-                f"{html.escape(answer_format.summary({'kind': a.kind, 'state': a.state}))}</li>"
-                for a in mine.itertuples()
+                f"<li>{html.escape(kind)} {html.escape(widget)}: "
+                f"{html.escape(answer_format.summary({'kind': kind, 'state': state}))}</li>"
+                for kind, widget, state in zip(
+                    mine["kind"].tolist(), mine["widget_id"].tolist(), mine["state"].tolist(), strict=True
+                )
             )
             or "<li><i>none saved</i></li>"
         )
@@ -306,6 +317,7 @@ class ReviewDesk(Readable, w.VBox):
             self.table.iat[position, self.table.columns.get_loc(column)] = value
         for key in [k for k in self._masks if k[0] == "status"]:
             del self._masks[key]  # this row's status may have changed
+        self._progress = progress(self.table)
         message = f"<small>✔ Saved at {review.created_at:%H:%M:%S} by {html.escape(self.reviewer)}.</small>"
         if conflict:
             message += (
@@ -318,7 +330,7 @@ class ReviewDesk(Readable, w.VBox):
 
     def _show_summary(self) -> None:
         shown = f"{self.position + 1} of {len(self.matches)} matching" if len(self.matches) else "0 matching"
-        self.summary.value = f"<b>{shown}</b> · {progress(self.table)} overall"
+        self.summary.value = f"<b>{shown}</b> · {self._progress} overall"
 
     def fallback(self) -> tuple[str, list[str]]:
         return "Review desk: filter, read, score and comment.", []
