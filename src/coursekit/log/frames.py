@@ -95,10 +95,11 @@ class DiscussionLog:
         )
         return self._frame(query)
 
-    def answers(self, kind: str | None = None) -> pd.DataFrame:
+    def answers(self, kind: str | None = None, student: str | None = None, notebook: str | None = None) -> pd.DataFrame:
         """Current widget answers (quiz, stance, sorter), one row each, with a readable summary.
 
         ``state`` holds the saved widget state as a dict (quiz items, stance position, placements).
+        ``student`` and ``notebook`` limit them to one student's, or one notebook's (the desk shows one).
         """
         query = select(
             answers.c.student,
@@ -110,8 +111,9 @@ class DiscussionLog:
             answers.c.version,
             answers.c.submitted_at,
         ).order_by(answers.c.week, answers.c.widget_id, answers.c.student)
-        if kind is not None:
-            query = query.where(answers.c.kind == kind)
+        for column, wanted in ((answers.c.kind, kind), (answers.c.student, student), (answers.c.notebook, notebook)):
+            if wanted is not None:
+                query = query.where(column == wanted)
         frame = self._frame(query)
         frame["state"] = frame.pop("payload").map(json.loads)
         frame["summary"] = [

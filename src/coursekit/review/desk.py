@@ -63,18 +63,16 @@ class ReviewDesk(Readable, w.VBox):
         self.posts = log.posts(hidden=True, messages=False)
         self.table = review_table(log, settings, reading, roster, self.posts)
         self._moderated: dict[str, moderation.State] = {}
-        self.answers = log.answers()
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
         self.position = 0
         self._masks: dict = {}
         search_strings(self.table, self._masks)  # made now, so the first keystroke costs no more than the next
         self._progress = progress(self.table)  # counted again only when a review is saved
-        # Row positions per thread and per notebook: a frame is cut only for the reflection on screen
-        # (cutting one per group up front took most of the opening time in a large class).
+        # Row positions per thread: a frame is cut only for the reflection on screen (cutting one per
+        # thread up front took most of the opening time in a large class). Widget answers are read per notebook.
         self._reply_rows = self.posts[self.posts["kind"] == "reply"]
         self._replies = self._reply_rows.groupby("thread_id").indices
-        self._answers = self.answers.groupby(["student", "notebook"]).indices
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
@@ -233,7 +231,7 @@ class ReviewDesk(Readable, w.VBox):
             )
             or "<p><i>No replies yet.</i></p>"
         )
-        mine = self.answers.iloc[self._answers.get((row["student"], row["notebook"]), [])]
+        mine = self.discussion.answers(student=row["student"], notebook=row["notebook"])
         widgets = (
             "".join(
                 f"<li>{html.escape(kind)} {html.escape(widget)}: "
