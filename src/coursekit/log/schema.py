@@ -106,6 +106,16 @@ def _write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+def driver_message(exc: BaseException) -> str:
+    """What the database said, as one clean line: the driver's own words, without SQLAlchemy's SQL and link.
+
+    psycopg's messages span lines ("...Connection refused\n\tIs the server running...?"); printed
+    through the command line's escaping they would show a literal ``\n\t``.
+    """
+    said = str(getattr(exc, "orig", None) or exc)
+    return " ".join(line.strip() for line in said.splitlines() if line.strip())
+
+
 def retryable(exc: DBAPIError) -> bool:
     if isinstance(exc, IntegrityError):
         return True  # a concurrent process stored the same row first: the next try sees it
@@ -244,7 +254,7 @@ def connect(target: str | Path, create: bool = True) -> Engine:
     except OperationalError as exc:
         engine.dispose()
         raise LogError(
-            f"cannot open the log at {shown(engine)}: {str(exc.orig).strip()} "
+            f"cannot open the log at {shown(engine)}: {driver_message(exc)} "
             "(check the URL, that the server runs, and the password in PGPASSWORD or ~/.pgpass)"
         ) from exc
     if rev is None and create:

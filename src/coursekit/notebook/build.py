@@ -207,22 +207,26 @@ def review_notebook() -> nbformat.NotebookNode:
             "**Previous** and **Next** move through the matches.\n"
             "- **Scores, comment and flag are saved to the log the moment you enter them** (the comment when you "
             "leave its box); a dead kernel loses nothing. Reviews are never overwritten: if a colleague saved a "
-            "review of the same reflection while you had it open, the desk says so and both are kept."
+            "review of the same reflection while you had it open, the desk says so and both are kept.\n"
+            "- **Reviewer**: reviews are saved under your JupyterHub user, shown by the name `[staff]` in "
+            "`course.toml` gives it; on a machine where everyone shares one login (`root`, `jovyan`) type your "
+            "name in **Reviewer** first. Feedback pages and each reflection's review history say who reviewed."
         ),
-        _code("from coursekit.review.desk import open_desk\n\ndesk = open_desk()  # reviewer: your login name\ndesk"),
+        _code(
+            "from coursekit.review.desk import open_desk\n\n"
+            "desk = open_desk()  # reviewer: your JupyterHub user, else the name you type in Reviewer\ndesk"
+        ),
         _markdown(
             "## Participation analytics\n\nSubmissions per week (on time and late), reflection length, the glossary "
             "concepts the class used and missed, stance in week 1 against week 4, and who replies to whom. The same "
             "report, with its tables (share of replies from the most active 10 percent, Gini coefficient), is "
             "written by `coursekit report --out report/`."
         ),
-        _code(
-            "import tempfile\n\nfrom IPython.display import Image, display\n\n"
-            "from coursekit.review.report import write_report\n\n"
-            "report = write_report(desk.discussion, desk.settings, desk.reading, "
-            'tempfile.mkdtemp(prefix="coursekit-report-"))\n'
-            'for plot in sorted(report.parent.glob("*.png")):\n    display(Image(filename=str(plot)))\n'
-            'print("Full report with tables:", report)'
+        _code(  # the plots with their alt texts: an image output has none in JupyterLab
+            "import tempfile\n\n"
+            "from coursekit.review.report import draw_report\n\n"
+            "draw_report(desk.discussion, desk.settings, desk.reading, "
+            'tempfile.mkdtemp(prefix="coursekit-report-"))'
         ),
     ]
     cells[-1]["metadata"]["tags"] = ["nbval-ignore-output"]  # depends on the class's data

@@ -13,6 +13,8 @@ import hashlib
 import json
 import re
 
+from coursekit.course.reading import reflection_title
+
 SCHEMA_VERSION = 1
 NAMESPACE = "coursekit"
 PROMPT = "prompt"
@@ -91,7 +93,7 @@ def prompt_cell(prompt_id: str, text: str, min_words: int, number: int = 1) -> d
     The heading numbers the prompt within its week: the id is for instructors, not students.
     """
     source = (
-        f"### Reflection {number}\n\n{text}\n\n"
+        f"### {reflection_title(number)}\n\n{text}\n\n"
         f"*Write at least {min_words} words in the cell below (it is tagged "
         f"`{TAGS[REFLECTION]}`). Keep it as one markdown cell.*"
     )

@@ -3,13 +3,15 @@
 A thin ipywidgets layer over ``coursekit.review.filters`` (the table and filters) and ``store.save_review``.
 Every score, comment or flag is written to the log the moment it is entered, so a dead kernel
 loses nothing; reviews are appended, never overwritten, and a review someone else saved while
-this one was on screen is shown as a conflict.
+this one was on screen is shown as a conflict. Each review is saved under its reviewer (see
+``review.reviewers``): the Reviewer box shows who that is, and scoring waits until it names someone.
 """
 
 from __future__ import annotations
 
 import getpass
 import html
+import os
 import shutil
 import tempfile
 import weakref
@@ -30,6 +32,7 @@ from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
 from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table, search_strings
+from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
 
 ANY = "any"
 NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
@@ -56,12 +59,15 @@ class ReviewDesk(Readable, w.VBox):
         label: str = "",
     ):
         self.discussion, self.settings, self.reading = log, settings, reading
-        self.reviewer, self.label = reviewer, label
+        self.reviewer, self.label = reviewer, label  # the login or name reviews are saved under ("": unknown)
         self.demo_folder: Path | None = None  # a demo desk's temporary class
         self._cleanup: weakref.finalize | None = None
         # Hidden replies too, marked, so they can be restored; the reflections' text is in the table.
         self.posts = log.posts(hidden=True, messages=False)
         self.table = review_table(log, settings, reading, roster, self.posts)
+        self._history: dict[tuple, list] = {}  # (student, notebook, prompt) -> every review, oldest first
+        for review in log.reviews(latest=False).itertuples():
+            self._history.setdefault((review.student, review.notebook, review.prompt_id), []).append(review)
         self._moderated: dict[str, moderation.State] = {}
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
@@ -76,10 +82,15 @@ class ReviewDesk(Readable, w.VBox):
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
-            return w.Dropdown(options=[ANY, *values], value=ANY, description=description, layout=w.Layout(width="14em"))
+            """A filter: "any", then each value (a (label, value) pair shows the label)."""
+            options = [(ANY, ANY), *(v if isinstance(v, tuple) else (str(v), v) for v in values)]
+            return w.Dropdown(options=options, value=ANY, description=description, layout=w.Layout(width="14em"))
 
         self.week = dropdown("Week", sorted(int(x) for x in self.table["week"].dropna().unique()))
-        self.prompt = dropdown("Prompt", sorted(self.table["prompt_id"].unique()))
+        prompts = self.table.drop_duplicates("prompt_id")  # in notebook order
+        self.prompt = dropdown(
+            "Prompt", [(f"Week {r.week}: {r.prompt_title}", r.prompt_id) for r in prompts.itertuples()]
+        )
         self.section = dropdown("Section", sorted(s for s in self.table["section"].unique() if s))
         self.status = dropdown("Status", STATUSES)
         self.late = dropdown("Late", ["late", "on time"])
@@ -112,7 +123,18 @@ class ReviewDesk(Readable, w.VBox):
         self.flag = w.ToggleButton(description="Flag", icon="flag", tooltip="Flag for a second look")
         for control in (*self.scores.values(), self.comment, self.flag):
             control.observe(lambda _: self.save(), names="value")
+        self.who = w.Combobox(
+            value=self.display_name(reviewer) or "",
+            options=sorted(settings.staff.values()),
+            description="Reviewer",
+            placeholder="your name (as students should see it)",
+            ensure_option=False,
+            continuous_update=False,
+            layout=w.Layout(width="32em"),
+        )
+        self.who.observe(lambda change: self.set_reviewer(change["new"]), names="value")
         self.saved = w.HTML()
+        self.history = w.HTML()
         # Moderation: hide a post or reply (with a reason, kept in the audit trail) or restore it.
         self.target = w.Dropdown(description="Moderate", layout=w.Layout(width="40em"))
         self.reason = w.Text(
@@ -132,6 +154,7 @@ class ReviewDesk(Readable, w.VBox):
         super().__init__(
             [
                 w.HTML(f"<h3>Review reflections{html.escape(label)}</h3>"),
+                self.who,
                 filters,
                 self.summary,
                 w.HBox([self.previous_button, self.next_button]),
@@ -140,13 +163,33 @@ class ReviewDesk(Readable, w.VBox):
                 self.comment,
                 self.flag,
                 self.saved,
+                self.history,
                 w.HBox([self.target, self.hide_button, self.restore_button]),
                 self.reason,
                 self.moderation_note,
             ]
         )
         self.add_class("coursekit-review")
+        self.set_reviewer(self.who.value)
         self.apply_filters()
+
+    # -- who is reviewing ---------------------------------------------------------------------------
+    def display_name(self, saved: str) -> str | None:
+        """A saved reviewer as people read it (the staff list's name); None for a shared machine login."""
+        return reviewer_name(saved, self.settings.staff)
+
+    def set_reviewer(self, typed: str) -> None:
+        """Save reviews under ``typed`` (a staff name or login, or any name); scoring waits until there is one."""
+        self.reviewer = saved_as(typed, self.settings.staff)
+        for control in (*self.scores.values(), self.comment, self.flag):
+            control.disabled = not self.reviewer
+        if not self.reviewer:
+            self.saved.value = (
+                "<b>Type your name in Reviewer first.</b> This machine's login is shared (everyone here is the same "
+                "user), so reviews would not say who wrote them; scoring starts once a name is there."
+            )
+        elif self.current is not None:
+            self.show()
 
     # -- what is on screen ------------------------------------------------------------------------
     def filters(self) -> Filters:
@@ -200,13 +243,35 @@ class ReviewDesk(Readable, w.VBox):
                 control.value = row["scores"].get(criterion, NO_SCORE)
             self.comment.value = row["comment"]
             self.flag.value = row["status"] == "flagged"
-            self.saved.value = (
-                f"<small>Last review by {html.escape(str(row['reviewer']))} at {when(row['reviewed_at'])}</small>"
-                if row["status"] != "unreviewed"
-                else "<small>Not reviewed yet.</small>"
-            )
+            if self.reviewer:
+                self.saved.value = (
+                    f"<small>Last review by {self._who(row['reviewer'])} at {when(row['reviewed_at'])}</small>"
+                    if row["status"] != "unreviewed"
+                    else "<small>Not reviewed yet.</small>"
+                )
+            self.history.value = self._history_html(row)
         finally:
             self._loading = False
+
+    def _who(self, saved: str) -> str:
+        """A saved reviewer for the desk: the name, or the shared login marked as naming no one."""
+        name = self.display_name(saved)
+        return html.escape(name) if name else f"{html.escape(saved)} (a shared login: reviewer unknown)"
+
+    def _history_html(self, row: pd.Series) -> str:
+        """Every review of this reflection, oldest first: when, who, scores, flag and comment."""
+        reviews = self._history.get((row["student"], row["notebook"], row["prompt_id"]), [])
+        if not reviews:
+            return ""
+        items = "".join(
+            f"<li>{when(r.created_at)} · {self._who(r.reviewer)} · "
+            f"{html.escape(', '.join(f'{c} {v:g}' for c, v in r.scores.items()) or 'no scores')}"
+            + (" · flagged" if r.flagged else "")
+            + (f" · “{html.escape(r.comment)}”" if r.comment else "")
+            + "</li>"
+            for r in reviews
+        )
+        return f"<details><summary>Review history ({len(reviews)})</summary><ul>{items}</ul></details>"
 
     def _reflection_html(self, row: pd.Series) -> str:
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
@@ -244,8 +309,8 @@ class ReviewDesk(Readable, w.VBox):
         )
         who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
         return (
-            f"<h4>{html.escape(who)} · week {row['week']} · "
-            f"<code>{html.escape(row['prompt_id'])}</code></h4>{self._hidden_note(row['post_id'])}"
+            f"<h4>{html.escape(who)} · week {row['week']} · {html.escape(row['prompt_title'])}</h4>"
+            f"{self._hidden_note(row['post_id'])}"
             f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
             f"<p><small>Submitted {when(row['submitted_at'])}{late} · {words} · {row['replies']} repl(ies)</small></p>"
             f"<div style='border:1px solid #ccc;padding:.5em'>"
@@ -285,7 +350,7 @@ class ReviewDesk(Readable, w.VBox):
     def save(self) -> None:
         """Store the scores, comment and flag on screen as a new review of the current reflection."""
         row = self.current
-        if self._loading or row is None:
+        if self._loading or row is None or not self.reviewer:
             return
         scores = {c: control.value for c, control in self.scores.items() if control.value != NO_SCORE}
         based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
@@ -316,10 +381,15 @@ class ReviewDesk(Readable, w.VBox):
         for key in [k for k in self._masks if k[0] == "status"]:
             del self._masks[key]  # this row's status may have changed
         self._progress = progress(self.table)
-        message = f"<small>✔ Saved at {review.created_at:%H:%M:%S} by {html.escape(self.reviewer)}.</small>"
+        history = self._history.setdefault((row["student"], row["notebook"], row["prompt_id"]), [])
+        if conflict and all(r.id != conflict.id for r in history):
+            history.append(conflict)
+        history.append(review)
+        self.history.value = self._history_html(row)
+        message = f"<small>✔ Saved at {review.created_at:%H:%M:%S} by {self._who(self.reviewer)}.</small>"
         if conflict:
             message += (
-                f"<div style='color:#a33'>⚠ {html.escape(conflict.reviewer)} saved a review of this reflection at "
+                f"<div style='color:#a33'>⚠ {self._who(conflict.reviewer)} saved a review of this reflection at "
                 f"{conflict.created_at:%H:%M:%S} while you had it open (scores {html.escape(str(conflict.scores))}, "
                 f"comment “{html.escape(conflict.comment)}”). Both are kept in the log; yours is now the latest.</div>"
             )
@@ -340,6 +410,11 @@ class ReviewDesk(Readable, w.VBox):
             self._cleanup()
 
 
+def default_reviewer(settings: Settings) -> str:
+    """Who this kernel reviews as: JupyterHub's user, else the machine login unless shared ("": ask)."""
+    return reviewer_login(settings.staff, os.environ.get("JUPYTERHUB_USER"), getpass.getuser())
+
+
 def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> ReviewDesk:
     """The review desk for the course whose ``course.toml`` is in ``start`` (default: the cwd) or above it.
 
@@ -352,7 +427,7 @@ def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> R
             f"no course.toml in {searched(start)}: open the review notebook inside the course folder, "
             "or pass open_desk(start=COURSE_FOLDER) (see docs/course-settings.md)"
         )
-    reviewer = reviewer or getpass.getuser()
+    reviewer = reviewer or default_reviewer(settings)
     if ("://" in settings.database) or Path(settings.database).is_file():
         reading = load_reading(settings.reading)
         roster = (

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from coursekit.course.deadlines import late_column
-from coursekit.course.reading import Reading
+from coursekit.course.reading import Reading, in_prompt_order
 from coursekit.course.settings import Settings
 from coursekit.log.frames import DiscussionLog
 
@@ -28,7 +28,9 @@ def review_table(
     roster=None,
     posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every current reflection with its latest review, lateness, section and reply count.
+    """Every current reflection with its latest review, lateness, section, reply count and prompt title.
+
+    Rows come week by week, prompts in notebook order, then by student.
 
     ``posts`` is ``log.posts(hidden=True)`` when the caller has read it already (the desk does), so the
     log's largest read is not made twice; hidden replies are not counted either way.
@@ -60,7 +62,9 @@ def review_table(
     replies = posts[(posts["kind"] == "reply") & ~posts["hidden"]].groupby("thread_id").size()
     frame["replies"] = frame["post_id"].map(replies).fillna(0).astype(int)
     frame["search"] = (frame["student"] + "\n" + frame["name"] + "\n" + frame["text"]).str.lower()
-    return frame.reset_index(drop=True)
+    titles = reading.prompt_titles() if reading else {}
+    frame["prompt_title"] = frame["prompt_id"].map(lambda prompt_id: titles.get(prompt_id, prompt_id))
+    return in_prompt_order(frame, titles).reset_index(drop=True)  # as the notebooks order the prompts
 
 
 @dataclass(frozen=True)
