@@ -28,12 +28,13 @@ between runs (the bare mask took 2.9 ms in one run and 12.5 ms in another); comp
 | before (main 39912af) | 0.55 s | 26.5 s | 48x | 2.9 ms | 17.0 ms | 5.8x | 83.8 ms | 28.6x |
 | after, run 1 | 1.20 s | 8.03 s | 6.7x | 9.3 ms | 13.7 ms | 1.5x | 118 ms | 12.7x |
 | after, run 2 | 1.63 s | 7.68 s | 4.7x | 12.5 ms | 24.8 ms | 2.0x | 157 ms | 12.6x |
+| after, merged with main fab7a2e | 1.27 s | 4.90 s | 3.9x | 20.5 ms | 15.2 ms | 0.74x | 87.1 ms | 4.3x |
 
 Before, opening cut one DataFrame per reply thread and per notebook up front (20,000 threads: most of
 the 26 s), read ``log.posts()`` twice (every reflection's text each time) and computed lateness row by row.
 The worst change, before and after, is a word typed into Search with no other filter set: over this
 log's ten-word vocabulary every prefix ("we", "web", "weber r") matches nearly every row, so each
-keystroke reads most of the 40 MB of text. The goals are not shown met: opening is still 5 to 7 bare
+keystroke reads most of the 40 MB of text. The goals are not shown met: opening is still 4 to 7 bare
 reads of the reflections (reading and converting 50,000 texts through SQLAlchemy and pandas is the
 floor this code keeps), and a full-table substring scan in Python costs several bare masks.
 """
