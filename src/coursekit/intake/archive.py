@@ -16,7 +16,8 @@ import stat
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -128,10 +129,17 @@ def _limit_problem(info: zipfile.ZipInfo, budget: _Budget) -> str:
 
 
 def read_member(path: Path, member: str) -> bytes:
-    """The bytes of an archive member (``outer//inner`` for a zip in a zip), never more than the limit."""
+    """The bytes of an archive member (``outer//inner`` for a zip in a zip), never more than the limit.
+
+    Inside ``archives_kept_open`` the archive (and the last zip a student uploaded inside it) stays
+    open between calls; otherwise it is opened for this member alone.
+    """
+    outer, _, inner = member.partition(NESTED)
     try:
+        if (kept := _kept()) is not None:
+            archive = kept.nested(path, outer) if inner else kept.archive(path)
+            return _read_bounded(archive, inner or outer)
         with zipfile.ZipFile(path) as archive:
-            outer, _, inner = member.partition(NESTED)
             data = _read_bounded(archive, outer)
             if not inner:
                 return data
@@ -143,6 +151,82 @@ def read_member(path: Path, member: str) -> bytes:
         raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, RuntimeError, NotImplementedError) as exc:
         raise ArchiveError(f"{member}: damaged or unreadable member ({exc})") from exc
+
+
+class _KeptOpen:
+    """The archives one process reads members from, each opened once and its index kept.
+
+    Reopening a zip rereads its whole central directory, so reading every member of an N-member
+    zip that way costs N²; a zip a student uploaded inside it would be unpacked once per member.
+    Only the last nested zip is kept (its members are read one after another): at most
+    ``MAX_ENTRY_BYTES`` held in memory. The per-member limits still apply to every read.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.archives: dict[Path, zipfile.ZipFile] = {}
+        self.last_nested: tuple[tuple[Path, str], zipfile.ZipFile] | None = None
+
+    def archive(self, path: Path) -> zipfile.ZipFile:
+        if path not in self.archives:
+            self.archives[path] = zipfile.ZipFile(path)
+        return self.archives[path]
+
+    def nested(self, path: Path, outer: str) -> zipfile.ZipFile:
+        if self.last_nested is None or self.last_nested[0] != (path, outer):
+            data = _read_bounded(self.archive(path), outer)
+            self._close_nested()
+            self.last_nested = ((path, outer), zipfile.ZipFile(io.BytesIO(data)))
+        return self.last_nested[1]
+
+    def _close_nested(self) -> None:
+        if self.last_nested is not None:
+            self.last_nested[1].close()
+            self.last_nested = None
+
+    def close(self) -> None:
+        self._close_nested()
+        for archive in self.archives.values():
+            archive.close()
+        self.archives.clear()
+
+
+_KEPT: _KeptOpen | None = None
+
+
+def _kept() -> _KeptOpen | None:
+    """This process's open archives; a forked worker never uses the ones it inherited (shared offsets)."""
+    global _KEPT
+    if _KEPT is not None and _KEPT.pid != os.getpid():
+        _KEPT = _KeptOpen()
+    return _KEPT
+
+
+def keep_archives_open() -> Callable[[], None]:
+    """Keep archives open for ``read_member`` from now on; returns what closes them (a worker's lifetime)."""
+    global _KEPT
+    kept = _kept()
+    if kept is not None:
+        return lambda: None  # an outer caller keeps them open and closes them
+    _KEPT = kept = _KeptOpen()
+
+    def close() -> None:
+        global _KEPT
+        kept.close()
+        if _KEPT is kept:
+            _KEPT = None
+
+    return close
+
+
+@contextmanager
+def archives_kept_open() -> Iterator[None]:
+    """Within this block ``read_member`` opens each archive once; all are closed when it ends."""
+    close = keep_archives_open()
+    try:
+        yield
+    finally:
+        close()
 
 
 def _read_bounded(archive: zipfile.ZipFile, name: str) -> bytes:
