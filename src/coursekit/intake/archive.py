@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -110,8 +110,8 @@ def _noise(parts: tuple[str, ...] | list[str]) -> str:
 class _Budget:
     """What one source may still unpack: the zip-bomb limit over all its members."""
 
-    left: int = MAX_TOTAL_BYTES
-    entries: int = MAX_ENTRIES
+    left: int = field(default_factory=lambda: MAX_TOTAL_BYTES)  # read when made: tests lower the limits
+    entries: int = field(default_factory=lambda: MAX_ENTRIES)
 
 
 def _limit_problem(info: zipfile.ZipInfo, budget: _Budget) -> str:
