@@ -5,7 +5,8 @@ or as a ``LayoutProblem`` saying why it was not read and what to do. Nothing is 
 disk: zip members are read in place, a zip inside the source (a student who zipped their
 notebook) is opened in memory, one level deep. Hostile archives are refused entry by entry:
 paths that leave the archive, symbolic links, encrypted members, and members over the size
-limits below (stated in the README), so one bad upload never stops the others.
+limits below (stated in the README), so one bad upload never stops the others. A run that reads
+many members (``reader``) keeps each archive open, with its index, for as long as it reads.
 """
 
 from __future__ import annotations
