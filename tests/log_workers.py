@@ -1,4 +1,4 @@
-"""Processes the concurrency test starts beside `coursekit collect`: a reviewer and a reader.
+"""Processes the log tests start beside `coursekit collect`: a reviewer, a reader, and a process killed on cue.
 
     python tests/log_workers.py review DB REVIEWER ROUNDS GOFILE OUT.json STUDENT [patient]
     python tests/log_workers.py read DB PROMPTS STOPFILE OUT.json
@@ -13,16 +13,31 @@ once. A patient reviewer, every fifth round, keeps the reflection open until a c
 saved a review of it, so some saves surely meet a colleague's. A reader exports the current
 reflections until STOPFILE appears and records any moment it saw a half-stored notebook or fewer
 rows than before.
+
+``killed_at`` runs a command in a process forked from the test (which has every module loaded, so
+a round costs a fraction of a second) and SIGKILLs it at a chosen moment: before its n-th SQL
+statement, before or just after its n-th commit, or after the n-th page a SQLite backup copies.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import os
 import random
+import signal
+import sqlite3
 import sys
 import time
+import types
+from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import Engine, event
+from sqlalchemy.pool import Pool
+
+from coursekit.log import schema
 from coursekit.log.frames import open_log
 from coursekit.log.store import ReviewDraft, latest_review, save_review
 
@@ -79,6 +94,51 @@ def read(db: str, prompts: int, stop: Path, out: Path) -> None:
         last = len(frame)
         reads += 1
     out.write_text(json.dumps({"reads": reads, "problems": problems, "rows": last}))
+
+
+POINTS = ("statement", "commit", "after commit", "backup page")
+
+
+def _die(*_) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def killed_at(point: str, n: int, work: Callable[[], object], seen) -> None:
+    """Run ``work`` in this (forked) process, SIGKILLed at the ``n``-th ``point`` (one of ``POINTS``).
+
+    ``seen`` (a ``multiprocessing.Value``) counts the SQL statements run before the kill, so a
+    first round killed at its commit tells the test how many statements there are to kill before.
+    """
+    assert point in POINTS, point
+    statements, committed = itertools.count(1), []
+
+    def statement(*_) -> None:
+        seen.value = next(statements)
+        if point == "statement" and seen.value == n:
+            _die()
+
+    def commit(*_) -> None:  # called before the transaction commits
+        if point == "commit" and len(committed) + 1 == n:
+            _die()
+        committed.append(n)
+
+    def checkin(*_) -> None:  # a connection handed back to the pool: its transaction has ended
+        if point == "after commit" and len(committed) == n:
+            _die()
+
+    class Dying(sqlite3.Connection):
+        """A connection whose backups copy a page at a time, and die after the ``n``-th."""
+
+        def backup(self, target, **_):
+            pages = itertools.count(1)
+            super().backup(target, pages=1, progress=lambda *_: next(pages) == n and _die())
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Engine, "commit", commit)
+    event.listen(Pool, "checkin", checkin)
+    if point == "backup page":
+        schema.sqlite3 = types.SimpleNamespace(connect=functools.partial(sqlite3.connect, factory=Dying))
+    work()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from backends import rows
 from click.testing import CliRunner
-from conftest import filled_notebook, student_answers, write_notebook
+from conftest import course_toml, filled_notebook, student_answers, write_notebook
 
 from coursekit.cli import main
 from coursekit.log.frames import open_log
@@ -171,8 +171,13 @@ def test_export_markdown_groups_by_prompt_and_escapes_html(make_class, tmp_path,
     run("collect", str(root), "--db", str(db))
     text = run("export", "--db", str(db), "--format", "markdown").output
     for prompt in reading.prompts_for(1):
-        assert f"prompt `{prompt.id}`" in text
+        assert f"prompt `{prompt.id}`" in text  # no course.toml, no reading: the ids are all there is
     assert "<script>" not in text and "&lt;script&gt;" in text
+
+    course_toml(tmp_path, reading, db)  # with the course's reading: titles, in the notebook's order
+    text = run("export", "--format", "markdown").output
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == [f"## Week 1: Reflection {n}" for n in range(1, len(reading.prompts_for(1)) + 1)]
 
 
 def test_export_without_log_says_what_to_do(tmp_path, db):

@@ -379,3 +379,34 @@ def test_a_reply_can_carry_an_image(course, reading, tmp_path, db):
     cli("publish", "--db", str(db), "--out", str(site), "--names", "real")
     page = (site / "week01.html").read_text()
     assert re.search(rf"id='{reply.post_id}'>.*?<img src=\"data:image/jpeg;base64,", page, re.S)
+
+
+def test_students_read_prompt_titles_in_notebook_order(course, reading, tmp_path, db):
+    """Site, its index, the feed file and the feed widget say "Reflection 1", "Reflection 2" in that order, not ids.
+
+    Week 1's ids sort w1-advocates < w1-consensus, the reverse of the notebook's order.
+    """
+    week1 = reading.prompts_for(1)
+    assert sorted(p.id for p in week1) != [p.id for p in week1]  # the case this test is about
+    titles = [f"Reflection {n}" for n in range(1, len(week1) + 1)]
+    site = tmp_path / "site"
+    cli("publish", "--db", str(db), "--out", str(site), "--reading", str(reading.path))
+    for page in ((site / "week01.html").read_text(), (site / "index.html").read_text()):
+        assert "Prompt <code>" not in page and "<code>w1-" not in page
+        assert [page.index(t) for t in titles] == sorted(page.index(t) for t in titles)
+    week = (site / "week01.html").read_text()
+    assert f"<h2>{titles[0]}</h2><div class='text'>" in week and f"id='{week1[0].id}'" in week  # the id: anchors only
+
+    out = tmp_path / "feed"
+    cli("publish", "--feed", "--week", "1", "--db", str(db), "--out", str(out), "--reading", str(reading.path))
+    document = json.loads((out / "week01.json").read_text())
+    roots = [p for p in document["posts"] if not p["parent_id"]]
+    assert [p["prompt_title"] for p in roots] == [t for t in titles for _ in STUDENTS]
+    assert [p["prompt_id"] for p in roots] == [p.id for p in week1 for _ in STUDENTS]
+
+    widget = PeerFeed(find_feed(1, reading, start=out.parent), answer_id="w2-peers")
+    widget.who.value = "ann"
+    widget.show_button.click()
+    shown = [p.prompt_title for p in widget.posts]
+    assert shown and shown == sorted(shown)  # the notebook's order
+    assert f"week 1, {shown[0]}" in widget._post_html(widget.posts[0])

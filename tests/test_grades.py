@@ -67,6 +67,7 @@ def test_canvas_csv_header_rows_and_no_formulas(term, reading):
         "--plain",
         str(folder / "plain.csv"),
         "--allow-unreviewed",
+        "--score-partial-weeks",  # two thirds scored: every week is partial, blank without this
     )
     frame = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(frame.columns) == HEADER + [f"Week {w} reflections" for w in (1, 2, 3, 4)]
@@ -83,7 +84,7 @@ def test_canvas_csv_header_rows_and_no_formulas(term, reading):
     scored = pd.to_numeric(frame["Week 1 reflections"], errors="coerce").dropna()
     assert len(scored) > 20 and scored.max() <= 2 * settings.rubric_points  # weeks with nothing scored are blank
     plain = pd.read_csv(folder / "plain.csv")
-    assert {"rubric", "participation", "late", "total"} <= set(plain.columns)
+    assert {"rubric", "participation", "late", "total", "possible", "partial", "scored_prompts"} <= set(plain.columns)
 
 
 def test_grade_arithmetic_on_hand_made_numbers():
@@ -207,5 +208,74 @@ def test_unscored_weeks_are_blank_and_counted(tmp_path, reading, db):
     run("feedback", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "fb"))
     index = pd.read_csv(tmp_path / "fb" / "index.csv").set_index("student")
     page = (tmp_path / "fb" / index.loc[first.student, "file"]).read_text()
-    assert "Week total: not scored yet" in page and "Week total 0" not in page
-    assert f"(rubric {3 * len(reading.prompts_for(1))}, participation 0" in page  # week 1: 3 points per prompt
+    assert "Week total: not scored yet (0 of" in page and "Week total: 0" not in page
+    prompts = len(reading.prompts_for(1))
+    assert f"Week total: {3 * prompts} of {10 * prompts} ({prompts} of {prompts} reflections scored)" in page
+    assert f"rubric {3 * prompts}, participation 0" in page  # week 1: 3 points per prompt
+
+
+def test_partly_scored_week_is_blank_in_canvas_and_partial_on_feedback(tmp_path, reading, db):
+    """2 of 3 scored: feedback says "of 30 so far (partial ...)", Canvas is blank, the output says whose."""
+    make_class(reading, tmp_path, students=3, db=db)
+    pd.DataFrame(roster_rows(3, never_submitted=0)).to_csv(tmp_path / "roster.csv", index=False)
+    toml = course_toml(tmp_path, reading, db)
+    toml.write_text(toml.read_text() + '\n[staff]\nprof = "Prof. Ada Lovelace"\n')
+    log = open_log(db)
+    week1 = log.reflections().query("week == 1")
+    partly, fully = sorted(week1["student"].unique())[:2]
+    prompts = len(reading.prompts_for(1))
+    for student, count in ((partly, prompts - 1), (fully, prompts)):
+        for row in week1[week1["student"] == student].head(count).itertuples():
+            save_review(log.engine, ReviewDraft(row.student, row.notebook, row.prompt_id, "prof", {"voice": 3}))
+    other = week1[week1["student"] == partly].iloc[-1]  # a flag alone is no score: still partial
+    save_review(log.engine, ReviewDraft(partly, other.notebook, other.prompt_id, "prof", {}, "look again", True))
+
+    out = tmp_path / "g.csv"
+    args = ["grades", "--settings", str(tmp_path / "course.toml"), "--out", str(out), "--allow-unreviewed"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False).iloc[1:].set_index("SIS Login ID")
+    assert frame.loc[partly, "Week 1 reflections"] == ""  # 9 of 30 would read as final
+    assert float(frame.loc[fully, "Week 1 reflections"]) == 3 * prompts
+    assert (
+        f"week 1: 1 partly scored, blank (--score-partial-weeks writes them): {partly} ({prompts - 1} of {prompts})"
+        in result.output
+    )
+
+    asked = CliRunner().invoke(main, [*args, "--score-partial-weeks"])
+    assert asked.exit_code == 0 and "written with the points so far" in asked.output, asked.output
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False).iloc[1:].set_index("SIS Login ID")
+    assert float(frame.loc[partly, "Week 1 reflections"]) == 3 * (prompts - 1)
+    alone = CliRunner().invoke(main, [*args[:-1], "--score-partial-weeks"])
+    assert alone.exit_code == 2 and "goes with --allow-unreviewed" in alone.output
+
+    run("feedback", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "fb"))
+    index = pd.read_csv(tmp_path / "fb" / "index.csv").set_index("student")
+    page = (tmp_path / "fb" / index.loc[partly, "file"]).read_text()
+    possible = 10 * prompts
+    assert (
+        f"Week total: {3 * (prompts - 1)} of {possible} so far (partial: {prompts - 1} of {prompts} reflections scored)"
+        in page
+    )
+    page = (tmp_path / "fb" / index.loc[fully, "file"]).read_text()
+    assert f"Week total: {3 * prompts} of {possible} ({prompts} of {prompts} reflections scored)" in page
+    # Each reflection under the notebook's title, in the notebook's order (w1-advocates sorts first by id).
+    headings = [page.index(f"<h3>Reflection {n}</h3>") for n in range(1, prompts + 1)]
+    assert headings == sorted(headings) and "Prompt <code>" not in page
+    assert page.count("Reviewed by Prof. Ada Lovelace, ") == prompts  # [staff] names the login "prof"
+
+    row = week1[week1["student"] == fully].iloc[0]
+    save_review(log.engine, ReviewDraft(fully, row.notebook, row.prompt_id, "root", {"voice": 1}))
+    run("feedback", "--settings", str(tmp_path / "course.toml"), "--out", str(tmp_path / "fb"))
+    page = (tmp_path / "fb" / index.loc[fully, "file"]).read_text()
+    assert page.count("Reviewed by Prof. Ada Lovelace, ") == prompts - 1 and "Reviewed by root" not in page
+
+
+def test_week_summary_says_maximum_and_partial():
+    from coursekit.review.grades import week_summary
+
+    row = dict(total=8.0, possible=30.0, scored_prompts=2, prompts=3)
+    assert week_summary(pd.Series(row | {"partial": True})) == "8 of 30 so far (partial: 2 of 3 reflections scored)"
+    assert week_summary(pd.Series(row | {"partial": False})) == "8 of 30 (2 of 3 reflections scored)"
+    unscored = pd.Series(row | {"total": None, "partial": False})
+    assert week_summary(unscored) == "not scored yet (0 of 3 reflections scored, out of 30)"

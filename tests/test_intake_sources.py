@@ -322,16 +322,19 @@ def _course_toml(tmp_path: Path) -> Path:
     return path
 
 
-def test_intake_dry_run_prints_the_table_writes_csv_and_stores_nothing(tmp_path, notebook_bytes, monkeypatch):
-    source = canvas_zip(tmp_path, notebook_bytes)
-    monkeypatch.chdir(tmp_path)
+def intake_args(tmp_path: Path, source: Path) -> list[str]:
+    """``coursekit intake`` of ``source`` run in ``tmp_path`` (the working folder) with a roster of PEOPLE there."""
     (tmp_path / "roster.csv").write_text(
         "Student,ID,SIS User ID,SIS Login ID,Section\n"
         + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
     )
-    result = CliRunner().invoke(
-        main, ["intake", str(source), "--roster", "roster.csv", "--settings", str(_course_toml(tmp_path))]
-    )
+    return ["intake", str(source), "--roster", "roster.csv", "--settings", str(_course_toml(tmp_path))]
+
+
+def test_intake_dry_run_prints_the_table_writes_csv_and_stores_nothing(tmp_path, notebook_bytes, monkeypatch):
+    source = canvas_zip(tmp_path, notebook_bytes)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, intake_args(tmp_path, source))
     assert result.exit_code == 0, result.output
     assert "unmatched" in result.output and "anonymous grading" in result.output and "late" in result.output
     import pandas as pd
@@ -467,3 +470,32 @@ def test_a_canvas_user_id_is_looked_up_in_the_canvas_id_column_only(tmp_path, no
     assert [(f.student, f.source_id) for f in intake.files] == [("bkim@uni.example", "104")]
     (zed,) = intake.unmatched
     assert zed.file.source_id == "105" and "id 105" in zed.reason and "matches no roster student" in zed.reason
+
+
+def test_intake_table_is_readable_at_80_columns(tmp_path, notebook_bytes, monkeypatch):
+    """At 80 columns a Canvas file name takes at most two lines (it took four); wide terminals get every column."""
+    import io
+
+    from rich.console import Console
+
+    source = canvas_zip(tmp_path, notebook_bytes)
+    monkeypatch.chdir(tmp_path)
+    args = intake_args(tmp_path, source)
+    for columns in ("80", "160"):
+        monkeypatch.setenv("COLUMNS", columns)
+        screen = io.StringIO()
+        monkeypatch.setattr("coursekit.cli.console", Console(file=screen, highlight=False))  # reads COLUMNS
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        lines = screen.getvalue().splitlines()
+        table = lines[: next(n for n, line in enumerate(lines) if line.startswith(("unmatched", "skipped")))]
+        assert all(len(line) <= int(columns) for line in table)
+        names = [n for n in zipfile.ZipFile(source).namelist() if n.endswith(".ipynb") and not n.startswith("anon")]
+        rows = [line for line in table[1:] if line.strip()]
+        assert len(rows) <= 2 * len(names), "\n".join(table)  # each name over two lines at most
+        if columns == "160":
+            assert table[0].split() == ["file", "student", "notebook", "week", "submitted", "late", "source", "id"]
+            assert len(rows) == len(names) and all(any(line.startswith(n) for line in rows) for n in names)
+        else:
+            assert table[0].split() == ["file", "student", "week", "submitted", "late"]
+            assert "notebook and source id: in intake.csv" in result.output

@@ -11,26 +11,33 @@ and every "a colleague saved a review while you had it open" reported exactly wh
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from backends import fresh_database, rows
 from conftest import ROOT, filled_notebook, write_notebook
-from log_workers import KEYS
-from sqlalchemy import text
+from log_workers import KEYS, killed_at
+from sqlalchemy import MetaData, create_engine, inspect, select, text
 
+from coursekit.cli import main
 from coursekit.log import schema
 from coursekit.log.check import check_log
 from coursekit.log.collect import BATCH, collect
-from coursekit.log.store import course_meta, open_database
+from coursekit.log.store import course_meta, metadata, open_database
 
 COURSEKIT = [sys.executable, "-m", "coursekit.cli"]
 KILLS = 10
@@ -249,3 +256,173 @@ def test_four_collects_two_reviewers_and_a_reader_at_once(db, reading, tmp_path)
     assert reported == expected  # a colleague's save in between is always, and only then, reported
     spans = {s["id"]: s["at"] for s in saves}
     assert sum(v is not None for v in reported.values()) > 0, f"the reviewers never met: {spans}"
+
+
+FIRST_SCHEMA = ROOT / "tests" / "data" / "log-schema1.db"  # a log made before schema versions
+
+
+def killed(point: str, n: int, work: Callable[[], object]) -> int:
+    """Run ``work`` in a forked process SIGKILLed at the ``n``-th ``point``; return the statements it ran."""
+    seen = multiprocessing.Value("i", 0)
+    process = multiprocessing.Process(target=killed_at, args=(point, n, work, seen))
+    process.start()
+    process.join(timeout=120)
+    assert process.exitcode == -signal.SIGKILL, f"not killed at {point} {n}: it exited with {process.exitcode}"
+    return seen.value
+
+
+def kill_points(made: int) -> list[int]:
+    """Statements to die before, out of the ``made`` run before the commit: the first two, two between, the last."""
+    return sorted({1, 2, made // 3, 2 * made // 3, made})
+
+
+def contents(target: str | Path, like: dict | None = None) -> dict[str, list[tuple]]:
+    """Every row of every table (with ``like``, of that log's tables and columns only), in a stable order."""
+    engine = create_engine(schema.database_url(target))
+    try:
+        with engine.connect() as conn:
+            tables = MetaData()
+            tables.reflect(conn)
+            found = {}
+            for name, table in tables.tables.items():
+                if like is not None and name not in like:
+                    continue
+                columns = [c for c in table.columns if like is None or c.name in like[name]]
+                found[name] = sorted(conn.execute(select(*columns)).all(), key=repr)
+            return found
+    finally:
+        engine.dispose()
+
+
+def columns_of(found: dict[str, list[tuple]], target: str | Path) -> dict[str, list[str]]:
+    engine = create_engine(schema.database_url(target))
+    try:
+        with engine.connect() as conn:
+            return {name: [c["name"] for c in inspect(conn).get_columns(name)] for name in found}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_while_collect_makes_a_new_log_leaves_no_half_made_schema(backend, reading, tmp_path, monkeypatch):
+    """A collect on a new log killed while it creates the tables (its first second): no table, or all of them.
+
+    The first round dies just before the new schema commits and counts the statements run till
+    then; the next die before the first, middle and last of them, and the last just after the
+    commit. After each kill the log has no table at all (``db check`` says to run collect, not that
+    anything is damaged) or the whole schema (``db check`` clean), and the next collect stores the
+    class whole.
+    """
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report lands in the working folder
+    folder = write_class(reading, tmp_path / "submissions", "s", 2)
+    prompts = len(reading.prompts_for(1))
+
+    def kill_then_collect(point: str, n: int) -> int:
+        with fresh_database(backend, tmp_path) as db:
+            made = killed(point, n, functools.partial(main, ["collect", str(folder), "--db", db]))
+            engine = schema.make_engine(db)
+            try:
+                with engine.connect() as conn:
+                    tables = set(inspect(conn).get_table_names())
+                    rev = schema.revision(conn)
+                if point == "after commit":
+                    assert tables == {*metadata.tables, "alembic_version"} and rev == schema.head()
+                    assert check_log(engine) == []
+                else:
+                    assert tables == set(), (point, n)  # nothing half-made
+                    assert check_log(engine) == [schema.problem(None, schema.shown(engine))]  # "run collect first"
+            finally:
+                engine.dispose()
+            assert collect(folder, db).count("collected") == 2
+            assert_whole(db, prompts)
+            return made
+
+    started = time.monotonic()
+    made = kill_then_collect("commit", 1)
+    assert made > 10, made  # the migrations ran: there were tables to half-make
+    points = [*(("statement", n) for n in kill_points(made)), ("after commit", 1)]
+    for point, n in points:
+        kill_then_collect(point, n)
+    print(f"{backend}: {len(points) + 1} kills while making a log in {time.monotonic() - started:.1f} s")
+
+
+def older_log(backend: str, db: str, folder: Path) -> str | None:
+    """A log of an older schema with a class in it; return its revision.
+
+    SQLite: the first schema's own file (tests/data). PostgreSQL: a class collected now, its
+    schema then migrated down to the first revision.
+    """
+    if backend == "sqlite":
+        shutil.copy(FIRST_SCHEMA, db)
+        return schema.UNVERSIONED
+    collect(folder, db)
+    engine = schema.make_engine(db)
+    try:
+        with engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(schema.SCRIPTS))
+            config.attributes["connection"] = conn
+            command.downgrade(config, schema.BASELINE)
+    finally:
+        engine.dispose()
+    return schema.BASELINE
+
+
+class Frozen(datetime):
+    """A clock stopped at one second: every backup an upgrade makes gets the same stamp."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2026, 9, 1, 12, 0, 0, tzinfo=tz)
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_during_db_upgrade_leaves_the_old_schema_or_the_new_and_a_rerun_finishes(
+    backend, reading, tmp_path, monkeypatch
+):
+    """`db upgrade` killed before its first, middle and last statements, before its commit, inside its
+    SQLite backup, and (run again) just after its commit.
+
+    After each kill before the commit the log is at its old schema with every row as it was
+    (``db check`` asks for the upgrade, nothing else); after the commit it is at the new one,
+    every old row kept, ``db check`` clean, and a rerun has nothing to do. Each file named as a
+    backup is a whole copy at every step (a copy cut short is left as ``.partial``). The clock is
+    stopped, so every backup has the same stamp, as a rerun within the same second would.
+    """
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(schema, "datetime", Frozen)
+    folder = write_class(reading, tmp_path / "submissions", "s", 2)
+    with fresh_database(backend, tmp_path) as db:
+        old = older_log(backend, db, folder)
+        before = contents(db)
+        kept = {name: rows for name, rows in before.items() if name != "alembic_version"}
+        old_columns = columns_of(kept, db)
+
+        def kill(point: str, n: int) -> int:
+            made = killed(point, n, functools.partial(main, ["db", "upgrade", "--db", db]))
+            upgraded = point == "after commit"
+            engine = schema.make_engine(db)
+            try:
+                with engine.connect() as conn:
+                    assert schema.revision(conn) == (schema.head() if upgraded else old), (point, n)
+                problems = [] if upgraded else [schema.problem(old, schema.shown(engine))]
+                assert check_log(engine) == problems, (point, n)
+            finally:
+                engine.dispose()
+            assert contents(db, like=old_columns if upgraded else None) == (kept if upgraded else before), (point, n)
+            whole = [p for p in tmp_path.glob("*.before-*") if not p.name.endswith((".partial", "-journal"))]
+            for copy in whole:
+                assert contents(copy) == before, (point, n, copy.name)
+            return made
+
+        started = time.monotonic()
+        made = kill("commit", 1)
+        points = [("statement", n) for n in kill_points(made)]
+        if backend == "sqlite":
+            points += [("backup page", 1), ("backup page", 3)]
+        points.append(("after commit", 1))  # this run, after all those kills, gets to the end
+        for point, n in points:
+            kill(point, n)
+        took = time.monotonic() - started
+        assert schema.upgrade(db) == (schema.head(), schema.head(), None)  # nothing left to do
+    print(f"{backend}: {len(points) + 1} kills during db upgrade in {took:.1f} s")

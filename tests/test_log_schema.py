@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from alembic.migration import MigrationContext
 from backends import fresh_database, rows
 from click.testing import CliRunner
 from conftest import ROOT
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from coursekit.cli import main
@@ -24,7 +26,7 @@ from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log import schema
 from coursekit.log.check import check_log
 from coursekit.log.frames import open_log
-from coursekit.log.store import metadata, open_database
+from coursekit.log.store import images, likes, metadata, open_database, reflections, reviews
 
 FIRST_SCHEMA = ROOT / "tests" / "data" / "log-schema1.db"  # made by the code on main before versions (6 students)
 with sqlite3.connect(FIRST_SCHEMA) as _first:  # the first schema's tables (later revisions add more)
@@ -68,6 +70,41 @@ def test_a_log_of_the_first_schema_is_refused_then_upgraded_with_nothing_lost(tm
     assert check_log(open_database(db)) == []
     assert len(open_log(db).reflections()) == len(before["reflections"])
     assert "already at schema" in cli("db", "upgrade", "--db", str(db)).output
+
+
+def test_db_upgrade_backs_up_and_migrates_under_one_lock_a_racing_collect_waits_for(tmp_path, monkeypatch):
+    """A collect committing between the backup and the migration would be in the upgraded log and not in the backup.
+
+    The racer is an older coursekit's collect (a newer one refuses the old log), storing a submission
+    the moment the backup is made, without waiting for a lock: under the upgrade's lock it is refused
+    (it would have waited), and the backup holds every row the upgraded log has.
+    """
+    db = tmp_path / "class.db"
+    shutil.copy(FIRST_SCHEMA, db)
+    raced = []
+
+    def backup_then_race(engine, destination, made=schema.backup):
+        copy = made(engine, destination)
+        racer = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            racer.execute("BEGIN IMMEDIATE")
+            racer.execute(
+                "INSERT INTO submissions (student, notebook, week, path, file_hash, submitted_at, collected_at) "
+                "VALUES ('late-lou', 'week01', 1, 'late-lou/week01.ipynb', 'f00d', '2026-09-01', '2026-09-01')"
+            )
+            racer.execute("COMMIT")
+            raced.append("committed")
+        except sqlite3.OperationalError as exc:
+            raced.append(str(exc))
+        finally:
+            racer.close()
+        return copy
+
+    monkeypatch.setattr(schema, "backup", backup_then_race)
+    before, after, copy = schema.upgrade(db)
+    assert (before, after) == (schema.UNVERSIONED, schema.head()) and copy is not None
+    assert dump(db, like=copy) == dump(copy)  # nothing in the upgraded log that the backup lacks
+    assert raced == ["database is locked"]
 
 
 def test_models_and_migrations_agree(db):
@@ -187,6 +224,54 @@ def test_db_check_finds_orphans_and_damage_in_sqlite(tmp_path, make_class):
     damaged.write_bytes(bytes(data))
     damage = cli("db", "check", "--db", str(damaged))
     assert damage.exit_code == 1 and "problem" in damage.output
+
+
+def test_db_check_finds_orphan_images_likes_and_reviews(db, make_class, tmp_path, monkeypatch):
+    """Images, likes and reviews name their post, notebook or reflection without a foreign key: checked all the same."""
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL log's collect report lands in the working folder
+    assert cli("collect", str(make_class(2)), "--db", db).exit_code == 0
+    engine = schema.make_engine(db)
+    with engine.begin() as conn:
+        r = reflections.c
+        post_id, *key = conn.execute(
+            select(r.post_id, r.student, r.notebook, r.prompt_id).order_by(r.id).limit(1)
+        ).one()
+        of_ann = dict(zip(("student", "notebook", "prompt_id"), key, strict=True))  # her reflection is post_id
+        notebook = of_ann["notebook"]
+        when = datetime(2026, 9, 1)
+        image = dict(mime="image/png", width=1, height=1, data=b"png")
+        review = dict(reviewer="ta", scores="{}", comment="", flagged=False, created_at=when)
+        conn.execute(images.insert(), [dict(post_id=post_id, name="a.png", **image)])
+        conn.execute(likes.insert(), [dict(student="student01", notebook=notebook, post_id=post_id, created_at=when)])
+        first = conn.execute(reviews.insert().values(**of_ann, **review)).inserted_primary_key[0]
+        conn.execute(reviews.insert().values(**of_ann, **review, based_on=first))
+    assert check_log(engine) == []  # each points at a row that is there
+
+    with engine.begin() as conn:
+        gone = "r-no-such-post"
+        image_id = conn.execute(images.insert().values(post_id=gone, name="b.png", **image)).inserted_primary_key[0]
+        like_of_nothing = conn.execute(
+            likes.insert().values(student="student01", notebook=notebook, post_id=gone, created_at=when)
+        ).inserted_primary_key[0]
+        like_from_nowhere = conn.execute(  # given in a notebook the log has no submission of
+            likes.insert().values(student="student09", notebook=notebook, post_id=post_id, created_at=when)
+        ).inserted_primary_key[0]
+        of_nothing = dict(of_ann, prompt_id="no-such-prompt")
+        review_of_nothing = conn.execute(reviews.insert().values(**of_nothing, **review)).inserted_primary_key[0]
+        based_on_nothing = conn.execute(
+            reviews.insert().values(**of_ann, **review, based_on=9999)
+        ).inserted_primary_key[0]
+    assert sorted(check_log(engine)) == sorted(
+        [
+            f"1 images rows point at a missing reflections or replies row (ids {image_id})",
+            f"1 likes rows point at a missing reflections or replies row (ids {like_of_nothing})",
+            f"1 likes rows point at a missing submissions row (ids {like_from_nowhere})",
+            f"1 reviews rows point at a missing reflections row (ids {review_of_nothing})",
+            f"1 reviews rows point at a missing reviews row (ids {based_on_nothing})",
+        ]
+    )
+    engine.dispose()
+    assert cli("db", "check", "--db", db).exit_code == 1
 
 
 @pytest.mark.parametrize("offset", [100, 4096 * 2, 4096 * 5], ids=["schema page", "page 3", "page 6"])

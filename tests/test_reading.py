@@ -130,3 +130,44 @@ def test_every_section_has_an_activity_and_every_week_a_quiz(reading):
         assert reading.quiz_for(week.number) and 2 <= len(reading.prompts_for(week.number)) <= 3
     stance_weeks = {s.week for s in reading.sections if s.activity.kind == "stance"}
     assert stance_weeks == {1, 4}
+
+
+def test_card_resting_on_an_unknown_section_or_a_sentence_not_in_it(copy):
+    folder, edit = copy
+
+    def bad_rests(data):
+        data["sorters"][2]["cases"][0]["rests_on"] = {"section": "no-such-section", "text": "anything"}
+        data["sorters"][2]["cases"][1]["rests_on"]["text"] = "a sentence the section never says"
+        data["sorters"][2]["cases"][2]["rests_on"] = "claim-by-claim"
+
+    edit("cases.yaml", bad_rests)
+    found = problems(folder)
+    assert (
+        "cases.yaml: sorters[2].cases[0].rests_on.section: 'no-such-section' is not a section id in sections.yaml"
+        in found
+    )
+    assert (
+        "cases.yaml: sorters[2].cases[1].rests_on.text: not found word for word in section 'claim-by-claim': "
+        "'a sentence the section never says'" in found
+    )
+    assert "cases.yaml: sorters[2].cases[2].rests_on: expected dict, found str" in found
+
+
+def test_time_plan_and_replies_are_checked(copy):
+    folder, edit = copy
+
+    def bad_plans(data):
+        data["weeks"][0]["time"].update(lunch=20, sections=0)
+        data["weeks"][0]["replies"] = 2
+        data["weeks"][1]["time"].pop("replies")
+        data["weeks"][2]["replies"] = 0
+        data["weeks"][3]["replies"] = -1
+
+    edit("reading.yaml", bad_plans)
+    found = problems(folder)
+    assert "reading.yaml: weeks[0].time: unknown part 'lunch' (use sections, self-check, reflections, replies)" in found
+    assert "reading.yaml: weeks[0].time.sections: must be a positive number of minutes" in found
+    assert "reading.yaml: weeks[0].replies: the first week has no peer feed to reply in" in found
+    assert "reading.yaml: weeks[1].time: give the minutes for the replies (time: {replies: N})" in found
+    assert "reading.yaml: weeks[2].replies: the time plan has minutes for replies: say how many are expected" in found
+    assert "reading.yaml: weeks[3].replies: must be zero or more" in found

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 from backends import fresh_database
 from classgen import make_class, roster_rows
-from conftest import ROOT
+from conftest import ROOT, course_toml
 
-from coursekit.course.settings import load_settings
+from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log.frames import open_log
+from coursekit.log.store import ReviewDraft, save_review
 from coursekit.review.desk import ReviewDesk, open_desk
 from coursekit.review.filters import Filters, filter_reviews, review_table
 
@@ -176,3 +177,87 @@ def test_desk_shows_roster_names_minute_times_and_wide_score_selectors(course, r
     for control in one.scores.values():
         assert control.options[0][0] == "Choose…" and (control.label == "Choose…") == (control.value == -1)
         assert control.layout.width == "32em" and control.style.description_width == "22em"
+
+
+def test_reviewer_is_the_hub_user_or_a_staff_login_never_a_shared_one():
+    from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
+
+    staff = {"dsmith": "Dana Smith", "jovyan": "Jo Lee"}  # a one-person server may map its shared login
+    assert reviewer_login(staff, "alice", "jovyan") == "alice"  # JupyterHub says who this server is for
+    assert reviewer_login(staff, None, "root") == ""  # everyone is root: nobody in particular
+    assert reviewer_login({}, "", "jovyan") == ""
+    assert reviewer_login(staff, None, "jovyan") == "jovyan" and reviewer_login({}, None, "kim") == "kim"
+    assert saved_as(" dana SMITH ", staff) == "dsmith" and saved_as("DSmith", staff) == "dsmith"
+    assert saved_as("  Visiting TA ", staff) == "Visiting TA"
+    assert reviewer_name("dsmith", staff) == "Dana Smith" and reviewer_name("Visiting TA", staff) == "Visiting TA"
+    assert reviewer_name("root", staff) is None and reviewer_name("jovyan", {}) is None
+
+
+def test_default_reviewer_reads_jupyterhub_user(monkeypatch, course):
+    from coursekit.review import desk as desk_module
+
+    settings = dataclasses.replace(course[0], staff={"dsmith": "Dana Smith"})
+    monkeypatch.setattr(desk_module.getpass, "getuser", lambda: "jovyan")
+    monkeypatch.setenv("JUPYTERHUB_USER", "dsmith")
+    assert desk_module.default_reviewer(settings) == "dsmith"
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    assert desk_module.default_reviewer(settings) == ""
+
+
+def test_desk_on_a_shared_login_asks_for_a_name_and_saves_under_it(course, reading):
+    settings, roster = course
+    staff = dataclasses.replace(settings, staff={"dsmith": "Dana Smith"})
+    one = ReviewDesk(open_log(settings.database), staff, reading, "", roster)
+    one.week.value, one.status.value = 4, "unreviewed"
+    assert "Type your name in Reviewer first" in one.saved.value
+    assert all(c.disabled for c in (*one.scores.values(), one.comment, one.flag))  # nothing looks saved
+    before = len(open_log(settings.database).reviews(latest=False))
+    one.save()
+    assert len(open_log(settings.database).reviews(latest=False)) == before
+
+    one.who.value = "dana smith"
+    assert one.reviewer == "dsmith" and not one.scores["voice"].disabled
+    one.scores["voice"].value = 2
+    assert "by Dana Smith" in one.saved.value
+    key = one.current[["student", "notebook", "prompt_id"]].tolist()
+    saved = open_log(settings.database).reviews(latest=False)
+    mine = saved[(saved.student == key[0]) & (saved.notebook == key[1]) & (saved.prompt_id == key[2])]
+    assert mine.iloc[-1].reviewer == "dsmith"
+    one.scores["voice"].value = 3
+    assert "Review history (2)" in one.history.value and one.history.value.count("Dana Smith") == 2
+
+    shared = ReviewDesk(open_log(settings.database), staff, reading, "root", roster)
+    assert shared.reviewer == "" and shared.scores["voice"].disabled  # root names no one: the desk asks too
+    save_review(open_log(settings.database).engine, ReviewDraft(*key, "root", {"evidence": 1}))  # as before
+    again = ReviewDesk(open_log(settings.database), staff, reading, "dsmith", roster)
+    again.student.value = key[0]
+    again.week.value, again.prompt.value = 4, key[2]
+    assert again.current[["student", "notebook", "prompt_id"]].tolist() == key
+    assert "Review history (3)" in again.history.value
+    assert "root (a shared login: reviewer unknown)" in again.history.value
+
+
+def test_desk_shows_prompt_titles_in_notebook_order(course, reading):
+    one = desk(course, reading)
+    week1 = reading.prompts_for(1)
+    labels = [label for label, value in one.prompt.options if value in {p.id for p in week1}]
+    assert labels == [f"Week 1: Reflection {n}" for n in range(1, len(week1) + 1)]
+    assert list(one.table[one.table.week == 1].drop_duplicates("prompt_id").prompt_id) == [p.id for p in week1]
+    one.week.value, one.prompt.value = 1, week1[1].id
+    assert "· Reflection 2</h4>" in one.body.value and "<code>" not in one.body.value
+
+
+def test_staff_list_in_course_toml(tmp_path, reading):
+    toml = course_toml(tmp_path, reading, "class.db")
+    text = toml.read_text()
+    toml.write_text(text + '\n[staff]\ndsmith = "Dana Smith"\njlee = " Jordan Lee (TA) "\n')
+    assert load_settings(toml).staff == {"dsmith": "Dana Smith", "jlee": "Jordan Lee (TA)"}
+    toml.write_text(text + '\n[staff]\ndsmith = "Dana Smith"\nroot = ""\njlee = 3\nkim = "dana smith"\n')
+    with pytest.raises(SettingsError) as refused:
+        load_settings(toml)
+    for expected in (
+        "course.toml: staff.root: is empty",
+        "course.toml: staff.jlee: expected str, found int",
+        "course.toml: staff.kim: duplicate staff name",
+    ):
+        assert expected in str(refused.value), refused.value

@@ -7,6 +7,8 @@ import csv
 import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,8 +23,11 @@ from click.testing import CliRunner
 from conftest import ROOT, filled_notebook, student_answers, write_notebook
 
 from coursekit.cli import main
+from coursekit.log import demo
+from coursekit.notebook import answers
 from coursekit.notebook.cells import PROMPT, cell_marker, word_count
 from coursekit.validation import checks, plugin, reports, runner, sandbox
+from coursekit.validation import validate as validation_run
 from coursekit.validation.checks import Course, check_markers, check_prompts, check_submission
 from coursekit.validation.runner import CellResult, RunResult, run_problems
 
@@ -278,7 +283,8 @@ def test_commands_ignore_the_project_pytest_config_and_sandbox_only_python_and_t
     assert os.path.realpath(sys.base_prefix) in bound or any(
         os.path.realpath(sys.base_prefix).startswith(b + "/") for b in bound
     )
-    assert {"--unshare-all", "--die-with-parent", "--new-session"} <= set(boxed) and boxed[-len(command) :] == command
+    assert {"--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"} <= set(boxed)
+    assert boxed[boxed.index("--cap-drop") + 1] == "ALL" and boxed[-len(command) :] == command
     env = runner._environment(tmp_path, "m")
     assert env["HOME"] == str(tmp_path / "home") and env[runner.MARK] == "m"
     assert set(env) <= set(sandbox.minimal_environment()) | {
@@ -568,3 +574,120 @@ def test_a_reflection_typed_into_a_new_cell_fails_validation(reading, course):
     assert "move it into the reflection cell" in report.problems[0].hint
     notebook["cells"][at + 2]["source"] = "   "  # an empty new cell is harmless
     assert check(as_bytes(notebook), course)[0].problems == []
+
+
+# Saved widget answers
+
+
+def lab_saved(reading, week: int, records: dict[str, dict]) -> dict:
+    """A week's notebook as JupyterLab saves it after Run All Cells and answering: the committed, executed
+    notebook (execution counts, widget views, widget state) with the reflections written and each answer
+    output updated in place, as the widget's display id does."""
+    notebook = json.loads(next((ROOT / "notebooks").glob(f"week{week:02d}-*.ipynb")).read_text())
+    texts = long_answers(reading, week, "lab")
+    for cell in notebook["cells"]:
+        marker = cell_marker(cell)
+        if marker and marker["role"] == "reflection":
+            cell["source"] = texts[marker["prompt_id"]]
+        for output in cell.get("outputs", []):
+            saved = output.get("data", {}).get(answers.MIME)
+            if saved and saved["id"] in records:
+                output["data"] = answers.bundle(records[saved["id"]])
+    return notebook
+
+
+def stance_record(reading, stance_id: str) -> dict:
+    stance = reading.stance(stance_id)
+    state = {"stance": stance.id, "value": 2, "label": stance.labels[2], "steps": stance.steps, "reason": "rules"}
+    return answers.record("stance", stance.id, state)
+
+
+def test_notebooks_holding_saved_widget_answers_pass(reading, tmp_path):
+    """The demo class saves answers without execution counts, JupyterLab with them: both are run, neither fails."""
+    demo.make_class(reading, tmp_path / "demo", students=2)
+    subs = tmp_path / "demo" / "submissions" / "week04"  # a stance and replies and likes saved in each
+    saved = [json.loads(p.read_text()) for p in sorted(subs.glob("*/week04.ipynb"))]
+    kinds = {o["data"][answers.MIME]["kind"] for nb in saved for c in nb["cells"] for o in c.get("outputs", [])}
+    assert {"stance", "peer"} <= kinds and all(c["execution_count"] is None for nb in saved for c in nb["cells"][1:2])
+    lab = lab_saved(reading, 4, {"saving-grace": stance_record(reading, "saving-grace")})
+    assert all(c["execution_count"] for c in lab["cells"] if c["cell_type"] == "code")
+    write_notebook(subs / "lab" / "week04.ipynb", lab)
+    out = tmp_path / "out"
+    result = run("validate", str(subs), "--jobs", "2", "--course", str(ROOT), "--out", str(out))
+    rows = {r["student"]: r for r in csv.DictReader((out / "report.csv").open())}
+    assert rows["lab"]["status"] == "pass", result.output
+    short = re.compile(r" {6}- the reflection for \S+ has \d+ words; at least \d+ are needed  → ")
+    for student in ("s000", "s001"):  # the demo's reflections are of every length: only short ones may fail
+        status, *reasons = lines_of(result.stdout, student)
+        assert "(not run)" not in status and all(short.match(r) for r in reasons), (status, reasons)
+    assert "Unrun reference cell" not in result.output
+
+
+def test_the_run_copy_has_no_saved_outputs_and_comparing_keeps_them():
+    cell = {"cell_type": "code", "source": "1", "metadata": {}, "execution_count": None, "outputs": [{"x": 1}]}
+    text = {"cell_type": "markdown", "source": "a", "metadata": {}}
+    data = json.dumps({"cells": [cell, text], "metadata": {"m": 1}, "nbformat": 4}).encode()
+    copied = json.loads(runner.without_outputs(data))
+    assert copied["cells"] == [{**cell, "outputs": []}, text] and copied["metadata"] == {"m": 1}
+    assert runner.without_outputs(b"{not json") == b"{not json"
+
+
+# The course's own notebooks
+
+
+def test_validate_on_the_course_notebooks_checks_that_week_as_course_notebooks(tmp_path):
+    """`validate notebooks/ --week 1`: the week's course notebook is run (outputs compared), the rest left out."""
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", notebooks)
+    out = tmp_path / "out"
+    result = run("validate", str(notebooks), "--week", "1", "--course", str(ROOT), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "pass  (course notebook)  week01-the-promise  week01-the-promise.ipynb" in result.stdout
+    assert "1 notebook(s): 1 passed, 0 failed." in result.stdout
+    assert "student folder" not in result.output and "week02" not in result.output and "review" not in result.output
+    rows = list(csv.DictReader((out / "report.csv").open()))
+    assert [(r["student"], r["notebook"], r["status"]) for r in rows] == [
+        (checks.COURSE_NOTEBOOK, "week01-the-promise", "pass")
+    ]
+
+
+def test_course_notebooks_are_compared_with_a_fresh_build_and_run_comparing_outputs(reading, tmp_path, monkeypatch):
+    """A release-like folder: course notebooks (one stale), the review notebook, readings/, a student's strays."""
+    folder = tmp_path / "release"
+    shutil.copytree(ROOT / "readings", folder / "readings")
+    shutil.copy(ROOT / "notebooks" / "week01-the-promise.ipynb", folder)
+    stale = json.loads(next((ROOT / "notebooks").glob("week02-*.ipynb")).read_text())
+    stale["cells"][0]["source"] = "# An older title\n"
+    write_notebook(folder / "week02-old.ipynb", stale)
+    shutil.copytree(ROOT / "notebooks" / "instructor", folder / "instructor")
+    write_notebook(folder / "ana.ipynb", submission(reading))  # written reflections: a student's, not the course's
+    (folder / "zed").mkdir()  # a student's empty folder is reported even here
+    ran = {}
+
+    def fake_run(data, readings, timeout, sandbox, stop, memory, allowed, compare):
+        ran[json.loads(data)["metadata"]["coursekit"]["notebook"]] = compare
+        return RunResult(0, (CellResult("Cell 0", "passed"),), "", 1.0, timeout)
+
+    monkeypatch.setattr(validation_run, "run_notebook", fake_run)
+    found = {r.path.name: r for r in validation_run.validate(folder, ROOT)}
+    assert set(found) == {"week01-the-promise.ipynb", "week02-old.ipynb", "review.ipynb", "ana.ipynb", "zed"}
+    assert ran == {"week01-the-promise": True, "week02-webers-reminders": True}, ran  # outputs compared
+    assert found["week01-the-promise.ipynb"].status == "pass" and found["week01-the-promise.ipynb"].course
+    old = found["week02-old.ipynb"]
+    assert old.student == checks.COURSE_NOTEBOOK and [p.reason for p in old.problems] == [
+        "cell 1 differs from the notebook built from readings/: the notebook is out of date"
+    ]
+    assert f"coursekit build {reading.path} --out {folder}" in old.problems[0].hint
+    review = found["review.ipynb"]
+    assert review.status == "skip" and review.problems == []
+    assert f"python -m pytest --nbval {folder / 'instructor' / 'review.ipynb'}" in review.skipped.hint
+    assert "not inside a student folder" in found["ana.ipynb"].problems[0].reason
+    assert "holds no .ipynb notebook" in found["zed"].problems[0].reason
+    ran.clear()
+    weekly = {r.path.name: r.status for r in validation_run.validate(folder, ROOT, week=1)}
+    assert weekly == {"week01-the-promise.ipynb": "pass", "ana.ipynb": "fail", "zed": "fail"}
+    assert ran == {"week01-the-promise": True}
+    out = tmp_path / "out"
+    reports.write_junit(list(found.values()), out / "report.xml", folder)
+    skipped = [c for c in ET.parse(out / "report.xml").iter("testcase") if c.find("skipped") is not None]
+    assert [c.get("file") for c in skipped] == ["instructor/review.ipynb"]

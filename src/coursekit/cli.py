@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -102,10 +103,11 @@ def _require(command: str) -> None:
         _fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
 
 
-SETTINGS_OPTION = click.option(
+# Annotated: cli_moderation imports them while this module is still loading (mypy cannot infer them then).
+SETTINGS_OPTION: Callable[[Any], Any] = click.option(
     "--settings", "settings_path", type=click.Path(path_type=Path), help="course.toml (default: found from the cwd)."
 )
-DB_OPTION = click.option(
+DB_OPTION: Callable[[Any], Any] = click.option(
     "--db", help="SQLite file or PostgreSQL URL of the log (default: the database in course.toml, else class.db)."
 )
 
@@ -309,6 +311,38 @@ def _summary(report: collecting.CollectReport) -> Table:
     return table
 
 
+INTAKE_FULL_WIDTH = 120  # narrower terminals get the intake table without notebook and source id
+
+
+def _intake_shown(ok, width: int) -> Table:
+    """The files that would be collected, one line each where the terminal allows.
+
+    The file name is what a TA looks for, so it gets the room: every other column stays on one line,
+    and below ``INTAKE_FULL_WIDTH`` columns the notebook and source id (both in the CSV) are left out.
+    """
+    import pandas as pd
+
+    full = width >= INTAKE_FULL_WIDTH
+    shown = Table(box=None, show_edge=False, pad_edge=False)
+    shown.add_column("file", overflow="fold", ratio=None if full else 1)
+    shown.add_column("student", overflow="fold")
+    if full:
+        shown.add_column("notebook", overflow="fold")
+    for column in ("week", "submitted", "late"):
+        shown.add_column(column, no_wrap=True)
+    if full:
+        shown.add_column("source id", overflow="fold")
+    for row in ok.itertuples():
+        late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
+        week = "" if row.week is None or row.week is pd.NA else str(row.week)
+        cells = [Text(printable(row.file)), Text(printable(row.student))]
+        cells += [Text(printable(row.notebook))] if full else []
+        cells += [Text(week), Text(f"{row.submitted_at:%Y-%m-%d %H:%M}"), late]
+        cells += [Text(printable(row.source_id))] if full else []
+        shown.add_row(*cells)
+    return shown
+
+
 @main.command()
 @_source_options
 @click.option(
@@ -316,23 +350,15 @@ def _summary(report: collecting.CollectReport) -> Table:
 )
 def intake(csv_out: Path, **source) -> None:
     """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
-    import pandas as pd
-
     from coursekit.intake.table import intake_table
     from coursekit.log.export import write_csv
 
     gathered, options = _gather(**source)
     table = intake_table(gathered, options)
-    shown = Table(box=None, show_edge=False, pad_edge=False)
-    for column in ("file", "student", "notebook", "week", "submitted", "late", "source id"):
-        shown.add_column(column, overflow="fold")
-    for row in table[table["status"] == "ok"].itertuples():
-        late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
-        when = f"{row.submitted_at:%Y-%m-%d %H:%M}"
-        week = "" if row.week is None or row.week is pd.NA else str(row.week)
-        cells = [printable(v) for v in (row.file, row.student, row.notebook, week, when)]
-        shown.add_row(*[Text(c) for c in cells], late, Text(printable(row.source_id)))
-    console.print(shown)
+    ok = table[table["status"] == "ok"]
+    console.print(_intake_shown(ok, console.width))
+    if len(ok) and console.width < INTAKE_FULL_WIDTH:
+        say(f"(notebook and source id: in {csv_out}, or in a terminal {INTAKE_FULL_WIDTH} columns wide)", "dim")
     rest = table[~table["status"].isin(["ok"])]
     if len(rest):
         say("Not collected as they are:", "bold")
@@ -391,10 +417,10 @@ def collect(
     from coursekit.log.store import database_url
 
     db = _database(source["settings_path"], db)
-    url = database_url(db)
+    url = database_url(db)  # a URL coursekit cannot use is refused first
+    gathered, options = _gather(**source)  # then a bad source, before any log is made
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
-    gathered, options = _gather(**source)
     try:
         with _CollectDisplay(gathered.root, verbose) as display:
             readings = Readings(course) if course else None
@@ -453,7 +479,8 @@ def export(
         else:
             write_csv(frame, sys.stdout)
     else:
-        text = to_markdown(frame)
+        reading = _reading_option(None, settings_path)
+        text = to_markdown(frame, prompt_titles=reading.prompt_titles() if reading else None)
         if out:
             out.write_text(text, encoding="utf-8")
         else:
@@ -486,9 +513,12 @@ def _feed_identity(submitted, settings_path: Path | None) -> tuple[list[str], st
     return sorted(students), hint
 
 
-def _reading_option(path: Path | None):
-    """The reading named by --reading, or the only one under ./readings, or None."""
-    if path is None:
+def _reading_option(path: Path | None, settings_path: Path | None = None):
+    """The reading named by --reading, else course.toml's, else the only one under ./readings, else None."""
+    settings = _settings(settings_path) if path is None else None
+    if settings is not None:
+        path = settings.reading
+    elif path is None:
         found = sorted(p for p in Path("readings").glob("*") if (p / "reading.yaml").is_file())
         path = found[0] if len(found) == 1 else None
     if path is None:
@@ -514,7 +544,7 @@ def _reading_option(path: Path | None):
     "--reading",
     "reading_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Reading folder for prompt texts and week titles (default: the only one in ./readings).",
+    help="Reading for prompt and week titles (default: course.toml's, else the only one in ./readings).",
 )
 @click.option("--title", default="Class discussion", show_default=True)
 def publish(
@@ -528,13 +558,14 @@ def publish(
     title: str,
 ) -> None:
     """Publish the discussion log as a static site (default) or, with --feed, as a week's peer feed."""
-    from coursekit.discussion.feed import build_feed, write_feed
+    from coursekit.discussion import removal
+    from coursekit.discussion.feed import build_feed, feed_path, write_feed
     from coursekit.discussion.site import Site, publish_site
 
     if week is not None and not as_feed:
         _fail("--week applies only to --feed: add --feed to publish one week's peer feed, or drop --week for the site")
     context = click.get_current_context()
-    site_only = {"reading_dir": "--reading", "title": "--title"}
+    site_only = {"title": "--title"}
     given = [
         flag for name, flag in site_only.items() if context.get_parameter_source(name) == ParameterSource.COMMANDLINE
     ]
@@ -545,29 +576,55 @@ def publish(
     if as_feed:
         if week is None:
             _fail("--feed needs --week N: the week whose reflections the next notebook shows")
-        posts = log.posts()
+        posts = log.posts(public=True)
         week_posts = posts[posts["thread_week"] == week]
         if week_posts.empty:
             _fail(f"no reflections for week {week} in {_database(settings_path, db)}: collect that week first")
         students, id_hint = _feed_identity(log.submissions()["student"].unique(), settings_path)
-        salt = log.feed_salt(week)
-        document = build_feed(posts, week, log.course_secret(), names, students, salt, log.images(), id_hint)
-        path = write_feed(document, out or Path("feed"))
+        secret, pictures, folder = log.course_secret(), log.images(), out or Path("feed")
+        reading = _reading_option(reading_dir, settings_path)
+        titles = reading.prompt_titles() if reading else {}
+
+        def publish_week(number: int) -> tuple[Path, dict]:
+            salt = log.feed_salt(number)
+            document = build_feed(posts, number, secret, names, students, salt, pictures, id_hint, titles)
+            return write_feed(document, folder), document
+
+        before = removal.feed_post_ids(feed_path(folder, week))
+        path, document = publish_week(week)
         replies = sum(1 for p in document["posts"] if p["parent_id"])
         say(
             f"wrote {path}: {int(week_posts['parent_id'].isna().sum())} reflections, {replies} replies "
             f"in the conversation so far, {len(students)} students"
         )
+        _say_gone(before - {p["id"] for p in document["posts"]}, str(path))
+        shown = set(posts["post_id"])
+        for stale in removal.stale_feeds(folder, shown, skip=week):
+            gone = removal.feed_post_ids(stale) - shown
+            publish_week(removal.feed_week(stale))
+            _say_gone(gone, f"{stale} (republished)")
         return
-    reading = _reading_option(reading_dir)
+    reading = _reading_option(reading_dir, settings_path)
     site = Site(
         title=title,
         prompts={p.id: p.text for p in reading.prompts} if reading else {},
         week_titles={w.number: w.title for w in reading.weeks} if reading else {},
+        prompt_titles=reading.prompt_titles() if reading else {},
     )
     posts = log.posts_as_seen(names)
-    written = publish_site(site, posts, out or Path("site"), log.images())
-    say(f"wrote {len(written)} page(s) to {out or 'site'}: {len(posts)} posts; open {written[0]}")
+    folder = out or Path("site")
+    before = removal.site_post_ids(folder)
+    written = publish_site(site, posts, folder, log.images())
+    say(f"wrote {len(written)} page(s) to {folder}: {len(posts)} posts; open {written[0]}")
+    _say_gone(before - set(posts["post_id"]), str(folder))
+    for page in removal.sweep_site(folder, written):
+        say(f"deleted {page}: its week has nothing left to show")
+
+
+def _say_gone(gone: set[str], where: str) -> None:
+    """Tell the instructor that files published before carried posts taken down since."""
+    if gone:
+        say(f"{where} was out of date: {len(gone)} post(s) hidden, withdrawn or erased since are no longer in it")
 
 
 @main.command()
@@ -622,6 +679,11 @@ def _prompt_counts(reading) -> dict[int, int]:
     "--plain", type=click.Path(dir_okay=False, path_type=Path), help="Also write a per-student, per-week CSV."
 )
 @click.option("--allow-unreviewed", is_flag=True, help="Write the file although some reflections are not scored yet.")
+@click.option(
+    "--score-partial-weeks",
+    is_flag=True,
+    help="With --allow-unreviewed: write a partly scored week's points so far instead of leaving it blank.",
+)
 @SETTINGS_OPTION
 @DB_OPTION
 def grades(
@@ -629,17 +691,21 @@ def grades(
     out: Path,
     plain: Path | None,
     allow_unreviewed: bool,
+    score_partial_weeks: bool,
     settings_path: Path | None,
     db: str | None,
 ) -> None:
     """Write a Canvas gradebook import file from rubric scores and participation rules.
 
     Refuses while reflections are unreviewed (--allow-unreviewed to write anyway); a week with
-    nothing scored is blank, never 0.
+    nothing scored is blank, never 0, and so is a partly scored week (a number in a Canvas column
+    reads as final) unless --score-partial-weeks; the output names the weeks left blank.
     """
     from coursekit.course.roster import RosterError, read_roster
-    from coursekit.review.grades import canvas_gradebook, plain_grades, unreviewed
+    from coursekit.review.grades import canvas_gradebook, partial_weeks, plain_grades, unreviewed
 
+    if score_partial_weeks and not allow_unreviewed:
+        _fail("--score-partial-weeks goes with --allow-unreviewed: without it, grades waits until all is scored")
     settings, log, reading = _course(settings_path, db)
     roster = roster or settings.roster
     if roster is None:
@@ -653,10 +719,10 @@ def grades(
     if waiting and not allow_unreviewed:
         _fail(
             f"{waiting} reflection(s) are not scored yet: review them (notebooks/instructor/review.ipynb), "
-            "or pass --allow-unreviewed to write the file anyway (unscored weeks blank)",
+            "or pass --allow-unreviewed to write the file anyway (unscored and partly scored weeks blank)",
             code=1,
         )
-    write_csv(canvas_gradebook(scores, people, settings, _prompt_counts(reading)), out)
+    write_csv(canvas_gradebook(scores, people, settings, _prompt_counts(reading), score_partial_weeks), out)
     say(f"wrote {out}: {len(people)} students × {len(settings.weeks)} weeks (Canvas: Grades > Import)")
     if plain:
         write_csv(plain_grades(scores, people), plain)
@@ -665,11 +731,17 @@ def grades(
     if unknown:
         say(f"not on the roster, so not in {out}: {', '.join(unknown)} (check {settings.student_column})", to=errors)
     if waiting:
-        say(
-            f"{waiting} reflection(s) not scored yet: a week with none scored is blank, "
-            "a partly scored week counts only the scored ones",
-            to=errors,
-        )
+        say(f"{waiting} reflection(s) not scored yet:", to=errors)
+        unscored = scores[scores["total"].isna()].groupby("week").size()
+        partial = partial_weeks(scores)
+        done = "written with the points so far" if score_partial_weeks else "blank (--score-partial-weeks writes them)"
+        for week in sorted(set(unscored.index) | set(partial["week"])):
+            if week in unscored.index:
+                say(f"  week {week}: {unscored[week]} notebook(s) with nothing scored yet, blank", to=errors)
+            group = partial[partial["week"] == week]
+            if len(group):
+                who = ", ".join(f"{r.student} ({r.scored_prompts} of {r.prompts})" for r in group.itertuples())
+                say(f"  week {week}: {len(group)} partly scored, {done}: {who}", to=errors)
 
 
 @main.command()
@@ -742,6 +814,13 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     help="Run each notebook in bubblewrap, seeing only Python and its copy, offline (default: when bubblewrap works).",
 )
 @click.option(
+    "--allow-path",
+    "allowed",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A file or folder of this machine the sandbox shows read-only (the course's data); repeatable.",
+)
+@click.option(
     "--memory",
     default=DEFAULT_MEMORY,
     show_default=True,
@@ -755,6 +834,7 @@ def validate(
     course: Path,
     out: Path,
     sandbox: bool | None,
+    allowed: tuple[Path, ...],
     memory: int,
     **source,
 ) -> None:
@@ -766,6 +846,9 @@ def validate(
     This RUNS STUDENT CODE, each notebook in a temporary copy, by default in a bubblewrap sandbox that
     shows it only Python and its copy, with no network. Writes OUT/report.xml (JUnit) and OUT/report.csv,
     updated as each notebook finishes. Exits 1 when any notebook failed.
+
+    The course's own notebooks (SOURCE is notebooks/ or a release folder) are checked against a fresh
+    build and run with their outputs compared.
     """
     from coursekit.validation import checks
     from coursekit.validation import reports as reporting
@@ -784,6 +867,8 @@ def validate(
             say(f"warning: cannot sandbox ({why}); student code runs with your permissions", "yellow", errors)
     elif not sandbox:
         say("warning: --no-sandbox: student code runs with your permissions and sees your files", "yellow", errors)
+    if allowed and not sandbox:
+        say("note: --allow-path has no effect without the sandbox: the notebooks see everything", "yellow", errors)
 
     def progress(report: checks.NotebookReport, done: int, total: int) -> None:
         say(f"[{done}/{total}] {report.student}/{report.path.name}: {report.status}", to=errors)
@@ -802,27 +887,40 @@ def validate(
     )
     try:
         reports = validate_all(
-            submissions, course, week, jobs, timeout, sandbox, progress, memory, write_reports, intake=gathered
+            submissions,
+            course,
+            week,
+            jobs,
+            timeout,
+            sandbox,
+            progress,
+            memory,
+            write_reports,
+            intake=gathered,
+            allowed=tuple(path.absolute() for path in allowed),  # as notebooks name it; bound to its real path
         )
     except IntakeError as exc:
         _fail(str(exc))
+    styles = {checks.PASS: "green", checks.SKIP: "yellow"}
     for report in reports:
-        line = Text(f"{report.status:<5}", style="green" if report.status == checks.PASS else "bold red")
+        line = Text(f"{report.status:<5}", style=styles.get(report.status, "bold red"))
         _append(line, f" {report.student or '(no student)'}")
         _append(line, f"  {report.notebook or '-'}", "dim")
         _append(line, f"  {reporting.relative(report.path, submissions)}")
         if report.problems and not report.ran:
             line.append("  (not run)", style="dim")
         console.print(line, soft_wrap=True)
-        for problem in report.problems:
+        for problem in report.reasons:
             reason = Text(f"      - {printable(problem.reason)}")
             _append(reason, f"  → {problem.hint}", "italic")
             console.print(reason, soft_wrap=True)
     failed = sum(1 for r in reports if r.problems)
+    skipped = sum(1 for r in reports if r.status == checks.SKIP)
     write_reports(reports)
     say(
-        f"{len(reports)} notebook(s): {len(reports) - failed} passed, {failed} failed. "
-        f"Reports: {out / 'report.xml'}, {out / 'report.csv'}"
+        f"{len(reports)} notebook(s): {len(reports) - failed - skipped} passed, {failed} failed"
+        + (f", {skipped} skipped" if skipped else "")
+        + f". Reports: {out / 'report.xml'}, {out / 'report.csv'}"
     )
     if failed:
         sys.exit(1)
@@ -983,5 +1081,12 @@ def check(db: str | None) -> None:
     console.print(f"{schema.shown(engine)}: sound (schema {schema.head()})", soft_wrap=True)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m coursekit.cli: run the module proper, which cli_moderation imports
+    from coursekit.cli import main as command_line
+
+    command_line()
+else:
+    from coursekit.cli_moderation import erase, moderate  # they use the helpers above
+
+    main.add_command(moderate)
+    main.add_command(erase)

@@ -8,6 +8,7 @@ every mistake is reported with the file, the field and the reason, all at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ FILES = (
     "stance.yaml",
 )
 ACTIVITY_KINDS = ("cards", "stance", "sorter")
+# A week's time plan, in minutes, in the order the notebook shows it.
+TIME_PARTS = ("sections", "self-check", "reflections", "replies")
 
 
 class ReadingError(ValueError):
@@ -60,6 +63,12 @@ class Week:
     slug: str
     title: str
     intro: str
+    time: tuple[tuple[str, int], ...] = ()  # (part of TIME_PARTS, minutes), in TIME_PARTS order
+    replies: int = 0  # replies to classmates expected in the week's peer feed
+
+    @property
+    def minutes(self) -> int:
+        return sum(m for _, m in self.time)
 
 
 @dataclass(frozen=True)
@@ -125,12 +134,21 @@ class Category:
 
 
 @dataclass(frozen=True)
+class RestsOn:
+    """The sentence of a section that a sorter card's key rests on (it appears there verbatim)."""
+
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     text: str
     answer: str
     explanation: str
     sources: tuple[str, ...]
+    rests_on: RestsOn | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +192,23 @@ class Stance:
         return labels
 
 
+def reflection_title(number: int) -> str:
+    """The heading of a week's ``number``-th prompt, in the notebook and wherever a person reads it."""
+    return f"Reflection {number}"
+
+
+def in_prompt_order(frame, titles: Mapping[str, str], column: str = "prompt_id", first: tuple[str, ...] = ("week",)):
+    """A DataFrame's rows in notebook order: by ``first`` (the week), then prompts as ``titles`` lists them.
+
+    Prompts ``titles`` does not know (a reading changed since) come last, by id; the order within a
+    prompt is kept. Sorting by id instead would put Reflection 2 before Reflection 1.
+    """
+    rank = {prompt_id: n for n, prompt_id in enumerate(titles)}
+    ranks = frame[column].map(lambda prompt_id: rank.get(prompt_id, len(rank)))
+    ordered = frame.assign(_rank=ranks).sort_values([*first, "_rank", column], kind="stable")
+    return ordered.drop(columns="_rank")
+
+
 def _lookup(items, key: object, kind: str, where: str, attribute: str = "id"):
     """The item whose ``attribute`` is ``key``, or UnknownItem: one way to look things up by id."""
     for item in items:
@@ -211,6 +246,17 @@ class Reading:
 
     def prompt(self, prompt_id: str) -> Prompt:
         return _lookup(self.prompts, prompt_id, "prompt", f"reading {self.id}")
+
+    def prompt_titles(self) -> dict[str, str]:
+        """Every prompt's title as its notebook heads it ("Reflection 2"), in notebook order: week by week.
+
+        Ids are for the log and machine-readable columns; a person reads these titles.
+        """
+        return {
+            prompt.id: reflection_title(number)
+            for week in sorted({p.week for p in self.prompts})
+            for number, prompt in enumerate(self.prompts_for(week), 1)
+        }
 
     def quiz_item(self, item_id: str) -> QuizItem:
         return _lookup(self.quiz, item_id, "quiz item", f"reading {self.id}")
@@ -291,17 +337,45 @@ def _citation(check: _Checker, meta: dict) -> Citation:
     )
 
 
+def _time(check: _Checker, item: dict, where: str) -> tuple[tuple[str, int], ...]:
+    """A week's ``time`` plan: minutes per part of TIME_PARTS, each a positive whole number."""
+    raw = check.get(item, where, "time", dict, required=False, default={})
+    for part in raw:
+        if part not in TIME_PARTS:
+            check.fail(f"{where}.time", f"unknown part {part!r} (use {', '.join(TIME_PARTS)})")
+    plan = []
+    for part in TIME_PARTS:
+        minutes = check.get(raw, f"{where}.time", part, int, required=False)
+        if minutes is not None and minutes <= 0:
+            check.fail(f"{where}.time.{part}", "must be a positive number of minutes")
+        elif minutes is not None:
+            plan.append((part, minutes))
+    return tuple(plan)
+
+
 def _weeks(check: _Checker, meta: dict) -> list[Week]:
-    weeks = [
-        Week(
+    weeks = []
+    for where, item in check.items(meta, "weeks"):
+        week = Week(
             number=check.get(item, where, "week", int, default=0),
             slug=check.text(item, where, "slug"),
             title=check.text(item, where, "title"),
             intro=check.text(item, where, "intro"),
+            time=_time(check, item, where),
+            replies=check.get(item, where, "replies", int, required=False, default=0),
         )
-        for where, item in check.items(meta, "weeks")
-    ]
+        if week.replies < 0:
+            check.fail(f"{where}.replies", "must be zero or more")
+        if week.replies > 0 and "replies" not in dict(week.time):
+            check.fail(f"{where}.time", "give the minutes for the replies (time: {replies: N})")
+        if week.replies <= 0 and "replies" in dict(week.time):
+            check.fail(f"{where}.replies", "the time plan has minutes for replies: say how many are expected")
+        weeks.append(week)
     check.unique([(f"weeks[{i}].week", w.number) for i, w in enumerate(weeks)], "week")
+    first = min((w.number for w in weeks), default=0)
+    for index, week in enumerate(weeks):
+        if week.number == first and week.replies > 0:
+            check.fail(f"weeks[{index}].replies", "the first week has no peer feed to reply in")
     return weeks
 
 
@@ -400,7 +474,23 @@ def _prompts(check: _Checker, data: dict, weeks: set[int]) -> list[Prompt]:
     return prompts
 
 
-def _sorters(check: _Checker, data: dict, weeks: set[int]) -> list[Sorter]:
+def _rests_on(check: _Checker, case: dict, where: str, sections: dict[str, str]) -> RestsOn | None:
+    """A card's ``rests_on: {section, text}``: a known section whose summary holds ``text`` verbatim."""
+    raw = check.get(case, where, "rests_on", dict, required=False)
+    if raw is None:
+        return None
+    at = f"{where}.rests_on"
+    section, text = check.text(raw, at, "section"), check.text(raw, at, "text")
+    if not sections or not section:  # nothing to look in: the missing file or id is reported already
+        return RestsOn(section, text)
+    if section not in sections:
+        check.fail(f"{at}.section", f"{section!r} is not a section id in sections.yaml")
+    elif text and text not in sections[section]:
+        check.fail(f"{at}.text", f"not found word for word in section {section!r}: {text!r}")
+    return RestsOn(section, text)
+
+
+def _sorters(check: _Checker, data: dict, weeks: set[int], sections: dict[str, str]) -> list[Sorter]:
     sorters = []
     for where, item in check.items(data, "sorters"):
         categories = tuple(
@@ -423,6 +513,7 @@ def _sorters(check: _Checker, data: dict, weeks: set[int]) -> list[Sorter]:
                     answer=answer,
                     explanation=check.text(case, at, "explanation"),
                     sources=check.sources(case, at),
+                    rests_on=_rests_on(check, case, at, sections),
                 )
             )
         if not cases:
@@ -507,7 +598,8 @@ def load_reading(path: str | Path) -> Reading:
     glossary = _glossary(checker("glossary.yaml"), raw["glossary.yaml"]) if raw["glossary.yaml"] else []
     quiz = _quiz(checker("quiz.yaml"), raw["quiz.yaml"], numbers) if raw["quiz.yaml"] else []
     prompts = _prompts(checker("prompts.yaml"), raw["prompts.yaml"], numbers) if raw["prompts.yaml"] else []
-    sorters = _sorters(checker("cases.yaml"), raw["cases.yaml"], numbers) if raw["cases.yaml"] else []
+    summaries = {s.id: s.summary for s in sections}
+    sorters = _sorters(checker("cases.yaml"), raw["cases.yaml"], numbers, summaries) if raw["cases.yaml"] else []
     stances = _stances(checker("stance.yaml"), raw["stance.yaml"], numbers) if raw["stance.yaml"] else []
     _check_activities(checker("sections.yaml"), sections, glossary, sorters, stances)
 

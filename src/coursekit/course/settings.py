@@ -1,14 +1,14 @@
 """The course settings file (``course.toml``): one place for what differs between courses.
 
 Course name, reading, database, how names are shown, the weeks with their notebook and
-deadline, the rubric, participation rules and the roster. Every mistake is reported with the
+deadline, the rubric, participation rules, the roster and the teaching staff. Every mistake is reported with the
 file, the key and the reason, all at once. See docs/course-settings.md.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -66,6 +66,7 @@ class Settings:
     missing: str  # "blank" or "zero": the grade of a roster student with no submission
     roster: Path | None
     student_column: str
+    staff: dict[str, str] = field(default_factory=dict)  # login -> the name reviews are shown under
 
     @property
     def rubric_points(self) -> float:
@@ -165,6 +166,7 @@ def load_settings(path: str | Path) -> Settings:
     points = keys.get(participation, "participation", "points", (int, float), required=False, default=0.0)
     missing = keys.choice(roster_table, "roster", "missing", ("blank", "zero"), "blank")
     student_column = keys.get(roster_table, "roster", "student_column", str, required=False, default="SIS Login ID")
+    staff = _staff(keys, keys.get(data, "", "staff", dict, required=False, default={}))
     if keys.problems:
         raise SettingsError(keys.problems)
     return Settings(
@@ -182,7 +184,16 @@ def load_settings(path: str | Path) -> Settings:
         missing=missing,
         roster=(base / roster).resolve() if roster else None,
         student_column=student_column,
+        staff=staff,
     )
+
+
+def _staff(keys: FieldChecker, table: dict) -> dict[str, str]:
+    """``[staff]``: login = "Name" for everyone who reviews; a name must tell one person from the others."""
+    staff = {login: keys.text(table, "staff", login) for login in table}
+    staff = {login: name.strip() for login, name in staff.items() if name}
+    keys.unique([(f"staff.{login}", name.casefold()) for login, name in staff.items()], "staff name")
+    return staff
 
 
 def find_settings(start: str | Path | None = None) -> Settings | None:

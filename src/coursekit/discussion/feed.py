@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +28,9 @@ import pandas as pd
 import yaml
 
 from coursekit.course.folders import find_upwards
-from coursekit.course.reading import Reading
+from coursekit.course.reading import Reading, in_prompt_order
 from coursekit.discussion.names import pseudonym
+from coursekit.discussion.removal import REMOVED
 
 SCHEMA_VERSION = 2
 PEERS_PER_STUDENT = 3
@@ -53,6 +55,7 @@ class FeedPost:
     likes: int
     week: int | None = None  # the week of the reflection its thread hangs from (None: the feed's week)
     images: tuple[tuple[str, str], ...] = ()  # (attachment name, data URI of our re-encoded copy)
+    prompt_title: str = ""  # what the student's notebook called the prompt ("Reflection 2"), for a reflection
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ def build_feed(
     salt: str,
     images: dict[str, dict[str, str]] | None = None,
     id_hint: str = DEFAULT_ID_HINT,
+    prompt_titles: Mapping[str, str] | None = None,
 ) -> dict:
     """The feed document for one week from ``DiscussionLog.posts()`` (every week's posts).
 
@@ -179,19 +183,23 @@ def build_feed(
     assignment: the same salt over the same authors gives every student the same classmates, and a
     late author joining the rotation changes only the few students just before them in it.
     ``images`` is ``DiscussionLog.images()``; ``id_hint`` tells a student which id to type.
+    ``prompt_titles`` (``Reading.prompt_titles()``) names each reflection's prompt as the notebook does
+    and orders the posts as the notebook orders its prompts.
     """
-    posts = conversation_posts(posts, week)
-    roots = posts[posts["parent_id"].isna() & (posts["thread_week"] == week)]
+    titles = prompt_titles or {}
+    posts = in_prompt_order(conversation_posts(posts, week), titles, first=("thread_week",))
+    placeholder = posts["kind"] == REMOVED  # an erased post others answered: nobody's, never assigned
+    roots = posts[posts["parent_id"].isna() & (posts["thread_week"] == week) & ~placeholder]
     author_of = dict(zip(roots["post_id"], roots["author"], strict=True))
 
     def shown(student: str) -> str:
-        return pseudonym(secret, student) if names == "pseudonym" else student
+        return pseudonym(secret, student) if names == "pseudonym" and student in key_of else student
 
     authors = sorted(set(author_of.values()))
     order = rotation(authors, salt)
     for student in sorted(set(students) - set(authors)):
         order[student] = stable_pick(salt, student, authors)
-    key_of = {a: author_key(salt, a) for a in set(posts["author"])}
+    key_of = {a: author_key(salt, a) for a in set(posts.loc[~placeholder, "author"])}
     pictures = images or {}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -213,10 +221,11 @@ def build_feed(
                 "likes": int(row.like_count),
                 "week": int(row.thread_week),
                 "images": pictures.get(row.post_id, {}),
+                "prompt_title": titles.get(row.prompt_id, "") if not isinstance(row.parent_id, str) else "",
             }
             for row in posts.itertuples()
         ],
-        "authors": {row.post_id: key_of[row.author] for row in posts.itertuples()},
+        "authors": {row.post_id: key_of[row.author] for row in posts.itertuples() if row.author in key_of},
         "assignments": {student_key(salt, s): [key_of[a] for a in assigned] for s, assigned in order.items()},
     }
 
@@ -239,6 +248,7 @@ def parse_feed(data: object, source: str) -> Feed:
                 likes=int(p.get("likes", 0)),
                 week=int(p.get("week", data["week"])),
                 images=_our_images(p.get("images", {})),
+                prompt_title=str(p.get("prompt_title") or ""),
             )
             for p in data["posts"]
         )
@@ -282,10 +292,14 @@ def sample_feed(reading: Reading, week: int) -> Feed:
     except (OSError, yaml.YAMLError) as exc:
         raise FeedError(f"{path}: cannot read the sample class ({exc})") from exc
     posts, authors = [], {}
+    titles = reading.prompt_titles()
     for n, post in enumerate(p for p in data.get("posts", []) if p.get("week") == week):
         post_id = f"sample-w{week}-{n}"
         authors[post_id] = post["author"]
-        posts.append(FeedPost(post_id, None, post["author"], post.get("prompt_id"), "", post["message"], 0))
+        title = titles.get(post.get("prompt_id"), "")
+        posts.append(
+            FeedPost(post_id, None, post["author"], post.get("prompt_id"), "", post["message"], 0, prompt_title=title)
+        )
         for m, reply in enumerate(post.get("replies", [])):
             posts.append(FeedPost(f"{post_id}-{m}", post_id, reply["author"], None, "", reply["message"], 0))
     return Feed(week, True, "sample", tuple(posts), {}, authors)

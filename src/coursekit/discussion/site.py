@@ -1,6 +1,7 @@
 """Publish the discussion as a static site: no server, no CDN; opening index.html is enough.
 
-One page per week, posts grouped by prompt, replies threaded under their parents, a search box
+One page per week, posts grouped by prompt (each under its notebook title, "Reflection 2", in the
+notebook's order), replies threaded under their parents, a search box
 that filters posts in the page, styles for phones and for print. Student text goes through
 ``render.safe_html``; a Content-Security-Policy allows only our own inline style and script (by
 hash), so even a sanitizer bug could not run a student's script.
@@ -12,11 +13,12 @@ import base64
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from coursekit.course.reading import in_prompt_order
 from coursekit.discussion.render import posted_at, safe_html, text
 
 STYLE = """
@@ -101,6 +103,11 @@ class Site:
     title: str
     prompts: dict[str, str]  # prompt id -> prompt text (Markdown, ours)
     week_titles: dict[int, str]
+    prompt_titles: dict[str, str] = field(default_factory=dict)  # id -> "Reflection 2", in notebook order
+
+    def prompt_title(self, prompt_id: str) -> str:
+        """What a reader sees for a prompt: its notebook title (the id only for a prompt the reading lost)."""
+        return self.prompt_titles.get(prompt_id, f"Prompt {prompt_id}")
 
 
 def page(title: str, body: str, nav: str) -> str:
@@ -133,15 +140,15 @@ def render_week(
     for post in posts[posts["parent_id"].notna()].itertuples():
         children[post.parent_id].append(post)
     sections = []
-    roots = posts[posts["parent_id"].isna()]
-    for prompt_id, group in roots.groupby("prompt_id", sort=True):
+    roots = in_prompt_order(posts[posts["parent_id"].isna()], site.prompt_titles, first=())
+    for prompt_id, group in roots.groupby("prompt_id", sort=False):
         threads = "".join(
             f"<article class='thread'>{_post_html(post, children, images or {})}</article>"
             for post in group.itertuples()
         )
         prompt_text = site.prompts.get(prompt_id, "")
         sections.append(
-            f"<section class='prompt' id='{text(prompt_id)}'><h2>Prompt <code>{text(prompt_id)}</code></h2>"
+            f"<section class='prompt' id='{text(prompt_id)}'><h2>{text(site.prompt_title(prompt_id))}</h2>"
             f"<div class='text'>{safe_html(prompt_text)}</div>{threads}</section>"
         )
     heading = f"Week {week}" + (f": {site.week_titles[week]}" if week in site.week_titles else "")
@@ -174,9 +181,9 @@ def publish_site(
         written.append(path)
         roots = week_posts[week_posts["parent_id"].isna()]
         prompts = "".join(
-            f"<li><a href='{week_page_name(week)}#{text(pid)}'><code>{text(pid)}</code></a>: "
+            f"<li><a href='{week_page_name(week)}#{text(pid)}'>{text(site.prompt_title(pid))}</a>: "
             f"{len(group)} reflection(s)</li>"
-            for pid, group in roots.groupby("prompt_id", sort=True)
+            for pid, group in in_prompt_order(roots, site.prompt_titles, first=()).groupby("prompt_id", sort=False)
         )
         title = site.week_titles.get(week, "")
         rows.append(

@@ -32,9 +32,11 @@ from coursekit.notebook.cells import (
     PROMPT,
     ROLES,
     SCHEMA_VERSION,
+    WITHDRAW_TAG,
     cell_marker,
     cell_text,
     content_hash,
+    has_tag,
     reflection_text,
     word_count,
 )
@@ -61,6 +63,7 @@ class Reflection:
     word_count: int
     content_hash: str  # over the text and its images, so a new image alone is a new version
     images: tuple[PostImage, ...] = ()
+    withdrawn: bool = False  # its cell is tagged coursekit-withdraw: the student takes it down
 
 
 def post_hash(text: str, images=()) -> str:
@@ -270,6 +273,7 @@ def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) 
     answers: dict[str, list[tuple[int, str]]] = {}
     attachments: dict[str, dict[str, str]] = {}
     saved: dict[str, Answer] = {}
+    withdrawn: set[str] = set()  # prompts whose reflection cell (any of its parts) carries the withdraw tag
     after_prompt = ""  # the prompt whose reflection area we are in, if any
     for index, cell in enumerate(notebook["cells"]):
         if not isinstance(cell, dict):
@@ -306,6 +310,8 @@ def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) 
             prompts.setdefault(prompt_id, []).append(index + 1)
         else:
             answers.setdefault(prompt_id, []).append((index + 1, reflection_text(cell)))
+            if has_tag(cell, WITHDRAW_TAG):
+                withdrawn.add(prompt_id)
             attachments.setdefault(prompt_id, {}).update(_attachments(cell))
 
     if not prompts and not answers:
@@ -351,7 +357,9 @@ def extract(data: bytes, file_stem: str = "", readings: Readings | None = None) 
     result.notes += kept.refused
     for prompt_id, text in texts.items():
         images = tuple(kept.images.get(prompt_id, ()))
-        result.reflections.append(Reflection(prompt_id, text, word_count(text), post_hash(text, images), images))
+        result.reflections.append(
+            Reflection(prompt_id, text, word_count(text), post_hash(text, images), images, prompt_id in withdrawn)
+        )
     result.reply_images = {key: found for key, found in kept.images.items() if key not in texts}
     result.answers = list(saved.values())
     return result

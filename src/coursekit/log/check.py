@@ -1,17 +1,27 @@
 """``coursekit db check``: is the log whole? Storage, references, versions and current values.
 
-Each check is a query over the schema in ``store`` (foreign keys and the versioned tables are
-read from it), so a table a later revision adds is checked too. The result is a list of problems,
-each saying what is wrong and how many rows; an empty list means the log is sound.
+Each check is a query over the schema in ``store`` (foreign keys, the references no foreign key
+can state, and the versioned tables are read from it), so a table a later revision adds is
+checked too. The result is a list of problems, each saying what is wrong and how many rows; an
+empty list means the log is sound.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from coursekit.log import schema
-from coursekit.log.store import VERSIONED, Versioned, answers, metadata, reflections, submissions
+from coursekit.log.store import (
+    REFERENCES,
+    VERSIONED,
+    Reference,
+    Versioned,
+    answers,
+    metadata,
+    reflections,
+    submissions,
+)
 
 SHOWN_IDS = 5  # ids listed per problem, enough to find the rows
 
@@ -39,16 +49,22 @@ def storage(conn: Connection) -> list[str]:
 
 
 def orphans(conn: Connection) -> list[str]:
-    """Rows pointing at a row that does not exist (every foreign key in the schema)."""
+    """Rows pointing at a row that does not exist: every foreign key, and every reference in ``REFERENCES``."""
+    keys = [
+        Reference((key.parent,), ((key.column,),)) for table in metadata.sorted_tables for key in table.foreign_keys
+    ]
     problems = []
-    for table in metadata.sorted_tables:
-        for key in table.foreign_keys:
-            parent = key.column.table
-            missing = ~exists().where(parent.c[key.column.name] == key.parent)
-            query = select(table.c.id).where(missing)
-            count, ids = _count_and_ids(conn, query, table.c.id)
-            if count:
-                problems.append(_problem(f"{table.name} rows point at a missing {parent.name} row", ids, count))
+    for reference in (*keys, *REFERENCES):
+        table = reference.columns[0].table
+        conditions: list[ColumnElement[bool]] = [column.is_not(None) for column in reference.columns]
+        for target in reference.targets:
+            parent = target[0].table.alias()  # an alias: a table may point at itself (a review it was based on)
+            pairs = zip(target, reference.columns, strict=True)
+            conditions.append(~exists().where(*(parent.c[theirs.name] == ours for theirs, ours in pairs)))
+        count, ids = _count_and_ids(conn, select(table.c.id).where(*conditions), table.c.id)
+        if count:
+            parents = " or ".join(target[0].table.name for target in reference.targets)
+            problems.append(_problem(f"{table.name} rows point at a missing {parents} row", ids, count))
     return problems
 
 

@@ -19,6 +19,7 @@ the one stored and any later one is an older copy; only the winners' names are r
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import time
@@ -30,13 +31,14 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from coursekit.course.reading import Readings
+from coursekit.discussion.names import public_id
 from coursekit.intake.base import Options
 from coursekit.intake.extract import Extracted, week_in_name
 from coursekit.intake.identity import Roster
 from coursekit.intake.reader import read_all
 from coursekit.intake.sources import Intake, Unmatched, gather
 from coursekit.intake.submission import LayoutProblem, SubmissionFile
-from coursekit.log import schema
+from coursekit.log import moderation, schema
 from coursekit.log.results import (
     DUPLICATE,
     FAILED,
@@ -294,6 +296,13 @@ def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret:
     stored = store_submission(
         conn, file.student, extracted, file.origin, extracted.file_hash, file.submitted_at, secret, source
     )
+    tagged = {public_id(secret, "r", file.student, extracted.notebook, r.prompt_id): r for r in extracted.reflections}
+    followed = moderation.follow_tags(conn, file.student, {post: r.withdrawn for post, r in tagged.items()})
+    if followed:
+        said = [
+            f"{tagged[p].prompt_id}: {'withdrawn' if tagged[p].withdrawn else 'shown again'} (tag)" for p in followed
+        ]
+        stored = dataclasses.replace(stored, notes=(*stored.notes, *said))
     if file.size >= 0 and file.stamp:
         seen = TrackedFile(file.student, extracted.notebook, extracted.week, file.size, file.stamp, extracted.file_hash)
         track_file(conn, origin_key(file), seen)
@@ -344,7 +353,7 @@ class _Writer:
                         result.student,
                         result.notebook,
                         FAILED,
-                        f"database error while saving: {exc.__class__.__name__}: {exc}",
+                        f"database error while saving: {exc.__class__.__name__}: {schema.driver_message(exc)}",
                         "nothing of this file was stored; fix the database and run collect again",
                         result.week,
                         result.entry,
@@ -368,6 +377,6 @@ def _database_error(file: SubmissionFile, extracted: Extracted, exc: Exception) 
         extracted.notebook,
         extracted.week,
         FAILED,
-        f"database error: {exc.__class__.__name__}: {exc}",
+        f"database error: {exc.__class__.__name__}: {schema.driver_message(exc)}",
         "nothing of this file was stored; fix the database and run collect again",
     )

@@ -40,7 +40,11 @@ def filled_notebook(reading: Reading, week: int, texts: dict[str, str]) -> dict:
 
 
 def with_saved(notebook: dict, records: dict[str, dict]) -> dict:
-    """Put answer records into the outputs of widget cells (matched by source text), as JupyterLab saves them."""
+    """Put answer records into the outputs of widget cells (matched by source text), where JupyterLab saves them.
+
+    The cells are not run, so they keep no execution count (JupyterLab would number them); ``validate``
+    runs such a notebook all the same.
+    """
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
             continue
@@ -117,7 +121,15 @@ def make_class(
         log = open_log(db)
         posts = log.posts()
         if (posts["thread_week"] == week).any():
-            document = build_feed(posts, week, log.course_secret(), "pseudonym", names, log.feed_salt(week))
+            document = build_feed(
+                posts,
+                week,
+                log.course_secret(),
+                "pseudonym",
+                names,
+                log.feed_salt(week),
+                prompt_titles=reading.prompt_titles(),
+            )
             feed = parse_feed(document, "generated")
     return db
 

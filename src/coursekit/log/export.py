@@ -14,11 +14,13 @@ import csv
 import html
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
 import pandas as pd
+
+from coursekit.course.reading import in_prompt_order
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -100,14 +102,23 @@ def _quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in escaped.splitlines())
 
 
-def to_markdown(frame: pd.DataFrame, title: str = "Class discussion log") -> str:
-    """The reflections grouped by week and prompt, each under its author's name."""
+def to_markdown(
+    frame: pd.DataFrame, title: str = "Class discussion log", prompt_titles: Mapping[str, str] | None = None
+) -> str:
+    """The reflections grouped by week and prompt, each under its author's name.
+
+    With ``prompt_titles`` (``Reading.prompt_titles()``) each prompt is headed and ordered as the
+    notebook heads and orders it; a prompt it does not name keeps its id.
+    """
     lines = [f"# {title}", ""]
     if frame.empty:
         return "\n".join(lines + ["*No reflections collected yet.*", ""])
-    for (week, prompt_id), group in frame.groupby(["week", "prompt_id"], sort=True, dropna=False):
+    titles = prompt_titles or {}
+    ordered = in_prompt_order(frame, titles)
+    for (week, prompt_id), group in ordered.groupby(["week", "prompt_id"], sort=False, dropna=False):
         label = f"Week {int(week)}" if pd.notna(week) else "No week"
-        lines += [f"## {label}: prompt `{html.escape(str(prompt_id))}`", ""]
+        name = html.escape(titles[prompt_id]) if prompt_id in titles else f"prompt `{html.escape(str(prompt_id))}`"
+        lines += [f"## {label}: {name}", ""]
         for row in group.itertuples():
             pictures = getattr(row, "image_count", 0)
             shown = f", {pictures} image{'s' if pictures != 1 else ''} (see the site)" if pictures else ""

@@ -19,7 +19,8 @@ from sqlalchemy import Engine, func, literal, select, union_all
 
 from coursekit.discussion.images import data_uri
 from coursekit.discussion.names import pseudonym
-from coursekit.log import schema
+from coursekit.discussion.removal import FORMER_STUDENT, REMOVED, REMOVED_MESSAGE
+from coursekit.log import moderation, schema
 from coursekit.log.store import (
     answers,
     course_secret,
@@ -29,6 +30,7 @@ from coursekit.log.store import (
     open_database,
     reflection_versions,
     reflections,
+    removed_posts,
     replies,
     reviews,
     submissions,
@@ -117,8 +119,13 @@ class DiscussionLog:
         ]
         return frame
 
-    def posts(self, week: int | None = None) -> pd.DataFrame:
+    def posts(self, week: int | None = None, hidden: bool = False, public: bool = False) -> pd.DataFrame:
         """The discussion as posts: reflections (roots) and replies, one row each, like counts added.
+
+        Posts hidden by moderation (``log.moderation``) are left out, and so are their likes, unless
+        ``hidden`` (then a ``hidden`` column says which are). ``public`` is the discussion as published:
+        the replies under a hidden post are left out too, and an erased student's post that others
+        answered is kept as a placeholder (kind "removed", by "a former student") to thread them under.
 
         The columns follow discussion exports (Canvas, ubc/canvas-discussion): ``post_id``,
         ``parent_id`` (empty for a reflection), ``author``, ``message``, ``created_at`` (when the student
@@ -152,14 +159,49 @@ class DiscussionLog:
         counts = self._frame(select(likes.c.post_id, func.count().label("like_count")).group_by(likes.c.post_id))
         frame = frame.merge(counts, on="post_id", how="left")
         frame["like_count"] = frame["like_count"].fillna(0).astype(int)
+        with self.engine.connect() as conn:
+            taken_down = moderation.hidden(conn)
+        placeholders = self._placeholders(frame) if public else frame.iloc[:0]
+        if len(placeholders):
+            frame = pd.concat([frame, placeholders], ignore_index=True)
+        if public:
+            parents = frame["parent_id"].where(frame["parent_id"].notna(), None)
+            taken_down = moderation.with_replies(taken_down, dict(zip(frame["post_id"], parents, strict=True)))
         frame["thread_id"] = _thread_roots(frame)
         roots = frame.set_index("post_id")
         frame["prompt_id"] = frame["thread_id"].map(roots["prompt_id"])
         frame["thread_week"] = frame["thread_id"].map(roots["week"])
+        frame["hidden"] = frame["post_id"].isin(taken_down)
+        if not hidden:
+            frame = frame[~frame["hidden"]].drop(columns="hidden")
         if week is not None:
             frame = frame[frame["thread_week"] == week]
         order = ["thread_week", "prompt_id", "created_at", "post_id"]
         return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+    def _placeholders(self, posts: pd.DataFrame) -> pd.DataFrame:
+        """The erased posts that replies in ``posts`` still hang from (directly or through other erased posts)."""
+        r = removed_posts.c
+        query = select(
+            r.post_id,
+            r.parent_id,
+            literal(FORMER_STUDENT).label("author"),
+            r.week,
+            r.prompt_id,
+            literal(REMOVED).label("kind"),
+            literal(REMOVED_MESSAGE).label("message"),
+            literal(0).label("word_count"),
+            r.posted_at.label("created_at"),
+        )
+        removed = self._frame(query)
+        needed = set(posts["parent_id"].dropna()) - set(posts["post_id"])
+        above = dict(zip(removed["post_id"], removed["parent_id"], strict=True))
+        kept: set[str] = set()
+        while needed - kept:
+            kept |= needed
+            needed = {above[p] for p in needed if isinstance(above.get(p), str)} | kept
+        removed = removed[removed["post_id"].isin(kept)]
+        return removed.assign(image_count=0, like_count=0).astype({"image_count": int, "like_count": int})
 
     def reviews(self, latest: bool = True) -> pd.DataFrame:
         """Rubric scores and comments; by default only the latest review of each reflection.
@@ -207,11 +249,12 @@ class DiscussionLog:
             return feed_salt(conn, week)
 
     def posts_as_seen(self, names: str = "pseudonym", week: int | None = None) -> pd.DataFrame:
-        """``posts()`` with authors shown as students see them: stable pseudonyms or real names."""
-        frame = self.posts(week)
+        """``posts(public=True)`` with authors shown as students see them: stable pseudonyms or real names."""
+        frame = self.posts(week, public=True)
         if names == "pseudonym":
             secret = self.course_secret()
-            frame["author"] = frame["author"].map(lambda student: pseudonym(secret, student))
+            people = frame["kind"] != REMOVED
+            frame.loc[people, "author"] = frame.loc[people, "author"].map(lambda student: pseudonym(secret, student))
         return frame
 
     def submissions(self) -> pd.DataFrame:

@@ -106,6 +106,16 @@ def _write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+def driver_message(exc: BaseException) -> str:
+    """What the database said, as one clean line: the driver's own words, without SQLAlchemy's SQL and link.
+
+    psycopg's messages span lines ("...Connection refused\n\tIs the server running...?"); printed
+    through the command line's escaping they would show a literal ``\n\t``.
+    """
+    said = str(getattr(exc, "orig", None) or exc)
+    return " ".join(line.strip() for line in said.splitlines() if line.strip())
+
+
 def retryable(exc: DBAPIError) -> bool:
     if isinstance(exc, IntegrityError):
         return True  # a concurrent process stored the same row first: the next try sees it
@@ -140,7 +150,7 @@ def _scripts():
 # The newest migration's revision, kept here so that opening an up-to-date log (every command
 # does) need not import Alembic, which costs a tenth of a second. ``tests/test_log_schema.py``
 # checks it against the scripts: a new migration must move it.
-HEAD = "0005"
+HEAD = "0006"
 
 
 def head() -> str:
@@ -244,7 +254,7 @@ def connect(target: str | Path, create: bool = True) -> Engine:
     except OperationalError as exc:
         engine.dispose()
         raise LogError(
-            f"cannot open the log at {shown(engine)}: {str(exc.orig).strip()} "
+            f"cannot open the log at {shown(engine)}: {driver_message(exc)} "
             "(check the URL, that the server runs, and the password in PGPASSWORD or ~/.pgpass)"
         ) from exc
     if rev is None and create:
@@ -260,39 +270,68 @@ def connect(target: str | Path, create: bool = True) -> Engine:
 
 
 def backup(engine: Engine, destination: Path) -> Path:
-    """Copy a SQLite log with SQLite's online backup API (safe while others read and write it)."""
+    """Copy a SQLite log with SQLite's online backup API (safe while others read and write it).
+
+    The copy is made under a ``.partial`` name and renamed when whole, so a copy cut short (the
+    process killed) never passes for a backup; the next backup starts that file afresh.
+    """
     source = sqlite_path(engine)
     if source is None:
         raise LogError("backup copies SQLite logs; back a PostgreSQL log up with pg_dump (see the README)")
     if destination.exists():
         raise LogError(f"{destination} already exists: choose a new file name for the backup")
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(source, timeout=BUSY_SECONDS) as src, sqlite3.connect(destination) as dst:
+    partial = destination.with_name(f"{destination.name}.partial")
+    for leftover in ("", "-journal", "-wal", "-shm"):  # a stale journal would be replayed into the new copy
+        partial.with_name(partial.name + leftover).unlink(missing_ok=True)
+    with sqlite3.connect(source, timeout=BUSY_SECONDS) as src, sqlite3.connect(partial) as dst:
         src.backup(dst)
     src.close()
     dst.close()
+    partial.replace(destination)
     return destination
 
 
+def _unused(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``… when it is taken (an upgrade rerun in the same second)."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def _up_to_date(rev: str | None, where: str) -> bool:
+    """Whether a log at ``rev`` needs no upgrade; raises ``LogError`` for one no upgrade can help."""
+    if rev is not None and rev != head() and (rev == UNVERSIONED or _known(rev)):
+        return False
+    why = problem(rev, where)
+    if why:
+        raise LogError(why)
+    return True
+
+
 def upgrade(target: str | Path) -> tuple[str, str, Path | None]:
-    """Bring a log to this coursekit's schema; return (from, to, the SQLite backup made first)."""
+    """Bring a log to this coursekit's schema; return (from, to, the SQLite backup made first).
+
+    The schema lock is taken before the backup and held until the migration commits: a collect
+    committing in between would be in the upgraded log but missing from the backup.
+    """
     engine = make_engine(target)
+    current = head()
     try:
-        with engine.connect() as conn:
-            rev = revision(conn)
-        current = head()
-        if rev is None or rev == current or (rev != UNVERSIONED and not _known(rev)):
-            why = problem(rev, shown(engine))
-            if why:
-                raise LogError(why)
-            return current, current, None
-        copy = None
-        path = sqlite_path(engine)
-        if path is not None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            copy = backup(engine, path.with_name(f"{path.name}.before-{current}-{stamp}"))
+        with engine.connect() as conn:  # a first look, without waiting for the lock
+            if _up_to_date(revision(conn), shown(engine)):
+                return current, current, None
         with _schema_lock(engine) as conn:
-            rev = revision(conn)
+            rev = revision(conn)  # another upgrade may have finished while this one waited
+            if _up_to_date(rev, shown(engine)):
+                return current, current, None
+            copy = None
+            path = sqlite_path(engine)
+            if path is not None:
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+                copy = backup(engine, _unused(path.with_name(f"{path.name}.before-{current}-{stamp}")))
             _migrate(conn, stamp=BASELINE if rev == UNVERSIONED else None)
         return str(rev), current, copy
     finally:

@@ -196,6 +196,36 @@ images = Table(
     UniqueConstraint("post_id", "name"),
 )
 
+# The moderation audit trail: every hide, restore and withdrawal of a post, and every erasure,
+# appended and never edited (``log.moderation`` reads a post's state from its latest row).
+moderation = Table(
+    "moderation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("action", String(20), nullable=False),  # hide, restore, withdraw, erase
+    Column("post_id", String(40)),  # None for an erasure
+    Column("author", String(200)),  # the post's author, so erasing them removes this row too
+    Column("version", Integer),  # withdraw: the last version of the post it applies to
+    Column("actor", String(200), nullable=False),  # who did it: an instructor, or the student's withdraw tag
+    Column("requested_by", String(200)),  # withdraw: who asked for it
+    Column("reason", Text, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Index("moderation_by_post", "post_id"),
+)
+
+# Posts of erased students that others had answered: the replies stay, under "a post by a former
+# student, removed". Nothing here names, identifies or quotes the erased student.
+removed_posts = Table(
+    "removed_posts",
+    metadata,
+    Column("post_id", String(40), primary_key=True),
+    Column("parent_id", String(40)),  # None for a reflection
+    Column("week", Integer),
+    Column("prompt_id", String(200)),  # a reflection's prompt
+    Column("posted_at", DateTime, nullable=False),
+    Column("removed_at", DateTime, nullable=False),
+)
+
 course_meta = Table(
     "course_meta",
     metadata,
@@ -220,6 +250,35 @@ REPLIES = Versioned(replies, reply_versions, "reply_key", "reply_id")
 
 
 VERSIONED = (REFLECTIONS, ANSWERS, REPLIES)  # every current/history pair (``db check`` walks them)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Columns naming a row of one of ``targets`` (matching column for column) that no foreign key states.
+
+    A post id is a reflection's or a reply's, which no single foreign key can say; a like and a
+    review name their notebook and reflection by key, not by id. ``db check`` walks ``REFERENCES``
+    as it walks the foreign keys; a row with a NULL in ``columns`` points at nothing, as with a key.
+    """
+
+    columns: tuple[Column, ...]
+    targets: tuple[tuple[Column, ...], ...]
+
+
+_POSTS = ((reflections.c.post_id,), (replies.c.post_id,))
+REFERENCES = (
+    Reference((images.c.post_id,), _POSTS),
+    Reference((likes.c.post_id,), _POSTS),
+    Reference((likes.c.student, likes.c.notebook), ((submissions.c.student, submissions.c.notebook),)),
+    Reference(
+        (reviews.c.student, reviews.c.notebook, reviews.c.prompt_id),
+        ((reflections.c.student, reflections.c.notebook, reflections.c.prompt_id),),
+    ),
+    Reference((reviews.c.based_on,), ((reviews.c.id,),)),
+    Reference((moderation.c.post_id,), _POSTS),  # an erasure takes the rows about its posts with them
+    # a reply answers a post, or an erased one others had answered (its placeholder in removed_posts)
+    Reference((replies.c.parent_id,), (*_POSTS, (removed_posts.c.post_id,))),
+)
 
 
 class TooLong(ValueError):

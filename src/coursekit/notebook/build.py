@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from coursekit.course.reading import Activity, Reading
+from coursekit.course.reading import Activity, Reading, Week
 from coursekit.notebook.cells import COURSE_TAG, NAMESPACE, SCHEMA_VERSION, prompt_cell, reflection_cell
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -40,6 +40,35 @@ def _sources_note(keys: tuple[str, ...]) -> str:
     return f"\n\n<small>Sources: {', '.join(f'[{k}]' for k in keys)}</small>" if keys else ""
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def time_plan(info: Week, prompts: int) -> str:
+    """The week's time plan as one line of Markdown ("" when the reading gives none)."""
+    if not info.time:
+        return ""
+    labels = {
+        "sections": "the sections and their exercises",
+        "self-check": "the self-check",
+        "reflections": _count(prompts, "reflection", "reflections"),
+        "replies": _count(info.replies, "reply", "replies") + " to classmates in the feed",
+    }
+    parts = ", ".join(f"{labels[part]} {minutes} min" for part, minutes in info.time)
+    return f"**Time plan, about {info.minutes} minutes:** {parts}."
+
+
+def replies_note(info: Week) -> str:
+    """What the feed asks of the student this week, with the time it takes ("" when no replies are expected)."""
+    if not info.replies:
+        return ""
+    minutes = dict(info.time).get("replies")
+    return (
+        f" This week, write **{_count(info.replies, 'reply', 'replies')}** here (about {minutes} minutes, "
+        "counted in the time plan at the top); they count toward the week's participation points."
+    )
+
+
 def activity_code(activity: Activity) -> str:
     """The code cell that shows a section's widget, built from the readings data at run time."""
     if activity.kind == "cards":
@@ -54,10 +83,12 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
     """The cells of one week's notebook, in teaching order."""
     info = reading.week(week)
     citation = reading.citation
+    plan = time_plan(info, len(reading.prompts_for(week)))
     cells = [
         _markdown(
             f"# Week {week}: {info.title}\n\n{info.intro.strip()}\n\n"
-            f"**Reading:** {citation.apa}\n\n"
+            + (f"{plan}\n\n" if plan else "")
+            + f"**Reading:** {citation.apa}\n\n"
             "**How to work here:** run the cells from the top (*Run ▸ Run All Cells*), use the widgets, "
             "and write your reflections in the cells marked `coursekit-reflection` below each prompt. "
             "Save the notebook and upload this one `.ipynb` file."
@@ -90,7 +121,8 @@ def week_cells(reading: Reading, week: int) -> list[dict]:
             _markdown(
                 "## Respond to classmates\n\nRead the week "
                 f"{week - 1} reflections of the classmates assigned to you, like the ones that taught you "
-                "something, and reply as you would under a class blog post. Type your student ID to begin."
+                "something, and reply as you would under a class blog post."
+                f"{replies_note(info)} Type your student ID to begin."
             )
         )
         cells.append(_code(f'widgets.PeerFeed(find_feed({week - 1}, reading), answer_id="w{week}-peers")'))
@@ -175,9 +207,15 @@ def review_notebook() -> nbformat.NotebookNode:
             "**Previous** and **Next** move through the matches.\n"
             "- **Scores, comment and flag are saved to the log the moment you enter them** (the comment when you "
             "leave its box); a dead kernel loses nothing. Reviews are never overwritten: if a colleague saved a "
-            "review of the same reflection while you had it open, the desk says so and both are kept."
+            "review of the same reflection while you had it open, the desk says so and both are kept.\n"
+            "- **Reviewer**: reviews are saved under your JupyterHub user, shown by the name `[staff]` in "
+            "`course.toml` gives it; on a machine where everyone shares one login (`root`, `jovyan`) type your "
+            "name in **Reviewer** first. Feedback pages and each reflection's review history say who reviewed."
         ),
-        _code("from coursekit.review.desk import open_desk\n\ndesk = open_desk()  # reviewer: your login name\ndesk"),
+        _code(
+            "from coursekit.review.desk import open_desk\n\n"
+            "desk = open_desk()  # reviewer: your JupyterHub user, else the name you type in Reviewer\ndesk"
+        ),
         _markdown(
             "## Participation analytics\n\nSubmissions per week (on time and late), reflection length, the glossary "
             "concepts the class used and missed, stance in week 1 against week 4, and who replies to whom. The same "

@@ -13,6 +13,8 @@ import hashlib
 import json
 import re
 
+from coursekit.course.reading import reflection_title
+
 SCHEMA_VERSION = 1
 NAMESPACE = "coursekit"
 PROMPT = "prompt"
@@ -23,6 +25,7 @@ PLACEHOLDER = "*Write your reflection here, replacing this line.*"
 # The placeholder as typed in the cell and as JupyterLab shows it rendered: never part of a reflection.
 PLACEHOLDER_LINES = (PLACEHOLDER, PLACEHOLDER.strip("*"))
 COURSE_TAG = "coursekit-course"  # generated cells that are neither prompt nor reflection (word count, sources)
+WITHDRAW_TAG = "coursekit-withdraw"  # a student adds it to a reflection cell to take that reflection down
 
 # Also the browser's live word count (frontend.js), so both count the same words.
 WORD_PATTERN = r"[A-Za-z0-9\u00C0-\u024F]+(?:['\u2019-][A-Za-z0-9\u00C0-\u024F]+)*"
@@ -36,6 +39,13 @@ def cell_marker(cell: dict) -> dict | None:
         return None
     marker = metadata.get(NAMESPACE)
     return marker if isinstance(marker, dict) else None
+
+
+def has_tag(cell: dict, tag: str) -> bool:
+    """Whether a cell carries ``tag`` in ``metadata.tags`` (as JupyterLab's property inspector writes it)."""
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return isinstance(tags, list) and tag in tags
 
 
 def cell_text(cell: dict) -> str:
@@ -83,7 +93,7 @@ def prompt_cell(prompt_id: str, text: str, min_words: int, number: int = 1) -> d
     The heading numbers the prompt within its week: the id is for instructors, not students.
     """
     source = (
-        f"### Reflection {number}\n\n{text}\n\n"
+        f"### {reflection_title(number)}\n\n{text}\n\n"
         f"*Write at least {min_words} words in the cell below (it is tagged "
         f"`{TAGS[REFLECTION]}`). Keep it as one markdown cell.*"
     )

@@ -585,7 +585,9 @@ class PeerFeed(Recorder, w.VBox):
         likes = f" · liked by {post.likes}" if post.likes else ""
         when = f" · {html.escape(posted_at(post.created_at))}" if post.created_at else ""
         author = "You" if self.feed.is_by(post, self.student) else html.escape(post.author)
-        return f"<b>{author}</b><small>{when}{likes}</small>{safe_html(post.message, dict(post.images))}"
+        week = post.week or self.feed.week
+        about = f" · week {week}, {html.escape(post.prompt_title)}" if post.prompt_title else ""
+        return f"<b>{author}</b><small>{about}{when}{likes}</small>{safe_html(post.message, dict(post.images))}"
 
     def _entry(self, post: FeedPost, depth: int) -> w.VBox:
         """One post or reply: its text, and a Like unless it is the student's own."""

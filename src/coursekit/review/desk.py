@@ -3,13 +3,15 @@
 A thin ipywidgets layer over ``coursekit.review.filters`` (the table and filters) and ``store.save_review``.
 Every score, comment or flag is written to the log the moment it is entered, so a dead kernel
 loses nothing; reviews are appended, never overwritten, and a review someone else saved while
-this one was on screen is shown as a conflict.
+this one was on screen is shown as a conflict. Each review is saved under its reviewer (see
+``review.reviewers``): the Reviewer box shows who that is, and scoring waits until it names someone.
 """
 
 from __future__ import annotations
 
 import getpass
 import html
+import os
 import shutil
 import tempfile
 import weakref
@@ -24,11 +26,13 @@ from coursekit.course.reading import Reading, load_reading
 from coursekit.course.roster import read_roster
 from coursekit.course.settings import Settings, find_settings
 from coursekit.discussion.render import safe_html
+from coursekit.log import moderation
 from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
 from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table
+from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
 
 ANY = "any"
 NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
@@ -55,11 +59,15 @@ class ReviewDesk(Readable, w.VBox):
         label: str = "",
     ):
         self.discussion, self.settings, self.reading = log, settings, reading
-        self.reviewer, self.label = reviewer, label
+        self.reviewer, self.label = reviewer, label  # the login or name reviews are saved under ("": unknown)
         self.demo_folder: Path | None = None  # a demo desk's temporary class
         self._cleanup: weakref.finalize | None = None
         self.table = review_table(log, settings, reading, roster)
-        self.posts = log.posts()
+        self._history: dict[tuple, list] = {}  # (student, notebook, prompt) -> every review, oldest first
+        for review in log.reviews(latest=False).itertuples():
+            self._history.setdefault((review.student, review.notebook, review.prompt_id), []).append(review)
+        self.posts = log.posts(hidden=True)  # hidden replies too, marked, so they can be restored
+        self._moderated: dict[str, moderation.State] = {}
         self.answers = log.answers()
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
@@ -71,10 +79,15 @@ class ReviewDesk(Readable, w.VBox):
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
-            return w.Dropdown(options=[ANY, *values], value=ANY, description=description, layout=w.Layout(width="14em"))
+            """A filter: "any", then each value (a (label, value) pair shows the label)."""
+            options = [(ANY, ANY), *(v if isinstance(v, tuple) else (str(v), v) for v in values)]
+            return w.Dropdown(options=options, value=ANY, description=description, layout=w.Layout(width="14em"))
 
         self.week = dropdown("Week", sorted(int(x) for x in self.table["week"].dropna().unique()))
-        self.prompt = dropdown("Prompt", sorted(self.table["prompt_id"].unique()))
+        prompts = self.table.drop_duplicates("prompt_id")  # in notebook order
+        self.prompt = dropdown(
+            "Prompt", [(f"Week {r.week}: {r.prompt_title}", r.prompt_id) for r in prompts.itertuples()]
+        )
         self.section = dropdown("Section", sorted(s for s in self.table["section"].unique() if s))
         self.status = dropdown("Status", STATUSES)
         self.late = dropdown("Late", ["late", "on time"])
@@ -107,7 +120,28 @@ class ReviewDesk(Readable, w.VBox):
         self.flag = w.ToggleButton(description="Flag", icon="flag", tooltip="Flag for a second look")
         for control in (*self.scores.values(), self.comment, self.flag):
             control.observe(lambda _: self.save(), names="value")
+        self.who = w.Combobox(
+            value=self.display_name(reviewer) or "",
+            options=sorted(settings.staff.values()),
+            description="Reviewer",
+            placeholder="your name (as students should see it)",
+            ensure_option=False,
+            continuous_update=False,
+            layout=w.Layout(width="32em"),
+        )
+        self.who.observe(lambda change: self.set_reviewer(change["new"]), names="value")
         self.saved = w.HTML()
+        self.history = w.HTML()
+        # Moderation: hide a post or reply (with a reason, kept in the audit trail) or restore it.
+        self.target = w.Dropdown(description="Moderate", layout=w.Layout(width="40em"))
+        self.reason = w.Text(
+            description="Reason", placeholder="why (kept in the audit trail)", layout=w.Layout(width="40em")
+        )
+        self.hide_button = w.Button(description="Hide", icon="eye-slash", tooltip="Hide from the site and the feed")
+        self.restore_button = w.Button(description="Restore", icon="eye", tooltip="Show it again")
+        self.hide_button.on_click(lambda _: self.moderate(moderation.hide))
+        self.restore_button.on_click(lambda _: self.moderate(moderation.restore))
+        self.moderation_note = w.HTML()
         filters = w.VBox(
             [
                 w.HBox([self.week, self.prompt, self.section, self.status]),
@@ -117,6 +151,7 @@ class ReviewDesk(Readable, w.VBox):
         super().__init__(
             [
                 w.HTML(f"<h3>Review reflections{html.escape(label)}</h3>"),
+                self.who,
                 filters,
                 self.summary,
                 w.HBox([self.previous_button, self.next_button]),
@@ -125,10 +160,33 @@ class ReviewDesk(Readable, w.VBox):
                 self.comment,
                 self.flag,
                 self.saved,
+                self.history,
+                w.HBox([self.target, self.hide_button, self.restore_button]),
+                self.reason,
+                self.moderation_note,
             ]
         )
         self.add_class("coursekit-review")
+        self.set_reviewer(self.who.value)
         self.apply_filters()
+
+    # -- who is reviewing ---------------------------------------------------------------------------
+    def display_name(self, saved: str) -> str | None:
+        """A saved reviewer as people read it (the staff list's name); None for a shared machine login."""
+        return reviewer_name(saved, self.settings.staff)
+
+    def set_reviewer(self, typed: str) -> None:
+        """Save reviews under ``typed`` (a staff name or login, or any name); scoring waits until there is one."""
+        self.reviewer = saved_as(typed, self.settings.staff)
+        for control in (*self.scores.values(), self.comment, self.flag):
+            control.disabled = not self.reviewer
+        if not self.reviewer:
+            self.saved.value = (
+                "<b>Type your name in Reviewer first.</b> This machine's login is shared (everyone here is the same "
+                "user), so reviews would not say who wrote them; scoring starts once a name is there."
+            )
+        elif self.current is not None:
+            self.show()
 
     # -- what is on screen ------------------------------------------------------------------------
     def filters(self) -> Filters:
@@ -171,6 +229,7 @@ class ReviewDesk(Readable, w.VBox):
         self._loading = True
         try:
             if row is None:
+                self.target.options = []
                 self.body.value = "<p><i>No reflection matches these filters.</i></p>"
                 for control in self.scores.values():
                     control.value = NO_SCORE
@@ -181,23 +240,51 @@ class ReviewDesk(Readable, w.VBox):
                 control.value = row["scores"].get(criterion, NO_SCORE)
             self.comment.value = row["comment"]
             self.flag.value = row["status"] == "flagged"
-            self.saved.value = (
-                f"<small>Last review by {html.escape(str(row['reviewer']))} at {when(row['reviewed_at'])}</small>"
-                if row["status"] != "unreviewed"
-                else "<small>Not reviewed yet.</small>"
-            )
+            if self.reviewer:
+                self.saved.value = (
+                    f"<small>Last review by {self._who(row['reviewer'])} at {when(row['reviewed_at'])}</small>"
+                    if row["status"] != "unreviewed"
+                    else "<small>Not reviewed yet.</small>"
+                )
+            self.history.value = self._history_html(row)
         finally:
             self._loading = False
+
+    def _who(self, saved: str) -> str:
+        """A saved reviewer for the desk: the name, or the shared login marked as naming no one."""
+        name = self.display_name(saved)
+        return html.escape(name) if name else f"{html.escape(saved)} (a shared login: reviewer unknown)"
+
+    def _history_html(self, row: pd.Series) -> str:
+        """Every review of this reflection, oldest first: when, who, scores, flag and comment."""
+        reviews = self._history.get((row["student"], row["notebook"], row["prompt_id"]), [])
+        if not reviews:
+            return ""
+        items = "".join(
+            f"<li>{when(r.created_at)} · {self._who(r.reviewer)} · "
+            f"{html.escape(', '.join(f'{c} {v:g}' for c, v in r.scores.items()) or 'no scores')}"
+            + (" · flagged" if r.flagged else "")
+            + (f" · “{html.escape(r.comment)}”" if r.comment else "")
+            + "</li>"
+            for r in reviews
+        )
+        return f"<details><summary>Review history ({len(reviews)})</summary><ul>{items}</ul></details>"
 
     def _reflection_html(self, row: pd.Series) -> str:
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
         thread = self._replies.get(row["post_id"], self.posts.iloc[:0])
         images = self.discussion.images([row["post_id"], *thread["post_id"]])  # only this thread's, when shown
+        self._moderated = moderation.states(self.discussion.engine, [row["post_id"], *thread["post_id"]])
+        self.target.options = [
+            ("this reflection", row["post_id"]),
+            *((f"reply by {r.author}: {r.message[:40]}", r.post_id) for r in thread.itertuples()),
+        ]
         replies = (
             "".join(
                 f"<div style='margin-left:1em;border-left:3px solid #ddd;padding-left:.5em'>"
-                f"<b>{html.escape(r.author)}</b>{safe_html(r.message, images.get(r.post_id))}</div>"
+                f"<b>{html.escape(r.author)}</b>{self._hidden_note(r.post_id)}"
+                f"{safe_html(r.message, images.get(r.post_id))}</div>"
                 for r in thread.itertuples()
             )
             or "<p><i>No replies yet.</i></p>"
@@ -213,8 +300,8 @@ class ReviewDesk(Readable, w.VBox):
         )
         who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
         return (
-            f"<h4>{html.escape(who)} · week {row['week']} · "
-            f"<code>{html.escape(row['prompt_id'])}</code></h4>"
+            f"<h4>{html.escape(who)} · week {row['week']} · {html.escape(row['prompt_title'])}</h4>"
+            f"{self._hidden_note(row['post_id'])}"
             f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
             f"<p><small>Submitted {when(row['submitted_at'])}{late} · {words} · {row['replies']} repl(ies)</small></p>"
             f"<div style='border:1px solid #ccc;padding:.5em'>"
@@ -222,11 +309,39 @@ class ReviewDesk(Readable, w.VBox):
             f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
         )
 
+    def _hidden_note(self, post_id: str) -> str:
+        """A line saying a post is hidden, by whom, when and why (nothing for a post that is shown)."""
+        state = self._moderated.get(post_id)
+        if state is None or not state.hidden:
+            return ""
+        why = f": {state.reason}" if state.reason else ""
+        return (
+            f"<p style='color:#a33'><small>Hidden ({html.escape(state.action)} by {html.escape(state.actor)}, "
+            f"{when(state.at)}{html.escape(why)}): not on the site or in the feed.</small></p>"
+        )
+
     # -- writing ----------------------------------------------------------------------------------
+    def moderate(self, action) -> None:
+        """Hide or restore the post chosen in ``target`` (``moderation.hide`` or ``.restore``)."""
+        post_id = self.target.value
+        if post_id is None:
+            return
+        try:
+            state = action(self.discussion.engine, post_id, self.reviewer, self.reason.value)
+        except moderation.ModerationError as exc:
+            self.moderation_note.value = f"<small style='color:#a33'>{html.escape(str(exc))}</small>"
+            return
+        self.reason.value = ""
+        self.show()
+        self.target.value = post_id
+        self.moderation_note.value = (
+            f"<small>✔ {html.escape(post_id)} is now {state}: publish again to update the site and the feed.</small>"
+        )
+
     def save(self) -> None:
         """Store the scores, comment and flag on screen as a new review of the current reflection."""
         row = self.current
-        if self._loading or row is None:
+        if self._loading or row is None or not self.reviewer:
             return
         scores = {c: control.value for c, control in self.scores.items() if control.value != NO_SCORE}
         based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
@@ -256,10 +371,15 @@ class ReviewDesk(Readable, w.VBox):
             self.table.iat[position, self.table.columns.get_loc(column)] = value
         for key in [k for k in self._masks if k[0] == "status"]:
             del self._masks[key]  # this row's status may have changed
-        message = f"<small>✔ Saved at {review.created_at:%H:%M:%S} by {html.escape(self.reviewer)}.</small>"
+        history = self._history.setdefault((row["student"], row["notebook"], row["prompt_id"]), [])
+        if conflict and all(r.id != conflict.id for r in history):
+            history.append(conflict)
+        history.append(review)
+        self.history.value = self._history_html(row)
+        message = f"<small>✔ Saved at {review.created_at:%H:%M:%S} by {self._who(self.reviewer)}.</small>"
         if conflict:
             message += (
-                f"<div style='color:#a33'>⚠ {html.escape(conflict.reviewer)} saved a review of this reflection at "
+                f"<div style='color:#a33'>⚠ {self._who(conflict.reviewer)} saved a review of this reflection at "
                 f"{conflict.created_at:%H:%M:%S} while you had it open (scores {html.escape(str(conflict.scores))}, "
                 f"comment “{html.escape(conflict.comment)}”). Both are kept in the log; yours is now the latest.</div>"
             )
@@ -280,6 +400,11 @@ class ReviewDesk(Readable, w.VBox):
             self._cleanup()
 
 
+def default_reviewer(settings: Settings) -> str:
+    """Who this kernel reviews as: JupyterHub's user, else the machine login unless shared ("": ask)."""
+    return reviewer_login(settings.staff, os.environ.get("JUPYTERHUB_USER"), getpass.getuser())
+
+
 def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> ReviewDesk:
     """The review desk for the course whose ``course.toml`` is in ``start`` (default: the cwd) or above it.
 
@@ -292,7 +417,7 @@ def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> R
             f"no course.toml in {searched(start)}: open the review notebook inside the course folder, "
             "or pass open_desk(start=COURSE_FOLDER) (see docs/course-settings.md)"
         )
-    reviewer = reviewer or getpass.getuser()
+    reviewer = reviewer or default_reviewer(settings)
     if ("://" in settings.database) or Path(settings.database).is_file():
         reading = load_reading(settings.reading)
         roster = (

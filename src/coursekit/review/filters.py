@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from coursekit.course.deadlines import late_column
-from coursekit.course.reading import Reading
+from coursekit.course.reading import Reading, in_prompt_order
 from coursekit.course.settings import Settings
 from coursekit.log.frames import DiscussionLog
 
@@ -21,7 +21,10 @@ STATUSES = ("unreviewed", "reviewed", "flagged")
 
 
 def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading | None, roster=None) -> pd.DataFrame:
-    """Every current reflection with its latest review, lateness, section and reply count."""
+    """Every current reflection with its latest review, lateness, section, reply count and prompt title.
+
+    Rows come week by week, prompts in notebook order, then by student.
+    """
     frame = log.reflections()
     latest = log.reviews()[
         ["student", "notebook", "prompt_id", "id", "reviewer", "scores", "comment", "flagged", "created_at"]
@@ -49,7 +52,9 @@ def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading
     replies = posts[posts["kind"] == "reply"].groupby("thread_id").size()
     frame["replies"] = frame["post_id"].map(replies).fillna(0).astype(int)
     frame["search"] = (frame["student"] + "\n" + frame["name"] + "\n" + frame["text"]).str.lower()
-    return frame.reset_index(drop=True)
+    titles = reading.prompt_titles() if reading else {}
+    frame["prompt_title"] = frame["prompt_id"].map(lambda prompt_id: titles.get(prompt_id, prompt_id))
+    return in_prompt_order(frame, titles).reset_index(drop=True)  # as the notebooks order the prompts
 
 
 @dataclass(frozen=True)

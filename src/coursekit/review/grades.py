@@ -2,7 +2,10 @@
 
 Plain functions over the log's DataFrames and the course settings. A roster student with no
 submission gets a blank (Canvas: no score), not a zero, unless the settings say ``missing = "zero"``;
-a submitted week with no reflection scored yet is blank too (its total is missing, never 0).
+a submitted week with no reflection scored yet is blank too (its total is missing, never 0). A week
+with only some reflections scored is *partial*: its points so far are kept (feedback says "8 of 30,
+2 of 3 reflections scored"), but the Canvas file leaves it blank unless asked to write them, since a
+number in a gradebook column reads as final.
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ def week_scores(
 
     ``prompts`` maps a week to its number of prompts. Participation counts the replies a student wrote
     in that week's notebook, against ``replies_required``, in weeks after the first (when a feed exists).
+    A reflection counts as scored when its latest review gives at least one score (a flag or a comment
+    alone is not a score); ``possible`` is the week's maximum and ``partial`` marks a week with some,
+    not all, of its reflections scored.
     """
     first_week = min((w.week for w in settings.weeks), default=1)
+    possible = points_possible(settings, prompts)
+    scored_reviews = reviews[reviews["scores"].map(bool)] if len(reviews) else reviews
     rubric = (
-        reviews.assign(points=reviews["scores"].map(lambda s: float(sum(s.values()))))
+        scored_reviews.assign(points=scored_reviews["scores"].map(lambda s: float(sum(s.values()))))
         .groupby(["student", "notebook"])
-        .agg(rubric=("points", "sum"), reviewed=("points", "size"))
+        .agg(rubric=("points", "sum"), scored=("points", "size"))
     )
     written = posts[posts["kind"] == "reply"].groupby(["author", "week"]).size()
     rows = []
@@ -34,7 +42,7 @@ def week_scores(
         week = int(sub.week) if pd.notna(sub.week) else None
         if week is None or not settings.has_week(week):
             continue
-        points, reviewed = (
+        points, scored = (
             rubric.loc[(sub.student, sub.notebook)] if (sub.student, sub.notebook) in rubric.index else (0.0, 0)
         )
         replies = int(written.get((sub.student, week), 0))
@@ -42,7 +50,8 @@ def week_scores(
         if settings.replies_required and week > first_week:
             participation = settings.participation_points * min(1.0, replies / settings.replies_required)
         late = is_late(settings, week, sub.submitted_at, getattr(sub, "source_late", None))
-        total = (points + participation) * (1 - settings.late_penalty if late else 1) if reviewed else None
+        total = (points + participation) * (1 - settings.late_penalty if late else 1) if scored else None
+        expected = prompts.get(week, 0)
         rows.append(
             dict(
                 student=sub.student,
@@ -50,11 +59,13 @@ def week_scores(
                 submitted_at=sub.submitted_at,
                 late=late,
                 rubric=points,
-                reviewed_prompts=int(reviewed),
-                prompts=prompts.get(week, 0),
+                scored_prompts=int(scored),
+                prompts=expected,
+                partial=0 < scored < expected,
                 replies=replies,
                 participation=round(participation, 2),
                 total=None if total is None else round(total, 2),
+                possible=possible.get(week, 0.0),
             )
         )
     columns = [
@@ -63,18 +74,39 @@ def week_scores(
         "submitted_at",
         "late",
         "rubric",
-        "reviewed_prompts",
+        "scored_prompts",
         "prompts",
+        "partial",
         "replies",
         "participation",
         "total",
+        "possible",
     ]
     return pd.DataFrame(rows, columns=columns)
 
 
 def unreviewed(scores: pd.DataFrame) -> int:
     """How many reflections of submitted notebooks have no rubric score yet."""
-    return int((scores["prompts"] - scores["reviewed_prompts"]).clip(lower=0).sum())
+    return int((scores["prompts"] - scores["scored_prompts"]).clip(lower=0).sum())
+
+
+def partial_weeks(scores: pd.DataFrame) -> pd.DataFrame:
+    """The partly scored weeks (student, week, scored_prompts, prompts), by week then student."""
+    found = scores[scores["partial"].astype(bool)] if len(scores) else scores
+    return found[["student", "week", "scored_prompts", "prompts"]].sort_values(["week", "student"])
+
+
+def week_summary(row) -> str:
+    """A week's grade as a person should read it: its maximum, and "partial" until every reflection is scored.
+
+    ``row`` is one row of ``week_scores`` (a Series or a namedtuple).
+    """
+    if pd.isna(row.total):
+        return f"not scored yet (0 of {row.prompts} reflections scored, out of {row.possible:g})"
+    scored = f"{row.scored_prompts} of {row.prompts} reflections scored"
+    if row.partial:
+        return f"{row.total:g} of {row.possible:g} so far (partial: {scored})"
+    return f"{row.total:g} of {row.possible:g} ({scored})"
 
 
 def points_possible(settings: Settings, prompts: dict[int, int]) -> dict[int, float]:
@@ -88,16 +120,23 @@ def points_possible(settings: Settings, prompts: dict[int, int]) -> dict[int, fl
 
 
 def canvas_gradebook(
-    scores: pd.DataFrame, roster: pd.DataFrame, settings: Settings, prompts: dict[int, int]
+    scores: pd.DataFrame,
+    roster: pd.DataFrame,
+    settings: Settings,
+    prompts: dict[int, int],
+    score_partial_weeks: bool = False,
 ) -> pd.DataFrame:
     """The Canvas import table: the roster's identity columns, then one column per week.
 
     Header ``Student,ID,SIS User ID,SIS Login ID,Section,<week titles>``, then Canvas's
     "Points Possible" row, then one row per roster student in roster order; a week not scored
-    yet is blank. ``log.export.write_csv`` writes it spreadsheet-safe.
+    yet is blank, and so is a partly scored week unless ``score_partial_weeks`` (then it holds the
+    points so far). ``log.export.write_csv`` writes it spreadsheet-safe.
     """
     table = roster[list(CANVAS_COLUMNS)].copy()
-    totals = scores.set_index(["student", "week"])["total"]
+    keyed = scores.set_index(["student", "week"])
+    # A partial week is blank (submitted, not finished), never the missing-submission value.
+    totals = keyed["total"] if score_partial_weeks else keyed["total"].where(~keyed["partial"].astype(bool))
     missing = 0 if settings.missing == "zero" else ""
     possible = points_possible(settings, prompts)
     for week in settings.weeks:

@@ -13,7 +13,8 @@ from coursekit.intake.extract import Extracted, Reflection, extract
 from coursekit.notebook.build import week_notebook
 from coursekit.notebook.cells import PROMPT, cell_marker, cell_text, prompt_checksum
 
-PASS, FAIL = "pass", "fail"
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+COURSE_NOTEBOOK = "(course notebook)"  # shown in the student column for the course's own notebooks
 
 
 @dataclass
@@ -28,10 +29,17 @@ class NotebookReport:
     ran: bool = False
     seconds: float = 0.0
     output: str = ""  # the tail of pytest's output, kept for failures
+    course: bool = False  # one of the course's own notebooks (built or released), not a submission
+    skipped: Problem | None = None  # why it is not validated here, and what checks it instead
 
     @property
     def status(self) -> str:
-        return FAIL if self.problems else PASS
+        return FAIL if self.problems else SKIP if self.skipped else PASS
+
+    @property
+    def reasons(self) -> list[Problem]:
+        """What people read under the status line: why it fails, or why it was skipped."""
+        return self.problems or ([self.skipped] if self.skipped else [])
 
 
 def check_prompts(submitted: Iterable[dict], course: Iterable[dict]) -> list[Problem]:
@@ -107,6 +115,45 @@ def check_markers(submitted: Iterable[dict]) -> list[Problem]:
     return problems
 
 
+def is_course_notebook(extracted: Extracted) -> bool:
+    """A course notebook as ``build`` or ``release`` writes it: coursekit's, sound, no reflection written."""
+    return (
+        extracted.ok
+        and bool(extracted.reading)
+        and extracted.week is not None
+        and all(r.word_count == 0 for r in extracted.reflections)
+    )
+
+
+def is_review_notebook(data: bytes) -> bool:
+    """The instructor's review notebook (``notebooks/instructor/review.ipynb``): the desk, not a submission."""
+    desk = "from coursekit.review.desk import open_desk"
+    if desk.encode() not in data:  # most files: no second parse of what may be hostile JSON
+        return False
+    try:
+        cells = json.loads(data.decode("utf-8-sig")).get("cells")
+    except (ValueError, AttributeError, RecursionError):
+        return False
+    return isinstance(cells, list) and any(
+        isinstance(c, dict) and c.get("cell_type") == "code" and desk in cell_text(c) for c in cells
+    )
+
+
+def check_built(notebook: Iterable[dict], built: Iterable[dict], rebuild: str) -> list[Problem]:
+    """A course notebook's cells that differ from the notebook built fresh from ``readings/`` (it is stale)."""
+    have = [(c.get("cell_type"), cell_text(c)) for c in notebook]
+    want = [(c.get("cell_type"), cell_text(c)) for c in built]
+    if have == want:
+        return []
+    differs = next((i for i, (a, b) in enumerate(zip(have, want, strict=False)) if a != b), min(len(have), len(want)))
+    return [
+        Problem(
+            f"cell {differs + 1} differs from the notebook built from readings/: the notebook is out of date",
+            f"rebuild the course notebooks ({rebuild}) and commit them",
+        )
+    ]
+
+
 class Course:
     """The course readings, and the week notebooks built fresh from them, each loaded once."""
 
@@ -142,16 +189,23 @@ class Course:
 
 
 def check_submission(
-    data: bytes, student: str, path: Path, course: Course, extracted: Extracted | None = None
+    data: bytes,
+    student: str,
+    path: Path,
+    course: Course,
+    extracted: Extracted | None = None,
+    course_notebook: bool = False,
 ) -> tuple[NotebookReport, Reading | None]:
     """The file's problems found without running it, and the reading to run it with (None: do not run).
 
     ``extracted`` is ``data`` already extracted (by ``intake.load``), so it is not parsed twice.
-    A reflection left in a cell of its own (an extract warning) fails validation too.
+    A reflection left in a cell of its own (an extract warning) fails validation too. A
+    ``course_notebook`` (the course's own, ``student`` unused) is instead compared with a fresh build.
     """
     extracted = extracted if extracted is not None else extract(data, path.stem, course.readings)
     found = [*extracted.problems, *extracted.warnings]
-    report = NotebookReport(student, path, extracted.notebook, extracted.week, found)
+    who = COURSE_NOTEBOOK if course_notebook else student
+    report = NotebookReport(who, path, extracted.notebook, extracted.week, found, course=course_notebook)
     if not extracted.ok:
         return report, None
     if not extracted.reading or extracted.week is None:
@@ -171,6 +225,9 @@ def check_submission(
         report.problems.append(cells)
         return report, None
     submitted = json.loads(data.decode("utf-8-sig"))["cells"]  # extract() has checked it parses
+    if course_notebook:
+        report.problems += check_built(submitted, cells, f"coursekit build {reading.path} --out {path.parent}")
+        return report, reading
     report.problems += check_prompts(submitted, cells)
     report.problems += check_markers(submitted)
     report.problems += check_reflections(extracted.reflections, reading.prompts_for(extracted.week))

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from coursekit.log.export import write_rows
-from coursekit.validation.checks import NotebookReport
+from coursekit.validation.checks import SKIP, NotebookReport
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -21,8 +21,14 @@ def _xml_safe(text: str) -> str:
 def write_junit(reports: list[NotebookReport], path: Path, root: Path | None = None) -> None:
     """JUnit XML, one testcase per student notebook, for CI dashboards; the reasons are the failure message."""
     failed = sum(1 for r in reports if r.problems)
+    skipped = sum(1 for r in reports if r.status == SKIP)
     suite = ET.Element(
-        "testsuite", name="coursekit validate", tests=str(len(reports)), failures=str(failed), errors="0"
+        "testsuite",
+        name="coursekit validate",
+        tests=str(len(reports)),
+        failures=str(failed),
+        errors="0",
+        skipped=str(skipped),
     )
     for report in reports:
         shown = relative(report.path, root)
@@ -40,6 +46,8 @@ def write_junit(reports: list[NotebookReport], path: Path, root: Path | None = N
             if report.output:
                 details += f"\n\nOutput of the run (the end of it):\n{report.output}"
             failure.text = _xml_safe(details)
+        elif report.skipped:
+            ET.SubElement(case, "skipped", message=_xml_safe(str(report.skipped)))
     suites = ET.Element("testsuites")
     suites.append(suite)
     tree = ET.ElementTree(suites)
@@ -52,8 +60,7 @@ def write_junit(reports: list[NotebookReport], path: Path, root: Path | None = N
 def write_report_csv(reports: list[NotebookReport], path: Path, root: Path | None = None) -> None:
     """One spreadsheet-safe row per student notebook: student, notebook, file, status, reasons."""
     rows = [
-        [r.student, r.notebook, relative(r.path, root), r.status, "; ".join(str(p) for p in r.problems)]
-        for r in reports
+        [r.student, r.notebook, relative(r.path, root), r.status, "; ".join(str(p) for p in r.reasons)] for r in reports
     ]
     write_rows(["student", "notebook", "file", "status", "reasons"], rows, path)
 

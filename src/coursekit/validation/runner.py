@@ -11,6 +11,8 @@ the run may use at most ``memory`` MiB (address space). ``sandbox=True`` adds bu
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import re
 import shutil
@@ -63,6 +65,7 @@ class RunResult:
     timeout: float
     last_started: str = ""  # the test name of the last cell that started, e.g. "Cell 3"
     memory: int = DEFAULT_MEMORY  # MiB per process
+    sandboxed: bool = False  # run in bubblewrap: a failure may be the sandbox's doing, and is then said so
 
 
 def clip(line: str, limit: int) -> str:
@@ -153,7 +156,7 @@ def run_problems(result: RunResult) -> list[Problem]:
     failing = [c for c in result.cells or () if c.outcome in ("failed", "error")]
     # After a kernel dies nbval fails every later cell the same way; one line says so.
     dead = [c for c in failing if _KERNEL_DEAD in c.message]
-    problems = [_cell_problem(c, result.memory) for c in failing if c not in dead]
+    problems = [_cell_problem(c, result) for c in failing if c not in dead]
     if dead:
         problems.append(
             Problem(
@@ -169,18 +172,72 @@ def run_problems(result: RunResult) -> list[Problem]:
     return problems
 
 
-def _cell_problem(cell: CellResult, memory: int) -> Problem:
-    """A failing cell's reason; running out of memory is said in so many words, with the limit."""
+def _cell_problem(cell: CellResult, result: RunResult) -> Problem:
+    """A failing cell's reason; running out of memory, or what only the sandbox stopped, is said in so many words."""
     if "MemoryError" in cell.message:
         return Problem(
-            f"{code_cell(cell.name)} ran out of memory (the limit is {memory:,} MiB per notebook process)",
+            f"{code_cell(cell.name)} ran out of memory (the limit is {result.memory:,} MiB per notebook process)",
             "make that cell use less memory (smaller data, no huge lists); the TA can raise the limit with --memory",
         )
+    hidden = sandbox_cause(_ANSI.sub("", cell.message)) if result.sandboxed else None
+    if hidden:
+        what, hint = hidden
+        return Problem(f"{describe_failure(cell)}, because {what}", hint)
     return Problem(describe_failure(cell), _RERUN)
 
 
-def nbval_command(folder: Path, notebook: Path, timeout: float, memory: int = DEFAULT_MEMORY) -> list[str]:
-    """nbval in lax mode on one notebook, ignoring every pytest configuration file and option around it."""
+# The exception a cell ended with, when it names a file: "FileNotFoundError: [Errno 2] No such file...: '/srv/x'".
+_PATH_ERROR = re.compile(r"^(\w+Error): \[Errno (\d+)\] [^\n]*?: '([^'\n]+)'", re.MULTILINE)
+_NO_NETWORK = re.compile(r"Temporary failure in name resolution|Name or service not known|Network is unreachable")
+_UNSANDBOXED = "--no-sandbox (the notebook then sees everything you can)"
+
+
+def sandbox_cause(message: str) -> tuple[str, str] | None:
+    """What the sandbox hid or forbade that made a cell fail, and how the TA allows it; None: not the sandbox.
+
+    Read from the cell's last error naming a path: a path that exists on this machine but was not
+    found inside the sandbox was hidden; one this machine lets you write was read-only inside; one you
+    can read was denied. A lookup or connection without a network is the sandbox's too.
+    """
+    found = _PATH_ERROR.findall(message)
+    if found:
+        _, number, path = found[-1]
+        code = int(number)
+        if not os.path.isabs(path):
+            return None
+        if code in (errno.ENOENT, errno.ENOTDIR) and os.path.lexists(path):
+            return (
+                f"the sandbox hid {path}, which is on this machine (it shows only Python, the readings and the copy)",
+                f"if the course provides that file, rerun validate with --allow-path {path} (shown read-only) "
+                f"or with {_UNSANDBOXED}",
+            )
+        writable = path if os.path.lexists(path) else os.path.dirname(path)
+        if code == errno.EROFS and os.access(writable, os.W_OK):
+            return (
+                f"the sandbox shows {path} read-only (a notebook writes only in its own copy)",
+                f"if the course's notebooks must write there, rerun validate with {_UNSANDBOXED}",
+            )
+        if code in (errno.EACCES, errno.EPERM) and os.access(path, os.R_OK):
+            return (
+                f"the sandbox runs the notebook as an unprivileged user, who may not open {path}",
+                f"if the course needs that file, rerun validate with {_UNSANDBOXED}",
+            )
+        return None
+    if _NO_NETWORK.search(message):
+        return (
+            "the sandbox has no network",
+            f"if the course's notebooks must go online, rerun validate with {_UNSANDBOXED}",
+        )
+    return None
+
+
+def nbval_command(
+    folder: Path, notebook: Path, timeout: float, memory: int = DEFAULT_MEMORY, compare: bool = False
+) -> list[str]:
+    """nbval on one notebook, ignoring every pytest configuration file and option around it.
+
+    Lax mode (outputs not compared) unless ``compare``: a course notebook's committed outputs are compared.
+    """
     return [
         sys.executable,
         "-m",
@@ -195,7 +252,7 @@ def nbval_command(folder: Path, notebook: Path, timeout: float, memory: int = DE
         PLUGIN,
         "-p",
         "no:cacheprovider",
-        "--nbval-lax",
+        "--nbval" if compare else "--nbval-lax",
         "--nbval-current-env",
         f"--nbval-cell-timeout={timeout:g}",
         "--color=no",
@@ -204,6 +261,25 @@ def nbval_command(folder: Path, notebook: Path, timeout: float, memory: int = DE
         f"--junitxml={folder / 'junit.xml'}",
         str(notebook),
     ]
+
+
+def without_outputs(data: bytes) -> bytes:
+    """The notebook with every code cell's saved outputs and execution count taken out, for a lax run.
+
+    A lax run compares no outputs, yet nbval fails a cell that holds outputs and no execution count
+    ("Unrun reference cell has outputs"): saved widget answers written without running the cell (the
+    demo class), a notebook cleaned with ``nbstripout --keep-output``. The answers are already read
+    by the checks; the run only needs the code. Bytes that do not parse are returned unchanged.
+    """
+    try:
+        notebook = json.loads(data.decode("utf-8-sig"))
+        cells = notebook["cells"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return data
+    for cell in cells if isinstance(cells, list) else ():
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return json.dumps(notebook).encode()
 
 
 def _environment(folder: Path, mark: str) -> dict[str, str]:
@@ -300,11 +376,15 @@ def run_notebook(
     sandbox: bool = False,
     stop: threading.Event | None = None,
     memory: int = DEFAULT_MEMORY,
+    allowed: tuple[Path, ...] = (),
+    compare: bool = False,
 ) -> RunResult:
     """Run a copy of a notebook with nbval in a temporary folder that also holds a copy of ``readings``.
 
     ``stop`` ends the run early (the TA pressed Ctrl-C): worker threads never see KeyboardInterrupt.
-    ``memory`` is the limit in MiB for each process of the run.
+    ``memory`` is the limit in MiB for each process of the run; ``allowed`` are paths the sandbox
+    shows read-only besides Python and the copy. ``compare`` runs nbval comparing the saved outputs
+    (a course notebook); otherwise outputs are taken out of the copy and not compared.
     """
     mark = uuid.uuid4().hex
     folder = Path(tempfile.mkdtemp(prefix="coursekit-validate-")).resolve()
@@ -313,10 +393,10 @@ def run_notebook(
         (folder / "notebooks").mkdir()
         (folder / "home").mkdir()
         notebook = folder / "notebooks" / NOTEBOOK_FILE
-        notebook.write_bytes(data)
-        command = nbval_command(folder, notebook, timeout, memory)
+        notebook.write_bytes(data if compare else without_outputs(data))
+        command = nbval_command(folder, notebook, timeout, memory, compare)
         if sandbox:
-            command = sandbox_command(folder, command)
+            command = sandbox_command(folder, command, allowed)
         with tempfile.TemporaryFile() as output:
             started = time.monotonic()
             process = subprocess.Popen(
@@ -335,6 +415,6 @@ def run_notebook(
             seconds = time.monotonic() - started
             tail, last_started = split_output(read_tail(output))
         cells = read_junit(folder / "junit.xml") if returncode is not None else None
-        return RunResult(returncode, cells, tail, seconds, timeout, last_started, memory)
+        return RunResult(returncode, cells, tail, seconds, timeout, last_started, memory, sandbox)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -6,6 +6,12 @@ other courses, ``/etc/shadow``, ``/run`` or ``/tmp`` sockets: they are simply no
 network (only a loopback of its own) and its own process, IPC and host-name namespaces, so it can
 neither see nor signal the TA's processes; it dies with the run.
 
+It runs as an unprivileged user (``SANDBOX_UID``) of a user namespace of its own with every
+capability dropped, even when the TA is root (``sudo coursekit validate --homes``, a Docker
+container): it cannot remount the read-only binds writable, mount, chown, raise its own limits or
+open a user namespace of its own. Its ``/proc`` is fresh (its own processes only), and the files in
+it that list the machine's disks read as empty.
+
 The Python paths are found from the running interpreter (``sys.prefix``, ``sys.base_prefix``,
 the interpreter's real path, the site-packages and the folders their ``.pth`` files add, such as an
 editable install's source), and bound exactly: a course or virtual environment under ``/tmp`` (CI
@@ -14,7 +20,9 @@ clones) works, and nothing beside them shows.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -36,6 +44,13 @@ ETC = (
     "/etc/mime.types",
     "/etc/alternatives",
 )
+
+
+# The notebook's user and group inside the sandbox ("nobody"); mapped to the TA's own ids outside, so the
+# run's copy (the TA's files) stays writable, but with no capability, inside or out.
+SANDBOX_UID = SANDBOX_GID = 65534
+# Files of /proc that are not per namespace and name the machine's disks and swap; each reads as empty.
+MASKED_PROC = ("/proc/partitions", "/proc/diskstats", "/proc/swaps", "/proc/cmdline")
 
 
 def _pth_folders(site_dir: Path) -> list[str]:
@@ -87,22 +102,50 @@ def _system_binds() -> list[str]:
     return args
 
 
-def sandbox_command(folder: Path, command: list[str]) -> list[str]:
-    """``command`` inside bubblewrap, seeing only the system, Python and ``folder`` (the one writable place)."""
+@functools.cache
+def _bwrap_options(bwrap: str) -> frozenset[str]:
+    """The options this bubblewrap knows, from its ``--help`` (``--disable-userns`` is new in 0.8)."""
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    return frozenset(re.findall(r"^\s+(--[a-z-]+)", done.stdout + done.stderr, re.MULTILINE))
+
+
+def _masks() -> list[str]:
+    """``/dev/null`` over each of ``MASKED_PROC`` that this kernel has (a missing one cannot be bound over)."""
+    return [arg for path in MASKED_PROC if os.path.exists(path) for arg in ("--dev-bind", "/dev/null", path)]
+
+
+def sandbox_command(folder: Path, command: list[str], allowed: Iterable[Path] = ()) -> list[str]:
+    """``command`` inside bubblewrap, seeing only the system, Python and ``folder`` (the one writable place).
+
+    ``allowed`` are further paths of the machine shown read-only (``validate --allow-path``).
+    """
+    bwrap = shutil.which("bwrap") or "bwrap"
     python = [arg for path in python_paths() for arg in ("--ro-bind", path, path)]
+    extra = [arg for path in allowed for arg in ("--ro-bind", os.path.realpath(path), os.path.abspath(path))]
+    no_userns = ["--disable-userns"] if "--disable-userns" in _bwrap_options(bwrap) else []
     return [
-        shutil.which("bwrap") or "bwrap",
-        "--unshare-all",  # network, IPC, PID, UTS, cgroup (and user, where allowed)
+        bwrap,
+        "--unshare-all",  # network, IPC, PID, UTS, cgroup
+        "--unshare-user",  # required, not "where allowed": without it root keeps its capabilities
+        "--uid", str(SANDBOX_UID),
+        "--gid", str(SANDBOX_GID),
+        "--cap-drop", "ALL",
+        *no_userns,  # no user namespace of its own inside, where it would hold every capability again
         "--die-with-parent",
         "--new-session",  # no TIOCSTI into the TA's terminal
         "--hostname", "sandbox",
         "--dev", "/dev",
         "--proc", "/proc",
+        *_masks(),
         "--tmpfs", "/tmp",
         "--tmpfs", "/var/tmp",
         "--dir", "/run",
         *_system_binds(),
         *python,
+        *extra,
         "--bind", str(folder), str(folder),
         "--chdir", str(folder),
         "--",

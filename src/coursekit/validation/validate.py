@@ -11,7 +11,8 @@ from coursekit.course.problems import Problem
 from coursekit.course.reading import Reading
 from coursekit.intake.load import internal_error, load_submission
 from coursekit.intake.sources import Intake, gather
-from coursekit.validation.checks import Course, NotebookReport, check_submission
+from coursekit.intake.submission import LayoutProblem, SubmissionFile, modified_at
+from coursekit.validation.checks import Course, NotebookReport, check_submission, is_course_notebook, is_review_notebook
 from coursekit.validation.runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, run_notebook, run_problems
 
 
@@ -26,6 +27,7 @@ def validate(
     memory: int = DEFAULT_MEMORY,
     finished: Callable[[list[NotebookReport]], None] | None = None,
     intake: Intake | None = None,
+    allowed: tuple[Path, ...] = (),
 ) -> list[NotebookReport]:
     """Check and run every notebook under ``submissions``; one report per file, sorted by student and file.
 
@@ -33,26 +35,48 @@ def validate(
     ``finished`` is called with every finished report so far, after the checks and after each run, so
     reports written from it survive a notebook that kills this process. ``submissions`` is any intake
     source (its layout detected), or pass ``intake`` already gathered with a roster. Raises IntakeError
-    when the source itself is unusable.
+    when the source itself is unusable. ``allowed`` are paths the sandbox shows read-only.
+
+    The course's own notebooks (loose at the top of a folder, as in ``notebooks/`` or a release, no
+    reflection written) are validated as such: compared with a fresh build, then run comparing their
+    outputs. The instructor's review notebook is not run: it is reported skipped, with what checks it.
     """
     intake = intake or gather(Path(submissions))
     root = intake.root
     reports = [
-        NotebookReport(_student(p.path, root), p.shown, problems=[Problem(p.reason, p.hint)]) for p in intake.problems
-    ]
-    reports += [
         NotebookReport(u.file.source_id, u.file.shown, problems=[Problem(u.detail, u.hint)]) for u in intake.unmatched
     ]
+    files: list[tuple[SubmissionFile, LayoutProblem | None]] = [(file, None) for file in intake.files]
+    folders = []  # a release's readings/ and feed/: reported as empty student folders unless it is a release
+    for problem in intake.problems:
+        notebook = _loose_notebook(problem, root)
+        if notebook:  # a course notebook, or else reported with this problem below
+            files.append((notebook, problem))
+        elif problem.path.parent == root and problem.path.name in COURSE_FOLDERS and problem.path.is_dir():
+            folders.append(problem)
+        else:
+            reports.append(_layout_report(problem, root))
     loaded = Course(course)
     runs: list[tuple[NotebookReport, bytes, Reading]] = []
-    for file in intake.files:
+    course_folder = False  # a course notebook lies loose at the top: this is notebooks/ or a release
+    for file, loose in files:
         taken = load_submission(file, keep_data=True, readings=loaded.readings)
+        if loose and not (taken.data is not None and is_course_notebook(taken.extracted)):
+            reports.append(_layout_report(loose, root))
+            continue
+        course_folder = course_folder or bool(loose)
+        if taken.data is not None and not taken.ok and is_review_notebook(taken.data):
+            if week is None:  # it belongs to no week
+                reports.append(NotebookReport(file.student, file.shown, skipped=_review_skipped(file.shown)))
+            continue
         if taken.problem or taken.data is None:
             reports.append(NotebookReport(file.student, file.shown, problems=list(taken.extracted.problems)))
             continue
         data = taken.data
         try:
-            report, reading = check_submission(data, file.student, file.shown, loaded, taken.extracted)
+            report, reading = check_submission(
+                data, file.student, file.shown, loaded, taken.extracted, course_notebook=bool(loose)
+            )
         except Exception as exc:  # noqa: BLE001 - one file's surprise never stops the others
             report, reading = NotebookReport(file.student, file.shown, problems=[internal_error(exc)]), None
         if week is not None and report.week not in (week, None):
@@ -60,6 +84,8 @@ def validate(
         reports.append(report)
         if reading is not None:
             runs.append((report, data, reading))
+    if not course_folder:
+        reports += [_layout_report(problem, root) for problem in folders]
 
     pending = {id(report) for report, _, _ in runs}
 
@@ -71,7 +97,8 @@ def validate(
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
-            pool.submit(run_notebook, data, r.path.parent, timeout, sandbox, stop, memory): rep for rep, data, r in runs
+            pool.submit(run_notebook, data, r.path.parent, timeout, sandbox, stop, memory, allowed, rep.course): rep
+            for rep, data, r in runs
         }
         try:
             for done, future in enumerate(as_completed(futures), 1):
@@ -85,6 +112,30 @@ def validate(
             pool.shutdown(cancel_futures=True)
             raise
     return _sorted(reports)
+
+
+COURSE_FOLDERS = ("readings", "feed")  # what ``release`` puts beside the week's notebook
+
+
+def _loose_notebook(problem: LayoutProblem, root: Path) -> SubmissionFile | None:
+    """The notebook a layout problem is about when it lies loose at the top of a folder source, else None."""
+    path = problem.path
+    if problem.entry or not root.is_dir() or path.parent != root or not path.name.endswith(".ipynb"):
+        return None
+    if path.is_symlink() or not path.is_file():  # a link is never followed (it was reported as one)
+        return None
+    return SubmissionFile("", path, modified_at(0), source_id=path.stem)
+
+
+def _layout_report(problem: LayoutProblem, root: Path) -> NotebookReport:
+    return NotebookReport(_student(problem.path, root), problem.shown, problems=[Problem(problem.reason, problem.hint)])
+
+
+def _review_skipped(path: Path) -> Problem:
+    return Problem(
+        "the instructor's review notebook: not a submission, and validate does not run it",
+        f"check it in a fresh kernel with: python -m pytest --nbval {path}",
+    )
 
 
 def _student(path: Path, root: Path) -> str:
