@@ -130,6 +130,7 @@ def _post(post_id, author, week, parent=None, thread="r1", thread_week=1):
         "post_id": post_id,
         "parent_id": parent,
         "author": author,
+        "kind": "reflection" if parent is None else "reply",
         "week": week,  # the notebook it was written in
         "prompt_id": "p1",
         "message": f"{post_id} by {author}",
