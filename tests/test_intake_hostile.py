@@ -245,3 +245,16 @@ def test_the_per_member_limit_holds_while_archives_are_kept_open(tmp_path, nb, m
         with pytest.raises(OSError, match="more than"):
             archive.read_member(source, "inner.zip//big.ipynb")
     assert archive._KEPT is None
+
+
+def test_the_total_budget_takes_a_class_of_20000_notebooks_with_their_outputs(tmp_path):
+    """20,000 course notebooks of 450 KB (saved outputs and widget state) unpack to 9 GB: all are listed."""
+    source = tmp_path / "big-class.zip"
+    with zipfile.ZipFile(source, "w") as out:
+        for i in range(20_000):
+            out.writestr(f"s{i}_{1000 + i}_{i}_week01.ipynb", b"{}")
+        for info in out.filelist:  # the central directory, which the listing reads, says 450 KB each
+            info.file_size = 450_000
+    listed = archive.source_entries(source)
+    assert [p.reason for p in listed if isinstance(p, archive.LayoutProblem)] == []
+    assert len(listed) == 20_000

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from coursekit.intake.submission import IntakeError, LayoutProblem, modified_at
 
 MAX_ENTRY_BYTES = 100 * 1024**2  # one member, uncompressed: a notebook full of plots stays far below
-MAX_TOTAL_BYTES = 4 * 1024**3  # all members read from one source, uncompressed
+MAX_TOTAL_BYTES = 16 * 1024**3  # all members read from one source, uncompressed: 20,000 notebooks of 430 KB fit twice
 MAX_RATIO = 200  # uncompressed / compressed size of a member over RATIO_FLOOR (notebook JSON: ~5-20)
 RATIO_FLOOR = 1024**2
 MAX_ENTRIES = 100_000
