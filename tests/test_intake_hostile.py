@@ -192,6 +192,7 @@ def test_the_total_budget_is_spent_member_by_member_in_a_zip_and_across_a_folder
 class Opens:
     log: Path  # a line per zipfile.ZipFile made, here or in a forked worker: its pid and what it opened
     made: list[zipfile.ZipFile]  # those made in this process
+    most_open: int = 0  # the most files on disk open at once here
 
     def per_process(self) -> Counter:
         return Counter(tuple(line.split()) for line in self.log.read_text().splitlines())
@@ -210,6 +211,8 @@ def opens(monkeypatch, tmp_path) -> Opens:
                     out.write(f"{os.getpid()} {'memory' if isinstance(file, io.BytesIO) else Path(file).name}\n")
                 seen.made.append(self)
             super().__init__(file, mode, *args, **kwargs)
+            on_disk = sum(1 for z in seen.made if z.fp is not None and z.filename is not None)
+            seen.most_open = max(seen.most_open, on_disk)
 
     monkeypatch.setattr(zipfile, "ZipFile", Counted)
     return seen
@@ -258,3 +261,17 @@ def test_the_total_budget_takes_a_class_of_20000_notebooks_with_their_outputs(tm
     listed = archive.source_entries(source)
     assert [p.reason for p in listed if isinstance(p, archive.LayoutProblem)] == []
     assert len(listed) == 20_000
+
+
+def test_a_folder_of_students_zips_keeps_only_a_few_open(tmp_path, nb, opens, monkeypatch):
+    """Each student's zip is read once, and no more than KEEP_OPEN stay open (a class of 10,000 would run out)."""
+    monkeypatch.setattr(archive, "KEEP_OPEN", 2)
+    folder = tmp_path / "canvas"
+    folder.mkdir()
+    for i in range(5):
+        members = {"week01.ipynb": nb(f"s{i}"), "notes/week02.ipynb": nb(f"s{i} again")}
+        (folder / f"s{i}_{100 + i}_{i}_week01.zip").write_bytes(zipped(members))
+    report = collect(folder, tmp_path / "log.db", jobs=1, layout="canvas")
+    assert report.count("collected") == 5 and report.count("duplicate") == 5
+    assert opens.most_open == 2  # listing opens and closes each; reading keeps two at most
+    assert all(z.fp is None for z in opens.made)

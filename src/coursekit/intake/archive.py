@@ -17,6 +17,7 @@ import stat
 import unicodedata
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ MAX_TOTAL_BYTES = 16 * 1024**3  # all members read from one source, uncompressed
 MAX_RATIO = 200  # uncompressed / compressed size of a member over RATIO_FLOOR (notebook JSON: ~5-20)
 RATIO_FLOOR = 1024**2
 MAX_ENTRIES = 100_000
+KEEP_OPEN = 8  # archives a process keeps open at once (file descriptors): a source zip, a few students' zips
 NESTED = "//"  # joins an outer member and a member of the zip inside it: "week1.zip//week01.ipynb"
 
 NOISE_FOLDERS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
@@ -165,13 +167,18 @@ class _KeptOpen:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self.archives: dict[Path, zipfile.ZipFile] = {}
+        self.archives: OrderedDict[Path, zipfile.ZipFile] = OrderedDict()  # least recently read first
         self.last_nested: tuple[tuple[Path, str], zipfile.ZipFile] | None = None
 
     def archive(self, path: Path) -> zipfile.ZipFile:
-        if path not in self.archives:
-            self.archives[path] = zipfile.ZipFile(path)
-        return self.archives[path]
+        """The open archive at ``path``; past KEEP_OPEN (a folder of students' zips), the least recent is closed."""
+        if path in self.archives:
+            self.archives.move_to_end(path)
+            return self.archives[path]
+        while len(self.archives) >= KEEP_OPEN:
+            self.archives.popitem(last=False)[1].close()
+        opened = self.archives[path] = zipfile.ZipFile(path)
+        return opened
 
     def nested(self, path: Path, outer: str) -> zipfile.ZipFile:
         if self.last_nested is None or self.last_nested[0] != (path, outer):
