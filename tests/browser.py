@@ -52,6 +52,9 @@ def chromium() -> Iterator:
             browser.close()
 
 
+TOKEN = "coursekit-test"  # of the JupyterLab servers tests start
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -106,7 +109,7 @@ def wait_for_lab(server: subprocess.Popen, base: str, token: str, work: Path) ->
 
 
 @contextlib.contextmanager
-def jupyterlab(root_dir: Path, work: Path, token: str = "coursekit-test") -> Iterator[str]:
+def jupyterlab(root_dir: Path, work: Path, token: str = TOKEN) -> Iterator[str]:
     """Start JupyterLab (``coursekit lab``) on 127.0.0.1 at a free port; yield its base URL; stop it afterwards."""
     port = free_port()
     server = lab_process(root_dir, work, port, token)
@@ -123,11 +126,28 @@ def jupyterlab(root_dir: Path, work: Path, token: str = "coursekit-test") -> Ite
             server.wait()
 
 
+def open_notebook(browser, base: str, notebook: str, timeout: float = 60_000):
+    """A page with ``notebook`` open in the JupyterLab at ``base``, its kernel idle and nothing run yet."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(timeout)
+    page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell")
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+    return page
+
+
+def run_all(page) -> None:
+    """Run ▸ Run All Cells, from the menu as a student would."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
 def course_copy(root: Path, target: Path, notebooks: list[str]) -> Path:
     """A throwaway course folder (readings and some notebooks) so tests never touch the real one."""
     shutil.copytree(root / "readings", target / "readings")
     (target / "notebooks").mkdir(parents=True)
-    for name in notebooks:
+    for name in notebooks:  # "instructor/review.ipynb" too
+        (target / "notebooks" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / "notebooks" / name, target / "notebooks" / name)
     return target
 

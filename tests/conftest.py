@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from backends import BACKENDS, fresh_database, require_postgres
+from backends import BACKENDS, fresh_database, require_postgres, stop_throwaway
 
 from coursekit.course.reading import Reading, load_reading
 from coursekit.log.demo import filled_notebook, with_saved, write_notebook
@@ -56,6 +56,13 @@ def make_class(reading, tmp_path):
         return root
 
     return build
+
+
+@pytest.fixture(scope="session", autouse=True)
+def throwaway_postgres_server():
+    """The throwaway PostgreSQL server the first PostgreSQL test starts (when no URL is given), removed at the end."""
+    yield
+    stop_throwaway()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from coursekit.course.settings import WeekSetting, load_settings
 from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import open_database
 from coursekit.review import analytics
-from coursekit.review.report import write_report
+from coursekit.review.report import draw_report, write_report
 
 DEADLINES = {1: datetime(2026, 9, 11, 23, 59), 2: datetime(2026, 9, 18, 23, 59)}  # week 3 has none
 
@@ -211,6 +212,23 @@ def test_report_escapes_names_and_draws_dollars_as_text(tmp_path, reading):
     assert page.count("<img ") == len(PLOTS)
     for name in PLOTS:
         Image.open(tmp_path / "report" / name).verify()
+
+
+def test_report_plots_come_with_alt_text_for_the_review_notebook(tmp_path, reading):
+    """JupyterLab gives an image output no alt text: the notebook shows the plots as HTML with the page's alt."""
+    report = draw_report(HandMadeLog(), load_settings(ROOT / "course.toml"), reading, tmp_path / "report")
+    assert [p.path.name for p in report.plots] == PLOTS
+    page = report.page.read_text()
+    bundle = report._repr_mimebundle_()
+    for plot in report.plots:
+        alt = html.escape(plot.alt, quote=True)
+        assert f"src='{plot.path.name}' alt='{alt}'" in page
+        assert f"alt='{alt}'" in bundle["text/html"] and plot.alt in bundle["text/plain"]
+    assert bundle["text/html"].count("<img src='data:image/png;base64,") == len(report.plots)
+    assert report.plots[0].alt.startswith("Stacked bar chart of notebooks submitted per week") and "week 1: " in (
+        report.plots[0].alt
+    )
+    assert str(report.page) in bundle["text/plain"]
 
 
 def test_report_of_an_empty_log_says_so(tmp_path, reading, db):

@@ -204,7 +204,7 @@ def test_many_files_print_a_line_only_for_what_needs_a_look(messy_class, tmp_pat
     )
     report = pd.read_csv(default)
     assert len(report) == 30 and report.status.value_counts().to_dict() == {"collected": 27, "failed": 3}
-    assert set(report.columns) == {"status", "student", "notebook", "week", "path", "detail", "hint"}
+    assert set(report.columns) == {"status", "student", "matched_by", "notebook", "week", "path", "detail", "hint"}
 
     newer = filled_notebook(reading, 1, {reading.prompts_for(1)[0].id: "the final version"})
     write_notebook(messy_class / "student05" / "week01.ipynb", newer, mtime=1_900_000_000)

@@ -214,6 +214,76 @@ def test_moodle_flat_mode_by_name_reports_the_ambiguous_pair(tmp_path, notebook_
     assert "--moodle-worksheet" in reasons["5003"].hint
 
 
+# A roster whose logins are not e-mail addresses; Ann Lee twice, one of them with her e-mail in an Email column
+SHORT_LOGINS = [
+    ("Lee, Ann", "104", "s104", "alee1", "B", "Ann.Lee@Uni.Example"),
+    ("Lee, Ann", "105", "s105", "alee2", "B", ""),
+    ("Smith 3rd, John", "103", "s103", "jsmith3", "B", ""),
+]
+
+
+def short_login_roster(path: Path, rows=SHORT_LOGINS) -> Path:
+    lines = ["Student,ID,SIS User ID,SIS Login ID,Section,Email"]
+    path.write_text("\n".join(lines + [",".join(f'"{v}"' for v in row) for row in rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def same_name_moodle(tmp_path: Path, notebook_bytes, emails: tuple[str, str]) -> tuple[Path, Path]:
+    """A Moodle download with two students named Ann Lee, and its worksheet giving their e-mails."""
+    source = write_zip(
+        tmp_path / "NM101-Week 1-4242.zip",
+        {
+            "Ann Lee_5004_assignsubmission_file/week01.ipynb": notebook_bytes("Ann one"),
+            "Ann Lee_5005_assignsubmission_file/week01.ipynb": notebook_bytes("Ann two"),
+        },
+    )
+    sheet = tmp_path / "worksheet.csv"
+    sheet.write_text(
+        "Identifier,Full name,Email address,Status\n"
+        + "".join(f"Participant {p},Ann Lee,{e},Submitted\n" for p, e in zip((5004, 5005), emails, strict=True))
+    )
+    return source, sheet
+
+
+def test_moodle_same_names_are_told_apart_by_the_worksheets_email(tmp_path, db, notebook_bytes, monkeypatch):
+    """One e-mail is the roster's Email (in another case), the other's login part is the roster's login."""
+    monkeypatch.chdir(tmp_path)
+    source, sheet = same_name_moodle(tmp_path, notebook_bytes, ("ann.lee@uni.example", "ALee2@student.uni.example"))
+    roster = short_login_roster(tmp_path / "roster.csv")
+    given = ["--roster", str(roster), "--moodle-worksheet", str(sheet), "--settings", str(_course_toml(tmp_path))]
+    result = CliRunner().invoke(main, ["intake", str(source), *given])
+    assert result.exit_code == 0, result.output
+    assert "matched by" in result.output  # the column; its values are in intake.csv
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "intake.csv", dtype=str, keep_default_na=False)
+    assert set(table["status"]) == {"ok"}
+    by = dict(zip(table["source_id"], zip(table["student"], table["matched_by"], strict=True), strict=True))
+    assert by == {"5004": ("alee1", "e-mail (Email)"), "5005": ("alee2", "e-mail login (SIS Login ID)")}
+
+    report = tmp_path / "report.csv"
+    result = CliRunner().invoke(main, ["collect", str(source), *given, "--db", str(db), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert {r[:3] for r in stored(db).values()} == {(1, "moodle", "5004"), (1, "moodle", "5005")}
+    rows = pd.read_csv(report, dtype=str, keep_default_na=False)
+    assert sorted(zip(rows["status"], rows["student"], rows["matched_by"], strict=True)) == [
+        ("collected", "alee1", "e-mail (Email)"),
+        ("collected", "alee2", "e-mail login (SIS Login ID)"),
+    ]
+
+
+def test_moodle_same_names_whose_emails_the_roster_lacks_are_not_asked_for_the_worksheet(tmp_path, notebook_bytes):
+    source, sheet = same_name_moodle(tmp_path, notebook_bytes, ("ann.lee@uni.example", "annlee@uni.example"))
+    rows = [(*row[:5], "") for row in SHORT_LOGINS]  # no e-mails on the roster, logins alee1 / alee2
+    roster = Roster.from_frame(read_roster(short_login_roster(tmp_path / "roster.csv", rows)))
+    intake = gather(source, roster=roster, options=Options(moodle_worksheet=sheet))
+    assert not intake.files
+    for unmatched in intake.unmatched:
+        assert len(unmatched.candidates) == 2 and "fits 2 roster students" in unmatched.reason
+        assert "worksheet" not in unmatched.hint  # it was given
+        assert "e-mail ann" in unmatched.hint and "Email column" in unmatched.hint
+
+
 def nbgrader_submission(inbound: Path, student: str, when: datetime, data: bytes, tag: str) -> None:
     stamp = f"{when:%Y-%m-%d %H:%M:%S}.000000 UTC"
     folder = inbound / f"{student}+week01+{stamp}+{tag}"
@@ -494,8 +564,9 @@ def test_intake_table_is_readable_at_80_columns(tmp_path, notebook_bytes, monkey
         rows = [line for line in table[1:] if line.strip()]
         assert len(rows) <= 2 * len(names), "\n".join(table)  # each name over two lines at most
         if columns == "160":
-            assert table[0].split() == ["file", "student", "notebook", "week", "submitted", "late", "source", "id"]
+            wide = ["file", "student", "matched", "by", "notebook", "week", "submitted", "late", "source", "id"]
+            assert table[0].split() == wide
             assert len(rows) == len(names) and all(any(line.startswith(n) for line in rows) for n in names)
         else:
             assert table[0].split() == ["file", "student", "week", "submitted", "late"]
-            assert "notebook and source id: in intake.csv" in result.output
+            assert "matched by, notebook and source id: in intake.csv" in result.output

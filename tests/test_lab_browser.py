@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from browser import chromium, course_copy, jupyterlab, serious_violations
+from browser import TOKEN, chromium, course_copy, jupyterlab, open_notebook, run_all, serious_violations
 from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT, filled_notebook, student_answers, write_notebook
 from images import png
@@ -14,23 +14,26 @@ from images import png
 from coursekit.cli import main
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
+from coursekit.notebook import answers
 
 NOTEBOOK = "week01-the-promise.ipynb"
-TOKEN = "coursekit-test"
 CLIPBOARD = ["clipboard-read", "clipboard-write"]
 REFLECTION = "Typed in the browser: written rules protected me when a volunteer moderator forgot."
 
 
 def open_and_run_all(browser, base: str, notebook: str):
     """Open a notebook in JupyterLab as a student would and run every cell from the Run menu."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
-    page.wait_for_selector(".jp-Notebook .jp-MarkdownCell")
-    page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page = open_notebook(browser, base, notebook)
+    run_all(page)
     return page
+
+
+def answer_first_question(page, option: int):
+    """Choose ``option`` in the self-check's first question and press Check; return the question."""
+    question = page.locator(".coursekit-quiz-question").first
+    question.locator(".widget-radio-box input").nth(option).check()
+    question.get_by_role("button", name="Check").click()
+    return question
 
 
 def quiz_cell_count(path) -> int:
@@ -54,9 +57,7 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
         page = open_and_run_all(browser, base, NOTEBOOK)
 
-        question = page.locator(".coursekit-quiz-question").first
-        question.locator(".widget-radio-box input").nth(correct).check()
-        question.get_by_role("button", name="Check").click()
+        question = answer_first_question(page, correct)
         question.locator("text=Correct.").wait_for()
         assert first_item.options[correct].explanation[:40] in question.inner_text()
 
@@ -80,8 +81,7 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
 
         # The student comes back later and runs everything again: the saved answers must survive.
         first_run = quiz_cell_count(course / "notebooks" / NOTEBOOK)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run_all(page)
         page.wait_for_function(
             """n => [...document.querySelectorAll('.jp-CodeCell')]
                 .filter(c => c.textContent.includes('widgets.Quiz('))
@@ -221,6 +221,18 @@ def test_image_pasted_into_a_reflection_reaches_the_published_page(tmp_path, rea
         site.screenshot(path=str(ARTIFACTS / "site-pasted-image.png"))
 
 
+def add_eight_words(page) -> None:
+    """Type eight words under the first reflection's placeholder; its word count follows as they are typed."""
+    cell = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
+    cell.scroll_into_view_if_needed()
+    cell.dblclick()
+    cell.locator(".cm-content").click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Rules protect the weak when moderators forget them")
+    page.wait_for_function("() => document.querySelector('.coursekit-words').textContent.startsWith('8 of at least')")
+
+
 def active_is_inside(page, selector: str) -> bool:
     return page.evaluate("s => !!document.activeElement.closest(s)", selector)
 
@@ -238,10 +250,7 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
     prompt = reading.prompts_for(2)[0]
 
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
-        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        page = open_notebook(browser, base, notebook)
         # First view, before running: a short instruction in proportional type, no internal ids, no news.
         fallback = page.locator(".coursekit-fallback").first
         fallback.wait_for()
@@ -250,8 +259,7 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
         shown = " ".join(page.locator(".jp-OutputArea-output, .jp-RenderedMarkdown").all_inner_texts())
         assert sorter.id not in shown and prompt.id not in shown and "w2-quiz" not in shown
 
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run_all(page)
         question = page.locator(".coursekit-quiz-question").nth(number - 1)
         group = page.get_by_role("radiogroup", name=f"Question {number}: {item.question}")
         group.wait_for()
@@ -290,16 +298,7 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
         # The live word count follows typing in the reflection cell before anything is run.
         count = page.locator(".coursekit-words").first
         assert count.inner_text() == f"0 of at least {prompt.min_words} words: {prompt.min_words} to go"
-        cell = page.locator(".jp-MarkdownCell", has_text="Write your reflection here").first
-        cell.scroll_into_view_if_needed()
-        cell.dblclick()
-        cell.locator(".cm-content").click()
-        page.keyboard.press("End")
-        page.keyboard.press("Enter")
-        page.keyboard.type("Rules protect the weak when moderators forget them")
-        page.wait_for_function(
-            "() => document.querySelector('.coursekit-words').textContent.startsWith('8 of at least')"
-        )
+        add_eight_words(page)
         page.keyboard.press("Shift+Enter")  # rendered: the placeholder line is still not counted
         page.wait_for_selector(".jp-MarkdownCell.jp-mod-rendered .jp-RenderedMarkdown >> text=Rules protect the weak")
         assert count.inner_text().startswith("8 of at least")
@@ -312,10 +311,7 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
 
     # Reopened before anything is run (a new server, a fresh kernel): saved widgets show, no errors.
     with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{base}/lab/tree/{notebook}?token={TOKEN}")
-        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        page = open_notebook(browser, base, notebook)
         page.locator(".coursekit-quiz").wait_for()
         page.locator(".coursekit-sorter").wait_for()
         assert page.get_by_text("Error displaying widget").count() == 0
@@ -331,3 +327,140 @@ def test_keyboard_only_word_count_reopen_and_accessibility(tmp_path, reading):
     saved = json.loads((course / "notebooks" / notebook).read_text())
     texts = {c["metadata"].get("coursekit", {}).get("prompt_id"): "".join(c["source"]) for c in saved["cells"]}
     assert "Rules protect the weak" in texts[prompt.id]
+
+
+def disabled_state(page) -> dict:
+    """What a reopened, not yet run notebook offers: banners, controls still usable, broken-link icons shown."""
+    return page.evaluate(
+        """() => {
+            const activities = [...document.querySelectorAll('.coursekit-activity')];
+            const controls = activities.flatMap(a => [...a.querySelectorAll('input, button, select, textarea')]);
+            return {
+                activities: activities.length,
+                banners: activities.filter(a => a.querySelector(':scope > .coursekit-run-first')).length,
+                controls: controls.length,
+                usable: controls.filter(c => !c.disabled).length,
+                icons: [...document.querySelectorAll('.jupyter-widgets-disconnected')]
+                    .filter(e => getComputedStyle(e, '::before').display !== 'none').length,
+            };
+        }"""
+    )
+
+
+@pytest.mark.timeout(600)
+def test_reopened_notebook_says_to_run_it_and_records_nothing_until_run(tmp_path, reading):
+    """Saved after a run, reopened on a fresh kernel and not run: every activity says to run it, none takes input.
+
+    ipywidgets shows such widgets from the saved state with no kernel behind them: a tick there looks
+    recorded but never is. After Run All Cells they work again and what the student does is recorded.
+    """
+    course = course_copy(ROOT, tmp_path / "course", [NOTEBOOK])
+    saved = course / "notebooks" / NOTEBOOK
+    first, second = reading.quiz_for(1)[:2]
+    correct = next(iter(first.correct))
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        page = open_and_run_all(browser, base, NOTEBOOK)
+        answer_first_question(page, correct)
+        page.get_by_text("Recorded your self-check: 1 of 4 correct (1 answered)").wait_for()
+        assert disabled_state(page)["banners"] == 0  # a live activity has no banner
+        save(page)
+
+    with jupyterlab(course / "notebooks", tmp_path, TOKEN) as base, chromium() as browser:
+        page = open_notebook(browser, base, NOTEBOOK)
+        page.locator(".coursekit-quiz .coursekit-run-first").wait_for()
+        state = disabled_state(page)
+        assert state["activities"] == 7 and state["controls"] > 30, state
+        assert state == {**state, "banners": 7, "usable": 0, "icons": 0}
+        banner = page.locator(".coursekit-quiz .coursekit-run-first")
+        assert banner.inner_text().startswith("Run ▸ Run All Cells to use this activity.")
+        assert "nothing you change here is checked or recorded" in banner.inner_text()
+        assert page.locator(".coursekit-stance .noUi-handle").get_attribute("aria-disabled") == "true"
+        quiz = page.locator(".coursekit-quiz-question")
+        assert quiz.first.locator("input[type=radio]").nth(correct).is_checked()  # what was saved still shows
+        tick = quiz.nth(1).locator("input[type=checkbox]").first
+        tick.click(force=True)
+        assert not tick.is_checked()
+        page.locator(".coursekit-quiz").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-week01-reopened-not-run.png"))
+
+        # The word count needs no kernel: it follows typing before the notebook is run.
+        add_eight_words(page)
+        page.keyboard.press("Shift+Enter")
+
+        run_all(page)
+        page.wait_for_function(
+            """() => document.querySelectorAll('.coursekit-activity').length === 7
+                && !document.querySelector('.coursekit-run-first, .jupyter-widgets-disconnected')"""
+        )
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        assert disabled_state(page)["usable"] == disabled_state(page)["controls"] - 3  # Try again, where unanswered
+        question = page.locator(".coursekit-quiz-question").nth(1)
+        question.locator("input[type=checkbox]").first.check()
+        question.get_by_role("button", name="Check").click()
+        page.get_by_text("Recorded your self-check: 1 of 4 correct (2 answered)").wait_for()
+        save(page)
+
+    recorded = answers.saved_answers(saved)["w1-quiz"]
+    assert [item["id"] for item in recorded["items"]] == [first.id, second.id]
+
+
+WEEK4 = "week04-saving-grace-or-tool-of-destruction.ipynb"
+
+
+@pytest.fixture(scope="module")
+def week4(tmp_path_factory):
+    """Week 4 (the stance again and the sample feed) run in JupyterLab, for the tests that follow."""
+    work = tmp_path_factory.mktemp("week4")
+    course = course_copy(ROOT, work / "course", [WEEK4])
+    with jupyterlab(course / "notebooks", work, TOKEN) as base, chromium() as browser:
+        page = open_and_run_all(browser, base, WEEK4)
+        page.locator(".coursekit-peers").wait_for()
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle")
+        yield page
+
+
+@pytest.mark.timeout(300)
+def test_stance_slider_by_keyboard_and_screen_reader(week4, reading):
+    """The handle is announced by its step's label; the next Tab reaches the reason box, whose text is recorded."""
+    page = week4
+    labels = reading.stance("saving-grace").labels
+    stance = page.locator(".coursekit-stance")
+    handle = stance.locator(".noUi-handle")
+    handle.scroll_into_view_if_needed()
+    assert handle.get_attribute("aria-valuetext") == labels[len(labels) // 2]
+    assert stance.locator("[contenteditable=true]:visible").count() == 0  # no editable readout in the tab order
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    stance.get_by_text(f"Recorded: {labels[len(labels) // 2 + 1]}").wait_for()
+    assert handle.get_attribute("aria-valuetext") == labels[len(labels) // 2 + 1]
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.placeholder") == "Optional: one line on why"
+    page.keyboard.type("Misinformation spreads through the same open doors")
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Recorded your stance: {labels[len(labels) // 2 + 1]} ").wait_for()
+    page.get_by_text('"Misinformation spreads through the same open doors"').wait_for()
+
+
+@pytest.mark.timeout(300)
+def test_peer_feed_has_headings_and_likes_say_whether_pressed(week4):
+    """Posts are headings (replies one level down); each Like is a toggle whose pressed state is announced."""
+    page = week4
+    feed = page.locator(".coursekit-peers")
+    feed.scroll_into_view_if_needed()
+    feed.get_by_role("textbox", name="Student ID").fill("ann")
+    feed.get_by_role("button", name="Show my classmates' posts").click()
+    feed.locator(".coursekit-post").first.wait_for()
+    posts = feed.locator(".coursekit-post")
+    assert feed.get_by_role("heading", level=5).count() == posts.count() > 0
+    assert feed.get_by_role("heading", level=6).count() == feed.locator(".coursekit-entry").count() - posts.count()
+    likes = feed.get_by_role("button", name="Like")
+    assert likes.count() > 0
+    assert likes.evaluate_all("bs => bs.map(b => b.getAttribute('aria-pressed'))") == ["false"] * likes.count()
+    likes.first.click()
+    feed.get_by_role("button", name="Like", pressed=True).wait_for()
+    assert feed.get_by_role("button", name="Like", pressed=True).count() == 1
+    likes.first.click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.coursekit-peers .widget-toggle-button')]"
+        ".every(b => b.getAttribute('aria-pressed') === 'false')"
+    )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import IPython.display
 import pytest
 
+from coursekit.discussion.feed import find_feed
 from coursekit.notebook import answers
-from coursekit.notebook.widgets import CaseSorter, ConceptCards, Quiz, StanceSlider
+from coursekit.notebook.frontend import KeyboardHelper
+from coursekit.notebook.widgets import CaseSorter, ConceptCards, PeerFeed, Quiz, StanceSlider
 
 
 def test_concept_cards_search_filters_cards(reading, capsys):
@@ -56,6 +58,31 @@ def test_stance_slider_records_position_and_reason(reading):
         "reason": "Wikipedia beats the alternatives",
     }
     assert answers.parse(slider.answer_record())[0].state == state
+
+
+def test_stance_slider_has_one_control_and_is_read_out_by_label(reading):
+    """No editable readout to Tab into; the position is shown and announced by its label, not its index."""
+    stance = reading.stance("saving-grace")
+    slider = StanceSlider(stance)
+    assert slider.slider.readout is False
+    assert f"At <b>{stance.labels[stance.steps // 2]}</b>" in slider.status.value
+    slider._repr_mimebundle_()
+    helper = next(c for c in slider.children if isinstance(c, KeyboardHelper))
+    assert helper.steps == list(stance.labels) and ".noUi-handle" in helper.labels
+    quiz = Quiz(reading.quiz_for(1))
+    quiz._repr_mimebundle_()
+    assert next(c for c in quiz.children if isinstance(c, KeyboardHelper)).steps == []  # no slider there
+
+
+def test_feed_posts_are_headings_and_replies_one_level_down(tmp_path, reading):
+    feed = PeerFeed(find_feed(3, reading, start=tmp_path))
+    posts = feed.show("anyone")
+    entries = [e for box in feed.area.children for e in box.children[0].children]
+    assert posts and len(entries) > len(posts)  # the sample has replies under its posts
+    for entry in entries:
+        post = next(p for p in feed.feed.posts if p.id == entry.post_id)
+        level = 6 if post.parent_id else 5
+        assert entry.children[0].value.startswith(f"<h{level} ") and f"{post.author}<small" in entry.children[0].value
 
 
 def test_case_sorter_feedback_per_case(reading):

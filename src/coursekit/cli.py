@@ -318,7 +318,8 @@ def _intake_shown(ok, width: int) -> Table:
     """The files that would be collected, one line each where the terminal allows.
 
     The file name is what a TA looks for, so it gets the room: every other column stays on one line,
-    and below ``INTAKE_FULL_WIDTH`` columns the notebook and source id (both in the CSV) are left out.
+    and below ``INTAKE_FULL_WIDTH`` columns the rule that matched, the notebook and source id (all in the CSV)
+    are left out.
     """
     import pandas as pd
 
@@ -327,6 +328,7 @@ def _intake_shown(ok, width: int) -> Table:
     shown.add_column("file", overflow="fold", ratio=None if full else 1)
     shown.add_column("student", overflow="fold")
     if full:
+        shown.add_column("matched by", overflow="fold")
         shown.add_column("notebook", overflow="fold")
     for column in ("week", "submitted", "late"):
         shown.add_column(column, no_wrap=True)
@@ -336,7 +338,7 @@ def _intake_shown(ok, width: int) -> Table:
         late = Text("late", style="bold red") if row.late is not None and bool(row.late) else Text("")
         week = "" if row.week is None or row.week is pd.NA else str(row.week)
         cells = [Text(printable(row.file)), Text(printable(row.student))]
-        cells += [Text(printable(row.notebook))] if full else []
+        cells += [Text(printable(row.matched_by)), Text(printable(row.notebook))] if full else []
         cells += [Text(week), Text(f"{row.submitted_at:%Y-%m-%d %H:%M}"), late]
         cells += [Text(printable(row.source_id))] if full else []
         shown.add_row(*cells)
@@ -358,7 +360,10 @@ def intake(csv_out: Path, **source) -> None:
     ok = table[table["status"] == "ok"]
     console.print(_intake_shown(ok, console.width))
     if len(ok) and console.width < INTAKE_FULL_WIDTH:
-        say(f"(notebook and source id: in {csv_out}, or in a terminal {INTAKE_FULL_WIDTH} columns wide)", "dim")
+        say(
+            f"(matched by, notebook and source id: in {csv_out}, or in a terminal {INTAKE_FULL_WIDTH} columns wide)",
+            "dim",
+        )
     rest = table[~table["status"].isin(["ok"])]
     if len(rest):
         say("Not collected as they are:", "bold")

@@ -59,8 +59,8 @@ def record(
     )
 
 
-def as_student(file: SubmissionFile, student: str) -> SubmissionFile:
-    return replace(file, student=student)
+def as_student(file: SubmissionFile, student: str, matched_by: str = "") -> SubmissionFile:
+    return replace(file, student=student, matched_by=matched_by)
 
 
 def not_notebook(entry: Entry, what: str = "") -> LayoutProblem:

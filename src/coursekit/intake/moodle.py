@@ -24,7 +24,8 @@ FOLDER = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-
 FLAT = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.+)$")
 BLIND = "Participant"
 EXPECTED = "Full Name_participantid_assignsubmission_file/ or ..._file_name.ipynb"
-WORKSHEET_IDS = ("Email address", "Username", "ID number")
+WORKSHEET_IDS = ("Username", "ID number")  # shown when the site lists them as identity fields
+WORKSHEET_EMAIL = "Email address"
 BLIND_HINT = "blind marking hides the student: pass Moodle's grading worksheet with --moodle-worksheet"
 
 
@@ -57,7 +58,8 @@ def _claim(name: str, pid: str, worksheet: dict[str, dict[str, str]]) -> Claim:
     person = worksheet.get(pid)
     if person is not None:
         ids = tuple(person[c] for c in WORKSHEET_IDS if person.get(c))
-        return Claim(ids=ids, names=(person.get("Full name", ""),))
+        emails = (person[WORKSHEET_EMAIL],) if person.get(WORKSHEET_EMAIL) else ()
+        return Claim(ids=ids, emails=emails, names=(person.get("Full name", ""),))
     if name == BLIND:
         return Claim(hint=BLIND_HINT)
     return Claim(names=(name,), hint="pass Moodle's grading worksheet with --moodle-worksheet to match by e-mail")

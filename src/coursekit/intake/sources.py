@@ -136,7 +136,7 @@ def gather(
         if match.student is None:
             intake.unmatched.append(Unmatched(item.file, match.reason, match.candidates, match.hint))
         else:
-            intake.files.append(as_student(item.file, match.student))
+            intake.files.append(as_student(item.file, match.student, match.rule))
     if not intake.files and not intake.unmatched and not intake.skipped:
         raise IntakeError(f"{root}: no notebooks found in the {layout} layout; check the folder or pass --layout")
     return intake

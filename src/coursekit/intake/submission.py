@@ -46,6 +46,7 @@ class SubmissionFile:
     late: bool | None = None  # None: the source does not say; the course deadline decides
     source: str = "folder"  # which intake source found it
     source_id: str = ""  # the student's id in that source (folder name, Canvas user id, ...)
+    matched_by: str = ""  # the roster rule that gave ``student`` ("e-mail (Email)", "name", ...); "" without a roster
 
     @property
     def origin(self) -> str:

@@ -15,6 +15,7 @@ COLUMNS = [
     "status",  # ok, problem (read but not a sound notebook), unmatched, failed (not read), skipped
     "file",
     "student",
+    "matched_by",  # the roster rule that found the student: id, e-mail, e-mail login, name
     "notebook",
     "week",
     "submitted_at",
@@ -39,6 +40,7 @@ def intake_table(intake: Intake, options: Options | None = None) -> pd.DataFrame
     rows: list[dict[str, object]] = []
     for file in intake.files:
         row: dict[str, object] = dict(file=_shown(file.shown, intake.root), student=file.student, source=file.source)
+        row["matched_by"] = file.matched_by
         row |= dict(source_id=file.source_id, submitted_at=file.submitted_at)
         try:
             extracted = extract(file.read_bytes(), Path(file.name).stem)
@@ -76,4 +78,4 @@ def intake_table(intake: Intake, options: Options | None = None) -> pd.DataFrame
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["week"] = table["week"].astype("Int64")
-    return table.fillna({"student": "", "notebook": "", "source_id": "", "reason": "", "hint": ""})
+    return table.fillna({c: "" for c in ("student", "matched_by", "notebook", "source_id", "reason", "hint")})

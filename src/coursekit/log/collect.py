@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from operator import attrgetter
 from pathlib import Path
 
@@ -262,7 +263,9 @@ def _skippable(file: SubmissionFile, seen: TrackedFile | None) -> bool:
 
 
 def _result(file: SubmissionFile, notebook: str, week: int | None, status: str, detail="", hint="", notes=()):
-    return FileResult(file.path, file.student, notebook, status, detail, hint, week, file.entry, tuple(notes))
+    return FileResult(
+        file.path, file.student, notebook, status, detail, hint, week, file.entry, tuple(notes), file.matched_by
+    )
 
 
 def _claim(
@@ -348,15 +351,12 @@ class _Writer:
             self.batch = Batch(self.engine)
             for result in self.waiting:
                 self.finish(
-                    FileResult(
-                        result.path,
-                        result.student,
-                        result.notebook,
-                        FAILED,
-                        f"database error while saving: {exc.__class__.__name__}: {schema.driver_message(exc)}",
-                        "nothing of this file was stored; fix the database and run collect again",
-                        result.week,
-                        result.entry,
+                    replace(
+                        result,
+                        status=FAILED,
+                        detail=f"database error while saving: {exc.__class__.__name__}: {schema.driver_message(exc)}",
+                        hint="nothing of this file was stored; fix the database and run collect again",
+                        notes=(),
                     )
                 )
         else:

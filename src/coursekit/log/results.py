@@ -22,7 +22,7 @@ FAILED = "failed"
 UNMATCHED = "unmatched"  # its sender fits no roster student, or several: not stored
 SKIPPED = "skipped"  # not a notebook, or clutter (__MACOSX): reported, not a failure
 STATUSES = (COLLECTED, UPDATED, UNCHANGED, DUPLICATE, FAILED, UNMATCHED, SKIPPED)
-REPORT_COLUMNS = ("status", "student", "notebook", "week", "path", "detail", "hint")
+REPORT_COLUMNS = ("status", "student", "matched_by", "notebook", "week", "path", "detail", "hint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,7 @@ class FileResult:
     week: int | None = None
     entry: str = ""  # the member, when ``path`` is an archive
     notes: tuple[str, ...] = ()  # what was stored only in part (a reply to a missing post, ...)
+    matched_by: str = ""  # the roster rule that found the student (SubmissionFile.matched_by)
 
     @property
     def origin(self) -> str:
@@ -80,7 +81,7 @@ def write_report(report: CollectReport, path: Path) -> Path:
     """Every file's outcome as CSV, one row per file, through the one spreadsheet-safe writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = (
-        (r.status, r.student, r.notebook, "" if r.week is None else r.week, r.origin, r.detail, r.hint)
+        (r.status, r.student, r.matched_by, r.notebook, "" if r.week is None else r.week, r.origin, r.detail, r.hint)
         for r in report.results
     )
     write_rows(REPORT_COLUMNS, rows, path)

@@ -1,7 +1,8 @@
 """ipywidgets over the reading model: a thin layer, with the grading logic in ``coursekit.notebook.quiz``.
 
 Constructors print nothing. Where no widget frontend runs (GitHub, nbviewer, nbval) a widget
-shows readable text instead of its Python repr, so a stored output says what the widget asks.
+shows readable text instead of its Python repr, so a stored output says what the widget asks
+(``coursekit.notebook.frontend``, with the word count and the activities' browser helpers).
 Widgets that take answers record them in a display output that is saved with the notebook
 (see ``coursekit.notebook.answers``).
 """
@@ -10,88 +11,23 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import anywidget
 import ipywidgets as w
-import traitlets
 from traitlets import TraitError
 
 from coursekit.course.problems import UnknownItem
-from coursekit.course.reading import Prompt, QuizItem, Sorter, Stance, Term
+from coursekit.course.reading import QuizItem, Sorter, Stance, Term
 from coursekit.discussion.feed import Feed, FeedPost, assigned_roots, replies_to_you
 from coursekit.discussion.images import ACCEPTED_TYPES, ImageRefused, clean_image, data_uri
 from coursekit.discussion.render import posted_at, safe_html
 from coursekit.notebook import answers
-from coursekit.notebook.cells import (
-    PLACEHOLDER_LINES,
-    REFLECTION,
-    WORD_PATTERN,
-    cell_marker,
-    reflection_text,
-    word_count,
-)
+from coursekit.notebook.frontend import Readable
+from coursekit.notebook.frontend import WordCount as WordCount  # the notebooks call widgets.WordCount
 from coursekit.notebook.quiz import Verdict, grade, score, sorted_correctly
 
-# Readable is mixed into ipywidgets classes; to the type checker it is one, so super() resolves.
-if TYPE_CHECKING:
-    from ipywidgets import DOMWidget as _Widget
-else:
-    _Widget = object
-
-
-RUN_FIRST = "Run ▸ Run All Cells to use this activity."
 UNCHOSEN = ""  # the value of a dropdown's "Choose…" entry
-FRONTEND = Path(__file__).with_name("frontend.js")
-
-
-class KeyboardHelper(anywidget.AnyWidget):
-    """Invisible child of an activity: its keys stay out of JupyterLab's notebook shortcuts.
-
-    Without it, arrow keys in a radio group or a dropdown move to the next cell. It also makes
-    each radio group one Tab stop and names controls for screen readers (``labels``: CSS selector
-    inside the activity -> attributes). The browser half is ``frontend.js``.
-    """
-
-    _esm = FRONTEND
-    role = traitlets.Unicode("keys").tag(sync=True)
-    labels = traitlets.Dict().tag(sync=True)
-
-
-class Readable(_Widget):
-    """Mixin: a readable fallback where widgets cannot run, and keyboard/screen-reader help where they can."""
-
-    def fallback(self) -> tuple[str, list[str]]:
-        """What the activity asks (one line) and its details, for frontends without widgets."""
-        raise NotImplementedError
-
-    def fallback_text(self) -> str:
-        ask, details = self.fallback()
-        return "\n".join([f"{RUN_FIRST} {ask}", *details])
-
-    def aria_labels(self) -> dict[str, dict[str, str]]:
-        """Accessible names for controls, by CSS selector inside the activity."""
-        return {}
-
-    def _repr_mimebundle_(self, **kwargs):
-        if isinstance(self, w.Box) and not any(isinstance(c, KeyboardHelper) for c in self.children):
-            self.add_class("coursekit-activity")
-            self.children = (*self.children, KeyboardHelper(labels=self.aria_labels()))
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle  # anywidget returns (data, metadata)
-        ask, details = self.fallback()
-        data["text/plain"] = self.fallback_text()
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in details)
-        data["text/html"] = (
-            f"<div class='coursekit-fallback'><p><b>{html.escape(RUN_FIRST)}</b> {html.escape(ask)}</p>"
-            + (f"<ul>{items}</ul>" if items else "")
-            + "</div>"
-        )
-        return bundle
 
 
 class Recorder(Readable):
@@ -331,14 +267,14 @@ class StanceSlider(Recorder, w.VBox):
     def __init__(self, stance: Stance):
         self._init_recorder(stance.id)
         self.stance = stance
-        self.labels = stance.labels
+        self.labels = self.step_labels = stance.labels
         self.moved = False
         self.slider = w.SelectionSlider(
             options=[(label, i) for i, label in enumerate(self.labels)],
             value=stance.steps // 2,
             description="Your stance",
             continuous_update=False,
-            readout=True,
+            readout=False,  # its editable readout took the next Tab and the reason typed there; see status
             style={"description_width": "initial"},
             layout=w.Layout(width="95%"),
         )
@@ -348,7 +284,8 @@ class StanceSlider(Recorder, w.VBox):
             continuous_update=False,
             layout=w.Layout(width="95%"),
         )
-        self.status = w.HTML("<small>Move the slider to record your stance.</small>")
+        at = html.escape(self.labels[self.slider.value])
+        self.status = w.HTML(f"<small>At <b>{at}</b>. Move the slider to record your stance.</small>")
         self.slider.observe(lambda _: self._changed(), names="value")
         self.reason.observe(lambda _: self._changed(), names="value")
         poles = f"<small>◀ {html.escape(stance.left)} · {html.escape(stance.right)} ▶</small>"
@@ -475,41 +412,6 @@ class CaseSorter(Recorder, w.VBox):
         }
 
 
-def saved_word_count(prompt_id: str, notebook_path: str | None = None) -> int:
-    """Words in the saved reflection cell of ``prompt_id`` (0 if the notebook file cannot be read)."""
-    path = notebook_path or os.environ.get("JPY_SESSION_NAME")
-    try:
-        notebook = json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
-    except (OSError, ValueError):
-        return 0
-    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
-        marker = cell_marker(cell) if isinstance(cell, dict) else None
-        if marker and marker.get("role") == REFLECTION and marker.get("prompt_id") == prompt_id:
-            return word_count(reflection_text(cell))
-    return 0
-
-
-class WordCount(Readable, anywidget.AnyWidget):
-    """A live count of the words in the reflection cell just above, against the prompt's minimum.
-
-    The kernel cannot see unsaved cell text, so the counting happens in the browser
-    (``frontend.js``), with the same word pattern and placeholder lines as ``collect``.
-    """
-
-    _esm = FRONTEND
-    role = traitlets.Unicode("words").tag(sync=True)
-    min_words = traitlets.Int(0).tag(sync=True)
-    count = traitlets.Int(0).tag(sync=True)
-    word_pattern = traitlets.Unicode(WORD_PATTERN).tag(sync=True)
-    placeholders = traitlets.List(list(PLACEHOLDER_LINES)).tag(sync=True)
-
-    def __init__(self, prompt: Prompt, notebook_path: str | None = None):
-        super().__init__(min_words=prompt.min_words, count=saved_word_count(prompt.id, notebook_path))
-
-    def fallback(self) -> tuple[str, list[str]]:
-        return f"Word count: write at least {self.min_words} words in the cell above.", []
-
-
 class PeerFeed(Recorder, w.VBox):
     """Classmates' posts from last week's feed: read, like and reply, as under a class blog post.
 
@@ -582,12 +484,15 @@ class PeerFeed(Recorder, w.VBox):
         return self.posts
 
     def _post_html(self, post: FeedPost) -> str:
+        """A post under a heading (a reply one level down), so screen readers can jump from post to post."""
         likes = f" · liked by {post.likes}" if post.likes else ""
         when = f" · {html.escape(posted_at(post.created_at))}" if post.created_at else ""
         author = "You" if self.feed.is_by(post, self.student) else html.escape(post.author)
         week = post.week or self.feed.week
         about = f" · week {week}, {html.escape(post.prompt_title)}" if post.prompt_title else ""
-        return f"<b>{author}</b><small>{about}{when}{likes}</small>{safe_html(post.message, dict(post.images))}"
+        level = 6 if post.parent_id else 5
+        heading = f"<h{level} style='font-size:1em;margin:0.25em 0'>{author}<small style='font-weight:normal'>"
+        return f"{heading}{about}{when}{likes}</small></h{level}>{safe_html(post.message, dict(post.images))}"
 
     def _entry(self, post: FeedPost, depth: int) -> w.VBox:
         """One post or reply: its text, and a Like unless it is the student's own."""

@@ -3,7 +3,8 @@
 ``write_report`` reads the log, computes the figures with ``coursekit.review.analytics`` and writes
 ``index.html`` and PNG plots into one folder that opens without a server, a CDN or any script. All
 text goes through ``render.text``; the page's Content-Security-Policy allows only its own style (by
-hash) and images from its own folder.
+hash) and images from its own folder. ``draw_report`` does the same and also returns the plots with
+their alt texts, which the review notebook shows (an image output in JupyterLab has no alt text).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 
 from coursekit.course.reading import Reading, Stance
 from coursekit.course.settings import Settings
+from coursekit.discussion.images import data_uri
 from coursekit.discussion.render import text
 from coursekit.discussion.site import document
 from coursekit.log.frames import DiscussionLog
@@ -226,11 +229,40 @@ def _rows(rows: list[tuple[str, str]]) -> str:
     return "".join(f"<tr><th scope='row'>{text(label)}</th><td>{text(value)}</td></tr>" for label, value in rows)
 
 
+@dataclass(frozen=True)
+class Plot:
+    """A plot of the report: its PNG file and the alt text, from the data, that says what it shows."""
+
+    path: Path
+    alt: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """A written report: its page and its plots in page order, shown with their alt texts in a notebook."""
+
+    page: Path
+    plots: tuple[Plot, ...]
+
+    def _repr_mimebundle_(self, **kwargs) -> dict[str, str]:
+        note = f"Full report with tables: {self.page}"
+        figures = "".join(_img(data_uri("image/png", p.path.read_bytes()), p.alt) for p in self.plots)
+        return {
+            "text/plain": "\n\n".join([*(p.alt for p in self.plots), note]),
+            "text/html": f"{figures}<p>{text(note)}</p>",
+        }
+
+
 def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_dir: str | Path) -> Path:
     """Write ``out_dir/index.html`` and its PNG plots; return the page's path.
 
     Weeks and deadlines come from ``settings``; glossary terms and the stance scale from ``reading``.
     """
+    return draw_report(log, settings, reading, out_dir).page
+
+
+def draw_report(log: DiscussionLog, settings: Settings, reading: Reading, out_dir: str | Path) -> Report:
+    """``write_report``, returning the page and its plots."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     submissions, reflections, posts = log.submissions(), log.reflections(), log.posts()
@@ -258,15 +290,21 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
         ),
     ]
     sections = []
+    plots: list[Plot] = []
+
+    def plot(name: str, alt: str, caption: str = "") -> str:
+        plots.append(Plot(out / name, alt))
+        return _img(name, alt, caption)
+
     with rc_context({"text.parse_math": False}):  # a "$" in a student's name is text, not TeX
         alt = _plot_submissions(per_week, out / PLOTS["submissions"])
         late = f"Late: after the week's deadline in {settings.path.name}; a week without a deadline has none."
-        sections.append(f"<h2>Submissions</h2>{_img(PLOTS['submissions'], alt, late)}")
+        sections.append(f"<h2>Submissions</h2>{plot(PLOTS['submissions'], alt, late)}")
         alt = _plot_words(counts, out / PLOTS["words"])
-        sections.append(f"<h2>Reflection length</h2>{_img(PLOTS['words'], alt)}")
+        sections.append(f"<h2>Reflection length</h2>{plot(PLOTS['words'], alt)}")
         alt = _plot_concepts(concepts, out / PLOTS["concepts"])
         missed = f"Not used by anyone: {', '.join(concepts.missed)}." if concepts.missed else "Every term was used."
-        sections.append(f"<h2>Glossary concepts</h2>{_img(PLOTS['concepts'], alt)}<p>{text(missed)}</p>")
+        sections.append(f"<h2>Glossary concepts</h2>{plot(PLOTS['concepts'], alt)}<p>{text(missed)}</p>")
         stances = [s for s in reading.stances if len(s.weeks) >= 2]  # asked twice: before and after
         answers = log.answers("stance") if stances else None
         for number, stance in enumerate(stances, start=1):
@@ -274,7 +312,7 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
             shifts = analytics.stance_shift(answers, first, last, stance.id)
             name = f"stance-{number}.png"
             alt = _plot_stance(stance, shifts, first, last, out / name)
-            sections.append(f"<h2>Stance: {text(stance.left)} or {text(stance.right)}</h2>{_img(name, alt)}")
+            sections.append(f"<h2>Stance: {text(stance.left)} or {text(stance.right)}</h2>{plot(name, alt)}")
             key.append(
                 (
                     f"Mean stance shift, week {first} → week {last} ({len(shifts)} students; + is towards "
@@ -291,7 +329,7 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
         for student, row in people.iterrows()
     )
     sections.append(
-        f"<h2>Replies</h2>{_img(PLOTS['replies'], alt)}"
+        f"<h2>Replies</h2>{plot(PLOTS['replies'], alt)}"
         "<table class='people'><thead><tr><th scope='col'>student</th><th scope='col'>reflections</th>"
         "<th scope='col'>replies given</th><th scope='col'>replies received</th><th scope='col'>likes received</th>"
         f"</tr></thead><tbody>{per_student}</tbody></table>"
@@ -305,4 +343,4 @@ def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_d
     page = document(title, header, body, style=STYLE, script="", img_src="'self'")
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
-    return index
+    return Report(index, tuple(plots))
