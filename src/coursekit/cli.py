@@ -884,6 +884,10 @@ def validate(
 
     gathered, _ = _gather(**source)
     submissions = gathered.root
+    for path in allowed if sandbox else ():
+        refused = sandboxing.allow_problem(path, keep=(submissions, out.absolute()))
+        if refused:
+            _fail(refused)
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
     say(
         f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s "
