@@ -302,3 +302,20 @@ def test_the_rules_of_hiding_and_withdrawing():
     assert answered(parent, {"r1", "c1"}) == {"r1", "c1"}  # c2 hangs from both
     assert answered(parent, {"r1", "c1", "c2"}) == set()  # nobody else answered
     assert moderation.ACTIONS == (HIDE, RESTORE, WITHDRAW, "erase")
+
+
+def test_replies_hidden_under_an_erased_students_hidden_post_stay_hidden(thread, reading, db):
+    root, log, reply = thread["root"], thread["log"], thread["bob_reply"]
+    cli("moderate", "hide", reply, "--reason", "abusive", "--by", "tutor", "--db", db)
+    publish(db, root)
+    assert CEM_REPLY not in written(root)  # cem's answer under bob's hidden reply is hidden with it
+
+    said = cli("erase", "--student", "bob", "--yes", "--by", "tutor", "--db", db)
+    assert "1 post(s) that others answered kept" in said
+    assert CEM_REPLY not in set(log.posts(public=True)["message"])  # not shown again under the placeholder
+    publish(db, root)
+    assert CEM_REPLY not in written(root) and CEM_REPLY not in conversation_of(root, reading, "ann")
+    trail = moderation.audit(log.engine)
+    assert set(trail["action"]) == {HIDE, "erase"} and "bob" not in trail.to_csv()
+    cem = log.posts(hidden=True).query("author == 'cem' and kind == 'reply'").iloc[0]
+    assert cem.hidden and cem.message == CEM_REPLY  # the desk still sees it, and can restore it
