@@ -319,3 +319,15 @@ def test_replies_hidden_under_an_erased_students_hidden_post_stay_hidden(thread,
     assert set(trail["action"]) == {HIDE, "erase"} and "bob" not in trail.to_csv()
     cem = log.posts(hidden=True).query("author == 'cem' and kind == 'reply'").iloc[0]
     assert cem.hidden and cem.message == CEM_REPLY  # the desk still sees it, and can restore it
+
+
+def test_the_instructors_threads_export_keeps_hidden_posts_flagged(thread, db, tmp_path):
+    reply = thread["bob_reply"]
+    cli("moderate", "hide", reply, "--reason", "off topic", "--by", "tutor", "--db", db)
+    flat = tmp_path / "threads.csv"
+    cli("export", "--db", db, "--threads", "--out", str(flat))
+    frame = pd.read_csv(flat).set_index("id")
+    cem = frame[frame["message"] == CEM_REPLY].index[0]
+    assert frame.loc[cem, "parent_id"] == reply and reply in frame.index  # no reply points at a missing parent
+    assert set(frame.index[frame["hidden"]]) == {reply, cem}  # the hidden reply and cem's answer under it
+    assert frame.loc[thread["post"]["ann"], "hidden"] == False  # noqa: E712 - the rest is shown
