@@ -331,3 +331,17 @@ def test_the_instructors_threads_export_keeps_hidden_posts_flagged(thread, db, t
     assert frame.loc[cem, "parent_id"] == reply and reply in frame.index  # no reply points at a missing parent
     assert set(frame.index[frame["hidden"]]) == {reply, cem}  # the hidden reply and cem's answer under it
     assert frame.loc[thread["post"]["ann"], "hidden"] == False  # noqa: E712 - the rest is shown
+
+
+def test_on_postgresql_erase_rewrites_the_tables_files_not_only_marks_the_rows_free(thread, backend, db):
+    if backend != "postgresql":
+        pytest.skip("SQLite's VACUUM rewrites the whole file (the no-trace test reads it)")
+    tables = ("reflections", "reflection_versions", "replies", "likes")
+
+    def files() -> dict[str, int]:  # each table's file on the server: a plain VACUUM keeps it, with the dead rows
+        return {t: rows(db, f"select pg_relation_filenode('{t}')")[0][0] for t in tables}
+
+    before = files()
+    cli("erase", "--student", "bob", "--yes", "--db", db)
+    after = files()
+    assert all(after[t] != before[t] for t in tables), (before, after)

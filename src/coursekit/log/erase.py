@@ -207,7 +207,10 @@ def scrub(engine: Engine, tables: Sequence[str]) -> None:
     """Rewrite the storage the erased rows were in, so their bytes are gone from the files too.
 
     A deleted row stays on disk until its space is reused: SQLite's free pages and write-ahead log,
-    PostgreSQL's dead tuples. VACUUM rewrites them (outside any transaction, as both require).
+    PostgreSQL's dead tuples. SQLite's VACUUM rewrites the file; PostgreSQL's plain VACUUM only marks
+    the dead tuples free to reuse, leaving their bytes in the table's file, so there it is VACUUM
+    FULL, which writes each table (and its indexes) to a new file and drops the old one. Both run
+    outside any transaction, as both require.
     """
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
@@ -218,4 +221,4 @@ def scrub(engine: Engine, tables: Sequence[str]) -> None:
             return
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         for table in tables:
-            conn.exec_driver_sql(f'VACUUM "{table}"')
+            conn.exec_driver_sql(f'VACUUM FULL "{table}"')
