@@ -4,6 +4,10 @@ Fills a real SQLite log, opens the real ReviewDesk widget on it and changes its 
 instructor would (week, prompt, status, a text search, clearing). The baseline, measured in the
 same run, is one bare pandas boolean mask over the same table: the least any filter can cost.
 Goal: under 100 ms per change.  Run: python benchmarks/bench_review_filter.py [--reflections N]
+
+Issue 26 (loaded shared machine, one run each): before (main 39912af) opening 8.74 s, worst change
+152.8 ms, bare mask 16.2 ms (worst 9.5x the mask); after (desk-speed) opening 3.15 s, worst 24.8 ms,
+bare mask 7.5 ms (3.3x). ``bench_desk.py`` measures a fuller class, in rounds, with a read yardstick.
 """
 
 from __future__ import annotations

@@ -13,9 +13,11 @@ from backends import fresh_database, rows
 from conftest import filled_notebook, write_notebook
 from sqlalchemy import text
 
+from coursekit.course.roster import read_roster
 from coursekit.intake import load as loading
 from coursekit.intake import reader
 from coursekit.intake.extract import extract
+from coursekit.intake.identity import Roster
 from coursekit.intake.submission import SubmissionFile
 from coursekit.log.collect import collect, collect_files
 from coursekit.log.store import open_database
@@ -95,6 +97,45 @@ def test_changed_file_of_the_same_size_is_read_and_updated(make_class, db, readi
     assert statuses(report) == {"student00/week01.ipynb": "updated", "student01/week01.ipynb": "unchanged"}
     texts = rows(db, f"select text from reflections where student='student00' and prompt_id='{prompt}'")
     assert "studentXX" in texts[0][0]
+
+
+def test_a_file_of_another_size_with_the_same_time_is_read_again(make_class, db, reading, opened):
+    """A copy tool that keeps modification times: the size alone tells the file changed."""
+    root = make_class(2)
+    collect(root, db)
+    path = root / "student00" / "week01.ipynb"
+    before = path.stat()
+    prompt = reading.prompts_for(1)[0].id
+    write_notebook(path, filled_notebook(reading, 1, {prompt: "a longer answer, resubmitted " * 20}))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size != before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    opened.clear()
+    report = collect(root, db)
+    assert statuses(report) == {"student00/week01.ipynb": "updated", "student01/week01.ipynb": "unchanged"}
+    assert opened == ["student00/week01.ipynb"]
+    texts = rows(db, f"select text from reflections where student='student00' and prompt_id='{prompt}'")
+    assert texts[0][0].startswith("a longer answer, resubmitted")
+
+
+def test_after_a_roster_fix_an_unchanged_file_is_stored_for_its_new_student(make_class, db, tmp_path, opened):
+    """The file did not change, the student it belongs to did: it is read again and stored under them."""
+    root = make_class(1)
+
+    def roster(ann_id: str, bob_id: str) -> Roster:
+        path = tmp_path / "roster.csv"
+        path.write_text(
+            "Student,ID,SIS User ID,SIS Login ID,Section\n"
+            f'"Lee, Ann",1,{ann_id},ann@uni.example,A\n"Kim, Bob",2,{bob_id},bob@uni.example,A\n'
+        )
+        return Roster.from_frame(read_roster(path))
+
+    first = collect(root, db, roster=roster("student00", "bkim"))  # a typo put Bob's folder on Ann
+    assert [(r.student, r.status) for r in first.results] == [("ann@uni.example", "collected")]
+    opened.clear()
+    fixed = collect(root, db, roster=roster("alee", "student00"))
+    assert [(r.student, r.status) for r in fixed.results] == [("bob@uni.example", "collected")]
+    assert opened == ["bob@uni.example/week01.ipynb"]
+    assert ("bob@uni.example",) in rows(db, "select student from submissions")
 
 
 def test_newer_copy_after_a_first_collect_wins_and_the_old_one_is_a_duplicate(make_class, db, reading):

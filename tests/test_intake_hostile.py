@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from click.testing import CliRunner
 from conftest import filled_notebook
 
 from coursekit.cli import main
-from coursekit.intake import archive
+from coursekit.intake import archive, reader
 from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 
@@ -160,3 +163,115 @@ def test_folder_source_with_a_students_zip_and_a_symlink(tmp_path, nb, db):
     reasons = {p.path.name: p.reason for p in intake.skipped}
     assert "symbolic link" in reasons["link_102_2_week01.ipynb"] and "macOS" in reasons["__MACOSX"]
     assert collect(folder, db, layout="canvas").count("collected") == 1
+
+
+def test_the_total_budget_is_spent_member_by_member_in_a_zip_and_across_a_folders_zips(tmp_path, monkeypatch):
+    """Each member read takes its size from one budget per source: past it, the rest is refused by name."""
+    monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", 50_000)
+    notebook = b"{" + b" " * 19_998 + b"}"  # 20,000 bytes each: two fit, the third does not
+    source = tmp_path / "class.zip"
+    source.write_bytes(zipped({f"s{i}_10{i}_{i}_week01.ipynb": notebook for i in range(3)}))
+    listed = archive.source_entries(source)
+    assert [e.name for e in listed if isinstance(e, archive.Entry)] == [
+        "s0_100_0_week01.ipynb",
+        "s1_101_1_week01.ipynb",
+    ]
+    assert {p.entry: p.reason for p in listed if isinstance(p, archive.LayoutProblem)} == {
+        "s2_102_2_week01.ipynb": "the archive unpacks to more than 0 GiB in all; this member was not read"
+    }
+    folder = tmp_path / "canvas"  # a download unpacked, each student's upload a zip: one budget for all
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"s{i}_10{i}_{i}_week01.zip").write_bytes(zipped({"week01.ipynb": notebook}))
+    skipped = gather(folder, "canvas").skipped
+    assert [(p.path.name, p.entry) for p in skipped] == [("s2_102_2_week01.zip", "week01.ipynb")]
+    assert "in all" in skipped[0].reason
+
+
+@dataclass
+class Opens:
+    log: Path  # a line per zipfile.ZipFile made, here or in a forked worker: its pid and what it opened
+    made: list[zipfile.ZipFile]  # those made in this process
+    most_open: int = 0  # the most files on disk open at once here
+
+    def per_process(self) -> Counter:
+        return Counter(tuple(line.split()) for line in self.log.read_text().splitlines())
+
+
+@pytest.fixture
+def opens(monkeypatch, tmp_path) -> Opens:
+    """Every zipfile.ZipFile made from now on, in this process and in the workers it forks."""
+    seen = Opens(tmp_path / "opens.txt", [])
+    seen.log.touch()
+
+    class Counted(zipfile.ZipFile):
+        def __init__(self, file, mode="r", *args, **kwargs):
+            if mode == "r":  # opened to read (the test writing its zips is not counted)
+                with seen.log.open("a") as out:
+                    out.write(f"{os.getpid()} {'memory' if isinstance(file, io.BytesIO) else Path(file).name}\n")
+                seen.made.append(self)
+            super().__init__(file, mode, *args, **kwargs)
+            on_disk = sum(1 for z in seen.made if z.fp is not None and z.filename is not None)
+            seen.most_open = max(seen.most_open, on_disk)
+
+    monkeypatch.setattr(zipfile, "ZipFile", Counted)
+    return seen
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_collect_opens_each_archive_once_per_process_and_closes_it(tmp_path, nb, opens, monkeypatch, jobs):
+    """Reopening a zip rereads its whole index: once per member made collecting N members cost N²."""
+    monkeypatch.setattr(reader, "IN_PROCESS_BELOW", 4)
+    members = {f"s{i:02d}_{100 + i}_{i}_week01.ipynb": nb(f"s{i}") for i in range(40)}
+    members["z_200_1_week01.zip"] = zipped({f"part{i}/week0{i}.ipynb": nb(f"part{i}") for i in range(1, 4)})
+    source = tmp_path / "class.zip"
+    source.write_bytes(zipped(members))
+    report = collect(source, tmp_path / "log.db", jobs=jobs)
+    assert report.count("collected") == 41 and report.count("duplicate") == 2  # z's three notebooks: week 1 thrice
+    readers = {pid for (pid, _) in opens.per_process()} - {str(os.getpid())}
+    assert len(readers) == (0 if jobs == 1 else jobs)
+    for (pid, what), count in opens.per_process().items():
+        if pid != str(os.getpid()):  # a worker: the source once, the student's zip once
+            assert count == 1, (pid, what, count)
+    here = {what: count for (pid, what), count in opens.per_process().items() if pid == str(os.getpid())}
+    assert here == ({"class.zip": 3, "memory": 2} if jobs == 1 else {"class.zip": 2, "memory": 1})  # detect, list, read
+    assert archive._KEPT is None and all(z.fp is None for z in opens.made)  # closed at the end (here)
+
+
+def test_the_per_member_limit_holds_while_archives_are_kept_open(tmp_path, nb, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_ENTRY_BYTES", 10_000)
+    source = tmp_path / "c.zip"
+    source.write_bytes(zipped({"big.ipynb": nb("big"), "inner.zip": zipped({"big.ipynb": nb("big")})}))
+    with archive.archives_kept_open():
+        with pytest.raises(OSError, match="more than"):
+            archive.read_member(source, "big.ipynb")
+        with pytest.raises(OSError, match="more than"):
+            archive.read_member(source, "inner.zip//big.ipynb")
+    assert archive._KEPT is None
+
+
+def test_the_total_budget_takes_a_class_of_20000_notebooks_with_their_outputs(tmp_path):
+    """20,000 course notebooks of 450 KB (saved outputs and widget state) unpack to 9 GB: all are listed."""
+    source = tmp_path / "big-class.zip"
+    with zipfile.ZipFile(source, "w") as out:
+        for i in range(20_000):
+            out.writestr(f"s{i}_{1000 + i}_{i}_week01.ipynb", b"{}")
+        for info in out.filelist:  # the central directory, which the listing reads, says 450 KB each
+            info.file_size = 450_000
+    listed = archive.source_entries(source)
+    assert [p.reason for p in listed if isinstance(p, archive.LayoutProblem)] == []
+    assert len(listed) == 20_000
+
+
+def test_a_folder_of_students_zips_keeps_only_a_few_open(tmp_path, nb, opens, monkeypatch):
+    """Each student's zip is read once, and no more than KEEP_OPEN stay open (a class of 10,000 would run out)."""
+    monkeypatch.setattr(archive, "KEEP_OPEN", 2)
+    folder = tmp_path / "canvas"
+    folder.mkdir()
+    for i in range(5):
+        members = {"week01.ipynb": nb(f"s{i}"), "notes/week02.ipynb": nb(f"s{i} again")}
+        (folder / f"s{i}_{100 + i}_{i}_week01.zip").write_bytes(zipped(members))
+    report = collect(folder, tmp_path / "log.db", jobs=1, layout="canvas")
+    assert report.count("collected") == 5 and report.count("duplicate") == 5
+    assert opens.most_open == 2  # listing opens and closes each; reading keeps two at most
+    assert all(z.fp is None for z in opens.made)

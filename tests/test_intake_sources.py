@@ -19,7 +19,7 @@ from sqlalchemy import select
 from coursekit.cli import main
 from coursekit.course.roster import read_roster
 from coursekit.intake.base import Options
-from coursekit.intake.identity import Roster
+from coursekit.intake.identity import Claim, Roster
 from coursekit.intake.sources import detect, gather
 from coursekit.log.collect import collect
 from coursekit.log.schema import make_engine
@@ -499,6 +499,47 @@ def test_grades_report_and_review_desk_call_late_what_the_source_called_late(tmp
     assert submissions_per_week(log.submissions(), settings.deadline).loc[1, "late"] == 1
     desk = review_table(log, settings, None).groupby("student")["late"].first()
     assert desk["znunez@uni.example"] and not desk["jsmith3@uni.example"]
+
+
+def roster_of(tmp_path: Path, people: list[tuple[str, str, str, str, str]]) -> Roster:
+    path = tmp_path / "roster-of.csv"
+    lines = ["Student,ID,SIS User ID,SIS Login ID,Section", *(",".join(f'"{v}"' for v in row) for row in people)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Roster.from_frame(read_roster(path))
+
+
+def test_a_single_close_name_is_offered_never_taken(tmp_path):
+    """'Ann Lea' looks like the one Ann Lee on the roster: she is named as a candidate, nothing lands on her."""
+    roster = roster_of(tmp_path, [p for p in PEOPLE if p[2] != "alee2"])
+    for claim in (Claim(names=("Ann Lea",)), Claim(squeezed="leaann"), Claim(ids=("999",), names=("Lea, Ann",))):
+        match = roster.match(claim)
+        assert match.student is None, claim
+        assert match.candidates == ("Lee, Ann (alee1@uni.example)",) and "matches no roster student" in match.reason
+    folder = tmp_path / "moodle"
+    folder.mkdir()
+    (folder / "Ann Lea_5004_assignsubmission_file_week01.ipynb").write_bytes(b"{}")
+    intake = gather(folder, roster=roster, options=options())
+    assert not intake.files and [u.candidates for u in intake.unmatched] == [("Lee, Ann (alee1@uni.example)",)]
+
+
+def test_a_canvas_user_id_is_looked_up_in_the_canvas_id_column_only(tmp_path, notebook_bytes):
+    """Canvas's number is the roster's ID; a student whose SIS User ID happens to be that number is someone else."""
+    roster = roster_of(
+        tmp_path,
+        [
+            ("Lee, Ann", "201", "104", "alee1@uni.example", "A"),  # SIS User ID 104: a number, like Canvas ids
+            ("Kim, Bo", "104", "bkim", "bkim@uni.example", "A"),
+            ("Ng, Cy", "202", "105", "cng@uni.example", "A"),
+        ],
+    )
+    folder = tmp_path / "canvas"
+    folder.mkdir()
+    (folder / "kimbo_104_9001_week01.ipynb").write_bytes(notebook_bytes("Bo"))
+    (folder / "zedzed_105_9002_week01.ipynb").write_bytes(notebook_bytes("Zed"))  # nobody's Canvas id
+    intake = gather(folder, "canvas", roster=roster, options=options())
+    assert [(f.student, f.source_id) for f in intake.files] == [("bkim@uni.example", "104")]
+    (zed,) = intake.unmatched
+    assert zed.file.source_id == "105" and "id 105" in zed.reason and "matches no roster student" in zed.reason
 
 
 def test_intake_table_is_readable_at_80_columns(tmp_path, notebook_bytes, monkeypatch):

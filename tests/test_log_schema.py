@@ -191,6 +191,21 @@ def test_db_check_finds_what_is_out_of_step(db, make_class, tmp_path, monkeypatc
     assert f"1 reflections whose versions are out of step with reflection_versions (ids {last})" in result.output
 
 
+def test_db_check_finds_a_gap_in_the_version_history(db, make_class, tmp_path, monkeypatch):
+    """Versions 2..n with the latest matching the current row: only the count of versions shows version 1 is gone."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("collect", str(make_class(2)), "--db", db).exit_code == 0
+    engine = schema.make_engine(db)
+    with engine.begin() as conn:
+        gap = conn.exec_driver_sql("SELECT min(id) FROM reflections").scalar_one()
+        conn.exec_driver_sql(f"UPDATE reflection_versions SET version = version + 1 WHERE reflection_id = {gap}")
+        conn.exec_driver_sql(f"UPDATE reflections SET version = version + 1 WHERE id = {gap}")
+    result = cli("db", "check", "--db", db)
+    assert result.exit_code == 1
+    assert f"1 reflections whose versions are out of step with reflection_versions (ids {gap})" in result.output
+    assert "disagree" not in result.output  # the latest version still matches: the gap alone is found
+
+
 def test_db_check_finds_orphans_and_damage_in_sqlite(tmp_path, make_class):
     db = tmp_path / "log.db"
     cli("collect", str(make_class(2)), "--db", str(db))

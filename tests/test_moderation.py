@@ -302,3 +302,46 @@ def test_the_rules_of_hiding_and_withdrawing():
     assert answered(parent, {"r1", "c1"}) == {"r1", "c1"}  # c2 hangs from both
     assert answered(parent, {"r1", "c1", "c2"}) == set()  # nobody else answered
     assert moderation.ACTIONS == (HIDE, RESTORE, WITHDRAW, "erase")
+
+
+def test_replies_hidden_under_an_erased_students_hidden_post_stay_hidden(thread, reading, db):
+    root, log, reply = thread["root"], thread["log"], thread["bob_reply"]
+    cli("moderate", "hide", reply, "--reason", "abusive", "--by", "tutor", "--db", db)
+    publish(db, root)
+    assert CEM_REPLY not in written(root)  # cem's answer under bob's hidden reply is hidden with it
+
+    said = cli("erase", "--student", "bob", "--yes", "--by", "tutor", "--db", db)
+    assert "1 post(s) that others answered kept" in said
+    assert CEM_REPLY not in set(log.posts(public=True)["message"])  # not shown again under the placeholder
+    publish(db, root)
+    assert CEM_REPLY not in written(root) and CEM_REPLY not in conversation_of(root, reading, "ann")
+    trail = moderation.audit(log.engine)
+    assert set(trail["action"]) == {HIDE, "erase"} and "bob" not in trail.to_csv()
+    cem = log.posts(hidden=True).query("author == 'cem' and kind == 'reply'").iloc[0]
+    assert cem.hidden and cem.message == CEM_REPLY  # the desk still sees it, and can restore it
+
+
+def test_the_instructors_threads_export_keeps_hidden_posts_flagged(thread, db, tmp_path):
+    reply = thread["bob_reply"]
+    cli("moderate", "hide", reply, "--reason", "off topic", "--by", "tutor", "--db", db)
+    flat = tmp_path / "threads.csv"
+    cli("export", "--db", db, "--threads", "--out", str(flat))
+    frame = pd.read_csv(flat).set_index("id")
+    cem = frame[frame["message"] == CEM_REPLY].index[0]
+    assert frame.loc[cem, "parent_id"] == reply and reply in frame.index  # no reply points at a missing parent
+    assert set(frame.index[frame["hidden"]]) == {reply, cem}  # the hidden reply and cem's answer under it
+    assert frame.loc[thread["post"]["ann"], "hidden"] == False  # noqa: E712 - the rest is shown
+
+
+def test_on_postgresql_erase_rewrites_the_tables_files_not_only_marks_the_rows_free(thread, backend, db):
+    if backend != "postgresql":
+        pytest.skip("SQLite's VACUUM rewrites the whole file (the no-trace test reads it)")
+    tables = ("reflections", "reflection_versions", "replies", "likes")
+
+    def files() -> dict[str, int]:  # each table's file on the server: a plain VACUUM keeps it, with the dead rows
+        return {t: rows(db, f"select pg_relation_filenode('{t}')")[0][0] for t in tables}
+
+    before = files()
+    cli("erase", "--student", "bob", "--yes", "--db", db)
+    after = files()
+    assert all(after[t] != before[t] for t in tables), (before, after)

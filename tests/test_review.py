@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import random
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -10,11 +12,12 @@ from backends import fresh_database
 from classgen import make_class, roster_rows
 from conftest import ROOT, course_toml
 
+from coursekit.course.deadlines import is_late, late_column
 from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log.frames import open_log
 from coursekit.log.store import ReviewDraft, save_review
 from coursekit.review.desk import ReviewDesk, open_desk
-from coursekit.review.filters import Filters, filter_reviews, review_table
+from coursekit.review.filters import Filters, filter_reviews, matching_positions, review_table
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +180,75 @@ def test_desk_shows_roster_names_minute_times_and_wide_score_selectors(course, r
     for control in one.scores.values():
         assert control.options[0][0] == "Choose…" and (control.label == "Choose…") == (control.value == -1)
         assert control.layout.width == "32em" and control.style.description_width == "22em"
+
+
+def _searched_by_hand(table: pd.DataFrame, filters: Filters) -> list[int]:
+    """The rows a search from scratch finds, one row at a time: what the desk's cached masks must agree with."""
+    text, student = filters.text.strip().lower(), filters.student.strip().lower()
+    return [
+        i
+        for i, r in enumerate(table.itertuples())
+        if (filters.week is None or r.week == filters.week)
+        and text in f"{r.student}\n{r.name}\n{r.text}".lower()
+        and student in f"{r.student} {r.name}".lower()
+    ]
+
+
+def test_searches_typed_a_keystroke_at_a_time_find_what_a_fresh_search_finds(course, reading):
+    """The cache reads only rows earlier keystrokes and other filters left unsettled; the answer must not change."""
+    settings, roster = course
+    table = review_table(open_log(settings.database), settings, reading, roster)
+    word, who = "accountability", f"{table.iloc[5].student} {table.iloc[5]['name']}"
+    steps = [
+        *(Filters(week=2, text=word[:n]) for n in range(1, len(word) + 1)),  # typed with a week chosen
+        *(Filters(text=word[:n]) for n in range(len(word), 0, -1)),  # the week cleared, then erased
+        Filters(text="the rules"),  # pasted: nothing cached says anything about it
+        Filters(text="rules"),  # shorter than a cached needle: its hits are hits
+        Filters(text="the rules of"),
+        *(Filters(student=who[:n].upper()) for n in range(1, len(who) + 1)),  # across the id and the name
+        Filters(student=who, text="the"),
+    ]
+    cache: dict = {}
+    sizes = set()
+    for filters in steps:
+        expected = _searched_by_hand(table, filters)
+        assert matching_positions(table, filters, cache).tolist() == expected, filters
+        sizes.add(len(expected))
+    assert len(sizes) > 3 and min(sizes) < len(table)  # the steps narrow and widen
+
+
+def test_lateness_of_a_table_is_is_late_of_each_row(course):
+    """``late_column`` works column-wise; it must say what ``is_late`` says of each row (flags, gaps, no deadline)."""
+    settings, _ = course
+    rng = random.Random(2)
+    frame = pd.DataFrame(
+        {
+            "week": [rng.choice([1, 2, 3, 4, 9, None]) for _ in range(400)],
+            "submitted_at": [
+                None if rng.random() < 0.05 else datetime(2026, 9, 5) + timedelta(hours=rng.randint(0, 900))
+                for _ in range(400)
+            ],
+            "source_late": [rng.choice([None, True, False, float("nan"), pd.NA]) for _ in range(400)],
+        }
+    )
+    for each in (settings, None):
+        for part in (frame, frame.drop(columns="source_late"), frame.iloc[:0]):
+            flags = part["source_late"] if "source_late" in part else [None] * len(part)
+            expected = [
+                is_late(each, w, t, f) for w, t, f in zip(part["week"], part["submitted_at"], flags, strict=True)
+            ]
+            assert late_column(part, each).tolist() == expected
+    assert 0 < late_column(frame, settings).sum() < len(frame)
+
+
+def test_posts_without_messages_leave_out_only_the_reflections_text(course):
+    log = open_log(course[0].database)
+    full, light = log.posts(hidden=True), log.posts(hidden=True, messages=False)
+    roots = full["kind"] == "reflection"
+    assert roots.any() and (~roots).any()
+    assert light["message"][roots].isna().all()
+    pd.testing.assert_frame_equal(full.drop(columns="message"), light.drop(columns="message"))
+    assert light["message"][~roots].tolist() == full["message"][~roots].tolist()
 
 
 def test_reviewer_is_the_hub_user_or_a_staff_login_never_a_shared_one():

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from conftest import filled_notebook, student_answers, with_saved, write_notebook
 from sqlalchemy import event
 
-from coursekit.discussion.feed import Feed, FeedPost, author_key, replies_to_you, student_key
+from coursekit.discussion.feed import Feed, FeedPost, author_key, build_feed, replies_to_you, student_key
 from coursekit.discussion.threads import decide, mentioned
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
@@ -122,3 +123,39 @@ def test_replies_to_you_follow_chains_of_any_depth_once():
     assert set(widget.like_buttons) == {"c-bob", "c-bob2", "c-cem", "r-bob"}  # never her own
     assert [label for label, _ in box.target.options][:3] == ["your post", "Bob's reply", "your reply"]
     assert [p.id for p in widget.posts] == ["r-bob"]  # this week's assigned post below
+
+
+def _post(post_id, author, week, parent=None, thread="r1", thread_week=1):
+    return {
+        "post_id": post_id,
+        "parent_id": parent,
+        "author": author,
+        "kind": "reflection" if parent is None else "reply",
+        "week": week,  # the notebook it was written in
+        "prompt_id": "p1",
+        "message": f"{post_id} by {author}",
+        "created_at": pd.Timestamp(2026, 9, week * 7),
+        "like_count": 0,
+        "thread_id": thread,
+        "thread_week": thread_week,
+    }
+
+
+def test_a_weeks_feed_carries_no_reply_written_after_the_notebook_that_reads_it():
+    """Republishing week N's feed later shows replies written up to week N + 1's notebook, none after."""
+    posts = pd.DataFrame(
+        [
+            _post("r1", "ann", 1),
+            _post("r2", "bob", 2, thread="r2", thread_week=2),
+            _post("c2", "bob", 2, parent="r1"),  # written in week 2's notebook, which reads week 1's feed
+            _post("c3", "cem", 3, parent="r1"),  # week 3's notebook
+            _post("c4", "ann", 4, parent="c2"),  # week 4's, to a reply
+        ]
+    )
+
+    def carried(week: int) -> set[str]:
+        return {p["id"] for p in build_feed(posts, week, "secret", "real", ["ann", "bob", "cem"], "salt")["posts"]}
+
+    assert carried(1) == {"r1", "c2"}
+    assert carried(2) == {"r2", "r1", "c2", "c3"}
+    assert carried(3) == {"r1", "c2", "c3", "c4"}  # week 3 has no reflections; r2 has no replies

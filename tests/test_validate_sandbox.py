@@ -6,7 +6,10 @@ import errno
 import json
 import os
 import re
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from conftest import ROOT, write_notebook
 from missing import missing
@@ -174,10 +177,13 @@ def test_a_failure_only_the_sandbox_causes_says_so_and_how_to_allow_it(reading, 
     boxed = validate(("reads", "nowhere"), "--sandbox")
     reads = boxed["reads"]
     assert reads.startswith("fail ") and "FileNotFoundError" in reads
-    assert f"because the sandbox hid {data / 'prices.csv'}, which is on this machine" in reads, reads
+    assert f"the copy: {data / 'prices.csv'} is hidden if this machine has it" in reads, reads
     assert f"rerun validate with --allow-path {data / 'prices.csv'} (shown read-only) or with --no-sandbox" in reads
-    nowhere = boxed["nowhere"]  # missing everywhere: the student's mistake, not the sandbox's
-    assert "FileNotFoundError" in nowhere and "sandbox" not in nowhere and "Restart Kernel" in nowhere, nowhere
+    # Missing everywhere reads the same: the report never tells the notebook's author what this machine holds.
+    nowhere = boxed["nowhere"]
+    hidden = str(tmp_path / "not-on-this-machine.csv")
+    label = reads.replace(str(data / "prices.csv"), "PATH").split("No such file or directory")[1]
+    assert label == nowhere.replace(hidden, "PATH").split("No such file or directory")[1], (reads, nowhere)
 
     allowed = validate(("reads", "writes"), "--sandbox", "--allow-path", str(data))
     assert allowed["reads"].startswith("pass "), allowed["reads"]
@@ -190,17 +196,28 @@ def test_a_failure_only_the_sandbox_causes_says_so_and_how_to_allow_it(reading, 
     assert (data / "results.csv").read_text() == "results"
 
 
-def test_the_sandbox_is_named_only_where_this_machine_would_have_let_the_cell_pass(tmp_path):
+def test_the_sandbox_label_never_tells_what_this_machine_holds(tmp_path):
     here = tmp_path / "here.csv"
     here.write_text("x")
 
     def error(kind: str, number: int, path) -> str:
         return f"Traceback:\n  File '<cell>', line 1\n{kind}: [Errno {number}] {os.strerror(number)}: '{path}'"
 
+    def same(found, gone) -> bool:  # the label of a path this machine has, and of one it has not
+        return found is not None and tuple(t.replace(str(here), "P") for t in found) == tuple(
+            t.replace(str(gone), "P") for t in cause(error(*gone_error, gone))
+        )
+
     cause = runner.sandbox_cause
-    assert cause(error("FileNotFoundError", errno.ENOENT, here))[0].startswith(f"the sandbox hid {here}")
-    assert cause(error("FileNotFoundError", errno.ENOENT, tmp_path / "gone.csv")) is None
+    for kind, number in (("FileNotFoundError", errno.ENOENT), ("PermissionError", errno.EACCES)):
+        gone_error = (kind, number)
+        assert same(cause(error(kind, number, here)), tmp_path / "gone.csv"), kind
+    gone_error = ("OSError", errno.EROFS)
+    assert same(cause(error("OSError", errno.EROFS, here)), Path("/nowhere-writable/new.csv"))
+    assert cause(error("FileNotFoundError", errno.ENOENT, here))[0].endswith(f"{here} is hidden if this machine has it")
     assert cause(error("FileNotFoundError", errno.ENOENT, "here.csv")) is None  # relative: inside the copy
+    run_copy = os.path.join(os.path.realpath(tempfile.gettempdir()), "coursekit-validate-ab12", "notebooks", "x.csv")
+    assert cause(error("FileNotFoundError", errno.ENOENT, run_copy)) is None  # the copy's own file: the student's
     assert "unprivileged user, who may not open" in cause(error("PermissionError", errno.EACCES, here))[0]
     assert cause(error("OSError", errno.EROFS, tmp_path / "new.csv"))[0].endswith(
         "read-only (a notebook writes only in its own copy)"
@@ -209,4 +226,53 @@ def test_the_sandbox_is_named_only_where_this_machine_would_have_let_the_cell_pa
     assert cause("ZeroDivisionError: division by zero") is None
     failed = (CellResult("Cell 1", "failed", error("FileNotFoundError", errno.ENOENT, here)),)
     assert "sandbox" not in run_problems(RunResult(1, failed, "", 1.0, 20.0))[0].reason  # not sandboxed
-    assert "the sandbox hid" in run_problems(RunResult(1, failed, "", 1.0, 20.0, sandboxed=True))[0].reason
+    assert "is hidden if this machine" in run_problems(RunResult(1, failed, "", 1.0, 20.0, sandboxed=True))[0].reason
+
+
+def test_allow_path_refuses_the_whole_machine_sockets_and_other_runs_even_through_a_link(tmp_path):
+    from coursekit.validation.sandbox import allow_problem
+
+    data = tmp_path / "course-data"
+    data.mkdir()
+    (tmp_path / "root-link").symlink_to("/")
+    subs = tmp_path / "submissions"
+    (subs / "ada").mkdir(parents=True)
+    assert allow_problem(data, keep=(subs,)) == ""  # the course's data, even under /tmp (CI clones)
+    assert "whole machine" in allow_problem(Path("/"))
+    assert "whole machine" in allow_problem(tmp_path / "root-link")  # bound from its real path, /
+    assert "whole machine" in allow_problem(Path(f"{data}/../../../../../../.."))
+    for place in ("/run", "/var/run", "/proc/self", "/dev", "/sys", "/var", "/tmp", tmp_path.anchor):
+        assert allow_problem(Path(place)), place
+    assert allow_problem(subs, keep=(subs,)) and allow_problem(subs / "ada", keep=(subs,))
+    assert allow_problem(tmp_path, keep=(subs,))  # holds the submissions
+    run_copy = Path(tempfile.gettempdir()) / "coursekit-validate-x1" / "notebooks"
+    run_copy.mkdir(parents=True, exist_ok=True)
+    try:
+        assert "another notebook's run" in allow_problem(run_copy)
+    finally:
+        shutil.rmtree(run_copy.parent)
+
+
+@needs_bwrap
+def test_validate_refuses_allow_path_of_the_whole_machine_and_runs_nothing(reading, tmp_path):
+    secret = tmp_path / "ta-secret.txt"
+    secret.write_text("the TA's token")
+    (tmp_path / "data").symlink_to("/")
+    subs = tmp_path / "submissions"
+    through = f"{tmp_path / 'data'}{secret}"  # the whole machine, seen through the allowed link
+    write_notebook(subs / "ada" / "week01.ipynb", submission(reading, READS.format(path=through)))
+    out = tmp_path / "out"
+    result = run(
+        "validate",
+        str(subs),
+        "--sandbox",
+        "--allow-path",
+        str(tmp_path / "data"),
+        "--course",
+        str(ROOT),
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 2, result.stdout
+    assert "is the whole machine" in result.stdout + result.stderr
+    assert not out.exists() and "ada" not in result.stdout and "the TA's token" not in result.stdout

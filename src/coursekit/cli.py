@@ -471,7 +471,9 @@ def collect(
 @click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of standard output.")
 @click.option("--history", is_flag=True, help="CSV only: every version of every reflection.")
-@click.option("--threads", is_flag=True, help="CSV only: one row per post or reply (id, parent_id, author, ...).")
+@click.option(
+    "--threads", is_flag=True, help="CSV only: one row per post or reply (id, parent_id, author, ..., hidden)."
+)
 def export(
     settings_path: Path | None, db: str | None, fmt: str, out: Path | None, history: bool, threads: bool
 ) -> None:
@@ -481,7 +483,7 @@ def export(
     if history and fmt != "csv":
         _fail("--history is a CSV: use it with --format csv (the default)")
     log = _open(settings_path, db)
-    frame = thread_table(log.posts()) if threads else log.history() if history else log.reflections()
+    frame = thread_table(log.posts(hidden=True)) if threads else log.history() if history else log.reflections()
     if fmt == "csv":
         if out:
             write_csv(frame, out)
@@ -904,6 +906,10 @@ def validate(
 
     gathered, _ = _gather(**source)
     submissions = gathered.root
+    for path in allowed if sandbox else ():
+        refused = sandboxing.allow_problem(path, keep=(submissions, out.absolute()))
+        if refused:
+            _fail(refused)
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
     limits = f"each stopped after {timeout:g} s and limited to {memory:,} MiB per process"
     with contextlib.ExitStack() as stack:

@@ -49,7 +49,16 @@ def late_flags(
 
 
 def late_column(frame: pd.DataFrame, settings: Settings | None) -> pd.Series:
-    """Lateness of each row of a frame with ``week`` and ``submitted_at`` (and the source's flag, if any)."""
+    """Lateness of each row of a frame with ``week`` and ``submitted_at`` (and the source's flag, if any).
+
+    ``is_late`` for every row, done column-wise: the review desk asks for 50,000 rows at once.
+    """
     column = "source_late" if "source_late" in frame.columns else "late"  # the log stores it as source_late
-    source = frame[column] if column in frame.columns else None
-    return pd.Series(late_flags(settings, frame["week"], frame["submitted_at"], source), index=frame.index, dtype=bool)
+    deadlines = {w.week: pd.Timestamp(w.deadline) for w in settings.weeks if w.deadline is not None} if settings else {}
+    due = pd.to_numeric(frame["week"], errors="coerce").map(deadlines)
+    late = (pd.to_datetime(frame["submitted_at"]) > pd.to_datetime(due)).to_numpy(dtype=bool, copy=True)  # NaT: no
+    if column in frame.columns:
+        source = frame[column]
+        given = source.map(_given).to_numpy(dtype=bool)
+        late[given] = [bool(flag) for flag in source[given]]
+    return pd.Series(late, index=frame.index, dtype=bool)

@@ -4,7 +4,8 @@ A student's image is untrusted bytes. We never pass them on: each is opened with
 the four formats (so SVG, HTML or a PDF renamed ``.png`` is refused whatever its name says), its size
 is checked from the header before any pixel is decoded (a decompression bomb is refused cheaply), it
 is decoded in full (a truncated or corrupt file is refused), and a new file is written from the
-pixels alone. Re-encoding drops every piece of metadata, EXIF with a phone's GPS position included.
+pixels alone, converted to sRGB when the file carried a colour profile. Re-encoding drops every piece
+of metadata: EXIF with a phone's GPS position, XMP, a JPEG's comment, PNG text chunks, ICC profiles.
 JPEG stays JPEG; the others become PNG (an animated GIF keeps its first frame). Pages then show the
 re-encoded bytes only, as ``data:`` URIs built by ``data_uri``.
 """
@@ -19,7 +20,7 @@ import warnings
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
 ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")  # what upload pickers offer
@@ -86,14 +87,54 @@ def clean_image(name: str, data: bytes) -> PostImage:
 def _reencode(name: str, picture: Image.Image, kind: str) -> PostImage:
     if max(picture.size) > MAX_SIDE:
         picture.thumbnail((MAX_SIDE, MAX_SIDE))
-    if kind == "JPEG":
-        picture = picture.convert("RGB")
-    elif picture.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
-        picture = picture.convert("RGBA")
+    picture = _pixels_only(picture, kind)
     out = io.BytesIO()
-    # No exif=, icc_profile= or pnginfo=: nothing but pixels is written.
+    # A new image without ``info``: no comment, ICC profile, EXIF or text for Pillow to copy into the file.
     picture.save(out, format=kind, **({"quality": 85} if kind == "JPEG" else {"compress_level": 6}))
     return PostImage(name, OUTPUT_TYPES[kind], picture.width, picture.height, out.getvalue())
+
+
+def _has_alpha(picture: Image.Image) -> bool:
+    return picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info
+
+
+def _pixels_only(picture: Image.Image, kind: str) -> Image.Image:
+    """``picture``'s pixels, in sRGB, in a new image that carries nothing else.
+
+    Pillow's savers copy a JPEG's comment and an ICC profile from the image they are given, so the
+    pixels are moved into a fresh image; a profile is applied first, so the colours stay as shown.
+    """
+    alpha = kind == "PNG" and _has_alpha(picture)
+    target = "RGBA" if alpha else "RGB"
+    if icc := picture.info.get("icc_profile"):
+        picture = _to_srgb(picture, icc, target)
+    if (
+        picture.mode not in ("1", "L", "LA", "RGB", "RGBA")  # palettes and the rarer modes: plain colour
+        or (alpha and picture.mode not in ("LA", "RGBA"))  # transparency kept as an alpha channel
+        or (kind == "JPEG" and picture.mode not in ("L", "RGB"))
+    ):
+        picture = picture.convert(target)
+    return Image.frombytes(picture.mode, picture.size, picture.tobytes())
+
+
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+def _to_srgb(picture: Image.Image, icc: bytes, mode: str) -> Image.Image:
+    """The picture converted from its embedded colour profile to sRGB, the colours every browser assumes.
+
+    A profile littleCMS cannot use (damaged, or for another colour space) is ignored: the pixels are
+    kept as they are, colours perhaps a little off, rather than refusing the student's image.
+    """
+    if picture.mode != mode and not (picture.mode in ("L", "CMYK") and mode == "RGB"):
+        picture = picture.convert(mode)
+    try:
+        converted = ImageCms.profileToProfile(
+            picture, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode=mode
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return picture
+    return converted if converted is not None else picture
 
 
 def data_uri(mime: str, data: bytes) -> str:

@@ -5,7 +5,8 @@ or as a ``LayoutProblem`` saying why it was not read and what to do. Nothing is 
 disk: zip members are read in place, a zip inside the source (a student who zipped their
 notebook) is opened in memory, one level deep. Hostile archives are refused entry by entry:
 paths that leave the archive, symbolic links, encrypted members, and members over the size
-limits below (stated in the README), so one bad upload never stops the others.
+limits below (stated in the README), so one bad upload never stops the others. A run that reads
+many members (``reader``) keeps each archive open, with its index, for as long as it reads.
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ import stat
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from coursekit.intake.submission import IntakeError, LayoutProblem, modified_at
 
 MAX_ENTRY_BYTES = 100 * 1024**2  # one member, uncompressed: a notebook full of plots stays far below
-MAX_TOTAL_BYTES = 4 * 1024**3  # all members read from one source, uncompressed
+MAX_TOTAL_BYTES = 16 * 1024**3  # all members read from one source, uncompressed: 20,000 notebooks of 430 KB fit twice
 MAX_RATIO = 200  # uncompressed / compressed size of a member over RATIO_FLOOR (notebook JSON: ~5-20)
 RATIO_FLOOR = 1024**2
 MAX_ENTRIES = 100_000
+KEEP_OPEN = 8  # archives a process keeps open at once (file descriptors): a source zip, a few students' zips
 NESTED = "//"  # joins an outer member and a member of the zip inside it: "week1.zip//week01.ipynb"
 
 NOISE_FOLDERS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
@@ -109,8 +113,8 @@ def _noise(parts: tuple[str, ...] | list[str]) -> str:
 class _Budget:
     """What one source may still unpack: the zip-bomb limit over all its members."""
 
-    left: int = MAX_TOTAL_BYTES
-    entries: int = MAX_ENTRIES
+    left: int = field(default_factory=lambda: MAX_TOTAL_BYTES)  # read when made: tests lower the limits
+    entries: int = field(default_factory=lambda: MAX_ENTRIES)
 
 
 def _limit_problem(info: zipfile.ZipInfo, budget: _Budget) -> str:
@@ -128,10 +132,17 @@ def _limit_problem(info: zipfile.ZipInfo, budget: _Budget) -> str:
 
 
 def read_member(path: Path, member: str) -> bytes:
-    """The bytes of an archive member (``outer//inner`` for a zip in a zip), never more than the limit."""
+    """The bytes of an archive member (``outer//inner`` for a zip in a zip), never more than the limit.
+
+    Inside ``archives_kept_open`` the archive (and the last zip a student uploaded inside it) stays
+    open between calls; otherwise it is opened for this member alone.
+    """
+    outer, _, inner = member.partition(NESTED)
     try:
+        if (kept := _kept()) is not None:
+            archive = kept.nested(path, outer) if inner else kept.archive(path)
+            return _read_bounded(archive, inner or outer)
         with zipfile.ZipFile(path) as archive:
-            outer, _, inner = member.partition(NESTED)
             data = _read_bounded(archive, outer)
             if not inner:
                 return data
@@ -143,6 +154,87 @@ def read_member(path: Path, member: str) -> bytes:
         raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, RuntimeError, NotImplementedError) as exc:
         raise ArchiveError(f"{member}: damaged or unreadable member ({exc})") from exc
+
+
+class _KeptOpen:
+    """The archives one process reads members from, each opened once and its index kept.
+
+    Reopening a zip rereads its whole central directory, so reading every member of an N-member
+    zip that way costs N²; a zip a student uploaded inside it would be unpacked once per member.
+    Only the last nested zip is kept (its members are read one after another): at most
+    ``MAX_ENTRY_BYTES`` held in memory. The per-member limits still apply to every read.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.archives: OrderedDict[Path, zipfile.ZipFile] = OrderedDict()  # least recently read first
+        self.last_nested: tuple[tuple[Path, str], zipfile.ZipFile] | None = None
+
+    def archive(self, path: Path) -> zipfile.ZipFile:
+        """The open archive at ``path``; past KEEP_OPEN (a folder of students' zips), the least recent is closed."""
+        if path in self.archives:
+            self.archives.move_to_end(path)
+            return self.archives[path]
+        while len(self.archives) >= KEEP_OPEN:
+            self.archives.popitem(last=False)[1].close()
+        opened = self.archives[path] = zipfile.ZipFile(path)
+        return opened
+
+    def nested(self, path: Path, outer: str) -> zipfile.ZipFile:
+        if self.last_nested is None or self.last_nested[0] != (path, outer):
+            data = _read_bounded(self.archive(path), outer)
+            self._close_nested()
+            self.last_nested = ((path, outer), zipfile.ZipFile(io.BytesIO(data)))
+        return self.last_nested[1]
+
+    def _close_nested(self) -> None:
+        if self.last_nested is not None:
+            self.last_nested[1].close()
+            self.last_nested = None
+
+    def close(self) -> None:
+        self._close_nested()
+        for archive in self.archives.values():
+            archive.close()
+        self.archives.clear()
+
+
+_KEPT: _KeptOpen | None = None
+
+
+def _kept() -> _KeptOpen | None:
+    """This process's open archives; a forked worker never uses the ones it inherited (shared offsets)."""
+    global _KEPT
+    if _KEPT is not None and _KEPT.pid != os.getpid():
+        _KEPT = _KeptOpen()
+    return _KEPT
+
+
+def keep_archives_open() -> Callable[[], None]:
+    """Keep archives open for ``read_member`` from now on; returns what closes them (a worker's lifetime)."""
+    global _KEPT
+    kept = _kept()
+    if kept is not None:
+        return lambda: None  # an outer caller keeps them open and closes them
+    _KEPT = kept = _KeptOpen()
+
+    def close() -> None:
+        global _KEPT
+        kept.close()
+        if _KEPT is kept:
+            _KEPT = None
+
+    return close
+
+
+@contextmanager
+def archives_kept_open() -> Iterator[None]:
+    """Within this block ``read_member`` opens each archive once; all are closed when it ends."""
+    close = keep_archives_open()
+    try:
+        yield
+    finally:
+        close()
 
 
 def _read_bounded(archive: zipfile.ZipFile, name: str) -> bytes:

@@ -17,8 +17,10 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.util import Finalize
 
 from coursekit.course.reading import Readings
+from coursekit.intake.archive import archives_kept_open, keep_archives_open
 from coursekit.intake.extract import Extracted, Problem
 from coursekit.intake.load import load_submission
 from coursekit.intake.submission import SubmissionFile
@@ -77,8 +79,17 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _start_worker(parent: int) -> None:
+    """Worker initializer: die with collect, and keep each archive open while the worker lives.
+
+    A worker reads many members of one zip; the finalizer closes them when the pool shuts it down.
+    """
+    _die_with_parent(parent)
+    Finalize(None, keep_archives_open(), exitpriority=0)
+
+
 def _pool(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_die_with_parent, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_start_worker, initargs=(os.getpid(),))
 
 
 def _alone(file: SubmissionFile, readings: Readings | None) -> Extracted:
@@ -105,13 +116,20 @@ def read_all(
     """
     jobs = jobs or default_jobs()
     if jobs == 1 or len(files) < IN_PROCESS_BELOW:
-        return (read_safely(file, readings) for file in files)
+        return _in_process(files, readings)
     chunks = [list(files[start : start + CHUNK]) for start in range(0, len(files), CHUNK)]
     pool = _pool(jobs)
     in_flight = deque(
         (chunk, pool.submit(_read_chunk, chunk, readings)) for chunk in chunks[: jobs * IN_FLIGHT_PER_WORKER]
     )
     return _in_order(chunks, in_flight, pool, jobs, readings)
+
+
+def _in_process(files: Sequence[SubmissionFile], readings: Readings | None) -> Generator[Extracted, None, None]:
+    """Each file read here, each archive opened once; closed when the caller is done (or closes this)."""
+    with archives_kept_open():
+        for file in files:
+            yield read_safely(file, readings)
 
 
 def _in_order(

@@ -125,6 +125,25 @@ def _placeholders(conn: Connection, students: Sequence[str]) -> list[dict]:
     ]
 
 
+def _left_uncovered(conn: Connection, students: Sequence[str]) -> dict[str, str]:
+    """Posts of others hidden only by hanging under a hidden post of ``students``: post id -> author.
+
+    Erasing the students deletes the moderation rows of their posts, so without a row of their own
+    these replies would be shown again under the placeholder.
+    """
+    everything = moderation.posts(conn)
+    wanted = set(students)
+    theirs = {post for post, p in everything.items() if p.author in wanted}
+    hidden_now = moderation.hidden(conn)
+    if not hidden_now & theirs:
+        return {}
+    parent: dict[str, str | None] = {post: None for post in conn.execute(select(reflections.c.post_id)).scalars()}
+    for table in (replies, removed_posts):
+        parent |= {row.post_id: row.parent_id for row in conn.execute(select(table.c.post_id, table.c.parent_id))}
+    under = moderation.with_replies(hidden_now & theirs, parent) - theirs - hidden_now
+    return {post: everything[post].author for post in sorted(under) if parent.get(post) in theirs}
+
+
 def known(engine: Engine, students: Iterable[str]) -> list[str]:
     """Those of ``students`` the log holds anything of (a submission, a review, a file record)."""
     wanted = sorted(set(students))
@@ -168,9 +187,12 @@ def erase(engine: Engine, students: Iterable[str], actor: str, why: str, apply: 
 
     def work(conn: Connection) -> Erasure:
         kept = _placeholders(conn, wanted)
+        uncovered = _left_uncovered(conn, wanted)
         if kept:
             conn.execute(removed_posts.insert(), kept)
         counts = {name: conn.execute(table.delete().where(which)).rowcount for name, table, which in _theirs(wanted)}
+        for post, author in uncovered.items():
+            moderation.record_hidden_under_erased(conn, post, author, actor)
         erasure = Erasure(wanted, counts, len(kept), applied=True)
         people = f"{len(wanted)} student(s)" if len(wanted) > 1 else "a student"
         moderation.record_erasure(conn, actor, f"{why}: erased {people}, {erasure.total} row(s)")
@@ -185,7 +207,10 @@ def scrub(engine: Engine, tables: Sequence[str]) -> None:
     """Rewrite the storage the erased rows were in, so their bytes are gone from the files too.
 
     A deleted row stays on disk until its space is reused: SQLite's free pages and write-ahead log,
-    PostgreSQL's dead tuples. VACUUM rewrites them (outside any transaction, as both require).
+    PostgreSQL's dead tuples. SQLite's VACUUM rewrites the file; PostgreSQL's plain VACUUM only marks
+    the dead tuples free to reuse, leaving their bytes in the table's file, so there it is VACUUM
+    FULL, which writes each table (and its indexes) to a new file and drops the old one. Both run
+    outside any transaction, as both require.
     """
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
@@ -196,4 +221,4 @@ def scrub(engine: Engine, tables: Sequence[str]) -> None:
             return
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         for table in tables:
-            conn.exec_driver_sql(f'VACUUM "{table}"')
+            conn.exec_driver_sql(f'VACUUM FULL "{table}"')

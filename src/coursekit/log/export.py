@@ -62,8 +62,18 @@ THREAD_COLUMNS = {
 
 
 def thread_table(posts: pd.DataFrame) -> pd.DataFrame:
-    """The discussion as the flat table discussion exports use: one row per post or reply."""
-    return posts[list(THREAD_COLUMNS)].rename(columns=THREAD_COLUMNS)
+    """The discussion as the flat table discussion exports use: one row per post or reply.
+
+    ``posts`` is ``DiscussionLog.posts(hidden=True)``: the instructor's export keeps what moderation
+    hides, with ``hidden`` True for it and for every reply under it (what students no longer see),
+    so no reply points at a parent the file leaves out.
+    """
+    from coursekit.log.moderation import with_replies
+
+    parents = dict(zip(posts["post_id"], posts["parent_id"].where(posts["parent_id"].notna(), None), strict=True))
+    hidden = with_replies(set(posts.loc[posts["hidden"], "post_id"]), parents)
+    table = posts[list(THREAD_COLUMNS)].rename(columns=THREAD_COLUMNS)
+    return table.assign(hidden=posts["post_id"].isin(hidden))
 
 
 def write_csv(frame: pd.DataFrame, out: str | Path | IO[str]) -> None:

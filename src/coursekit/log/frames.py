@@ -95,10 +95,11 @@ class DiscussionLog:
         )
         return self._frame(query)
 
-    def answers(self, kind: str | None = None) -> pd.DataFrame:
+    def answers(self, kind: str | None = None, student: str | None = None, notebook: str | None = None) -> pd.DataFrame:
         """Current widget answers (quiz, stance, sorter), one row each, with a readable summary.
 
         ``state`` holds the saved widget state as a dict (quiz items, stance position, placements).
+        ``student`` and ``notebook`` limit them to one student's, or one notebook's (the desk shows one).
         """
         query = select(
             answers.c.student,
@@ -110,8 +111,9 @@ class DiscussionLog:
             answers.c.version,
             answers.c.submitted_at,
         ).order_by(answers.c.week, answers.c.widget_id, answers.c.student)
-        if kind is not None:
-            query = query.where(answers.c.kind == kind)
+        for column, wanted in ((answers.c.kind, kind), (answers.c.student, student), (answers.c.notebook, notebook)):
+            if wanted is not None:
+                query = query.where(column == wanted)
         frame = self._frame(query)
         frame["state"] = frame.pop("payload").map(json.loads)
         frame["summary"] = [
@@ -119,7 +121,9 @@ class DiscussionLog:
         ]
         return frame
 
-    def posts(self, week: int | None = None, hidden: bool = False, public: bool = False) -> pd.DataFrame:
+    def posts(
+        self, week: int | None = None, hidden: bool = False, public: bool = False, messages: bool = True
+    ) -> pd.DataFrame:
         """The discussion as posts: reflections (roots) and replies, one row each, like counts added.
 
         Posts hidden by moderation (``log.moderation``) are left out, and so are their likes, unless
@@ -132,6 +136,8 @@ class DiscussionLog:
         submitted it, as the intake source says), ``like_count``, ``image_count``;
         plus ``kind``, ``week`` (when written), ``thread_id`` and ``thread_week`` (the reflection the thread
         hangs from, and its week) and ``prompt_id`` (that reflection's prompt). Blank reflections are left out.
+        ``messages=False`` leaves the reflections' own text out (their ``message`` is None), for a caller
+        that has read it with ``reflections()`` already (the review desk): it is the log's largest read.
         """
         roots = select(
             reflections.c.post_id,
@@ -140,7 +146,7 @@ class DiscussionLog:
             reflections.c.week,
             reflections.c.prompt_id,
             literal("reflection").label("kind"),
-            reflections.c.text.label("message"),
+            (reflections.c.text if messages else literal(None)).label("message"),
             reflections.c.word_count,
             reflections.c.submitted_at.label("created_at"),
         ).where(reflections.c.text != "")
@@ -273,7 +279,10 @@ def _thread_roots(frame: pd.DataFrame) -> pd.Series:
             post_id = parent[post_id]
         return post_id
 
-    return frame["post_id"].map(root)
+    answers = frame["parent_id"].notna()  # a reflection is its own root: only replies are followed
+    roots = frame["post_id"].copy()
+    roots[answers] = frame.loc[answers, "post_id"].map(root)
+    return roots
 
 
 def open_log(target: str | Path) -> DiscussionLog:

@@ -216,6 +216,12 @@ def record_erasure(conn: Connection, actor: str, reason: str) -> None:
     _append(conn, ERASE, None, None, actor=actor, reason=reason)
 
 
+def record_hidden_under_erased(conn: Connection, post_id: str, author: str, actor: str) -> None:
+    """Hide a post that was hidden only under an erased student's hidden post, whose rows the erasure removes."""
+    reason = "hidden under a hidden post whose author was erased"
+    _append(conn, HIDE, post_id, author, actor=actor, reason=reason)
+
+
 AUDIT_COLUMNS = ["at", "action", "post_id", "author", "version", "actor", "requested_by", "reason"]
 
 

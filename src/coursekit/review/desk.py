@@ -31,7 +31,7 @@ from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
-from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table
+from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table, search_strings
 from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
 
 ANY = "any"
@@ -62,20 +62,23 @@ class ReviewDesk(Readable, w.VBox):
         self.reviewer, self.label = reviewer, label  # the login or name reviews are saved under ("": unknown)
         self.demo_folder: Path | None = None  # a demo desk's temporary class
         self._cleanup: weakref.finalize | None = None
-        self.table = review_table(log, settings, reading, roster)
+        # Hidden replies too, marked, so they can be restored; the reflections' text is in the table.
+        self.posts = log.posts(hidden=True, messages=False)
+        self.table = review_table(log, settings, reading, roster, self.posts)
         self._history: dict[tuple, list] = {}  # (student, notebook, prompt) -> every review, oldest first
         for review in log.reviews(latest=False).itertuples():
             self._history.setdefault((review.student, review.notebook, review.prompt_id), []).append(review)
-        self.posts = log.posts(hidden=True)  # hidden replies too, marked, so they can be restored
         self._moderated: dict[str, moderation.State] = {}
-        self.answers = log.answers()
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
         self.position = 0
         self._masks: dict = {}
-        replies = self.posts[self.posts["kind"] == "reply"]
-        self._replies = {thread: group for thread, group in replies.groupby("thread_id")}
-        self._answers = {key: group for key, group in self.answers.groupby(["student", "notebook"])}
+        search_strings(self.table, self._masks)  # made now, so the first keystroke costs no more than the next
+        self._progress = progress(self.table)  # counted again only when a review is saved
+        # Row positions per thread: a frame is cut only for the reflection on screen (cutting one per
+        # thread up front took most of the opening time in a large class). Widget answers are read per notebook.
+        self._reply_rows = self.posts[self.posts["kind"] == "reply"]
+        self._replies = self._reply_rows.groupby("thread_id").indices
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
@@ -273,28 +276,34 @@ class ReviewDesk(Readable, w.VBox):
     def _reflection_html(self, row: pd.Series) -> str:
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
-        thread = self._replies.get(row["post_id"], self.posts.iloc[:0])
-        images = self.discussion.images([row["post_id"], *thread["post_id"]])  # only this thread's, when shown
-        self._moderated = moderation.states(self.discussion.engine, [row["post_id"], *thread["post_id"]])
+        thread = self._reply_rows.iloc[self._replies.get(row["post_id"], [])]
+        # Plain lists, not itertuples: this runs on every filter change, and a thread may be long.
+        ids = thread["post_id"].tolist()
+        said = list(zip(ids, thread["author"].tolist(), thread["message"].tolist(), strict=True))
+        pictured = row["image_count"] > 0 or thread["image_count"].any()  # most threads have no image to look up
+        images = self.discussion.images([row["post_id"], *ids]) if pictured else {}  # only this thread's
+        self._moderated = moderation.states(self.discussion.engine, [row["post_id"], *ids])
         self.target.options = [
             ("this reflection", row["post_id"]),
-            *((f"reply by {r.author}: {r.message[:40]}", r.post_id) for r in thread.itertuples()),
+            *((f"reply by {author}: {message[:40]}", post_id) for post_id, author, message in said),
         ]
         replies = (
             "".join(
                 f"<div style='margin-left:1em;border-left:3px solid #ddd;padding-left:.5em'>"
-                f"<b>{html.escape(r.author)}</b>{self._hidden_note(r.post_id)}"
-                f"{safe_html(r.message, images.get(r.post_id))}</div>"
-                for r in thread.itertuples()
+                f"<b>{html.escape(author)}</b>{self._hidden_note(post_id)}"
+                f"{safe_html(message, images.get(post_id))}</div>"
+                for post_id, author, message in said
             )
             or "<p><i>No replies yet.</i></p>"
         )
-        mine = self._answers.get((row["student"], row["notebook"]), self.answers.iloc[:0])
+        mine = self.discussion.answers(student=row["student"], notebook=row["notebook"])
         widgets = (
             "".join(
-                f"<li>{html.escape(a.kind)} {html.escape(a.widget_id)}: "
-                f"{html.escape(answer_format.summary({'kind': a.kind, 'state': a.state}))}</li>"
-                for a in mine.itertuples()
+                f"<li>{html.escape(kind)} {html.escape(widget)}: "
+                f"{html.escape(answer_format.summary({'kind': kind, 'state': state}))}</li>"
+                for kind, widget, state in zip(
+                    mine["kind"].tolist(), mine["widget_id"].tolist(), mine["state"].tolist(), strict=True
+                )
             )
             or "<li><i>none saved</i></li>"
         )
@@ -371,6 +380,7 @@ class ReviewDesk(Readable, w.VBox):
             self.table.iat[position, self.table.columns.get_loc(column)] = value
         for key in [k for k in self._masks if k[0] == "status"]:
             del self._masks[key]  # this row's status may have changed
+        self._progress = progress(self.table)
         history = self._history.setdefault((row["student"], row["notebook"], row["prompt_id"]), [])
         if conflict and all(r.id != conflict.id for r in history):
             history.append(conflict)
@@ -388,7 +398,7 @@ class ReviewDesk(Readable, w.VBox):
 
     def _show_summary(self) -> None:
         shown = f"{self.position + 1} of {len(self.matches)} matching" if len(self.matches) else "0 matching"
-        self.summary.value = f"<b>{shown}</b> · {progress(self.table)} overall"
+        self.summary.value = f"<b>{shown}</b> · {self._progress} overall"
 
     def fallback(self) -> tuple[str, list[str]]:
         return "Review desk: filter, read, score and comment.", []

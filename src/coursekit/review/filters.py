@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -20,10 +21,19 @@ from coursekit.log.frames import DiscussionLog
 STATUSES = ("unreviewed", "reviewed", "flagged")
 
 
-def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading | None, roster=None) -> pd.DataFrame:
+def review_table(
+    log: DiscussionLog,
+    settings: Settings | None,
+    reading: Reading | None,
+    roster=None,
+    posts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Every current reflection with its latest review, lateness, section, reply count and prompt title.
 
     Rows come week by week, prompts in notebook order, then by student.
+
+    ``posts`` is ``log.posts(hidden=True)`` when the caller has read it already (the desk does), so the
+    log's largest read is not made twice; hidden replies are not counted either way.
     """
     frame = log.reflections()
     latest = log.reviews()[
@@ -48,8 +58,8 @@ def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading
     if settings and settings.min_words is not None:
         minimum = dict.fromkeys(minimum, settings.min_words)
     frame["min_words"] = frame["prompt_id"].map(minimum).fillna(0).astype(int)
-    posts = log.posts()
-    replies = posts[posts["kind"] == "reply"].groupby("thread_id").size()
+    posts = log.posts(hidden=True) if posts is None else posts
+    replies = posts[(posts["kind"] == "reply") & ~posts["hidden"]].groupby("thread_id").size()
     frame["replies"] = frame["post_id"].map(replies).fillna(0).astype(int)
     frame["search"] = (frame["student"] + "\n" + frame["name"] + "\n" + frame["text"]).str.lower()
     titles = reading.prompt_titles() if reading else {}
@@ -69,48 +79,111 @@ class Filters:
 
 
 def _criteria(frame: pd.DataFrame, filters: Filters) -> list[tuple[tuple[str, object], Callable[[], np.ndarray]]]:
-    """(cache key, mask maker) for every filter that is set; None or "" means: any."""
+    """(cache key, mask maker) for every exact-value filter that is set; None means: any."""
     wanted: list[tuple[tuple[str, object], Callable[[], np.ndarray]]] = []
     if filters.week is not None:
         wanted.append((("week", filters.week), lambda: (frame["week"] == filters.week).to_numpy()))
     if filters.prompt:
         wanted.append((("prompt", filters.prompt), lambda: (frame["prompt_id"] == filters.prompt).to_numpy()))
-    if filters.student.strip():
-        needle = filters.student.strip().lower()
-        wanted.append(
-            (
-                ("student", needle),
-                lambda: (
-                    (frame["student"] + " " + frame["name"]).str.lower().str.contains(needle, regex=False).to_numpy()
-                ),
-            )
-        )
     if filters.section:
         wanted.append((("section", filters.section), lambda: (frame["section"] == filters.section).to_numpy()))
     if filters.status:
         wanted.append((("status", filters.status), lambda: (frame["status"] == filters.status).to_numpy()))
     if filters.late is not None:
         wanted.append((("late", filters.late), lambda: (frame["late"] == filters.late).to_numpy()))
-    if filters.text.strip():
-        needle = filters.text.strip().lower()
-        wanted.append((("text", needle), lambda: frame["search"].str.contains(needle, regex=False).to_numpy()))
     return wanted
+
+
+# What each substring filter searches, lower-cased: a list of one string per row.
+SEARCHED: dict[str, Callable[[pd.DataFrame], list[str]]] = {
+    "student": lambda frame: [
+        f"{s} {n}".lower() for s, n in zip(frame["student"].tolist(), frame["name"].tolist(), strict=True)
+    ],
+    "text": lambda frame: frame["search"].tolist(),
+}
+
+
+def search_strings(frame: pd.DataFrame, cache: dict) -> dict[str, list[str]]:
+    """The lower-cased strings each substring filter reads, made once per table and kept in ``cache``.
+
+    The desk makes them while it opens, so the first keystroke in a search box costs no more than the next.
+    """
+    for column, make in SEARCHED.items():
+        if ("searched", column) not in cache:
+            cache[("searched", column)] = make(frame)
+    return {column: cache[("searched", column)] for column in SEARCHED}
+
+
+@dataclass
+class Substring:
+    """What is known so far of one needle: ``hit`` holds for the rows in ``known`` (the others are unread)."""
+
+    known: np.ndarray
+    hit: np.ndarray
+
+
+def _searches(filters: Filters) -> list[tuple[str, str]]:
+    """(searched column, lower-cased needle) for every substring filter that is set; "" means: any."""
+    wanted = [("student", filters.student.strip().lower()), ("text", filters.text.strip().lower())]
+    return [(column, needle) for column, needle in wanted if needle]
+
+
+def _contains(frame: pd.DataFrame, column: str, needle: str, rows: np.ndarray, cache: dict) -> np.ndarray:
+    """Whether each of ``rows`` contains ``needle``, reading only rows no earlier search has settled.
+
+    A row without "weber" has no "weber rules", and a row with "weber rules" has "weber": so typing
+    a word reads only the rows the previous keystroke matched, and a filter set first (a week) is
+    never searched outside its rows. The answer is only meaningful where ``rows`` is True.
+    """
+    entry = cache.get((column, needle))
+    if entry is None:
+        entry = cache[(column, needle)] = Substring(np.zeros(len(frame), bool), np.zeros(len(frame), bool))
+    todo = rows & ~entry.known
+    if todo.any():
+        for (kind, other), seen in list(cache.items()):
+            if kind != column or other == needle or not isinstance(seen, Substring):
+                continue
+            if other in needle:  # rows without the shorter needle cannot have this one
+                settled = todo & seen.known & ~seen.hit
+            elif needle in other:  # rows with the longer needle have this one too
+                settled = todo & seen.known & seen.hit
+                entry.hit |= settled
+            else:
+                continue
+            entry.known |= settled
+            todo &= ~settled
+        values = search_strings(frame, cache)[column]
+        read = np.flatnonzero(todo)
+        texts = (
+            values
+            if len(read) == len(values)
+            else itemgetter(*read.tolist())(values)
+            if len(read) > 1
+            else [values[read[0]]]
+        )
+        entry.hit[read] = [needle in text for text in texts]
+        entry.known[read] = True
+    return entry.hit
 
 
 def matching_positions(frame: pd.DataFrame, filters: Filters, cache: dict | None = None) -> np.ndarray:
     """Row positions matching every filter that is set.
 
     With a ``cache`` (one dict per table), each criterion's mask is computed once, so changing one
-    filter costs one mask plus cheap boolean ANDs. Drop a column's keys from it when that column changes.
+    filter costs one mask plus cheap boolean ANDs; the substring searches come last and read only
+    the rows the other filters kept. Drop a column's keys from it when that column changes.
     """
     cache = {} if cache is None else cache
+    if len(cache) > 64:  # typed searches leave many one-off masks behind; the searched text stays
+        for key in [k for k in cache if k[0] != "searched"]:
+            del cache[key]
     keep = np.ones(len(frame), dtype=bool)
     for key, make in _criteria(frame, filters):
         if key not in cache:
-            if len(cache) > 64:  # typed searches leave many one-off masks behind
-                cache.clear()
             cache[key] = make()
         keep &= cache[key]
+    for column, needle in _searches(filters):
+        keep &= _contains(frame, column, needle, keep, cache)
     return np.flatnonzero(keep)
 
 

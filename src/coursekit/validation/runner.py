@@ -193,34 +193,36 @@ _UNSANDBOXED = "--no-sandbox (the notebook then sees everything you can)"
 
 
 def sandbox_cause(message: str) -> tuple[str, str] | None:
-    """What the sandbox hid or forbade that made a cell fail, and how the TA allows it; None: not the sandbox.
+    """What the sandbox may have hidden or forbidden that made a cell fail, and how the TA allows it; None: not it.
 
-    Read from the cell's last error naming a path: a path that exists on this machine but was not
-    found inside the sandbox was hidden; one this machine lets you write was read-only inside; one you
-    can read was denied. A lookup or connection without a network is the sandbox's too.
+    Read from the cell's last error naming an absolute path outside the run's copy: not found (the
+    sandbox shows only Python, the readings and the copy), read-only (only the copy is writable), or
+    denied (the notebook runs as an unprivileged user). A lookup or connection without a network is
+    the sandbox's too. The machine is never asked about the path: the notebook's author writes the
+    message and may read the report, so what it says must not tell whether a path of this machine
+    exists, is writable or is readable by the TA.
     """
     found = _PATH_ERROR.findall(message)
     if found:
         _, number, path = found[-1]
         code = int(number)
-        if not os.path.isabs(path):
+        if not os.path.isabs(path) or _in_a_run(path):
             return None
-        if code in (errno.ENOENT, errno.ENOTDIR) and os.path.lexists(path):
+        if code in (errno.ENOENT, errno.ENOTDIR):
             return (
-                f"the sandbox hid {path}, which is on this machine (it shows only Python, the readings and the copy)",
+                f"the sandbox shows only Python, the readings and the copy: {path} is hidden if this machine has it",
                 f"if the course provides that file, rerun validate with --allow-path {path} (shown read-only) "
                 f"or with {_UNSANDBOXED}",
             )
-        writable = path if os.path.lexists(path) else os.path.dirname(path)
-        if code == errno.EROFS and os.access(writable, os.W_OK):
+        if code == errno.EROFS:
             return (
                 f"the sandbox shows {path} read-only (a notebook writes only in its own copy)",
                 f"if the course's notebooks must write there, rerun validate with {_UNSANDBOXED}",
             )
-        if code in (errno.EACCES, errno.EPERM) and os.access(path, os.R_OK):
+        if code in (errno.EACCES, errno.EPERM):
             return (
                 f"the sandbox runs the notebook as an unprivileged user, who may not open {path}",
-                f"if the course needs that file, rerun validate with {_UNSANDBOXED}",
+                f"if the course needs that file and you may read it, rerun validate with {_UNSANDBOXED}",
             )
         return None
     if _NO_NETWORK.search(message):
@@ -229,6 +231,15 @@ def sandbox_cause(message: str) -> tuple[str, str] | None:
             f"if the course's notebooks must go online, rerun validate with {_UNSANDBOXED}",
         )
     return None
+
+
+def _in_a_run(path: str) -> bool:
+    """Whether ``path`` is in a run's copy (a folder ``run_notebook`` made): a mistake of the notebook's own."""
+    try:
+        inside = os.path.relpath(path, os.path.realpath(tempfile.gettempdir()))
+    except ValueError:
+        return False
+    return inside.startswith("coursekit-validate-")
 
 
 def nbval_command(

@@ -102,6 +102,43 @@ def _system_binds() -> list[str]:
     return args
 
 
+# Places of this machine --allow-path never shows, nor anything inside one or any folder holding one:
+# the kernel's and the devices' files, and the sockets of /run (a Docker or database socket connects
+# through a read-only bind too).
+NEVER_SHOWN = ("/proc", "/sys", "/dev", "/run", "/var/run")
+# Temporary folders: one inside may be shown, but not the folder itself nor one holding it, nor a run's
+# copy in it (where the other students' notebooks are run).
+TEMPORARY = ("/tmp", "/var/tmp")
+
+
+def allow_problem(path: Path, keep: Iterable[Path] = ()) -> str:
+    """Why ``--allow-path path`` may not be shown to the notebooks, or "" when it may.
+
+    Judged on the real path (a symbolic link or ``..`` resolved), which is what is bound: not ``/``,
+    nor in, at or above one of ``NEVER_SHOWN`` or ``keep`` (the submissions, the reports), nor at or
+    above a temporary folder, nor in a run's copy.
+    """
+    real = os.path.realpath(path)
+
+    def refused(what: str) -> str:
+        return f"--allow-path {path}: its real path {real} {what}; allow only the course's data"
+
+    if real == "/":
+        return refused("is the whole machine")
+    for place in (*NEVER_SHOWN, *(str(k) for k in keep)):
+        near = os.path.realpath(place)
+        if os.path.commonpath([real, near]) in (real, near):
+            return refused(f"is, holds or lies in {near}, which the sandbox never shows")
+    for place in (*TEMPORARY, tempfile.gettempdir()):
+        near = os.path.realpath(place)
+        if os.path.commonpath([real, near]) == real:
+            return refused(f"holds {near}, where the other notebooks are run")
+        inside = os.path.relpath(real, near).split(os.sep)[0]
+        if os.path.commonpath([real, near]) == near and inside.startswith("coursekit-validate-"):
+            return refused("lies in another notebook's run")
+    return ""
+
+
 @functools.cache
 def _bwrap_options(bwrap: str) -> frozenset[str]:
     """The options this bubblewrap knows, from its ``--help`` (``--disable-userns`` is new in 0.8)."""
