@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import re
 import sys
 import time
@@ -90,6 +93,7 @@ class _Commands(click.Group):
 NEEDS = {
     "lab": (("jupyterlab",), "pip install 'coursekit[lab]'"),
     "validate": (("pytest", "nbval", "ipykernel"), "pip install --force-reinstall coursekit"),
+    "validate --scheduler/--cluster": (("dask", "distributed"), "pip install 'coursekit[cluster]'"),
 }
 
 
@@ -782,8 +786,6 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     Widget state is saved with each notebook and the news pop-up is off (coursekit.notebook.lab).
     This process becomes JupyterLab (exec), so Ctrl+C or SIGTERM stop it and its kernels.
     """
-    import os
-
     from coursekit.notebook.lab import default_settings_folder, lab_command, write_settings
 
     _require("lab")
@@ -834,6 +836,11 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     type=click.IntRange(min=64),
     help="MiB of memory each process of a notebook run may use.",
 )
+@click.option("--scheduler", metavar="ADDRESS", help="Run the notebooks on this Dask scheduler's workers (tcp://...).")
+@click.option("--cluster", type=click.Choice(["local"]), help="Run them on a Dask cluster of processes started here.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), help="With --cluster local: worker processes  [default: one per core]"
+)
 def validate(
     week: int | None,
     jobs: int,
@@ -843,6 +850,9 @@ def validate(
     sandbox: bool | None,
     allowed: tuple[Path, ...],
     memory: int,
+    scheduler: str | None,
+    cluster: str | None,
+    workers: int | None,
     **source,
 ) -> None:
     """Check every notebook in SOURCE: reflections, untouched prompts, and a run with nbval.
@@ -856,6 +866,10 @@ def validate(
 
     The course's own notebooks (SOURCE is notebooks/ or a release folder) are checked against a fresh
     build and run with their outputs compared.
+
+    With --scheduler or --cluster local the notebooks run on Dask workers (each one at a time per
+    worker thread, in the same sandbox), and the reports are written here; a notebook whose worker
+    died is run once more, then reported failed.
     """
     from coursekit.validation import checks
     from coursekit.validation import reports as reporting
@@ -863,6 +877,12 @@ def validate(
     from coursekit.validation.validate import validate as validate_all
 
     _require("validate")
+    if scheduler and cluster:
+        _fail("give --scheduler ADDRESS or --cluster local, not both")
+    if workers and not cluster:
+        _fail("--workers is for --cluster local (a scheduler's workers are started with dask worker)")
+    if scheduler or cluster:
+        _require("validate --scheduler/--cluster")
     if not course.is_dir():
         _fail(f"{course}: no such folder; give the course folder that holds readings/ with --course")
     why = sandboxing.sandbox_problem() if sandbox is not False else ""
@@ -891,27 +911,30 @@ def validate(
         if refused:
             _fail(refused)
     where = "in a sandbox" if sandbox else "in temporary copies, NOT sandboxed"
-    say(
-        f"running notebooks {where}, {jobs} at a time, each stopped after {timeout:g} s "
-        f"and limited to {memory:,} MiB per process",
-        to=errors,
-    )
-    try:
-        reports = validate_all(
-            submissions,
-            course,
-            week,
-            jobs,
-            timeout,
-            sandbox,
-            progress,
-            memory,
-            write_reports,
-            intake=gathered,
-            allowed=tuple(path.absolute() for path in allowed),  # as notebooks name it; bound to its real path
-        )
-    except IntakeError as exc:
-        _fail(str(exc))
+    limits = f"each stopped after {timeout:g} s and limited to {memory:,} MiB per process"
+    with contextlib.ExitStack() as stack:
+        execute = None
+        if scheduler or cluster:
+            execute = _cluster_execute(stack, scheduler, workers, bool(sandbox), f"{where}, {limits}")
+        else:
+            say(f"running notebooks {where}, {jobs} at a time, {limits}", to=errors)
+        try:
+            reports = validate_all(
+                submissions,
+                course,
+                week,
+                jobs,
+                timeout,
+                sandbox,
+                progress,
+                memory,
+                write_reports,
+                intake=gathered,
+                allowed=tuple(path.absolute() for path in allowed),  # as notebooks name it; bound to its real path
+                execute=execute,
+            )
+        except IntakeError as exc:
+            _fail(str(exc))
     styles = {checks.PASS: "green", checks.SKIP: "yellow"}
     for report in reports:
         line = Text(f"{report.status:<5}", style=styles.get(report.status, "bold red"))
@@ -935,6 +958,28 @@ def validate(
     )
     if failed:
         sys.exit(1)
+
+
+def _cluster_execute(stack: contextlib.ExitStack, scheduler: str | None, workers: int | None, sandbox: bool, how: str):
+    """Connect to the Dask cluster for the length of ``stack``, check its workers, and say how it runs."""
+    from coursekit.validation import cluster as dask_cluster
+
+    client = stack.enter_context(dask_cluster.connect(scheduler, workers or os.cpu_count() or 1))
+    problem = dask_cluster.check_workers(client, sandbox)
+    if problem:
+        _fail(problem + ("; install bubblewrap there, or pass --no-sandbox" if sandbox else ""))
+    count = len(client.scheduler_info(n_workers=-1)["workers"])
+    say(f"running notebooks {how}, on {count} Dask worker(s) of {client.scheduler.address}", to=errors)
+    retried = dask_cluster.scheduler_retries(client)
+    if retried:
+        say(
+            f"note: this scheduler itself reruns a notebook until {retried + 1} workers died running it "
+            f"(its distributed.scheduler.allowed-failures); start it with {dask_cluster.SCHEDULER_ENVIRONMENT} "
+            "to rerun it once only",
+            "yellow",
+            errors,
+        )
+    return functools.partial(dask_cluster.run_on_cluster, client=client)
 
 
 @main.command()

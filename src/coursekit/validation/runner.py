@@ -380,9 +380,32 @@ def _wait(process: subprocess.Popen, deadline: float, stop: threading.Event | No
     return None
 
 
+# A readings folder as plain data, (relative path, bytes) per file: how it travels to a Dask worker.
+PackedFolder = tuple[tuple[str, bytes], ...]
+
+
+def pack_folder(folder: Path) -> PackedFolder:
+    """Every regular file under ``folder`` as (relative path, bytes); links are not followed."""
+    return tuple(
+        (path.relative_to(folder).as_posix(), path.read_bytes())
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    )
+
+
+def unpack_folder(files: PackedFolder, target: Path) -> None:
+    """Write a packed folder under ``target``; a path that would leave it is refused."""
+    for name, data in files:
+        path = target / name
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            raise ValueError(f"a packed file may not leave its folder: {name!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
 def run_notebook(
     data: bytes,
-    readings: Path,
+    readings: Path | PackedFolder,
     timeout: float = DEFAULT_TIMEOUT,
     sandbox: bool = False,
     stop: threading.Event | None = None,
@@ -392,6 +415,8 @@ def run_notebook(
 ) -> RunResult:
     """Run a copy of a notebook with nbval in a temporary folder that also holds a copy of ``readings``.
 
+    ``readings`` is a folder of this machine or, on a Dask worker, the folder packed by ``pack_folder``.
+
     ``stop`` ends the run early (the TA pressed Ctrl-C): worker threads never see KeyboardInterrupt.
     ``memory`` is the limit in MiB for each process of the run; ``allowed`` are paths the sandbox
     shows read-only besides Python and the copy. ``compare`` runs nbval comparing the saved outputs
@@ -400,7 +425,10 @@ def run_notebook(
     mark = uuid.uuid4().hex
     folder = Path(tempfile.mkdtemp(prefix="coursekit-validate-")).resolve()
     try:
-        shutil.copytree(readings, folder / "readings")
+        if isinstance(readings, Path):
+            shutil.copytree(readings, folder / "readings")
+        else:
+            unpack_folder(readings, folder / "readings")
         (folder / "notebooks").mkdir()
         (folder / "home").mkdir()
         notebook = folder / "notebooks" / NOTEBOOK_FILE

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.course.problems import Problem
@@ -13,7 +15,74 @@ from coursekit.intake.load import internal_error, load_submission
 from coursekit.intake.sources import Intake, gather
 from coursekit.intake.submission import LayoutProblem, SubmissionFile, modified_at
 from coursekit.validation.checks import Course, NotebookReport, check_submission, is_course_notebook, is_review_notebook
-from coursekit.validation.runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, run_notebook, run_problems
+from coursekit.validation.runner import (
+    DEFAULT_MEMORY,
+    DEFAULT_TIMEOUT,
+    PackedFolder,
+    RunResult,
+    run_notebook,
+    run_problems,
+)
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """Everything one notebook's run needs, as plain data: it is pickled to a Dask worker as it is."""
+
+    data: bytes
+    readings: Path
+    timeout: float
+    sandbox: bool
+    memory: int
+    allowed: tuple[Path, ...]
+    compare: bool  # a course notebook: its saved outputs are compared
+
+
+class WorkerDied(Exception):
+    """The notebook's run was lost with the process running it, as many times as we allow (a cluster run)."""
+
+    def __init__(self, deaths: int, workers: tuple[str, ...]) -> None:
+        super().__init__(deaths, workers)
+        self.deaths, self.workers = deaths, workers
+
+    def __str__(self) -> str:
+        times = {1: "once", 2: "twice"}.get(self.deaths, f"{self.deaths} times")
+        return f"the worker running it died {times} ({', '.join(self.workers) or 'worker unknown'})"
+
+
+# What a run became: its result, or the exception that kept it from giving one.
+Outcome = RunResult | Exception
+# Runs notebooks and yields (index in the list, outcome) as each finishes, in any order.
+Execute = Callable[[list[NotebookRun]], Generator[tuple[int, Outcome], None, None]]
+
+
+def run_one(run: NotebookRun, readings: PackedFolder | None = None, stop: threading.Event | None = None) -> RunResult:
+    """The one step every notebook goes through, here or on a Dask worker (given the readings packed)."""
+    return run_notebook(
+        run.data,
+        run.readings if readings is None else readings,
+        run.timeout,
+        run.sandbox,
+        stop,
+        run.memory,
+        run.allowed,
+        run.compare,
+    )
+
+
+def run_locally(runs: list[NotebookRun], jobs: int = 1) -> Generator[tuple[int, Outcome], None, None]:
+    """Run the notebooks ``jobs`` at a time on this machine; closing the generator stops the running ones."""
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(run_one, run, None, stop): index for index, run in enumerate(runs)}
+        try:
+            for future in as_completed(futures):
+                error = future.exception()
+                yield futures[future], error if isinstance(error, Exception) else future.result()
+        except BaseException:  # Ctrl-C or the caller stopped: stop the running notebooks and start no more
+            stop.set()
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def validate(
@@ -28,6 +97,7 @@ def validate(
     finished: Callable[[list[NotebookReport]], None] | None = None,
     intake: Intake | None = None,
     allowed: tuple[Path, ...] = (),
+    execute: Execute | None = None,
 ) -> list[NotebookReport]:
     """Check and run every notebook under ``submissions``; one report per file, sorted by student and file.
 
@@ -35,7 +105,8 @@ def validate(
     ``finished`` is called with every finished report so far, after the checks and after each run, so
     reports written from it survive a notebook that kills this process. ``submissions`` is any intake
     source (its layout detected), or pass ``intake`` already gathered with a roster. Raises IntakeError
-    when the source itself is unusable. ``allowed`` are paths the sandbox shows read-only.
+    when the source itself is unusable. ``allowed`` are paths the sandbox shows read-only. ``execute``
+    runs the notebooks elsewhere (``cluster.run_on_cluster``); by default ``jobs`` threads run them here.
 
     The course's own notebooks (loose at the top of a folder, as in ``notebooks/`` or a release, no
     reflection written) are validated as such: compared with a fresh build, then run comparing their
@@ -94,23 +165,18 @@ def validate(
             finished(_sorted([r for r in reports if id(r) not in pending]))
 
     report_finished()
-    stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {
-            pool.submit(run_notebook, data, r.path.parent, timeout, sandbox, stop, memory, allowed, rep.course): rep
-            for rep, data, r in runs
-        }
-        try:
-            for done, future in enumerate(as_completed(futures), 1):
-                _finish(futures[future], future)
-                pending.discard(id(futures[future]))
-                report_finished()
-                if progress:
-                    progress(futures[future], done, len(futures))
-        except BaseException:  # Ctrl-C: stop the running notebooks and start no more
-            stop.set()
-            pool.shutdown(cancel_futures=True)
-            raise
+    notebooks = [
+        NotebookRun(data, r.path.parent, timeout, sandbox, memory, allowed, rep.course) for rep, data, r in runs
+    ]
+    outcomes = execute(notebooks) if execute else run_locally(notebooks, jobs)
+    with contextlib.closing(outcomes):  # Ctrl-C here too stops the running notebooks and starts no more
+        for done, (index, outcome) in enumerate(outcomes, 1):
+            report = runs[index][0]
+            _finish(report, outcome)
+            pending.discard(id(report))
+            report_finished()
+            if progress:
+                progress(report, done, len(notebooks))
     return _sorted(reports)
 
 
@@ -151,12 +217,19 @@ def _sorted(reports: list[NotebookReport]) -> list[NotebookReport]:
     return sorted(reports, key=lambda r: (r.student, str(r.path)))
 
 
-def _finish(report: NotebookReport, future: Future) -> None:
+def _finish(report: NotebookReport, result: Outcome) -> None:
     """Add a finished run to its report; a run that could not even start fails only that notebook."""
     report.ran = True
-    try:
-        result = future.result()
-    except Exception as exc:  # noqa: BLE001 - one notebook must never stop the others
+    if isinstance(result, WorkerDied):
+        report.problems.append(
+            Problem(
+                f"could not run the notebook: {result}",
+                "a cell may use more memory than the worker machine has; run it alone with coursekit validate",
+            )
+        )
+        return
+    if isinstance(result, Exception):
+        exc = result
         report.problems.append(
             Problem(
                 f"could not run the notebook: {exc.__class__.__name__}: {exc}",
