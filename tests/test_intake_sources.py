@@ -496,7 +496,7 @@ def test_grades_report_and_review_desk_call_late_what_the_source_called_late(tmp
     scores = week_scores(log.submissions(), log.reviews(), log.posts(), settings, {1: 2})
     late = dict(zip(scores["student"], scores["late"], strict=True))
     assert late["znunez@uni.example"] and not late["jsmith3@uni.example"] and not late["mobrien@uni.example"]
-    assert submissions_per_week(log.submissions(), settings.deadline).loc[1, "late"] == 1
+    assert submissions_per_week(log.submissions(), settings).loc[1, "late"] == 1
     desk = review_table(log, settings, None).groupby("student")["late"].first()
     assert desk["znunez@uni.example"] and not desk["jsmith3@uni.example"]
 
