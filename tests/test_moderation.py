@@ -345,3 +345,13 @@ def test_on_postgresql_erase_rewrites_the_tables_files_not_only_marks_the_rows_f
     cli("erase", "--student", "bob", "--yes", "--db", db)
     after = files()
     assert all(after[t] != before[t] for t in tables), (before, after)
+
+
+def test_without_by_the_audit_trail_names_who_the_desk_would_review_as(thread, db, tmp_path, monkeypatch):
+    """On a JupyterHub everyone's login is "jovyan": the hub's user is who acted, as for reviews."""
+    monkeypatch.setenv("JUPYTERHUB_USER", "dana")
+    monkeypatch.setattr("getpass.getuser", lambda: "jovyan")
+    cli("moderate", "hide", thread["bob_reply"], "--reason", "off topic", "--db", db)
+    audit = tmp_path / "audit-by.csv"
+    cli("moderate", "log", "--db", db, "--out", str(audit))
+    assert pd.read_csv(audit)["actor"].tolist()[-1] == "dana"

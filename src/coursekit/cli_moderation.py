@@ -7,18 +7,22 @@ command group by ``coursekit.cli``.
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from coursekit.cli import DB_OPTION, SETTINGS_OPTION, _fail, _open, errors, say
+from coursekit.cli import DB_OPTION, SETTINGS_OPTION, _fail, _open, _settings, errors, say
 from coursekit.log import erase as erasing
 from coursekit.log import moderation
 from coursekit.log.export import write_csv
 from coursekit.log.moderation import ModerationError
+from coursekit.review.reviewers import reviewer_login
 
-BY_OPTION = click.option("--by", help="Who is doing it, for the audit trail (default: your user name).")
+BY_OPTION = click.option(
+    "--by", help="Who is doing it, for the audit trail (default: who the review desk saves reviews as)."
+)
 BACKUP_WARNING = (
     "warning: erasing cannot be undone. Back the log up first: 'coursekit db backup FILE' (SQLite) or "
     "pg_dump (PostgreSQL). Files written before (site, feed, exports, collect reports, backups) still hold "
@@ -26,8 +30,13 @@ BACKUP_WARNING = (
 )
 
 
-def _actor(by: str | None) -> str:
-    return (by or getpass.getuser()).strip() or getpass.getuser()
+def _actor(by: str | None, settings_path: Path | None) -> str:
+    """--by, else the reviewer rule of the desk (JupyterHub's user, a staff login), else the machine login."""
+    if by and by.strip():
+        return by.strip()
+    settings = _settings(settings_path)
+    login = getpass.getuser()
+    return reviewer_login(settings.staff if settings else {}, os.environ.get("JUPYTERHUB_USER"), login) or login
 
 
 @click.group()
@@ -52,7 +61,7 @@ def _act(action, post_id: str, settings_path: Path | None, db: str | None, **val
 @DB_OPTION
 def hide(post_id: str, reason: str, by: str | None, settings_path: Path | None, db: str | None) -> None:
     """Hide a post or reply (and the replies under it) from the site, the feed and "Replies to you"."""
-    _act(moderation.hide, post_id, settings_path, db, actor=_actor(by), reason=reason)
+    _act(moderation.hide, post_id, settings_path, db, actor=_actor(by, settings_path), reason=reason)
 
 
 @moderate.command()
@@ -63,7 +72,7 @@ def hide(post_id: str, reason: str, by: str | None, settings_path: Path | None, 
 @DB_OPTION
 def restore(post_id: str, reason: str, by: str | None, settings_path: Path | None, db: str | None) -> None:
     """Show a hidden or withdrawn post again."""
-    _act(moderation.restore, post_id, settings_path, db, actor=_actor(by), reason=reason)
+    _act(moderation.restore, post_id, settings_path, db, actor=_actor(by, settings_path), reason=reason)
 
 
 @moderate.command()
@@ -82,7 +91,7 @@ def withdraw(
         post_id,
         settings_path,
         db,
-        actor=_actor(by),
+        actor=_actor(by, settings_path),
         requested_by=requested_by,
         reason=reason,
     )
@@ -156,7 +165,7 @@ def erase(
         why = "erased on request"
     say(BACKUP_WARNING, "yellow", errors)
     try:
-        plan = erasing.erase(log.engine, students, _actor(by), why, apply=False)
+        plan = erasing.erase(log.engine, students, _actor(by, settings_path), why, apply=False)
     except ModerationError as exc:
         _fail(str(exc))
     _report(plan)
@@ -165,7 +174,7 @@ def erase(
         return
     if not _confirmed(f"Erase {len(plan.students)} student(s) for good?", yes):
         _fail("nothing erased", code=1)
-    _report(erasing.erase(log.engine, students, _actor(by), why))
+    _report(erasing.erase(log.engine, students, _actor(by, settings_path), why))
     say("run 'coursekit db check', then publish the site and feeds again to remove them from the files")
 
 
