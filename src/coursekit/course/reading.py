@@ -16,7 +16,7 @@ import yaml
 
 from coursekit.course.fields import FieldChecker
 from coursekit.course.folders import find_upwards, searched
-from coursekit.course.problems import Problem, UnknownItem
+from coursekit.course.problems import CoursekitError, Problem, UnknownItem
 
 FILES = (
     "reading.yaml",
@@ -32,7 +32,7 @@ ACTIVITY_KINDS = ("cards", "stance", "sorter")
 TIME_PARTS = ("sections", "self-check", "reflections", "replies")
 
 
-class ReadingError(ValueError):
+class ReadingError(CoursekitError, ValueError):
     """Raised with every problem found in a reading's files."""
 
     def __init__(self, problems: list[Problem]):

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from coursekit.course.problems import CoursekitError
 
-class IntakeError(ValueError):
+
+class IntakeError(CoursekitError, ValueError):
     """The submissions source itself is unusable (missing, a file where a folder is needed, unreadable)."""
 
 

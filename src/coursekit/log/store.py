@@ -48,6 +48,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from coursekit.course.problems import CoursekitError
 from coursekit.discussion.images import PostImage
 from coursekit.discussion.names import public_id
 from coursekit.discussion.threads import decide, mentioned
@@ -281,7 +282,7 @@ REFERENCES = (
 )
 
 
-class TooLong(ValueError):
+class TooLong(CoursekitError, ValueError):
     """A name or id longer than its column allows (PostgreSQL enforces lengths; SQLite would not)."""
 
 
