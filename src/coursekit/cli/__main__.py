@@ -1,0 +1,5 @@
+"""``python -m coursekit.cli``: the ``coursekit`` command."""
+
+from coursekit.cli import main
+
+main()
