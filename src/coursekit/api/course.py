@@ -141,7 +141,10 @@ class Course:
 
     def required_reading(self) -> Reading:
         """The reading of course.toml (which must exist), for the operations that grade against it."""
-        return load_reading(self.required_settings().reading)
+        self.required_settings()
+        reading = self.reading
+        assert reading is not None  # course.toml always names one
+        return reading
 
     def roster(self, path: Path | None = None) -> pd.DataFrame | None:
         """The roster at ``path``, else course.toml's [roster] file (None: none given); RosterError when broken."""
@@ -409,7 +412,7 @@ class Course:
                 "or pass Course.open(start=COURSE_FOLDER) (see docs/course-settings.md)"
             )
         reviewer = reviewer or default_reviewer(settings)
-        reading = load_reading(settings.reading)
+        reading = self.required_reading()
         if "://" not in self.database and not Path(self.database).is_file():
             return demo_desk(settings, reading, reviewer)
         roster = self.roster() if settings.roster and settings.roster.is_file() else None
