@@ -29,12 +29,11 @@ from coursekit.review.desk import ReviewDesk
 STUDENTS = 4
 
 
-@pytest.fixture
-def course_folder(tmp_path, reading, make_class, db):
-    """A course folder: course.toml on the test's log, a roster (one student never submitted), built notebooks."""
+def course_folder_on(tmp_path: Path, reading, make_class, database: str | Path) -> Path:
+    """A course folder: course.toml on ``database``, a roster (one student never submitted), built notebooks."""
     folder = tmp_path / "course"
     shutil.copytree(ROOT / "notebooks", folder / "notebooks", ignore=shutil.ignore_patterns("instructor"))
-    course_toml(folder, reading, db)
+    course_toml(folder, reading, database)
     rows = [
         {"Student": f"Student {i}", "ID": str(1000 + i), "SIS User ID": f"U{i}", "SIS Login ID": f"student{i:02d}"}
         for i in range(STUDENTS + 1)
@@ -42,6 +41,11 @@ def course_folder(tmp_path, reading, make_class, db):
     pd.DataFrame([{**row, "Section": "A"} for row in rows]).to_csv(folder / "roster.csv", index=False)
     make_class(STUDENTS)
     return folder
+
+
+@pytest.fixture
+def course_folder(tmp_path, reading, make_class, db):
+    return course_folder_on(tmp_path, reading, make_class, db)
 
 
 def test_a_term_through_the_course_object(course_folder, reading, tmp_path):
@@ -106,8 +110,10 @@ def test_a_term_through_the_course_object(course_folder, reading, tmp_path):
     assert (released.folder / "feed" / "week01.json").is_file() and released.link is None
 
 
-def test_validate_through_the_course_object(course_folder, reading, tmp_path):
+@pytest.mark.slow
+def test_validate_through_the_course_object(reading, make_class, tmp_path):
     """Two notebooks checked and run (not sandboxed here: the sandbox has its own tests), reports written."""
+    course_folder = course_folder_on(tmp_path, reading, make_class, tmp_path / "class.db")
     shutil.copytree(ROOT / "readings", course_folder / "readings")
     long = {pid: " ".join([text] * 8) for pid, text in student_answers(reading, 1, "student00").items()}
     write_notebook(tmp_path / "two" / "student00" / "week01.ipynb", filled_notebook(reading, 1, long))
