@@ -99,6 +99,11 @@ def test_a_term_through_the_course_object(course_folder, reading, tmp_path):
     again_site = course.publish_site(SiteOptions(out=tmp_path / "site"))
     assert again_site.gone == [(str(tmp_path / "site"), 1)] and again_site.posts == STUDENTS * prompts - 1
 
+    assert list(course.audit()["action"]) == ["hide"]
+    checked = course.check_log()
+    assert checked.problems == [] and checked.schema
+    assert course.upgrade_log()[:2] == (checked.schema, checked.schema)  # already current: nothing to do
+
     assert course.expired(10_000) == []
     plan = course.erase(("student00",), "prof", "asked", apply=False)
     assert plan.students == ("student00",) and plan.total > 0 and not plan.applied

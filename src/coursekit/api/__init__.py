@@ -20,7 +20,7 @@ From Python::
     desk = course.desk()  # the review desk in a notebook
 """
 
-from coursekit.api.course import DEFAULT_DB, Course, Notify
-from coursekit.api.results import NoCourse, NoLog, Refused
+from coursekit.api.course import DEFAULT_DB, Course
+from coursekit.api.results import NoCourse, NoLog, Notify, Refused
 
 __all__ = ["DEFAULT_DB", "Course", "NoCourse", "NoLog", "Notify", "Refused"]

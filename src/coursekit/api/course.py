@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import getpass
 import os
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from coursekit.api import runs
 from coursekit.api.options import (
     CollectOptions,
     ExportOptions,
@@ -29,8 +29,10 @@ from coursekit.api.results import (
     FeedPublished,
     Gathered,
     GradesWritten,
+    LogChecked,
     NoCourse,
     NoLog,
+    Notify,
     Refused,
     Released,
     SitePublished,
@@ -48,8 +50,6 @@ if TYPE_CHECKING:
     from coursekit.validation.checks import NotebookReport
 
 DEFAULT_DB = "class.db"  # the same default as course.toml's [course] database
-
-Notify = Callable[[str], None]  # a line for the person running an operation ("warning: ...", "note: ...")
 
 
 def _quiet(_: str) -> None:
@@ -161,6 +161,37 @@ class Course:
     def names(self) -> str:
         """How students see each other, as the course settings say (pseudonyms when there are none)."""
         return self.settings.names if self.settings else "pseudonym"
+
+    # Looking after the log.
+
+    def upgrade_log(self) -> tuple[str, str, Path | None]:
+        """Bring the log to this coursekit's schema: (schema before, after, the SQLite backup made first or None)."""
+        from coursekit.log import schema
+
+        return schema.upgrade(self.database)
+
+    def _existing_engine(self, otherwise: str):
+        from coursekit.log import schema
+
+        engine = schema.make_engine(self.database)
+        if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
+            raise NoLog(f"no discussion log at {engine.url.database}: {otherwise}")
+        return engine
+
+    def backup_log(self, path: Path) -> tuple[str, Path]:
+        """Copy a SQLite log to ``path`` while others may be using it: (the log as shown, the copy)."""
+        from coursekit.log import schema
+
+        engine = self._existing_engine("nothing to back up")
+        return schema.shown(engine), schema.backup(engine, path)
+
+    def check_log(self) -> LogChecked:
+        """``db check``: storage, rows pointing nowhere, versions out of step, current rows against history."""
+        from coursekit.log import schema
+        from coursekit.log.check import check_log
+
+        engine = self._existing_engine("run 'coursekit collect' first")
+        return LogChecked(schema.shown(engine), schema.head(), check_log(engine))
 
     # Submissions.
 
@@ -434,6 +465,12 @@ class Course:
         """Hide, restore or withdraw (``log.moderation.hide``...) a post; returns its state now."""
         return action(self.log.engine, post_id, **values)
 
+    def audit(self) -> pd.DataFrame:
+        """The audit trail: every hide, restore, withdrawal and erasure, with who, when and why."""
+        from coursekit.log.moderation import audit
+
+        return audit(self.log.engine)
+
     def erase(self, students: tuple[str, ...], actor: str, why: str, apply: bool = True) -> Erasure:
         """Erase students from the log (``apply=False``: only count what would go)."""
         from coursekit.log import erase as erasing
@@ -463,7 +500,7 @@ class Course:
         from coursekit.validation import sandbox as sandboxing
         from coursekit.validation.validate import validate as validate_all
 
-        sandbox = self.sandboxed(options)
+        sandbox = runs.sandboxed(options, self.notify)
         gathered = self.gather(source)
         submissions, out = gathered.intake.root, options.out
         for path in options.allowed if sandbox else ():
@@ -480,7 +517,7 @@ class Course:
         with contextlib.ExitStack() as stack:
             execute = None
             if options.on_dask:
-                execute = self._cluster(stack, options, sandbox, f"{where}, {limits}")
+                execute = runs.on_cluster(stack, options, sandbox, f"{where}, {limits}", self.notify)
             else:
                 self.notify(f"running notebooks {where}, {options.jobs} at a time, {limits}")
             reports = validate_all(
@@ -499,47 +536,6 @@ class Course:
             )
         write_reports(reports)
         return Validated(reports, submissions, out / "report.xml", out / "report.csv")
-
-    def sandboxed(self, options: ValidateOptions) -> bool:
-        """Whether the run is sandboxed: as asked, else when bubblewrap works here (with a warning when not)."""
-        from coursekit.validation import sandbox as sandboxing
-
-        if not options.course.is_dir():
-            raise Refused(
-                f"{options.course}: no such folder; give the course folder that holds readings/ with --course"
-            )
-        why = sandboxing.sandbox_problem() if options.sandbox is not False else ""
-        if options.sandbox and why:
-            raise Refused(why)
-        sandbox = options.sandbox
-        if sandbox is None:
-            sandbox = not why
-            if why:
-                self.notify(f"warning: cannot sandbox ({why}); student code runs with your permissions")
-        elif not sandbox:
-            self.notify("warning: --no-sandbox: student code runs with your permissions and sees your files")
-        if options.allowed and not sandbox:
-            self.notify("note: --allow-path has no effect without the sandbox: the notebooks see everything")
-        return sandbox
-
-    def _cluster(self, stack: contextlib.ExitStack, options: ValidateOptions, sandbox: bool, how: str):
-        """Connect to the Dask cluster for the length of ``stack``, check its workers, and say how it runs."""
-        from coursekit.validation import cluster as dask_cluster
-
-        client = stack.enter_context(dask_cluster.connect(options.scheduler, options.workers or os.cpu_count() or 1))
-        problem = dask_cluster.check_workers(client, sandbox)
-        if problem:
-            raise Refused(problem + ("; install bubblewrap there, or pass --no-sandbox" if sandbox else ""))
-        count = len(client.scheduler_info(n_workers=-1)["workers"])
-        self.notify(f"running notebooks {how}, on {count} Dask worker(s) of {client.scheduler.address}")
-        retried = dask_cluster.scheduler_retries(client)
-        if retried:
-            self.notify(
-                f"note: this scheduler itself reruns a notebook until {retried + 1} workers died running it "
-                f"(its distributed.scheduler.allowed-failures); start it with {dask_cluster.SCHEDULER_ENVIRONMENT} "
-                "to rerun it once only"
-            )
-        return functools.partial(dask_cluster.run_on_cluster, client=client)
 
     def release(self, options: ReleaseOptions) -> Released:
         """Week N for students: a folder and a zip, optionally nbgrader outbound/ and an nbgitpuller link."""

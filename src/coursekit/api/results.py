@@ -1,7 +1,8 @@
-"""What the course's operations return (plain dataclasses the caller shows as it likes) and refuse with."""
+"""What the course's operations return (plain dataclasses the caller shows as it likes), say and refuse with."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from coursekit.log.collect import CollectReport
     from coursekit.notebook.release import Release
     from coursekit.validation.checks import NotebookReport
+
+
+Notify = Callable[[str], None]  # a line for the person running an operation ("warning: ...", "note: ...")
 
 
 class NoCourse(CoursekitError, FileNotFoundError):
@@ -105,6 +109,13 @@ class Validated:
         from coursekit.validation.checks import SKIP
 
         return sum(1 for r in self.reports if r.status == SKIP)
+
+
+@dataclass
+class LogChecked:
+    shown: str  # the log, as said to a person (a URL without its password)
+    schema: str  # the schema version this coursekit writes
+    problems: list[str]
 
 
 @dataclass

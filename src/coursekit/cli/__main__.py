@@ -2,4 +2,5 @@
 
 from coursekit.cli import main
 
-main()
+if __name__ == "__main__":  # imported (every module is, by tests/package/test_install.py), it runs nothing
+    main()

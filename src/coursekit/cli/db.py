@@ -10,12 +10,6 @@ from rich.text import Text
 
 from coursekit.cli import output
 from coursekit.cli.options import LOG_OPTION, open_course
-from coursekit.cli.output import fail
-
-
-def _log_target(db: str | None) -> str:
-    """--db, else the database in course.toml (found from the cwd), else the default file."""
-    return open_course(db=db).database
 
 
 @click.group()
@@ -27,9 +21,7 @@ def db() -> None:
 @LOG_OPTION
 def upgrade(db: str | None) -> None:
     """Bring a log made by an earlier coursekit to this one's schema (a SQLite log is backed up first)."""
-    from coursekit.log import schema
-
-    before, after, copy = schema.upgrade(_log_target(db))
+    before, after, copy = open_course(db=db).upgrade_log()
     if before == after:
         output.console.print(f"the log is already at schema {after}: nothing to do")
         return
@@ -43,32 +35,21 @@ def upgrade(db: str | None) -> None:
 @LOG_OPTION
 def backup(path: Path, db: str | None) -> None:
     """Copy a SQLite log to PATH while others may be using it (PostgreSQL: use pg_dump)."""
-    from coursekit.log import schema
-
-    engine = schema.make_engine(_log_target(db))
-    if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
-        fail(f"no discussion log at {engine.url.database}: nothing to back up")
-    output.console.print(f"backed up {schema.shown(engine)} to {schema.backup(engine, path)}", soft_wrap=True)
+    shown, copy = open_course(db=db).backup_log(path)
+    output.console.print(f"backed up {shown} to {copy}", soft_wrap=True)
 
 
 @db.command()
 @LOG_OPTION
 def check(db: str | None) -> None:
     """Check the log: storage, rows pointing nowhere, versions out of step, current rows vs history."""
-    from coursekit.log import schema
-    from coursekit.log.check import check_log
-
-    target = _log_target(db)
-    engine = schema.make_engine(target)
-    if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
-        fail(f"no discussion log at {engine.url.database}: run 'coursekit collect' first")
-    problems = check_log(engine)
-    for problem in problems:
+    checked = open_course(db=db).check_log()
+    for problem in checked.problems:
         output.console.print(Text(f"problem: {problem}", style="bold red"), soft_wrap=True)
-    if problems:
-        output.errors.print(f"{len(problems)} problem(s) in {schema.shown(engine)}")
+    if checked.problems:
+        output.errors.print(f"{len(checked.problems)} problem(s) in {checked.shown}")
         sys.exit(1)
-    output.console.print(f"{schema.shown(engine)}: sound (schema {schema.head()})", soft_wrap=True)
+    output.console.print(f"{checked.shown}: sound (schema {checked.schema})", soft_wrap=True)
 
 
 COMMANDS = [db]

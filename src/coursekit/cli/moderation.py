@@ -77,7 +77,7 @@ def withdraw(
 @DB_OPTION
 def audit_log(out: Path | None, settings_path: Path | None, db: str | None) -> None:
     """The audit trail as CSV: every hide, restore, withdrawal and erasure, with who, when and why."""
-    frame = moderation.audit(open_course(settings_path, db).log.engine)
+    frame = open_course(settings_path, db).audit()
     write_csv(frame, out or sys.stdout)
     if out:
         say(f"wrote {len(frame)} action(s) to {out}", to=errors)
