@@ -56,6 +56,25 @@ class PromptPosts:
     posts: tuple[ShownPost, ...]
 
 
+@dataclass(frozen=True)
+class Week:
+    """One week of the site: its page, its prompts with their threads, and how many replies it holds."""
+
+    number: int
+    page: str
+    title: str
+    prompts: list[PromptPosts]
+    replies: int
+
+    @property
+    def heading(self) -> str:
+        return f"Week {self.number}" + (f": {self.title}" if self.title else "")
+
+    @property
+    def reflections(self) -> int:
+        return sum(len(prompt.posts) for prompt in self.prompts)
+
+
 def week_page_name(week: int) -> str:
     return f"week{week:02d}.html"
 
@@ -76,25 +95,6 @@ def threads(site: Site, posts: pd.DataFrame, images: Mapping[str, Mapping[str, s
         PromptPosts(pid, site.prompt_title(pid), site.prompts.get(pid, ""), tuple(map(shown, group.itertuples())))
         for pid, group in roots.groupby("prompt_id", sort=False)
     ]
-
-
-@dataclass(frozen=True)
-class Week:
-    """One week of the site: its page, its prompts with their threads, and how many replies it holds."""
-
-    number: int
-    page: str
-    title: str
-    prompts: list[PromptPosts]
-    replies: int
-
-    @property
-    def heading(self) -> str:
-        return f"Week {self.number}" + (f": {self.title}" if self.title else "")
-
-    @property
-    def reflections(self) -> int:
-        return sum(len(prompt.posts) for prompt in self.prompts)
 
 
 def publish_site(
