@@ -1,35 +1,58 @@
-"""Load and validate a reading's data files (YAML) into plain dataclasses.
+"""A reading's data files (YAML) as pydantic models, loaded into one ``Reading``.
 
 A reading is a folder such as ``readings/kreiss-finn-turner-2011/`` with ``reading.yaml``
 (citation, sources, weeks), ``sections.yaml``, ``glossary.yaml``, ``quiz.yaml``, ``prompts.yaml``,
 ``cases.yaml`` (case sorters) and ``stance.yaml``. Instructors edit these files, not Python, so
-every mistake is reported with the file, the field and the reason, all at once.
+every mistake is reported with the file, the field and the reason, all at once. Each file's model
+(``FILE_MODELS``) checks its own fields and rules; what one file names from another (weeks,
+source keys, sections, terms, sorters, stances) is checked against the validation context.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass as value
 from pathlib import Path
+from typing import Annotated, ClassVar
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
 
-from coursekit.course.fields import FieldChecker
 from coursekit.course.folders import find_upwards, searched
+from coursekit.course.models import (
+    CONFIG,
+    AtLeast,
+    CourseData,
+    Found,
+    Text,
+    Whole,
+    broken,
+    check,
+    duplicates,
+    one_of,
+    problems,
+    require,
+    validated,
+)
 from coursekit.course.problems import Problem, UnknownItem
 
-FILES = (
-    "reading.yaml",
-    "sections.yaml",
-    "glossary.yaml",
-    "quiz.yaml",
-    "prompts.yaml",
-    "cases.yaml",
-    "stance.yaml",
-)
 ACTIVITY_KINDS = ("cards", "stance", "sorter")
 # A week's time plan, in minutes, in the order the notebook shows it.
 TIME_PARTS = ("sections", "self-check", "reflections", "replies")
+# Where each kind of thing a section's activity names is defined.
+DEFINED_IN = {"cards": "glossary.yaml", "sorter": "cases.yaml", "stance": "stance.yaml"}
 
 
 class ReadingError(ValueError):
@@ -40,15 +63,39 @@ class ReadingError(ValueError):
         super().__init__("invalid reading data:\n" + "\n".join(f"  {p}" for p in problems))
 
 
-@dataclass(frozen=True)
-class Citation:
-    authors: tuple[str, ...]
-    year: int
-    title: str
-    journal: str
-    volume: int
-    issue: int
-    pages: str
+def _listed_week(number: int, info: ValidationInfo) -> int:
+    weeks = (info.context or {}).get("weeks")
+    if weeks is not None and number not in weeks:
+        raise ValueError(f"week {number} is not listed in reading.yaml")
+    return number
+
+
+def _known_sources(keys: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    known = (info.context or {}).get("sources")
+    if known is not None:
+        unknown = [((), f"unknown source key {key!r} (define it in reading.yaml)") for key in keys if key not in known]
+        require(unknown)
+    return keys
+
+
+WeekNumber = Annotated[Whole, AfterValidator(_listed_week)]
+SourceKeys = Annotated[tuple[Text, ...], AfterValidator(_known_sources)]
+Id = Annotated[
+    Text, check(lambda id: id.replace("-", "").replace("_", "").isalnum(), "use only letters, digits, '-' and '_'")
+]
+Minutes = Annotated[Whole, check(lambda minutes: minutes > 0, "must be a positive number of minutes")]
+ZeroOrMore = Annotated[Whole, check(lambda n: n >= 0, "must be zero or more")]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Citation(CourseData):
+    authors: Annotated[tuple[Text, ...], AtLeast(1, "one author")]
+    year: Whole
+    title: Text
+    journal: Text
+    volume: Whole
+    issue: Whole
+    pages: Text
 
     @property
     def apa(self) -> str:
@@ -57,121 +104,226 @@ class Citation:
         return f"{people} ({self.year}). {self.title}. *{self.journal}, {self.volume}*({self.issue}), {self.pages}."
 
 
-@dataclass(frozen=True)
-class Week:
-    number: int
-    slug: str
-    title: str
-    intro: str
-    time: tuple[tuple[str, int], ...] = ()  # (part of TIME_PARTS, minutes), in TIME_PARTS order
-    replies: int = 0  # replies to classmates expected in the week's peer feed
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class TimePlan(CourseData):
+    """A week's ``time:`` as written: minutes per part of TIME_PARTS (``Week.time`` keeps them as pairs)."""
+
+    noun: ClassVar[str] = "part"
+    sections: Minutes | None = None
+    self_check: Minutes | None = Field(default=None, alias="self-check")
+    reflections: Minutes | None = None
+    replies: Minutes | None = None
+
+    def pairs(self) -> tuple[tuple[str, int], ...]:
+        minutes = (self.sections, self.self_check, self.reflections, self.replies)
+        return tuple((part, m) for part, m in zip(TIME_PARTS, minutes, strict=True) if m is not None)
+
+
+_TIME_PLAN = TypeAdapter(TimePlan)
+
+
+def _time_pairs(plan: object) -> object:
+    return validated(_TIME_PLAN, plan).pairs() if isinstance(plan, Mapping) else plan
+
+
+TimePairs = Annotated[
+    tuple[tuple[str, int], ...], BeforeValidator(_time_pairs), WithJsonSchema(_TIME_PLAN.json_schema())
+]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Week(CourseData):
+    number: Annotated[Whole, Field(alias="week")]
+    slug: Text
+    title: Text
+    intro: Text
+    time: TimePairs = ()  # (part of TIME_PARTS, minutes), in TIME_PARTS order
+    replies: ZeroOrMore = 0  # replies to classmates expected in the week's peer feed
+
+    @field_validator("replies")
+    @classmethod
+    def _not_in_the_first_week(cls, replies: int, info: ValidationInfo) -> int:
+        weeks = [n for n in (info.context or {}).get("weeks", ()) if isinstance(n, int)]
+        if replies > 0 and weeks and info.data.get("number") == min(weeks):
+            raise ValueError("the first week has no peer feed to reply in")
+        return replies
+
+    @model_validator(mode="after")
+    def _replies_are_planned(self) -> Week:
+        planned = "replies" in dict(self.time)
+        if self.replies > 0 and not planned:
+            raise broken([(("time",), "give the minutes for the replies (time: {replies: N})")])
+        if self.replies == 0 and planned:
+            raise broken([(("replies",), "the time plan has minutes for replies: say how many are expected")])
+        return self
 
     @property
     def minutes(self) -> int:
         return sum(m for _, m in self.time)
 
 
-@dataclass(frozen=True)
-class Activity:
-    """The widget that follows a section: concept cards, the stance slider or a case sorter."""
+@dataclass(frozen=True, kw_only=True, config=CONFIG | {"json_schema_extra": {"minProperties": 1, "maxProperties": 1}})
+class Activity(CourseData):
+    """The widget that follows a section: concept cards, the stance slider or a case sorter (one of them)."""
 
-    kind: str  # one of ACTIVITY_KINDS
-    refs: tuple[str, ...]  # glossary terms, or one stance/sorter id
+    cards: Annotated[tuple[Text, ...], AtLeast(1, "one glossary term")] | None = None
+    stance: Text | None = None
+    sorter: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Activity:
+        if sum(getattr(self, kind) is not None for kind in ACTIVITY_KINDS) != 1:
+            raise broken([((), f"give exactly one of {', '.join(ACTIVITY_KINDS)}")])
+        return self
+
+    @property
+    def kind(self) -> str:
+        """One of ACTIVITY_KINDS."""
+        return next(kind for kind in ACTIVITY_KINDS if getattr(self, kind) is not None)
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The glossary terms, or the one stance or sorter id."""
+        refs = self.cards if self.cards is not None else getattr(self, self.kind)
+        return refs if isinstance(refs, tuple) else (refs,)
 
 
-@dataclass(frozen=True)
-class Section:
-    id: str
-    week: int
-    title: str
-    summary: str
-    sources: tuple[str, ...]
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Section(CourseData):
+    id: Text
+    week: WeekNumber
+    title: Text
+    summary: Text
+    sources: SourceKeys = ()
     activity: Activity | None = None
 
-
-@dataclass(frozen=True)
-class Term:
-    term: str
-    definition: str
-    example: str
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class QuizOption:
-    text: str
-    correct: bool
-    explanation: str
+    @model_validator(mode="after")
+    def _activity_is_defined(self, info: ValidationInfo) -> Section:
+        defined = (info.context or {}).get("defined")
+        if self.activity is None or defined is None:
+            return self
+        kind = self.activity.kind
+        names = defined[kind]
+        missing = [ref for ref in self.activity.refs if (ref.lower() if kind == "cards" else ref) not in names]
+        require([(("activity", kind), f"{ref!r} is not defined in {DEFINED_IN[kind]}") for ref in missing])
+        return self
 
 
-@dataclass(frozen=True)
-class QuizItem:
-    id: str
-    week: int
-    question: str
-    kind: str  # "single" or "multiple"
-    options: tuple[QuizOption, ...]
-    sources: tuple[str, ...]
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Term(CourseData):
+    term: Text
+    definition: Text
+    example: Text
+    sources: SourceKeys = ()
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class QuizOption(CourseData):
+    text: Text
+    correct: Annotated[bool, Strict()] = False
+    explanation: Text
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class QuizItem(CourseData):
+    id: Text
+    week: WeekNumber
+    question: Text
+    kind: Annotated[str, one_of("single", "multiple")] = "single"
+    options: Annotated[tuple[QuizOption, ...], AtLeast(2, "two options")]
+    sources: SourceKeys = ()
+
+    @model_validator(mode="after")
+    def _answer_key(self) -> QuizItem:
+        if not self.correct:
+            raise broken([(("options",), "no option is marked correct: true")])
+        if self.kind == "single" and len(self.correct) > 1:
+            raise broken([(("options",), "a single-choice item has more than one correct option")])
+        return self
 
     @property
     def correct(self) -> frozenset[int]:
         return frozenset(i for i, option in enumerate(self.options) if option.correct)
 
 
-@dataclass(frozen=True)
-class Prompt:
-    id: str
-    week: int
-    text: str
-    min_words: int
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Prompt(CourseData):
+    id: Id
+    week: WeekNumber
+    text: Text
+    min_words: ZeroOrMore
 
 
-@dataclass(frozen=True)
-class Category:
-    id: str
-    label: str
-    explanation: str
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Category(CourseData):
+    id: Text
+    label: Text
+    explanation: Text
 
 
-@dataclass(frozen=True)
-class RestsOn:
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class RestsOn(CourseData):
     """The sentence of a section that a sorter card's key rests on (it appears there verbatim)."""
 
-    section: str
-    text: str
+    section: Text
+    text: Text
+
+    @model_validator(mode="after")
+    def _in_the_section(self, info: ValidationInfo) -> RestsOn:
+        summaries = (info.context or {}).get("summaries")
+        if not summaries:  # nothing to look in: the missing file is reported already
+            return self
+        if self.section not in summaries:
+            raise broken([(("section",), f"{self.section!r} is not a section id in sections.yaml")])
+        if self.text not in summaries[self.section]:
+            raise broken([(("text",), f"not found word for word in section {self.section!r}: {self.text!r}")])
+        return self
 
 
-@dataclass(frozen=True)
-class Case:
-    id: str
-    text: str
-    answer: str
-    explanation: str
-    sources: tuple[str, ...]
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Case(CourseData):
+    id: Text
+    text: Text
+    answer: Text
+    explanation: Text
+    sources: SourceKeys = ()
     rests_on: RestsOn | None = None
 
 
-@dataclass(frozen=True)
-class Sorter:
-    id: str
-    week: int
-    title: str
-    instructions: str
-    categories: tuple[Category, ...]
-    cases: tuple[Case, ...]
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Sorter(CourseData):
+    id: Text
+    week: WeekNumber
+    title: Text
+    instructions: Text
+    categories: Annotated[tuple[Category, ...], AtLeast(2, "two categories")]
+    cases: Annotated[tuple[Case, ...], AtLeast(1, "one case")]
+
+    @model_validator(mode="after")
+    def _cases_fit(self) -> Sorter:
+        ids = sorted({c.id for c in self.categories})
+        found = duplicates(((("categories", i, "id"), c.id) for i, c in enumerate(self.categories)), "category id")
+        found += duplicates(((("cases", i, "id"), c.id) for i, c in enumerate(self.cases)), "case id")
+        found += [
+            (("cases", i, "answer"), f"{case.answer!r} is not one of the categories {ids}")
+            for i, case in enumerate(self.cases)
+            if case.answer not in ids
+        ]
+        require(found)
+        return self
 
     def case(self, case_id: str) -> Case:
         return _lookup(self.cases, case_id, "case", f"sorter {self.id}")
 
 
-@dataclass(frozen=True)
-class Stance:
-    id: str
-    weeks: tuple[int, ...]
-    question: str
-    left: str
-    right: str
-    steps: int
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Stance(CourseData):
+    id: Text
+    weeks: tuple[WeekNumber, ...]
+    question: Text
+    left: Text
+    right: Text
+    steps: Annotated[Whole, check(lambda steps: 3 <= steps <= 11, "must be between 3 and 11")] = 7
 
     @property
     def labels(self) -> list[str]:
@@ -217,7 +369,7 @@ def _lookup(items, key: object, kind: str, where: str, attribute: str = "id"):
     raise UnknownItem(kind, key, where)
 
 
-@dataclass(frozen=True)
+@value(frozen=True)
 class Reading:
     id: str
     path: Path
@@ -278,26 +430,81 @@ class Reading:
         return _lookup(self.stances, stance_id, "stance", f"reading {self.id}")
 
 
-class _Checker(FieldChecker):
-    """Field checks for a reading's files: its source keys and its weeks."""
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class _File(CourseData):
+    """One file's model: a list of entries under one key, whose ids (``unique``) must differ."""
 
-    def __init__(self, problems: list[Problem], file: str, known_sources: dict | None = None):
-        super().__init__(problems, file)
-        self.known_sources = known_sources or {}
+    unique: ClassVar[tuple[str, str, str]]  # (the list's key, the id attribute, what an id is called)
 
-    def sources(self, data: dict, where: str) -> tuple[str, ...]:
-        keys = self.get(data, where, "sources", list, required=False, default=[])
-        for key in keys:
-            if key not in self.known_sources:
-                self.fail(f"{where}.sources", f"unknown source key {key!r} (define it in reading.yaml)")
-        return tuple(str(k) for k in keys)
+    @model_validator(mode="after")
+    def _unique_ids(self) -> _File:
+        key, attribute, what = self.unique
+        entries = getattr(self, key)
+        field = entries[0].__pydantic_fields__[attribute].alias or attribute if entries else attribute
+        ids = [getattr(entry, attribute) for entry in entries]
+        ids = [i.lower() for i in ids] if what == "term" else ids  # "Bureaucracy" and "bureaucracy" are one term
+        require(duplicates((((key, n, field), i) for n, i in enumerate(ids)), what))
+        return self
 
-    def week(self, data: dict, where: str, weeks: set[int], key: str = "week") -> int:
-        number = self.get(data, where, key, int, default=0)
-        if number and number not in weeks:
-            self.fail(f"{where}.{key}", f"week {number} is not listed in reading.yaml")
-        return number
 
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class ReadingFile(_File):
+    """``reading.yaml``: the citation, the source keys the other files cite, and the weeks."""
+
+    unique = ("weeks", "number", "week")
+    id: Text | None = None
+    citation: Citation
+    sources: dict[str, Text]
+    weeks: tuple[Week, ...]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class SectionsFile(_File):
+    unique = ("sections", "id", "section id")
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class GlossaryFile(_File):
+    unique = ("terms", "term", "term")
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class QuizFile(_File):
+    unique = ("items", "id", "quiz id")
+    items: tuple[QuizItem, ...]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class PromptsFile(_File):
+    unique = ("prompts", "id", "prompt id")
+    prompts: tuple[Prompt, ...]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class CasesFile(_File):
+    unique = ("sorters", "id", "sorter id")
+    sorters: tuple[Sorter, ...]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class StanceFile(_File):
+    unique = ("stances", "id", "stance id")
+    stances: tuple[Stance, ...]
+
+
+FILE_MODELS: dict[str, type] = {
+    "reading.yaml": ReadingFile,
+    "sections.yaml": SectionsFile,
+    "glossary.yaml": GlossaryFile,
+    "quiz.yaml": QuizFile,
+    "prompts.yaml": PromptsFile,
+    "cases.yaml": CasesFile,
+    "stance.yaml": StanceFile,
+}
+FILES = tuple(FILE_MODELS)
+_ADAPTERS = {name: TypeAdapter(model) for name, model in FILE_MODELS.items()}
 
 # libyaml's loader when PyYAML was built with it: the same data, about 20 times faster than the
 # pure-Python one (every command that reads the course loaded the reading in half a second).
@@ -324,260 +531,29 @@ def _read_yaml(path: Path, problems: list[Problem]) -> dict:
     return data
 
 
-def _citation(check: _Checker, meta: dict) -> Citation:
-    cite = check.get(meta, "", "citation", dict, default={})
-    if not cite:
-        return Citation((), 0, "", "", 0, 0, "")
-    authors = check.get(cite, "citation", "authors", list, default=[])
-    if "authors" in cite and not authors:
-        check.fail("citation.authors", "needs at least one author")
-    return Citation(
-        authors=tuple(str(a) for a in authors),
-        year=check.get(cite, "citation", "year", int, default=0),
-        title=check.text(cite, "citation", "title"),
-        journal=check.text(cite, "citation", "journal"),
-        volume=check.get(cite, "citation", "volume", int, default=0),
-        issue=check.get(cite, "citation", "issue", int, default=0),
-        pages=check.text(cite, "citation", "pages"),
-    )
+def _context(raw: dict[str, dict]) -> dict:
+    """What the files define for each other, read as written: one file's mistakes do not hide another's."""
 
+    def entries(name: str, key: str) -> list[dict]:
+        found = raw[name].get(key)
+        return [entry for entry in found if isinstance(entry, dict)] if isinstance(found, list) else []
 
-def _time(check: _Checker, item: dict, where: str) -> tuple[tuple[str, int], ...]:
-    """A week's ``time`` plan: minutes per part of TIME_PARTS, each a positive whole number."""
-    raw = check.get(item, where, "time", dict, required=False, default={})
-    for part in raw:
-        if part not in TIME_PARTS:
-            check.fail(f"{where}.time", f"unknown part {part!r} (use {', '.join(TIME_PARTS)})")
-    plan = []
-    for part in TIME_PARTS:
-        minutes = check.get(raw, f"{where}.time", part, int, required=False)
-        if minutes is not None and minutes <= 0:
-            check.fail(f"{where}.time.{part}", "must be a positive number of minutes")
-        elif minutes is not None:
-            plan.append((part, minutes))
-    return tuple(plan)
+    def ids(name: str, key: str, field: str = "id") -> set:
+        return {e.get(field) for e in entries(name, key)}
 
-
-def _weeks(check: _Checker, meta: dict) -> list[Week]:
-    weeks = []
-    for where, item in check.items(meta, "weeks"):
-        week = Week(
-            number=check.get(item, where, "week", int, default=0),
-            slug=check.text(item, where, "slug"),
-            title=check.text(item, where, "title"),
-            intro=check.text(item, where, "intro"),
-            time=_time(check, item, where),
-            replies=check.get(item, where, "replies", int, required=False, default=0),
-        )
-        if week.replies < 0:
-            check.fail(f"{where}.replies", "must be zero or more")
-        if week.replies > 0 and "replies" not in dict(week.time):
-            check.fail(f"{where}.time", "give the minutes for the replies (time: {replies: N})")
-        if week.replies <= 0 and "replies" in dict(week.time):
-            check.fail(f"{where}.replies", "the time plan has minutes for replies: say how many are expected")
-        weeks.append(week)
-    check.unique([(f"weeks[{i}].week", w.number) for i, w in enumerate(weeks)], "week")
-    first = min((w.number for w in weeks), default=0)
-    for index, week in enumerate(weeks):
-        if week.number == first and week.replies > 0:
-            check.fail(f"weeks[{index}].replies", "the first week has no peer feed to reply in")
-    return weeks
-
-
-def _activity(check: _Checker, item: dict, where: str) -> Activity | None:
-    raw = check.get(item, where, "activity", dict, required=False)
-    if raw is None:
-        return None
-    kinds = [k for k in raw if k in ACTIVITY_KINDS]
-    if len(raw) != 1 or len(kinds) != 1:
-        check.fail(f"{where}.activity", f"give exactly one of {', '.join(ACTIVITY_KINDS)}")
-        return None
-    kind = kinds[0]
-    value = raw[kind]
-    refs = value if kind == "cards" else [value]
-    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
-        what = "a list of glossary terms" if kind == "cards" else f"a {kind} id"
-        check.fail(f"{where}.activity.{kind}", f"expected {what}")
-        return None
-    return Activity(kind, tuple(refs))
-
-
-def _sections(check: _Checker, data: dict, weeks: set[int]) -> list[Section]:
-    sections = [
-        Section(
-            id=check.text(item, where, "id"),
-            week=check.week(item, where, weeks),
-            title=check.text(item, where, "title"),
-            summary=check.text(item, where, "summary"),
-            sources=check.sources(item, where),
-            activity=_activity(check, item, where),
-        )
-        for where, item in check.items(data, "sections")
-    ]
-    check.unique([(f"sections[{i}].id", s.id) for i, s in enumerate(sections)], "section id")
-    return sections
-
-
-def _glossary(check: _Checker, data: dict) -> list[Term]:
-    terms = [
-        Term(
-            term=check.text(item, where, "term"),
-            definition=check.text(item, where, "definition"),
-            example=check.text(item, where, "example"),
-            sources=check.sources(item, where),
-        )
-        for where, item in check.items(data, "terms")
-    ]
-    check.unique([(f"terms[{i}].term", t.term.lower()) for i, t in enumerate(terms)], "term")
-    return terms
-
-
-def _quiz(check: _Checker, data: dict, weeks: set[int]) -> list[QuizItem]:
-    quiz = []
-    for where, item in check.items(data, "items"):
-        kind = check.text(item, where, "kind", required=False) or "single"
-        if kind not in ("single", "multiple"):
-            check.fail(f"{where}.kind", f"must be 'single' or 'multiple', not {kind!r}")
-        options = tuple(
-            QuizOption(
-                text=check.text(option, at, "text"),
-                correct=check.get(option, at, "correct", bool, required=False, default=False),
-                explanation=check.text(option, at, "explanation"),
-            )
-            for at, option in check.items(item, "options", where)
-        )
-        entry = QuizItem(
-            id=check.text(item, where, "id"),
-            week=check.week(item, where, weeks),
-            question=check.text(item, where, "question"),
-            kind=kind,
-            options=options,
-            sources=check.sources(item, where),
-        )
-        if len(options) < 2:
-            check.fail(f"{where}.options", "needs at least two options")
-        elif not entry.correct:
-            check.fail(f"{where}.options", "no option is marked correct: true")
-        elif kind == "single" and len(entry.correct) > 1:
-            check.fail(f"{where}.options", "a single-choice item has more than one correct option")
-        quiz.append(entry)
-    check.unique([(f"items[{i}].id", q.id) for i, q in enumerate(quiz)], "quiz id")
-    return quiz
-
-
-def _prompts(check: _Checker, data: dict, weeks: set[int]) -> list[Prompt]:
-    prompts = []
-    for where, item in check.items(data, "prompts"):
-        prompt_id = check.text(item, where, "id")
-        if prompt_id and not prompt_id.replace("-", "").replace("_", "").isalnum():
-            check.fail(f"{where}.id", "use only letters, digits, '-' and '_'")
-        min_words = check.get(item, where, "min_words", int, default=0)
-        if min_words < 0:
-            check.fail(f"{where}.min_words", "must be zero or more")
-        prompts.append(Prompt(prompt_id, check.week(item, where, weeks), check.text(item, where, "text"), min_words))
-    check.unique([(f"prompts[{i}].id", p.id) for i, p in enumerate(prompts)], "prompt id")
-    return prompts
-
-
-def _rests_on(check: _Checker, case: dict, where: str, sections: dict[str, str]) -> RestsOn | None:
-    """A card's ``rests_on: {section, text}``: a known section whose summary holds ``text`` verbatim."""
-    raw = check.get(case, where, "rests_on", dict, required=False)
-    if raw is None:
-        return None
-    at = f"{where}.rests_on"
-    section, text = check.text(raw, at, "section"), check.text(raw, at, "text")
-    if not sections or not section:  # nothing to look in: the missing file or id is reported already
-        return RestsOn(section, text)
-    if section not in sections:
-        check.fail(f"{at}.section", f"{section!r} is not a section id in sections.yaml")
-    elif text and text not in sections[section]:
-        check.fail(f"{at}.text", f"not found word for word in section {section!r}: {text!r}")
-    return RestsOn(section, text)
-
-
-def _sorters(check: _Checker, data: dict, weeks: set[int], sections: dict[str, str]) -> list[Sorter]:
-    sorters = []
-    for where, item in check.items(data, "sorters"):
-        categories = tuple(
-            Category(check.text(c, at, "id"), check.text(c, at, "label"), check.text(c, at, "explanation"))
-            for at, c in check.items(item, "categories", where)
-        )
-        if len(categories) < 2:
-            check.fail(f"{where}.categories", "needs at least two categories")
-        check.unique([(f"{where}.categories[{i}].id", c.id) for i, c in enumerate(categories)], "category id")
-        category_ids = {c.id for c in categories}
-        cases = []
-        for at, case in check.items(item, "cases", where):
-            answer = check.text(case, at, "answer")
-            if answer and answer not in category_ids:
-                check.fail(f"{at}.answer", f"{answer!r} is not one of the categories {sorted(category_ids)}")
-            cases.append(
-                Case(
-                    id=check.text(case, at, "id"),
-                    text=check.text(case, at, "text"),
-                    answer=answer,
-                    explanation=check.text(case, at, "explanation"),
-                    sources=check.sources(case, at),
-                    rests_on=_rests_on(check, case, at, sections),
-                )
-            )
-        if not cases:
-            check.fail(f"{where}.cases", "needs at least one case")
-        check.unique([(f"{where}.cases[{i}].id", c.id) for i, c in enumerate(cases)], "case id")
-        sorters.append(
-            Sorter(
-                id=check.text(item, where, "id"),
-                week=check.week(item, where, weeks),
-                title=check.text(item, where, "title"),
-                instructions=check.text(item, where, "instructions"),
-                categories=categories,
-                cases=tuple(cases),
-            )
-        )
-    check.unique([(f"sorters[{i}].id", s.id) for i, s in enumerate(sorters)], "sorter id")
-    return sorters
-
-
-def _stances(check: _Checker, data: dict, weeks: set[int]) -> list[Stance]:
-    stances = []
-    for where, item in check.items(data, "stances"):
-        asked = check.get(item, where, "weeks", list, default=[])
-        for week in asked:
-            if week not in weeks:
-                check.fail(f"{where}.weeks", f"week {week!r} is not listed in reading.yaml")
-        steps = check.get(item, where, "steps", int, required=False, default=7)
-        if not 3 <= steps <= 11:
-            check.fail(f"{where}.steps", "must be between 3 and 11")
-        stances.append(
-            Stance(
-                id=check.text(item, where, "id"),
-                weeks=tuple(w for w in asked if isinstance(w, int)),
-                question=check.text(item, where, "question"),
-                left=check.text(item, where, "left"),
-                right=check.text(item, where, "right"),
-                steps=steps,
-            )
-        )
-    check.unique([(f"stances[{i}].id", s.id) for i, s in enumerate(stances)], "stance id")
-    return stances
-
-
-def _check_activities(check: _Checker, sections: list[Section], terms, sorters, stances) -> None:
-    known = {
-        "cards": {t.term.lower() for t in terms},
-        "sorter": {s.id for s in sorters},
-        "stance": {s.id for s in stances},
+    sources = raw["reading.yaml"].get("sources")
+    return {
+        "weeks": ids("reading.yaml", "weeks", "week"),
+        "sources": set(sources) if isinstance(sources, dict) else set(),
+        "summaries": {
+            s.get("id"): s["summary"] for s in entries("sections.yaml", "sections") if isinstance(s.get("summary"), str)
+        },
+        "defined": {
+            "cards": {str(term).lower() for term in ids("glossary.yaml", "terms", "term")},
+            "sorter": ids("cases.yaml", "sorters"),
+            "stance": ids("stance.yaml", "stances"),
+        },
     }
-    where_defined = {"cards": "glossary.yaml", "sorter": "cases.yaml", "stance": "stance.yaml"}
-    for index, section in enumerate(sections):
-        if section.activity is None:
-            continue
-        for ref in section.activity.refs:
-            if (ref.lower() if section.activity.kind == "cards" else ref) not in known[section.activity.kind]:
-                check.fail(
-                    f"sections[{index}].activity.{section.activity.kind}",
-                    f"{ref!r} is not defined in {where_defined[section.activity.kind]}",
-                )
 
 
 def load_reading(path: str | Path) -> Reading:
@@ -585,43 +561,32 @@ def load_reading(path: str | Path) -> Reading:
     folder = Path(path)
     if not folder.is_dir():
         raise ReadingError([Problem("not a folder of reading files", file=str(folder), field="(folder)")])
-    problems: list[Problem] = []
-    raw = {name: _read_yaml(folder / name, problems) for name in FILES}
-
-    def checker(name: str) -> _Checker:
-        return _Checker(problems, name, known_sources)
-
-    meta = raw["reading.yaml"]
-    known_sources: dict = {}
-    check = checker("reading.yaml")
-    citation = _citation(check, meta) if meta else Citation((), 0, "", "", 0, 0, "")
-    known_sources = check.get(meta, "", "sources", dict, default={}) if meta else {}
-    weeks = _weeks(check, meta) if meta else []
-    numbers = {w.number for w in weeks}
-
-    sections = _sections(checker("sections.yaml"), raw["sections.yaml"], numbers) if raw["sections.yaml"] else []
-    glossary = _glossary(checker("glossary.yaml"), raw["glossary.yaml"]) if raw["glossary.yaml"] else []
-    quiz = _quiz(checker("quiz.yaml"), raw["quiz.yaml"], numbers) if raw["quiz.yaml"] else []
-    prompts = _prompts(checker("prompts.yaml"), raw["prompts.yaml"], numbers) if raw["prompts.yaml"] else []
-    summaries = {s.id: s.summary for s in sections}
-    sorters = _sorters(checker("cases.yaml"), raw["cases.yaml"], numbers, summaries) if raw["cases.yaml"] else []
-    stances = _stances(checker("stance.yaml"), raw["stance.yaml"], numbers) if raw["stance.yaml"] else []
-    _check_activities(checker("sections.yaml"), sections, glossary, sorters, stances)
-
-    if problems:
-        raise ReadingError(problems)
+    found: list[Problem] = []
+    raw = {name: _read_yaml(folder / name, found) for name in FILES}
+    context = _context(raw)
+    files = {}
+    for name, data in raw.items():
+        if not data:  # its problem is reported already
+            continue
+        try:
+            files[name] = _ADAPTERS[name].validate_python(data, context=context)
+        except ValidationError as exc:
+            found += problems(exc, name)
+    if found:
+        raise ReadingError(found)
+    meta = files["reading.yaml"]
     return Reading(
-        id=str(meta.get("id") or folder.name),
+        id=meta.id or folder.name,
         path=folder,
-        citation=citation,
-        sources={str(k): str(v) for k, v in known_sources.items()},
-        weeks=tuple(sorted(weeks, key=lambda w: w.number)),
-        sections=tuple(sections),
-        glossary=tuple(glossary),
-        quiz=tuple(quiz),
-        prompts=tuple(prompts),
-        sorters=tuple(sorters),
-        stances=tuple(stances),
+        citation=meta.citation,
+        sources=dict(meta.sources),
+        weeks=tuple(sorted(meta.weeks, key=lambda w: w.number)),
+        sections=files["sections.yaml"].sections,
+        glossary=files["glossary.yaml"].terms,
+        quiz=files["quiz.yaml"].items,
+        prompts=files["prompts.yaml"].prompts,
+        sorters=files["cases.yaml"].sorters,
+        stances=files["stance.yaml"].stances,
     )
 
 
