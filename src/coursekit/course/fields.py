@@ -122,15 +122,22 @@ def check(rule: Callable[[Any], bool], reason: str) -> AfterValidator:
     return AfterValidator(apply)
 
 
-def one_of(*options: str) -> PlainValidator:
-    """A text that must be one of ``options`` (an enum in the JSON Schema)."""
+class OneOf:
+    """A text that must be one of ``options``: ``Annotated[str, OneOf("single", "multiple")]`` (a schema enum)."""
 
-    def apply(value: object) -> str:
-        if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
+    def __init__(self, *options: str):
+        self.options = options
+
+    def __get_pydantic_core_schema__(self, source, handler):
+        return core_schema.no_info_plain_validator_function(self._check)
+
+    def __get_pydantic_json_schema__(self, schema, handler):
+        return {"enum": list(self.options)}
+
+    def _check(self, value: object) -> str:
+        if value not in self.options:
+            raise ValueError(f"must be one of {', '.join(self.options)}")
         return str(value)
-
-    return PlainValidator(apply, json_schema_input_type=str)
 
 
 @dataclasses.dataclass(frozen=True)

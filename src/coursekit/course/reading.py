@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 FILES = tuple(FILE_MODELS)
-_ADAPTERS = {name: TypeAdapter(model) for name, model in FILE_MODELS.items()}
+_ADAPTERS: dict[str, TypeAdapter] = {name: TypeAdapter(model) for name, model in FILE_MODELS.items()}
 
 
 class ReadingError(ValueError):

@@ -28,12 +28,13 @@ from coursekit.course.fields import (
     CONFIG,
     AtLeast,
     CourseData,
+    Found,
+    OneOf,
     Text,
     Whole,
     broken,
     check,
     duplicates,
-    one_of,
     require,
     validated,
 )
@@ -63,9 +64,9 @@ def _listed_week(number: int, info: ValidationInfo) -> int:
 
 def _known_sources(keys: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
     known = (info.context or {}).get("sources")
-    if known is not None:
-        unknown = [((), f"unknown source key {key!r} (define it in reading.yaml)") for key in keys if key not in known]
-        require(unknown)
+    unknown = [key for key in keys if key not in known] if known is not None else []
+    found: list[Found] = [((), f"unknown source key {key!r} (define it in reading.yaml)") for key in unknown]
+    require(found)
     return keys
 
 
@@ -220,7 +221,7 @@ class QuizItem(CourseData):
     id: Text
     week: WeekNumber
     question: Text
-    kind: Annotated[str, one_of("single", "multiple")] = "single"
+    kind: Annotated[str, OneOf("single", "multiple")] = "single"
     options: Annotated[tuple[QuizOption, ...], AtLeast(2, "two options")]
     sources: SourceKeys = ()
 

@@ -32,12 +32,12 @@ from coursekit.course.fields import (
     CourseData,
     Found,
     Number,
+    OneOf,
     Text,
     Whole,
     alongside,
     check,
     duplicates,
-    one_of,
     problems,
     require,
 )
@@ -135,7 +135,7 @@ class CourseTable(CourseData):
     name: Text
     reading: Text
     database: Text = "class.db"  # a SQLite file beside course.toml, or a SQLAlchemy URL
-    names: Annotated[str, one_of("pseudonym", "real")] = "pseudonym"
+    names: Annotated[str, OneOf("pseudonym", "real")] = "pseudonym"
     min_words: Whole | None = None
 
     @field_validator("reading")
@@ -172,7 +172,7 @@ class ParticipationTable(CourseData):
 class RosterTable(CourseData):
     file: Text | None = None
     student_column: Text = "SIS Login ID"
-    missing: Annotated[str, one_of("blank", "zero")] = "blank"
+    missing: Annotated[str, OneOf("blank", "zero")] = "blank"
 
 
 @dataclass(frozen=True, kw_only=True, config=CONFIG)
