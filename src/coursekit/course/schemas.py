@@ -24,10 +24,10 @@ SCHEMAS: dict[str, tuple[str, type]] = {
 
 
 def schema(file_name: str, model: type) -> dict:
-    """The JSON Schema (draft 2020-12) of one course file."""
+    """One course file's JSON Schema, declared draft-07: it uses only keywords drafts 4 to 7 know (Taplo reads 4)."""
     found = TypeAdapter(model).json_schema(mode="validation")
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": file_name,
         "description": f"coursekit's {file_name} (see the README, Course content).",
         **{key: value for key, value in found.items() if key != "title"},
