@@ -54,10 +54,10 @@ def located(error: ValidationError) -> list[Found]:
     return found
 
 
-def validated(adapter: TypeAdapter, value: object, context: dict | None = None):
+def validated(adapter: TypeAdapter, value: object):
     """``value`` validated by ``adapter`` inside another validator, its problems kept where they are."""
     try:
-        return adapter.validate_python(value, context=context)
+        return adapter.validate_python(value)
     except ValidationError as exc:
         raise broken(located(exc)) from None
 
@@ -88,8 +88,6 @@ def _reason(detail) -> str:
     expected = EXPECTED.get(kind.removesuffix("_type").removesuffix("_parsing").split("_from_")[0])
     if expected:
         return f"expected {expected}, found {type(detail['input']).__name__}"
-    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-        return "unknown field"
     return str(detail["msg"])
 
 
@@ -167,7 +165,7 @@ def duplicates(entries: Iterable[tuple[Loc, object]], what: str) -> list[Found]:
         if value in seen:
             found.append((loc, f"duplicate {what} {value!r} (first at {field_path(seen[value])})"))
         else:
-            seen.setdefault(value, loc)
+            seen[value] = loc
     return found
 
 
