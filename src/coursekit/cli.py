@@ -991,7 +991,7 @@ def _cluster_execute(stack: contextlib.ExitStack, scheduler: str | None, workers
     "--reading",
     "reading_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Reading folder (default: the only one in ./readings).",
+    help="Reading folder (default: course.toml's, else the only one in ./readings).",
 )
 @click.option("--nbgrader-exchange", type=click.Path(path_type=Path), help="Also copy to EXCHANGE/COURSE/outbound/.")
 @click.option("--course-id", help="With --nbgrader-exchange: nbgrader's course id.")
