@@ -73,10 +73,12 @@ def test_a_misspelt_key_is_named_with_the_keys_the_file_knows(tmp_path):
     prompts = yaml.safe_load((folder / "prompts.yaml").read_text(encoding="utf-8"))
     prompts["prompts"][0]["min_word"] = prompts["prompts"][0].pop("min_words")
     prompts["prompts"][1]["week"] = "two"
+    prompts["prompts"][2]["id"] = prompts["prompts"][0]["id"]  # still found beside the other mistakes
     (folder / "prompts.yaml").write_text(yaml.safe_dump(prompts), encoding="utf-8")
     with pytest.raises(ReadingError) as refused:
         load_reading(folder)
     assert [str(p) for p in refused.value.problems] == [
+        "prompts.yaml: prompts[2].id: duplicate prompt id 'w1-consensus' (first at prompts[0].id)",
         "prompts.yaml: prompts[0]: unknown field 'min_word' (use id, week, text, min_words)",
         "prompts.yaml: prompts[0].min_words: missing (required)",
         "prompts.yaml: prompts[1].week: expected int, found str",

@@ -169,19 +169,19 @@ def duplicates(entries: Iterable[tuple[Loc, object]], what: str) -> list[Found]:
     return found
 
 
+def reported_with(found: list[Found], handler, value: Any):
+    """``handler(value)``, its problems reported together with ``found`` (a rule's, over the value as written)."""
+    try:
+        result = handler(value)
+    except ValidationError as exc:
+        found = found + located(exc)
+    require(found)
+    return result
+
+
 def alongside(rule: Callable[[Any], list[Found]]) -> WrapValidator:
-    """A rule over a value as written, reported together with its entries' own problems."""
-
-    def apply(value: Any, handler):
-        found = rule(value)
-        try:
-            result = handler(value)
-        except ValidationError as exc:
-            found = located(exc) + found
-        require(found)
-        return result
-
-    return WrapValidator(apply)
+    """A rule over a field's value as written, reported together with its entries' own problems."""
+    return WrapValidator(lambda value, handler: reported_with(rule(value), handler, value))
 
 
 def require(found: list[Found]) -> None:
@@ -210,8 +210,4 @@ class CourseData:
         if not unknown:
             return handler(given)
         found: list[Found] = [((), f"unknown {cls.noun} {key!r} (use {', '.join(known)})") for key in unknown]
-        try:
-            handler({key: value for key, value in given.items() if key in known})
-        except ValidationError as exc:
-            found += located(exc)
-        raise broken(found)
+        return reported_with(found, handler, {key: value for key, value in given.items() if key in known})

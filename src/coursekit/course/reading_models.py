@@ -9,7 +9,7 @@ file's model (``FILE_MODELS``) checks its own fields and rules. What one file na
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -35,6 +35,7 @@ from coursekit.course.fields import (
     broken,
     check,
     duplicates,
+    reported_with,
     require,
     validated,
 )
@@ -338,26 +339,34 @@ class Stance(CourseData):
 
 @dataclass(frozen=True, kw_only=True, config=CONFIG)
 class _File(CourseData):
-    """One file's model: a list of entries under one key, whose ids (``unique``) must differ."""
+    """One file's model: a list of entries under one key, whose ids (``unique``) must differ.
 
-    unique: ClassVar[tuple[str, str, str]]  # (the list's key, the id attribute, what an id is called)
+    Ids are compared as written, so a duplicate is reported beside the entries' other problems.
+    """
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> _File:
-        key, attribute, what = self.unique
-        entries = getattr(self, key)
-        field = entries[0].__pydantic_fields__[attribute].alias or attribute if entries else attribute
-        ids = [getattr(entry, attribute) for entry in entries]
-        ids = [i.lower() for i in ids] if what == "term" else ids  # "Bureaucracy" and "bureaucracy" are one term
-        require(duplicates((((key, n, field), i) for n, i in enumerate(ids)), what))
-        return self
+    unique: ClassVar[tuple[str, str, str]]  # (the list's key, the id's key, what an id is called)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unique_ids(cls, data: Any, handler):
+        key, id_key, what = cls.unique
+        entries = data.get(key) if isinstance(data, dict) else None
+        written = (
+            [e.get(id_key) if isinstance(e, dict) else None for e in entries or ()] if isinstance(entries, list) else []
+        )
+        ids = [i.lower() if isinstance(i, str) and what == "term" else i for i in written]  # one term, any case
+        return reported_with(
+            duplicates((((key, n, id_key), i) for n, i in enumerate(ids) if isinstance(i, str | int)), what),
+            handler,
+            data,
+        )
 
 
 @dataclass(frozen=True, kw_only=True, config=CONFIG)
 class ReadingFile(_File):
     """``reading.yaml``: the citation, the source keys the other files cite, and the weeks."""
 
-    unique = ("weeks", "number", "week")
+    unique = ("weeks", "week", "week")
     id: Text | None = None
     citation: Citation
     sources: dict[str, Text]
