@@ -45,6 +45,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return done
 
 
+@pytest.mark.slow
 def test_a_made_up_reading_builds_passes_nbval_and_collects(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(READING_DIR, course / "readings" / READING_DIR.name)  # the real one stays beside it
