@@ -119,6 +119,11 @@ def _time_pairs(plan: object) -> object:
     return validated(_TIME_PLAN, plan).pairs() if isinstance(plan, Mapping) else plan
 
 
+def _no_default(schema: dict) -> None:
+    """The pairs' default, (), is no time plan to a schema, where ``time`` is a mapping."""
+    schema.pop("default", None)
+
+
 TimePairs = Annotated[
     tuple[tuple[str, int], ...], BeforeValidator(_time_pairs), WithJsonSchema(_TIME_PLAN.json_schema())
 ]
@@ -130,7 +135,7 @@ class Week(CourseData):
     slug: Text
     title: Text
     intro: Text
-    time: TimePairs = ()  # (part of TIME_PARTS, minutes), in TIME_PARTS order
+    time: TimePairs = Field(default=(), json_schema_extra=_no_default)  # (part of TIME_PARTS, minutes), in order
     replies: ZeroOrMore = 0  # replies to classmates expected in the week's peer feed
 
     @field_validator("replies")
