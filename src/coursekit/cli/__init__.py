@@ -1,6 +1,7 @@
 """The ``coursekit`` command line: argument parsing and printing only; ``coursekit.api.Course`` does the work.
 
-One module per workflow registers its commands on ``main``: ``intake`` (intake, collect),
+One module per workflow registers its commands on ``main``: ``authoring`` (schema, new-reading),
+``intake`` (intake, collect),
 ``discussion`` (publish, export), ``grading`` (grades, feedback, report), ``notebooks`` (build,
 lab, release), ``validate``, ``db`` and ``moderation`` (moderate, erase). ``output`` prints, and
 ``options`` holds the options commands share. Every ``CoursekitError`` ends here, once, in ``Commands``.
@@ -53,8 +54,8 @@ def main() -> None:
     """coursekit: reading notebooks, reflections and the class discussion log."""
 
 
-from coursekit.cli import db, discussion, grading, intake, moderation, notebooks, validate  # noqa: E402
+from coursekit.cli import authoring, db, discussion, grading, intake, moderation, notebooks, validate  # noqa: E402
 
-for workflow in (intake, discussion, notebooks, validate, grading, db, moderation):
+for workflow in (authoring, intake, discussion, notebooks, validate, grading, db, moderation):
     for command in workflow.COMMANDS:
         main.add_command(command)

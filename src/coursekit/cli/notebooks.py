@@ -70,7 +70,7 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     "--reading",
     "reading_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Reading folder (default: the only one in ./readings).",
+    help="Reading folder (default: course.toml's, else the only one in ./readings).",
 )
 @click.option("--nbgrader-exchange", type=click.Path(path_type=Path), help="Also copy to EXCHANGE/COURSE/outbound/.")
 @click.option("--course-id", help="With --nbgrader-exchange: nbgrader's course id.")
