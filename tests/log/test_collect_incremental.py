@@ -209,20 +209,21 @@ def test_parallel_workers_give_the_same_log_as_one_process(make_class, backend, 
     assert one_rows == rows(db, query)
 
 
-class Crashing(SubmissionFile):
-    """A file whose reading kills the process reading it (as a parser crash or the OOM killer would)."""
-
-    def read_bytes(self) -> bytes:
-        os._exit(3)
-
-
 def test_a_worker_that_dies_fails_its_file_only(make_class, monkeypatch):
     root = make_class(6)
     files = [
         SubmissionFile(f"student0{i}", root / f"student0{i}" / "week01.ipynb", datetime(2026, 9, 1)) for i in range(6)
     ]
-    # An archive member, so that reading it goes through read_bytes (plain files are opened directly).
-    files.insert(3, Crashing("mallory", root / "mallory.zip", datetime(2026, 9, 1), entry="week01.ipynb"))
+    files.insert(3, SubmissionFile("mallory", root / "student00" / "week01.ipynb", datetime(2026, 9, 1)))
+    real = loading.read_file_bytes
+
+    def crash_on_mallory(file: SubmissionFile) -> bytes:
+        """Reading Mallory's file kills the process reading it (as a parser crash or the OOM killer would)."""
+        if file.student == "mallory":
+            os._exit(3)
+        return real(file)
+
+    monkeypatch.setattr(loading, "read_file_bytes", crash_on_mallory)  # workers are forked after this
     monkeypatch.setattr(reader, "IN_PROCESS_BELOW", 1)
     monkeypatch.setattr(reader, "CHUNK", 2)
     results = list(reader.read_all(files, jobs=2))
