@@ -27,11 +27,15 @@ SOURCES: tuple[Source, ...] = (  # first match wins: the folder layout reads any
     moodle.Moodle(),
     folder.Folder(),
 )
-BY_NAME = {source.name: source for source in SOURCES}
-LAYOUTS = tuple(BY_NAME)
+LAYOUTS = tuple(source.name for source in SOURCES)  # what --layout offers
 DOWNLOADS = (canvas.NAME, moodle.NAME)  # an LMS download some unzip tools put in a folder of its own
 
 __all__ = ["LAYOUTS", "SOURCES", "Intake", "Unmatched", "detect", "gather"]
+
+
+def _names() -> str:
+    """The sources' names, as an error message offers them."""
+    return ", ".join(source.name for source in SOURCES)
 
 
 def _top_names(source: Path) -> list[str]:
@@ -54,9 +58,7 @@ def detect(source: Path) -> str:
     for candidate in SOURCES:
         if candidate.detect(source, names):
             return candidate.name
-    raise IntakeError(
-        f"{source}: a zip whose names follow neither Canvas nor Moodle; pass --layout ({', '.join(LAYOUTS)})"
-    )
+    raise IntakeError(f"{source}: a zip whose names follow neither Canvas nor Moodle; pass --layout ({_names()})")
 
 
 def _unwrapped(root: Path) -> Path:
@@ -82,9 +84,10 @@ def gather(
     if layout is None:
         root = _unwrapped(root)
     layout = layout or detect(root)
-    if layout not in BY_NAME:
-        raise IntakeError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
-    found, skipped = BY_NAME[layout].find(root, options or Options())
+    chosen = next((s for s in SOURCES if s.name == layout), None)
+    if chosen is None:
+        raise IntakeError(f"unknown layout {layout!r}; choose one of {_names()}")
+    found, skipped = chosen.find(root, options or Options())
     intake = Intake(layout, root, skipped=list(skipped))
     for item in found:
         if roster is None:
