@@ -88,7 +88,7 @@ def test_feedback_page_shows_every_hostile_field_as_text():
     settings = dataclasses.replace(
         settings,
         name=hostile("course name"),
-        rubric=(Criterion("understanding", hostile("criterion"), 4),),
+        rubric=(Criterion(id="understanding", label=hostile("criterion"), points=4),),
         staff={"dana": hostile("staff name")},
     )
     reading = SimpleNamespace(
