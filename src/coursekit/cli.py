@@ -356,6 +356,7 @@ def _intake_shown(ok, width: int) -> Table:
 )
 def intake(csv_out: Path, **source) -> None:
     """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
+    from coursekit.intake.table import STATUSES as VERDICTS
     from coursekit.intake.table import intake_table
     from coursekit.log.export import write_csv
 
@@ -382,7 +383,7 @@ def intake(csv_out: Path, **source) -> None:
             console.print(line, soft_wrap=True)
     write_csv(table, csv_out)
     counts = table["status"].value_counts()
-    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "problem", "unmatched", "failed", "skipped"))
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in VERDICTS)
     say(f"{len(table)} file(s): {summary}. Wrote {csv_out}; nothing was stored.")
 
 
@@ -427,24 +428,12 @@ def collect(
 
     db = _database(source["settings_path"], db)
     url = database_url(db)  # a URL coursekit cannot use is refused first
-    gathered, options = _gather(**source)  # then a bad source, before any log is made
+    gathered, _ = _gather(**source)  # then a bad source, before any log is made
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
-    try:
-        with _CollectDisplay(gathered.root, verbose) as display:
-            readings = Readings(course) if course else None
-            report = collecting.collect(
-                gathered.root,
-                db,
-                jobs=jobs,
-                full=full,
-                progress=display,
-                readings=readings,
-                options=options,
-                intake=gathered,
-            )
-    except IntakeError as exc:
-        _fail(str(exc))
+    with _CollectDisplay(gathered.root, verbose) as display:
+        readings = Readings(course) if course else None
+        report = collecting.collect(gathered, db, jobs=jobs, full=full, progress=display, readings=readings)
     console.print("files by status and week:")
     console.print(_summary(report))
     counts = ", ".join(f"{report.count(status)} {status}" for status in STATUSES)

@@ -17,6 +17,7 @@ from coursekit.course.settings import load_settings
 from coursekit.discussion.feed import find_feed, replies_to_you
 from coursekit.discussion.names import pseudonym
 from coursekit.discussion.removal import FORMER_STUDENT, REMOVED_MESSAGE
+from coursekit.intake.sources import gather
 from coursekit.log import moderation
 from coursekit.log.check import check_log
 from coursekit.log.collect import collect
@@ -49,7 +50,7 @@ def hand_in(root: Path, db: str, reading, student: str, week: int, when: int, pe
     if edit:
         edit(notebook)
     write_notebook(root / f"w{week}-{when}" / student / f"week{week:02d}.ipynb", notebook, mtime=when)
-    report = collect(root / f"w{week}-{when}", db)
+    report = collect(gather(root / f"w{week}-{when}"), db)
     assert not report.failed, report.results
     return report.results[0]
 

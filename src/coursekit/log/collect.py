@@ -3,8 +3,9 @@
 Every file ends up in the report as collected, updated, unchanged, duplicate, failed (with a
 reason and a hint), unmatched (its sender fits no roster student, or several: never stored under a
 guess) or skipped (not a notebook, or clutter). A failure never stops the run and never touches
-what is already stored. Files come from any intake source (``intake.sources.gather``), each with
-its roster student; what is set aside is reported before anything is stored.
+what is already stored. The caller gathers the files from any intake source once
+(``intake.sources.gather``) and hands the ``Intake`` over, each file with its roster student; what
+is set aside is reported before anything is stored.
 
 A rerun does not open a file whose size and change stamp match what the log remembers
 (``collected_files``); a file whose stamp changed but whose bytes hash the same is unchanged.
@@ -12,9 +13,10 @@ Files are read and extracted in worker processes (``intake.reader``) while this 
 the results as they come, many per transaction and each in its own savepoint. Nothing grows with
 the number of files but the small per-file results.
 
-Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins.
-Files are handled newest first within each student, so the first readable file for a notebook is
-the one stored and any later one is an older copy; only the winners' names are remembered.
+Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins
+(``intake.duplicates``, the rule the dry run follows too). Files are handled newest first within
+each student, so the first readable file for a notebook is the one stored and any later one is an
+older copy; only the winners' names are remembered.
 """
 
 from __future__ import annotations
@@ -33,12 +35,10 @@ from sqlalchemy import Connection, Engine
 
 from coursekit.course.reading import Readings
 from coursekit.discussion.names import public_id
-from coursekit.intake.base import Options
+from coursekit.intake.duplicates import Claims, newest_first
 from coursekit.intake.extract import Extracted, week_in_name
-from coursekit.intake.identity import Roster
 from coursekit.intake.reader import read_all
-from coursekit.intake.sources import Intake, Unmatched, gather
-from coursekit.intake.submission import LayoutProblem, SubmissionFile
+from coursekit.intake.submission import Intake, LayoutProblem, SubmissionFile, Unmatched
 from coursekit.log import moderation, schema
 from coursekit.log.results import (
     DUPLICATE,
@@ -104,30 +104,23 @@ _freezing = False  # a run in this process has frozen the heap (``frozen_heap``)
 
 @frozen_heap()
 def collect(
-    root: str | Path,
+    intake: Intake,
     db: Engine | str | Path,
     *,
     jobs: int | None = None,
     full: bool = False,
     progress: Progress | None = None,
-    layout: str | None = None,
-    roster: Roster | None = None,
-    options: Options | None = None,
-    intake: Intake | None = None,
     readings: Readings | None = None,
 ) -> CollectReport:
-    """Collect every notebook in the source ``root`` into the log ``db`` (an engine, a path or a URL).
+    """Collect every notebook of an ``intake`` already gathered into the log ``db`` (an engine, a path or a URL).
 
-    The source is read (``layout`` detected unless given, senders matched to ``roster``), or
-    ``intake`` already gathered is used, before the database is opened, so a mistyped folder
-    leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
-    read every file even when the log says it did not change. Saved widget answers are re-graded
-    against the reading each notebook names, found in ``readings`` (default: ``readings/<id>`` in
-    ``root`` or above it, else in the working folder or above it).
+    The caller gathers the source (``intake.sources.gather``) before the database is opened, so a
+    mistyped folder leaves no empty log behind. ``jobs``: worker processes (default one per core);
+    ``full``: read every file even when the log says it did not change. Saved widget answers are
+    re-graded against the reading each notebook names, found in ``readings`` (default:
+    ``Intake.readings``, ``readings/<id>`` in or above the source, else in or above the working folder).
     """
-    intake = intake or gather(root, layout, roster, options)
     engine = db if isinstance(db, Engine) else open_database(db)
-    readings = readings or Readings(intake.root, None)
     return collect_files(
         intake.files,
         engine,
@@ -136,7 +129,7 @@ def collect(
         jobs=jobs,
         full=full,
         progress=progress,
-        readings=readings,
+        readings=readings or intake.readings(),
     )
 
 
@@ -175,7 +168,7 @@ def collect_files(
     progress: Progress | None = None,
     readings: Readings | None = None,
 ) -> CollectReport:
-    """Collect ``files`` (from any intake source) into the log; ``collect`` finds them first.
+    """Collect ``files`` (from any intake source) into the log; ``collect`` hands on a gathered intake's.
 
     ``readings``: where the readings that saved answers are re-graded against are found (default:
     the working folder or above it).
@@ -190,7 +183,7 @@ def collect_files(
             progress(result, len(results), total)
 
     secret = schema.write(engine, course_secret)  # two collects may make it at once: one wins
-    ordered = _newest_first(files)
+    ordered = newest_first(files)
     known = _remembered(engine, ordered, full)
     # Workers start here, before the first progress report (which may start a display thread).
     skip = [_skippable(file, seen) for file, seen in zip(ordered, known, strict=True)]
@@ -199,7 +192,7 @@ def collect_files(
     for result in set_aside(layout_problems, unmatched):  # reported before anything is stored
         finish(result)
 
-    winners: dict[tuple[str, str], SubmissionFile] = {}  # (student, notebook) -> the file used
+    winners = Claims()  # (student, notebook) -> the file used
     writer = _Writer(engine, finish)
     try:
         for file, seen, skipped in zip(ordered, known, skip, strict=True):
@@ -221,14 +214,6 @@ def collect_files(
         parsed.close()
     results.sort(key=attrgetter("origin"))
     return CollectReport(results)
-
-
-def _newest_first(files: Sequence[SubmissionFile]) -> list[SubmissionFile]:
-    """Files by student, each student's newest first (ties: path order, as before)."""
-    ordered = sorted(files, key=attrgetter("origin"))
-    ordered.sort(key=attrgetter("submitted_at"), reverse=True)
-    ordered.sort(key=attrgetter("student"))
-    return ordered
 
 
 def origin_key(file: SubmissionFile) -> str:
@@ -269,27 +254,17 @@ def _result(file: SubmissionFile, notebook: str, week: int | None, status: str, 
 
 
 def _claim(
-    winners: dict[tuple[str, str], SubmissionFile],
+    winners: Claims,
     file: SubmissionFile,
     notebook: str,
     week: int | None,
     finish: Callable[[FileResult], None],
 ) -> bool:
     """Report ``file`` as a duplicate if a newer file already stands for its notebook; else claim it."""
-    key = (file.student, notebook)
-    if key not in winners:
-        winners[key] = file
+    older = winners.older_copy(file, notebook)
+    if older is None:
         return False
-    finish(
-        _result(
-            file,
-            notebook,
-            week,
-            DUPLICATE,
-            f"older copy of {notebook}; the newer {winners[key].name} was used",
-            "delete the copy that is not the student's final submission to silence this",
-        )
-    )
+    finish(_result(file, notebook, week, DUPLICATE, older.reason, older.hint))
     return True
 
 

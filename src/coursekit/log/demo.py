@@ -16,6 +16,7 @@ from pathlib import Path
 
 from coursekit.course.reading import Reading, Readings
 from coursekit.discussion.feed import assigned_roots, build_feed, parse_feed
+from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
@@ -117,7 +118,7 @@ def make_class(
             when = (deadline + timedelta(hours=hours)).replace(tzinfo=UTC).timestamp()
             notebook = with_saved(filled_notebook(reading, week, texts), saved)
             write_notebook(folder / student / f"week{week:02d}.ipynb", notebook, mtime=when)
-        collect(folder, db, readings=Readings(known=(reading,)))
+        collect(gather(folder), db, readings=Readings(known=(reading,)))
         log = open_log(db)
         posts = log.posts()
         if (posts["thread_week"] == week).any():
