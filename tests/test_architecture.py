@@ -56,9 +56,9 @@ def test_the_direction_check_catches_an_upward_import(tmp_path):
     """The check itself can fail: a course module that imports the log is reported."""
     shutil.copytree(PACKAGE, tmp_path / "coursekit")
     planted = tmp_path / "coursekit" / "course" / "roster.py"
-    planted.write_text(planted.read_text() + "\nfrom coursekit.log.store import now  # planted\n")
+    planted.write_text(planted.read_text() + "\nfrom coursekit.log.tables import now  # planted\n")
     assert upward_imports(tmp_path / "coursekit") == [
-        f"course/roster.py:{len(planted.read_text().splitlines())} (course) imports coursekit.log.store (log)"
+        f"course/roster.py:{len(planted.read_text().splitlines())} (course) imports coursekit.log.tables (log)"
     ]
 
 

@@ -21,7 +21,7 @@ from coursekit.course.settings import load_settings
 from coursekit.discussion.feed import assigned_roots, find_feed, rotation, student_key
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
-from coursekit.log.store import metadata
+from coursekit.log.tables import metadata
 from coursekit.notebook.widgets import PeerFeed
 from coursekit.review.analytics import participation
 from coursekit.review.desk import ReviewDesk
