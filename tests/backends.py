@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from coursekit.log.schema import database_url, make_engine
+from coursekit.log.tables import metadata
 
 POSTGRES_ENV = "COURSEKIT_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
@@ -112,3 +113,11 @@ def rows(db: str | Path, sql: str) -> list[tuple]:
             return [tuple(row) for row in conn.execute(text(sql))]
     finally:
         engine.dispose()
+
+
+def every_stored_value(db: str) -> bytes:
+    """Every value of every table of the log, as bytes (on either backend)."""
+    values = [
+        value for table in metadata.sorted_tables for row in rows(db, f"select * from {table.name}") for value in row
+    ]
+    return b"\n".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in values)

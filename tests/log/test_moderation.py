@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from backends import rows
+from backends import every_stored_value, rows
 from click.testing import CliRunner
 from conftest import course_toml, filled_notebook, student_answers, with_saved, write_notebook
 from images import reflection_cell
-from test_conversation import every_stored_value
 
 from coursekit.cli import main
 from coursekit.course.settings import load_settings

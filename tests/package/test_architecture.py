@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "coursekit"
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "coursekit"
 
 # The data's path from course author to student to instructor to TA; each room may import only rooms before it.
 LAYERS = ["course", "discussion", "notebook", "intake", "log", "review", "validation"]

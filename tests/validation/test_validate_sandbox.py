@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import ROOT, write_notebook
 from missing import missing
-from test_validate import lines_of, needs_bwrap, run, submission
+from validate_runs import lines_of, needs_bwrap, run, submission
 
 from coursekit.validation import runner
 from coursekit.validation.runner import CellResult, RunResult, run_problems

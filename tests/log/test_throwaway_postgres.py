@@ -16,7 +16,7 @@ import throwaway_postgres
 from backends import POSTGRES_ENV
 from missing import missing
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fake_binaries(folder: Path) -> Path:
@@ -101,9 +101,10 @@ def test_without_a_url_the_postgresql_tests_run_on_a_throwaway_server_removed_at
     base.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in (POSTGRES_ENV, "CI")}
     env["TMPDIR"] = str(base)
-    chosen = ["tests/test_log_schema.py::test_the_postgresql_password_comes_from_the_environment"]
-    chosen += ["tests/test_review.py", "-k", "postgresql"]
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-rs", *chosen]
+    chosen = ["tests/log/test_log_schema.py::test_the_postgresql_password_comes_from_the_environment"]
+    chosen += ["tests/review/test_review.py", "-k", "postgresql"]
+    options = ["-p", "no:cacheprovider", "-o", "addopts=", "--import-mode=importlib", "-rs"]  # no nbval, same imports
+    command = [sys.executable, "-m", "pytest", *options, *chosen]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stdout + done.stderr
