@@ -1113,8 +1113,9 @@ def backup(path: Path, db: str | None) -> None:
     from coursekit.log import schema
 
     engine = schema.make_engine(_log_target(db))
-    if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
-        _fail(f"no discussion log at {engine.url.database}: nothing to back up")
+    file = schema.sqlite_path(engine)
+    if file is not None and not file.is_file():
+        _fail(f"no discussion log at {file}: nothing to back up")
     console.print(f"backed up {schema.shown(engine)} to {schema.backup(engine, path)}", soft_wrap=True)
 
 
@@ -1127,8 +1128,9 @@ def check(db: str | None) -> None:
 
     target = _log_target(db)
     engine = schema.make_engine(target)
-    if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
-        _fail(f"no discussion log at {engine.url.database}: run 'coursekit collect' first")
+    file = schema.sqlite_path(engine)
+    if file is not None and not file.is_file():
+        _fail(f"no discussion log at {file}: run 'coursekit collect' first")
     problems = check_log(engine)
     for problem in problems:
         console.print(Text(f"problem: {problem}", style="bold red"), soft_wrap=True)

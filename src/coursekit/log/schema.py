@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 
 SCRIPTS = Path(__file__).with_name("migrations")
 BASELINE = "0001"  # the schema as it was before versions; a log without alembic_version has it
@@ -263,7 +263,7 @@ def open_database(target: str | Path, create: bool = True) -> Engine:
     try:
         with engine.connect() as conn:
             rev = revision(conn)
-    except OperationalError as exc:
+    except DatabaseError as exc:  # no server, no such file to read, not a database, no right to read it
         engine.dispose()
         check = (
             "check that the file is a coursekit log you may read"
