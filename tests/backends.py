@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import throwaway_postgres
+from markers import require
 from missing import missing
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
@@ -30,12 +31,14 @@ from coursekit.log.schema import database_url, make_engine
 from coursekit.log.tables import metadata
 
 POSTGRES_ENV = "COURSEKIT_TEST_POSTGRES_URL"
-BACKENDS = ["sqlite", "postgresql"]
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgres)  # -m "not postgres" keeps the SQLite half
+BACKENDS = ["sqlite", POSTGRESQL]
 PREFIX = "ck_test_"
 
 
 def require_postgres() -> str:
     """The test database's URL: COURSEKIT_TEST_POSTGRES_URL, else a throwaway server started on first use."""
+    require("postgres")
     url = os.environ.get(POSTGRES_ENV)
     if url:
         return url

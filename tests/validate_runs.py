@@ -14,7 +14,12 @@ from coursekit.cli import main
 from coursekit.validation import sandbox
 
 BWRAP_PROBLEM = sandbox.sandbox_problem()
-needs_bwrap = pytest.mark.skipif(bool(BWRAP_PROBLEM), reason=f"bubblewrap cannot sandbox here: {BWRAP_PROBLEM}")
+_can_sandbox = pytest.mark.skipif(bool(BWRAP_PROBLEM), reason=f"bubblewrap cannot sandbox here: {BWRAP_PROBLEM}")
+
+
+def needs_bwrap(test):
+    """A test that runs notebooks in bubblewrap: marked ``sandbox``, and skipped where it cannot sandbox."""
+    return pytest.mark.sandbox(_can_sandbox(test))
 
 
 def long_answers(reading, week: int, student: str) -> dict[str, str]:
