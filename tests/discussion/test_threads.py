@@ -11,7 +11,7 @@ from coursekit.discussion.threads import decide, mentioned
 from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
-from coursekit.log.store import open_database
+from coursekit.log.schema import open_database
 from coursekit.notebook import answers
 from coursekit.notebook.widgets import PeerFeed
 

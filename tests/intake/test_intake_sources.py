@@ -23,7 +23,7 @@ from coursekit.intake.identity import Claim, Roster
 from coursekit.intake.sources import detect, gather
 from coursekit.log.collect import collect
 from coursekit.log.schema import make_engine
-from coursekit.log.store import submissions
+from coursekit.log.tables import submissions
 
 DEADLINE = datetime(2026, 9, 11, 23, 59)
 ON_TIME = datetime(2026, 9, 10, 12, 30, 0)

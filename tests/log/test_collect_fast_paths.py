@@ -15,7 +15,8 @@ from coursekit.intake.folder import find_submissions, walk_notebooks
 from coursekit.intake.sources import gather
 from coursekit.intake.submission import modified_at
 from coursekit.log.collect import YOUNG, collect, frozen_heap, origin_key
-from coursekit.log.store import TrackedFile, _tracked_between, open_database, track_file, tracked_files
+from coursekit.log.files import TrackedFile, _tracked_between, track_file, tracked_files
+from coursekit.log.schema import open_database
 
 
 def remember(engine, origins: list[str]) -> None:

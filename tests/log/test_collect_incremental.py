@@ -21,7 +21,7 @@ from coursekit.intake.identity import Roster
 from coursekit.intake.sources import gather
 from coursekit.intake.submission import SubmissionFile
 from coursekit.log.collect import collect, collect_files
-from coursekit.log.store import open_database
+from coursekit.log.schema import open_database
 
 
 def statuses(report) -> dict[str, str]:
@@ -301,17 +301,17 @@ def test_what_json_accepts_and_orjson_refuses_is_still_read(reading):
 
 
 def test_a_failed_commit_fails_every_file_of_its_batch_and_nothing_is_remembered(make_class, db, monkeypatch):
-    from coursekit.log import store
+    from coursekit.log import batch
 
     root = make_class(3)
-    real_commit = store.Batch.commit
+    real_commit = batch.Batch.commit
 
     def broken_commit(self):
         raise OSError("disk full")
 
-    monkeypatch.setattr(store.Batch, "commit", broken_commit)
+    monkeypatch.setattr(batch.Batch, "commit", broken_commit)
     report = collect(gather(root), db)
     assert report.count("failed") == 3 and all("disk full" in r.detail for r in report.results)
     assert rows(db, "select count(*) from submissions") == [(0,)]
-    monkeypatch.setattr(store.Batch, "commit", real_commit)
+    monkeypatch.setattr(batch.Batch, "commit", real_commit)
     assert collect(gather(root), db).count("collected") == 3  # nothing was remembered, so all are read again

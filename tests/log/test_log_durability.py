@@ -38,7 +38,8 @@ from coursekit.intake.sources import gather
 from coursekit.log import schema
 from coursekit.log.check import check_log
 from coursekit.log.collect import BATCH, collect
-from coursekit.log.store import course_meta, metadata, open_database
+from coursekit.log.schema import open_database
+from coursekit.log.tables import course_meta, metadata
 
 COURSEKIT = [sys.executable, "-m", "coursekit.cli"]
 KILLS = 10

@@ -24,7 +24,8 @@ from coursekit.log.collect import collect
 from coursekit.log.erase import answered
 from coursekit.log.frames import open_log
 from coursekit.log.moderation import HIDE, RESTORE, TAG_ACTOR, WITHDRAW, Mark, is_hidden, tag_change, with_replies
-from coursekit.log.store import ReviewDraft, metadata, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
+from coursekit.log.tables import metadata
 from coursekit.notebook import answers
 from coursekit.notebook.cells import WITHDRAW_TAG
 from coursekit.review.analytics import participation

@@ -56,9 +56,9 @@ def test_the_direction_check_catches_an_upward_import(tmp_path):
     """The check itself can fail: a course module that imports the log is reported."""
     shutil.copytree(PACKAGE, tmp_path / "coursekit")
     planted = tmp_path / "coursekit" / "course" / "roster.py"
-    planted.write_text(planted.read_text() + "\nfrom coursekit.log.store import now  # planted\n")
+    planted.write_text(planted.read_text() + "\nfrom coursekit.log.tables import now  # planted\n")
     assert upward_imports(tmp_path / "coursekit") == [
-        f"course/roster.py:{len(planted.read_text().splitlines())} (course) imports coursekit.log.store (log)"
+        f"course/roster.py:{len(planted.read_text().splitlines())} (course) imports coursekit.log.tables (log)"
     ]
 
 
@@ -91,7 +91,7 @@ def test_the_package_type_checks():
 MAX_LINES = 600
 # Being split now by other work (notebook/widgets.py by the tests-layout branch, not yet); this
 # allow-list shrinks to empty once those splits are merged, and then every module is held to the limit.
-STILL_OVER = {"cli.py", "log/store.py", "notebook/widgets.py"}
+STILL_OVER = {"cli.py", "notebook/widgets.py"}
 
 
 def test_no_module_passes_600_lines():

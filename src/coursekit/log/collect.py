@@ -34,33 +34,19 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from coursekit.course.reading import Readings
-from coursekit.discussion.names import public_id
+from coursekit.discussion.names import reflection_id
+from coursekit.discussion.threads import decide, mentioned
 from coursekit.intake.duplicates import Claims, newest_first
 from coursekit.intake.extract import Extracted, week_in_name
 from coursekit.intake.reader import read_all
 from coursekit.intake.submission import Intake, LayoutProblem, SubmissionFile, Unmatched
-from coursekit.log import moderation, schema
-from coursekit.log.results import (
-    DUPLICATE,
-    FAILED,
-    SKIPPED,
-    UNCHANGED,
-    UNMATCHED,
-    CollectReport,
-    FileResult,
-)
-from coursekit.log.store import (
-    Batch,
-    Source,
-    Stored,
-    TooLong,
-    TrackedFile,
-    course_secret,
-    open_database,
-    store_submission,
-    track_file,
-    tracked_files,
-)
+from coursekit.log import meta, moderation, schema
+from coursekit.log.batch import Batch
+from coursekit.log.files import TrackedFile, track_file, tracked_files
+from coursekit.log.results import CollectReport, FileResult, Status
+from coursekit.log.schema import open_database
+from coursekit.log.submissions import Source, Stored, post_authors, store_submission
+from coursekit.log.tables import TooLong
 
 __all__ = ["CollectReport", "FileResult", "collect", "collect_files"]
 
@@ -140,7 +126,7 @@ def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unma
             u.file.path,
             u.file.source_id,
             "",
-            UNMATCHED,
+            Status.UNMATCHED,
             u.detail,
             u.hint,
             week_in_name(Path(u.file.name).stem),
@@ -151,7 +137,7 @@ def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unma
     for problem in layout_problems:
         name = Path(problem.entry or problem.path.name)
         week = week_in_name(name.stem) if name.suffix == ".ipynb" else None
-        status = FAILED if problem.serious else SKIPPED
+        status = Status.FAILED if problem.serious else Status.SKIPPED
         results.append(FileResult(problem.path, "", "", status, problem.reason, problem.hint, week, problem.entry))
     return results
 
@@ -182,7 +168,7 @@ def collect_files(
         if progress:
             progress(result, len(results), total)
 
-    secret = schema.write(engine, course_secret)  # two collects may make it at once: one wins
+    secret = meta.make_course_secret(engine)  # made before anything is stored: post ids derive from it
     ordered = newest_first(files)
     known = _remembered(engine, ordered, full)
     # Workers start here, before the first progress report (which may start a display thread).
@@ -199,13 +185,13 @@ def collect_files(
             if skipped:
                 assert seen is not None
                 if not _claim(winners, file, seen.notebook, seen.week, finish):
-                    finish(_result(file, seen.notebook, seen.week, UNCHANGED))
+                    finish(_result(file, seen.notebook, seen.week, Status.UNCHANGED))
                 continue
             extracted = next(parsed)
             if not extracted.ok:
                 first = extracted.problems[0]
                 week = extracted.week if extracted.week is not None else week_in_name(Path(file.name).stem)
-                finish(_result(file, extracted.notebook, week, FAILED, first.reason, first.hint))
+                finish(_result(file, extracted.notebook, week, Status.FAILED, first.reason, first.hint))
             elif not _claim(winners, file, extracted.notebook, extracted.week, finish):
                 writer.store(file, extracted, secret)
         writer.commit()
@@ -247,7 +233,7 @@ def _skippable(file: SubmissionFile, seen: TrackedFile | None) -> bool:
     )
 
 
-def _result(file: SubmissionFile, notebook: str, week: int | None, status: str, detail="", hint="", notes=()):
+def _result(file: SubmissionFile, notebook: str, week: int | None, status: Status, detail="", hint="", notes=()):
     return FileResult(
         file.path, file.student, notebook, status, detail, hint, week, file.entry, tuple(notes), file.matched_by
     )
@@ -264,17 +250,24 @@ def _claim(
     older = winners.older_copy(file, notebook)
     if older is None:
         return False
-    finish(_result(file, notebook, week, DUPLICATE, older.reason, older.hint))
+    finish(_result(file, notebook, week, Status.DUPLICATE, older.reason, older.hint))
     return True
 
 
 def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret: str) -> Stored:
-    """Store one submission and remember what its file was, in the caller's savepoint."""
+    """Store one submission and remember what its file was, in the caller's savepoint.
+
+    The discussion's rules decide which replies and likes are kept (over the authors of the posts
+    they name, read in this savepoint so posts stored earlier in the batch count); the store then
+    writes that decision as it is.
+    """
     source = Source(file.source, file.source_id, file.late)
+    peer_states = [(a.answer_id, a.state) for a in extracted.answers if a.kind == "peer"]
+    thread = decide(file.student, peer_states, post_authors(conn, mentioned(peer_states)))
     stored = store_submission(
-        conn, file.student, extracted, file.origin, extracted.file_hash, file.submitted_at, secret, source
+        conn, file.student, extracted, thread, file.origin, extracted.file_hash, file.submitted_at, secret, source
     )
-    tagged = {public_id(secret, "r", file.student, extracted.notebook, r.prompt_id): r for r in extracted.reflections}
+    tagged = {reflection_id(secret, file.student, extracted.notebook, r.prompt_id): r for r in extracted.reflections}
     followed = moderation.follow_tags(conn, file.student, {post: r.withdrawn for post, r in tagged.items()})
     if followed:
         said = [
@@ -313,7 +306,7 @@ class _Writer:
             detail = "; ".join([detail, *notes] if detail else notes)
         hint = extracted.warnings[0].hint if extracted.warnings else ""
         self.waiting.append(
-            _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, hint, notes=notes)
+            _result(file, extracted.notebook, extracted.week, stored.outcome, detail, hint, notes=notes)
         )
         if self.batch.pending >= BATCH or time.monotonic() - self.started >= BATCH_SECONDS:
             self.commit()
@@ -328,7 +321,7 @@ class _Writer:
                 self.finish(
                     replace(
                         result,
-                        status=FAILED,
+                        status=Status.FAILED,
                         detail=f"database error while saving: {exc.__class__.__name__}: {schema.driver_message(exc)}",
                         hint="nothing of this file was stored; fix the database and run collect again",
                         notes=(),
@@ -346,12 +339,14 @@ class _Writer:
 
 def _database_error(file: SubmissionFile, extracted: Extracted, exc: Exception) -> FileResult:
     if isinstance(exc, TooLong):
-        return _result(file, extracted.notebook, extracted.week, FAILED, str(exc), "shorten that name and resubmit")
+        return _result(
+            file, extracted.notebook, extracted.week, Status.FAILED, str(exc), "shorten that name and resubmit"
+        )
     return _result(
         file,
         extracted.notebook,
         extracted.week,
-        FAILED,
+        Status.FAILED,
         f"database error: {exc.__class__.__name__}: {schema.driver_message(exc)}",
         "nothing of this file was stored; fix the database and run collect again",
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from coursekit.course.reading import Reading, Readings
 from coursekit.discussion.feed import assigned_roots, build_feed, parse_feed
 from coursekit.intake.sources import gather
+from coursekit.log import meta
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
@@ -128,7 +129,7 @@ def make_class(
                 log.course_secret(),
                 "pseudonym",
                 names,
-                log.feed_salt(week),
+                meta.feed_salt(log.engine, week),
                 prompt_titles=reading.prompt_titles(),
             )
             feed = parse_feed(document, "generated")
