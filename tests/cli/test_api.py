@@ -23,7 +23,7 @@ from coursekit.api.options import (
 )
 from coursekit.course.problems import CoursekitError
 from coursekit.log import moderation
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.review.desk import ReviewDesk
 
 STUDENTS = 4
@@ -167,7 +167,7 @@ def test_every_error_meant_for_a_person_is_a_coursekit_error_keeping_its_base():
     from coursekit.intake.submission import IntakeError
     from coursekit.log.moderation import ModerationError
     from coursekit.log.schema import LogError
-    from coursekit.log.store import TooLong
+    from coursekit.log.tables import TooLong
     from coursekit.notebook.regrade import Untrusted
     from coursekit.notebook.release import ReleaseError
 

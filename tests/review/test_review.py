@@ -16,7 +16,7 @@ from coursekit.api import Course
 from coursekit.course.deadlines import is_late, late_column
 from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.review.desk import ReviewDesk
 from coursekit.review.filters import Filters, filter_reviews, matching_positions, review_table
 

@@ -107,7 +107,7 @@ class Course:
 
     def database_url(self) -> str:
         """The log's SQLAlchemy URL; LogError for a kind of database coursekit cannot use."""
-        from coursekit.log.store import database_url
+        from coursekit.log.schema import database_url
 
         return database_url(self.database)
 
@@ -174,8 +174,9 @@ class Course:
         from coursekit.log import schema
 
         engine = schema.make_engine(self.database)
-        if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
-            raise NoLog(f"no discussion log at {engine.url.database}: {otherwise}")
+        file = schema.sqlite_path(engine)
+        if file is not None and not file.is_file():
+            raise NoLog(f"no discussion log at {file}: {otherwise}")
         return engine
 
     def backup_log(self, path: Path) -> tuple[str, Path]:
@@ -244,15 +245,9 @@ class Course:
         url = self.database_url()
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
             self.notify(f"no discussion log at {self.database} yet: creating a new, empty one")
+        readings = Readings(options.course) if options.course else None
         report = collecting.collect(
-            gathered.intake.root,
-            self.database,
-            jobs=options.jobs,
-            full=options.full,
-            progress=progress,
-            readings=Readings(options.course) if options.course else None,
-            options=gathered.options,
-            intake=gathered.intake,
+            gathered.intake, self.database, jobs=options.jobs, full=options.full, progress=progress, readings=readings
         )
         self.__dict__.pop("log", None)  # opened again when next needed, now that it may exist
         return Collected(report, write_report(report, options.report or default_report_path(self.database)))
@@ -283,6 +278,7 @@ class Course:
         """Write one week's peer feed for the next notebook, and republish older feeds that show posts taken down."""
         from coursekit.discussion import removal
         from coursekit.discussion.feed import build_feed, feed_path, write_feed
+        from coursekit.log import meta
 
         log, names, week, folder = self.log, options.names or self.names, options.week, options.out
         posts = log.posts(public=True)
@@ -295,7 +291,7 @@ class Course:
         titles = reading.prompt_titles() if reading else {}
 
         def publish_week(number: int) -> tuple[Path, dict]:
-            salt = log.feed_salt(number)
+            salt = meta.feed_salt(log.engine, number)
             document = build_feed(posts, number, secret, names, students, salt, pictures, id_hint, titles)
             return write_feed(document, folder), document
 

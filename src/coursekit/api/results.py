@@ -13,7 +13,7 @@ from coursekit.course.problems import CoursekitError
 
 if TYPE_CHECKING:
     from coursekit.intake.base import Options
-    from coursekit.intake.sources import Intake
+    from coursekit.intake.submission import Intake
     from coursekit.log.collect import CollectReport
     from coursekit.notebook.release import Release
     from coursekit.validation.checks import NotebookReport

@@ -24,7 +24,7 @@ from coursekit.cli import output
 from coursekit.cli.options import DB_OPTION, open_course, source_of, source_options
 from coursekit.cli.output import STATUS_STYLE, append, errors, printable, say
 from coursekit.log.collect import CollectReport
-from coursekit.log.results import STATUSES, FileResult
+from coursekit.log.results import STATUSES, FileResult, Status
 
 
 def _file_line(result: FileResult, root: Path) -> Text:
@@ -37,7 +37,7 @@ def _file_line(result: FileResult, root: Path) -> Text:
         shown = result.entry if shown == "." else f"{shown}:{result.entry}"
     line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
     append(line, f" {shown}")
-    if result.student and result.status == "unmatched":
+    if result.student and result.status == Status.UNMATCHED:
         append(line, f"  (source id {result.student})", "dim")
     elif result.student and result.student not in shown:
         append(line, f"  → {result.student}")  # the roster student a downloaded file landed on
@@ -163,6 +163,8 @@ def _intake_shown(ok, width: int) -> Table:
 )
 def intake(csv_out: Path, **source) -> None:
     """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
+    from coursekit.intake.table import STATUSES as VERDICTS
+
     given, settings_path = source_of(**source)
     table = open_course(settings_path).intake(given, csv_out)
     ok = table[table["status"] == "ok"]
@@ -185,7 +187,7 @@ def intake(csv_out: Path, **source) -> None:
                 append(line, f"  → {row.hint}", "italic")
             output.console.print(line, soft_wrap=True)
     counts = table["status"].value_counts()
-    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "problem", "unmatched", "failed", "skipped"))
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in VERDICTS)
     say(f"{len(table)} file(s): {summary}. Wrote {csv_out}; nothing was stored.")
 
 

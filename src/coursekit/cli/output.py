@@ -9,16 +9,17 @@ from rich.console import Console
 from rich.text import Text
 
 from coursekit.course.problems import CoursekitError
+from coursekit.log.results import Status
 
 STATUS_STYLE = {
-    "collected": "green",
-    "updated": "cyan",
-    "unchanged": "dim",
-    "duplicate": "yellow",
-    "failed": "bold red",
-    "unmatched": "bold magenta",
-    "skipped": "dim",
-    "problem": "red",
+    Status.COLLECTED: "green",
+    Status.UPDATED: "cyan",
+    Status.UNCHANGED: "dim",
+    Status.DUPLICATE: "yellow",
+    Status.FAILED: "bold red",
+    Status.UNMATCHED: "bold magenta",
+    Status.SKIPPED: "dim",
+    "problem": "red",  # the dry run's (``intake.table``) own status
 }
 
 console = Console(highlight=False)
