@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, func, literal, select, union_all
+from sqlalchemy import Boolean, DateTime, Engine, func, literal, select, union_all
 
 from coursekit.discussion.images import data_uri
 from coursekit.discussion.names import pseudonym
@@ -48,23 +48,77 @@ class DiscussionLog:
         with self.engine.connect() as conn:
             return pd.read_sql(query, conn)
 
-    def reflections(self, week: int | None = None) -> pd.DataFrame:
-        """The current reflections, one row each, ordered by week, prompt and student."""
+    def _quick_frame(self, query) -> pd.DataFrame:
+        """``_frame`` for the reads a widget waits on: rows straight off the DB-API cursor, converted per column.
+
+        SQLAlchemy makes a Row and converts each value in Python, which is most of the time of reading
+        50,000 reflections. SQLite hands back DateTime columns as text and Boolean ones as 0 and 1: they
+        are converted here, so the frame is the one ``_frame`` makes.
+        """
+        with self.engine.connect() as conn:
+            compiled = query.compile(conn, compile_kwargs={"render_postcompile": True})
+            params = compiled.params
+            values = [params[name] for name in compiled.positiontup or ()] if compiled.positional else params
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(str(compiled), values)
+                names = [column[0] for column in cursor.description]
+                frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=True)
+            finally:
+                cursor.close()
+        for column in query.selected_columns:
+            if not len(frame):
+                break
+            if isinstance(column.type, DateTime) and not pd.api.types.is_datetime64_any_dtype(frame[column.name]):
+                frame[column.name] = pd.to_datetime(frame[column.name], format="ISO8601")
+            elif isinstance(column.type, Boolean):
+                frame[column.name] = [None if v is None else bool(v) for v in frame[column.name].tolist()]
+        return frame
+
+    def reflections(self, week: int | None = None, text: bool = True) -> pd.DataFrame:
+        """The current reflections, one row each, ordered by week, prompt and student.
+
+        ``text=False`` leaves the text out (most of the log), read quickly, for a caller that reads
+        only the texts it shows, with ``reflection_texts`` (the review desk).
+        """
+        columns = [reflections.c.student, reflections.c.notebook, reflections.c.week, reflections.c.prompt_id]
+        columns += [reflections.c.post_id, *([reflections.c.text] if text else []), reflections.c.word_count]
         query = select(
-            reflections.c.student,
-            reflections.c.notebook,
-            reflections.c.week,
-            reflections.c.prompt_id,
-            reflections.c.post_id,
-            reflections.c.text,
-            reflections.c.word_count,
-            reflections.c.version,
-            reflections.c.submitted_at,
-            reflections.c.content_hash,
+            *columns, reflections.c.version, reflections.c.submitted_at, reflections.c.content_hash
         ).order_by(reflections.c.week, reflections.c.prompt_id, reflections.c.student)
         if week is not None:
             query = query.where(reflections.c.week == week)
-        return self._with_image_count(self._frame(query))
+        return self._with_image_count(self._frame(query) if text else self._quick_frame(query))
+
+    def reflection_texts(self, post_ids=None) -> dict[str, str]:
+        """The text of the current reflections with these post ids (all of them when None), by post id."""
+        query = select(reflections.c.post_id, reflections.c.text)
+        if post_ids is not None:
+            query = query.where(reflections.c.post_id.in_(sorted(set(post_ids))))
+        frame = self._quick_frame(query)
+        return dict(zip(frame["post_id"].tolist(), frame["text"].tolist(), strict=True)) if len(frame) else {}
+
+    def reply_threads(self) -> pd.DataFrame:
+        """Every reply, hidden ones too (marked), with ``thread_id``: the post its thread hangs from.
+
+        The columns are ``posts()``'s for replies (post_id, parent_id, author, message, created_at,
+        image_count, hidden, thread_id), oldest first within each thread. What the review desk shows
+        under a reflection, read without every reflection's row (``posts()`` reads them all).
+        """
+        query = select(
+            replies.c.post_id,
+            replies.c.parent_id,
+            replies.c.student.label("author"),
+            replies.c.week,
+            replies.c.text.label("message"),
+            replies.c.word_count,
+            replies.c.submitted_at.label("created_at"),
+        )
+        frame = self._with_image_count(self._quick_frame(query))
+        with self.engine.connect() as conn:
+            frame["hidden"] = frame["post_id"].isin(moderation.hidden(conn))
+        frame["thread_id"] = _hung_from(frame["post_id"].tolist(), frame["parent_id"].tolist())
+        return frame.sort_values(["thread_id", "created_at", "post_id"], kind="stable").reset_index(drop=True)
 
     def _with_image_count(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with ``image_count``: how many images each post shows (exports say so)."""
@@ -283,6 +337,20 @@ def _thread_roots(frame: pd.DataFrame) -> pd.Series:
     roots = frame["post_id"].copy()
     roots[answers] = frame.loc[answers, "post_id"].map(root)
     return roots
+
+
+def _hung_from(post_ids: list[str], parent_ids: list[str]) -> list[str]:
+    """For each reply, the post at the top of its chain of replies: the reflection its thread hangs from."""
+    parent = dict(zip(post_ids, parent_ids, strict=True))
+    top: dict[str, str] = {}
+    for post_id in post_ids:
+        chain, at = [], post_id
+        while at in parent and at not in top and at not in chain:  # climb until a known top or a non-reply
+            chain.append(at)
+            at = parent[at]
+        found = top.get(at, at)
+        top.update(dict.fromkeys(chain, found))
+    return [top[post_id] for post_id in post_ids]
 
 
 def open_log(target: str | Path) -> DiscussionLog:

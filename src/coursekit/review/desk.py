@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ipywidgets as w
@@ -31,10 +32,12 @@ from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
-from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table, search_strings
+from coursekit.review.filters import STATUSES, Filters, Matcher, progress, search_texts, table_of
+from coursekit.review.search import TextIndex
 from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
 
 ANY = "any"
+PAGE = 50  # reflections whose text is read at once: the one on screen and the next ones Next will show
 NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
 
 
@@ -62,23 +65,36 @@ class ReviewDesk(Readable, w.VBox):
         self.reviewer, self.label = reviewer, label  # the login or name reviews are saved under ("": unknown)
         self.demo_folder: Path | None = None  # a demo desk's temporary class
         self._cleanup: weakref.finalize | None = None
-        # Hidden replies too, marked, so they can be restored; the reflections' text is in the table.
-        self.posts = log.posts(hidden=True, messages=False)
-        self.table = review_table(log, settings, reading, roster, self.posts)
-        self._history: dict[tuple, list] = {}  # (student, notebook, prompt) -> every review, oldest first
-        for review in log.reviews(latest=False).itertuples():
-            self._history.setdefault((review.student, review.notebook, review.prompt_id), []).append(review)
+        self._reply_rows = log.reply_threads()  # hidden ones too, marked, so they can be restored
+        everything = log.reviews(latest=False)
+        self.table = table_of(
+            log.reflections(text=False), everything, log.submissions(), self._reply_rows, settings, reading, roster
+        )
+        self.table["text"] = pd.Series([None] * len(self.table), dtype=object)  # read a page at a time: see _read_page
+        # Each reflection's reviews, oldest first, looked up when it is on screen: (student, notebook, prompt) -> rows.
+        self._all_reviews = everything
+        self._review_rows: dict[tuple, list[int]] = {}
+        keys = zip(everything["student"].tolist(), everything["notebook"].tolist(), everything["prompt_id"].tolist())
+        for n, key in enumerate(keys):
+            self._review_rows.setdefault(key, []).append(n)
+        self._history: dict[tuple, list] = {}  # made from those rows when first shown, then added to by save()
         self._moderated: dict[str, moderation.State] = {}
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
         self.position = 0
-        self._masks: dict = {}
-        search_strings(self.table, self._masks)  # made now, so the first keystroke costs no more than the next
+        # Search reads every text: they are read and indexed in the background, so the desk opens without
+        # them; a search typed before the index is ready waits for it (about as long as reading the texts).
+        students = self.table[["student", "name", "post_id"]].copy()
+        self._indexing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coursekit-search")
+        index = self._indexing.submit(lambda: TextIndex(search_texts(students, log.reflection_texts())))
+        self._indexing.shutdown(wait=False)
+        self.matcher = Matcher(self.table, index.result)
         self._progress = progress(self.table)  # counted again only when a review is saved
-        # Row positions per thread: a frame is cut only for the reflection on screen (cutting one per
-        # thread up front took most of the opening time in a large class). Widget answers are read per notebook.
-        self._reply_rows = self.posts[self.posts["kind"] == "reply"]
-        self._replies = self._reply_rows.groupby("thread_id").indices
+        # Row positions per thread: a thread's frame is cut only for the reflection on screen.
+        first = ~self._reply_rows["thread_id"].duplicated()
+        starts = np.flatnonzero(first.to_numpy())
+        ends = np.append(starts[1:], len(self._reply_rows))
+        self._replies = dict(zip(self._reply_rows["thread_id"][first].tolist(), zip(starts, ends), strict=True))
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
@@ -217,7 +233,7 @@ class ReviewDesk(Readable, w.VBox):
         return self.table.iloc[self.matches]
 
     def apply_filters(self) -> None:
-        self.matches = matching_positions(self.table, self.filters(), self._masks)
+        self.matches = self.matcher.positions(self.filters())
         self.position = 0
         self.show()
 
@@ -226,7 +242,17 @@ class ReviewDesk(Readable, w.VBox):
             self.position = (self.position + step) % len(self.matches)
         self.show()
 
+    def _read_page(self) -> None:
+        """Read the texts of the reflection on screen and of the next PAGE matches, where not read yet."""
+        rows = self.matches[self.position : self.position + PAGE]
+        rows = rows[self.table["text"].iloc[rows].isna().to_numpy()]
+        if len(rows):
+            post_ids = self.table["post_id"].iloc[rows].tolist()
+            texts = self.discussion.reflection_texts(post_ids)
+            self.table.iloc[rows, self.table.columns.get_loc("text")] = [texts.get(p, "") for p in post_ids]
+
     def show(self) -> None:
+        self._read_page()
         row = self.current
         self._show_summary()
         self._loading = True
@@ -260,7 +286,7 @@ class ReviewDesk(Readable, w.VBox):
 
     def _history_html(self, row: pd.Series) -> str:
         """Every review of this reflection, oldest first: when, who, scores, flag and comment."""
-        reviews = self._history.get((row["student"], row["notebook"], row["prompt_id"]), [])
+        reviews = self._reviews_of(row)
         if not reviews:
             return ""
         items = "".join(
@@ -273,10 +299,17 @@ class ReviewDesk(Readable, w.VBox):
         )
         return f"<details><summary>Review history ({len(reviews)})</summary><ul>{items}</ul></details>"
 
+    def _reviews_of(self, row: pd.Series) -> list:
+        """Every review of this reflection, oldest first (the log's, then those saved here)."""
+        key = (row["student"], row["notebook"], row["prompt_id"])
+        if key not in self._history:
+            self._history[key] = list(self._all_reviews.iloc[self._review_rows.get(key, [])].itertuples())
+        return self._history[key]
+
     def _reflection_html(self, row: pd.Series) -> str:
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
-        thread = self._reply_rows.iloc[self._replies.get(row["post_id"], [])]
+        thread = self._reply_rows.iloc[slice(*self._replies.get(row["post_id"], (0, 0)))]
         # Plain lists, not itertuples: this runs on every filter change, and a thread may be long.
         ids = thread["post_id"].tolist()
         said = list(zip(ids, thread["author"].tolist(), thread["message"].tolist(), strict=True))
@@ -378,10 +411,9 @@ class ReviewDesk(Readable, w.VBox):
         )
         for column, value in updates.items():
             self.table.iat[position, self.table.columns.get_loc(column)] = value
-        for key in [k for k in self._masks if k[0] == "status"]:
-            del self._masks[key]  # this row's status may have changed
+        self.matcher.changed("status")  # this row's status may have changed
         self._progress = progress(self.table)
-        history = self._history.setdefault((row["student"], row["notebook"], row["prompt_id"]), [])
+        history = self._reviews_of(row)
         if conflict and all(r.id != conflict.id for r in history):
             history.append(conflict)
         history.append(review)
