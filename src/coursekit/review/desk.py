@@ -33,8 +33,8 @@ from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
 from coursekit.review.filters import STATUSES, Filters, Matcher, progress, search_texts, table_of
-from coursekit.review.search import TextIndex
 from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
+from coursekit.review.search import TextIndex
 
 ANY = "any"
 PAGE = 50  # reflections whose text is read at once: the one on screen and the next ones Next will show
@@ -74,7 +74,7 @@ class ReviewDesk(Readable, w.VBox):
         # Each reflection's reviews, oldest first, looked up when it is on screen: (student, notebook, prompt) -> rows.
         self._all_reviews = everything
         self._review_rows: dict[tuple, list[int]] = {}
-        keys = zip(everything["student"].tolist(), everything["notebook"].tolist(), everything["prompt_id"].tolist())
+        keys = everything[["student", "notebook", "prompt_id"]].itertuples(index=False, name=None)
         for n, key in enumerate(keys):
             self._review_rows.setdefault(key, []).append(n)
         self._history: dict[tuple, list] = {}  # made from those rows when first shown, then added to by save()
@@ -94,7 +94,8 @@ class ReviewDesk(Readable, w.VBox):
         first = ~self._reply_rows["thread_id"].duplicated()
         starts = np.flatnonzero(first.to_numpy())
         ends = np.append(starts[1:], len(self._reply_rows))
-        self._replies = dict(zip(self._reply_rows["thread_id"][first].tolist(), zip(starts, ends), strict=True))
+        spans = zip(starts.tolist(), ends.tolist(), strict=True)
+        self._replies = dict(zip(self._reply_rows["thread_id"][first].tolist(), spans, strict=True))
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:

@@ -30,7 +30,8 @@ class TextIndex:
 
     def __init__(self, texts: list[str], batch: int = 2000):
         vocabulary: dict[str, int] = {}
-        sequences, lengths = [], []
+        sequences: list[np.ndarray] = []
+        lengths: list[int] = []
         for first in range(0, len(texts), batch):  # pandas numbers a batch's tokens; Python only its distinct ones
             split = [text.split(" ") for text in texts[first : first + batch]]
             lengths.extend(map(len, split))
