@@ -71,8 +71,8 @@ class DiscussionLog:
                 break
             if isinstance(column.type, DateTime) and not pd.api.types.is_datetime64_any_dtype(frame[column.name]):
                 frame[column.name] = pd.to_datetime(frame[column.name], format="ISO8601")
-            elif isinstance(column.type, Boolean):
-                frame[column.name] = [None if v is None else bool(v) for v in frame[column.name].tolist()]
+            elif isinstance(column.type, Boolean):  # a missing one may have become NaN beside 0 and 1
+                frame[column.name] = [None if v is None or v != v else bool(v) for v in frame[column.name].tolist()]
         return frame
 
     def reflections(self, week: int | None = None, text: bool = True) -> pd.DataFrame:
@@ -168,7 +168,7 @@ class DiscussionLog:
         for column, wanted in ((answers.c.kind, kind), (answers.c.student, student), (answers.c.notebook, notebook)):
             if wanted is not None:
                 query = query.where(column == wanted)
-        frame = self._frame(query)
+        frame = self._quick_frame(query)
         frame["state"] = frame.pop("payload").map(json.loads)
         frame["summary"] = [
             answer_summary({"kind": k, "state": st}) for k, st in zip(frame["kind"], frame["state"], strict=True)
@@ -276,7 +276,7 @@ class DiscussionLog:
                 .subquery()
             )
             query = query.where(reviews.c.id.in_(select(newest.c.id)))
-        frame = self._frame(query)
+        frame = self._quick_frame(query)
         frame["scores"] = frame["scores"].map(json.loads)
         frame["flagged"] = frame["flagged"].astype(bool)
         return frame
@@ -319,7 +319,7 @@ class DiscussionLog:
 
     def submissions(self) -> pd.DataFrame:
         """One row per collected notebook file: who, which notebook, when, from where."""
-        return self._frame(select(submissions).order_by(submissions.c.student, submissions.c.notebook))
+        return self._quick_frame(select(submissions).order_by(submissions.c.student, submissions.c.notebook))
 
 
 def _thread_roots(frame: pd.DataFrame) -> pd.Series:

@@ -14,8 +14,9 @@ import html
 import os
 import shutil
 import tempfile
+import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import ipywidgets as w
@@ -79,16 +80,12 @@ class ReviewDesk(Readable, w.VBox):
             self._review_rows.setdefault(key, []).append(n)
         self._history: dict[tuple, list] = {}  # made from those rows when first shown, then added to by save()
         self._moderated: dict[str, moderation.State] = {}
+        self._widgets: dict[tuple[str, str], str] = {}  # (student, notebook) -> its widget answers, as shown
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
         self.position = 0
-        # Search reads every text: they are read and indexed in the background, so the desk opens without
-        # them; a search typed before the index is ready waits for it (about as long as reading the texts).
-        students = self.table[["student", "name", "post_id"]].copy()
-        self._indexing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coursekit-search")
-        index = self._indexing.submit(lambda: TextIndex(search_texts(students, log.reflection_texts())))
-        self._indexing.shutdown(wait=False)
-        self.matcher = Matcher(self.table, index.result)
+        self._index: Future[TextIndex] = Future()  # made in the background once the desk is up: see index_texts
+        self.matcher = Matcher(self.table, self._index.result)
         self._progress = progress(self.table)  # counted again only when a review is saved
         # Row positions per thread: a thread's frame is cut only for the reflection on screen.
         first = ~self._reply_rows["thread_id"].duplicated()
@@ -189,6 +186,31 @@ class ReviewDesk(Readable, w.VBox):
         self.add_class("coursekit-review")
         self.set_reviewer(self.who.value)
         self.apply_filters()
+        self.index_texts()
+
+    def wait_until_indexed(self) -> None:
+        """Wait for ``index_texts`` (Search waits by itself; a benchmark or a test may want to)."""
+        self._index.result()
+
+    def index_texts(self) -> None:
+        """Read every reflection's text and index it for Search, in a background thread.
+
+        The desk opens without the texts (they are most of the log); a search typed before the index
+        is ready waits for it, about as long as reading the texts takes.
+        """
+        rows = self.table[["student", "name", "post_id"]].copy()
+        future = self._index
+
+        def work() -> None:
+            try:
+                index = TextIndex(search_texts(rows, self.discussion.reflection_texts()))
+                self.matcher.prepare(index)  # and the other filters' codes, so no first change pays for them
+                future.set_result(index)
+            except BaseException as exc:  # told to whoever searches (Future.result raises it)
+                if not future.done():
+                    future.set_exception(exc)
+
+        threading.Thread(target=work, name="coursekit-search-index", daemon=True).start()
 
     # -- who is reviewing ---------------------------------------------------------------------------
     def display_name(self, saved: str) -> str | None:
@@ -330,17 +352,7 @@ class ReviewDesk(Readable, w.VBox):
             )
             or "<p><i>No replies yet.</i></p>"
         )
-        mine = self.discussion.answers(student=row["student"], notebook=row["notebook"])
-        widgets = (
-            "".join(
-                f"<li>{html.escape(kind)} {html.escape(widget)}: "
-                f"{html.escape(answer_format.summary({'kind': kind, 'state': state}))}</li>"
-                for kind, widget, state in zip(
-                    mine["kind"].tolist(), mine["widget_id"].tolist(), mine["state"].tolist(), strict=True
-                )
-            )
-            or "<li><i>none saved</i></li>"
-        )
+        widgets = self._widgets_html(row["student"], row["notebook"])
         who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
         return (
             f"<h4>{html.escape(who)} · week {row['week']} · {html.escape(row['prompt_title'])}</h4>"
@@ -351,6 +363,22 @@ class ReviewDesk(Readable, w.VBox):
             f"{safe_html(row['text'], images.get(row['post_id'])) or '<i>(blank)</i>'}</div>"
             f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
         )
+
+    def _widgets_html(self, student: str, notebook: str) -> str:
+        """The widget answers saved in this notebook, read once per notebook shown (most changes show one again)."""
+        if (student, notebook) not in self._widgets:
+            mine = self.discussion.answers(student=student, notebook=notebook)
+            self._widgets[(student, notebook)] = (
+                "".join(
+                    f"<li>{html.escape(kind)} {html.escape(widget)}: "
+                    f"{html.escape(answer_format.summary({'kind': kind, 'state': state}))}</li>"
+                    for kind, widget, state in zip(
+                        mine["kind"].tolist(), mine["widget_id"].tolist(), mine["state"].tolist(), strict=True
+                    )
+                )
+                or "<li><i>none saved</i></li>"
+            )
+        return self._widgets[(student, notebook)]
 
     def _hidden_note(self, post_id: str) -> str:
         """A line saying a post is hidden, by whom, when and why (nothing for a post that is shown)."""

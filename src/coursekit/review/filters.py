@@ -58,18 +58,33 @@ def table_of(
     frame["late"] = late_column(frame, settings)
     frame = frame.drop(columns=["source_late"])
     sections = dict(zip(roster["student"], roster["Section"], strict=True)) if roster is not None else {}
-    frame["section"] = frame["student"].map(sections).fillna("")
+    frame["section"] = looked_up(frame["student"], sections, "")
     names = dict(zip(roster["student"], roster["Student"], strict=True)) if roster is not None else {}
-    frame["name"] = frame["student"].map(names).fillna("")
+    frame["name"] = looked_up(frame["student"], names, "")
     minimum = {p.id: p.min_words for p in reading.prompts} if reading else {}
     if settings and settings.min_words is not None:
         minimum = dict.fromkeys(minimum, settings.min_words)
-    frame["min_words"] = frame["prompt_id"].map(minimum).fillna(0).astype(int)
+    frame["min_words"] = looked_up(frame["prompt_id"], minimum, 0).astype(int)
     counts = replies.loc[~replies["hidden"], "thread_id"].value_counts()
     frame["replies"] = frame["post_id"].map(counts).fillna(0).astype(int)
     titles = reading.prompt_titles() if reading else {}
-    frame["prompt_title"] = frame["prompt_id"].map(titles).fillna(frame["prompt_id"])
+    frame["prompt_title"] = looked_up(frame["prompt_id"], titles)
     return in_prompt_order(frame, titles).reset_index(drop=True)  # as the notebooks order the prompts
+
+
+def looked_up(column: pd.Series, mapping: dict, default=None) -> pd.Series:
+    """``mapping[value]`` for each value; where it is missing (or NaN), ``default`` (None: the value itself).
+
+    Each distinct value is looked up once: a class has 50,000 reflections but a few thousand students.
+    """
+
+    def one(value):
+        found = mapping.get(value)
+        return found if found is not None and found == found else value if default is None else default
+
+    codes, values = pd.factorize(column)  # a missing value has code -1: the None at the end
+    found = np.array([*map(one, values), None], dtype=object)
+    return pd.Series(found[codes], index=column.index).infer_objects()
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,7 @@ class Matcher:
         self._made: TextIndex | None = None
         self._codes: dict[str, tuple[np.ndarray, dict]] = {}
         self._found: dict[tuple[str, str], np.ndarray] = {}  # (box, needle) -> bool per row
+        self._people: tuple[np.ndarray, list[str]] | None = None  # student codes per row; "id name" per student
 
     def changed(self, column: str) -> None:
         self._codes.pop(column, None)
@@ -125,11 +141,21 @@ class Matcher:
         number = numbers.get(value)
         return codes == number if number is not None else np.zeros(len(codes), bool)
 
+    def prepare(self, index: TextIndex | None = None) -> None:
+        """Make now what the first change of each filter would make (the desk calls it in the background)."""
+        self._made = index or self.text_index()
+        self._students("")
+        for column in EXACT.values():
+            self._equal(column, None)
+
     def _students(self, needle: str) -> np.ndarray:
         """Rows whose "student name" contains ``needle``: each distinct student is searched once."""
-        codes, students = pd.factorize(self.frame["student"])
-        names = dict(zip(self.frame["student"].tolist(), self.frame["name"].tolist(), strict=True))
-        hits = np.array([needle in f"{s} {names[s]}".lower() for s in students], bool)
+        if self._people is None:
+            codes, students = pd.factorize(self.frame["student"])
+            names = dict(zip(self.frame["student"].tolist(), self.frame["name"].tolist(), strict=True))
+            self._people = codes, [f"{s} {names[s]}".lower() for s in students]
+        codes, people = self._people
+        hits = np.array([needle in person for person in people], bool)
         return hits[codes] if len(codes) else np.zeros(0, bool)
 
     def _search(self, box: str, needle: str) -> np.ndarray:

@@ -77,13 +77,14 @@ class TextIndex:
         ]
         counts = [int((self.starts[t + 1] - self.starts[t]).sum()) for t in wanted]
         anchor = int(np.argmin(counts))  # start from the rarest piece: the fewest places to look
-        at = self.occurrences[_spans(self.starts, wanted[anchor])].astype(np.int64) - anchor  # the first token's place
-        at = at[(at >= 0) & (at + len(pieces) <= len(self.sequence))]
+        at = self.occurrences[_spans(self.starts, wanted[anchor])] - np.int32(anchor)  # the first token's place
+        # No bounds to check: a place before the start wraps round to the end of the last row (an id no
+        # token has), and checking offsets in order meets the end of a row before running past it.
         for offset, tokens in enumerate(wanted):
             if offset != anchor and len(at):
-                allowed = np.zeros(self.words + 1, bool)  # the row-end id is never allowed
+                allowed = np.zeros(self.words + 1, bool)  # the end-of-row id is never allowed
                 allowed[tokens] = True
-                at = at[allowed[self.sequence[at + offset]]]
+                at = at[allowed[self.sequence[at + np.int32(offset)]]]
         found[self.row_of[at]] = True
         return found
 
