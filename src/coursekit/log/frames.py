@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
 import pandas as pd
 from sqlalchemy import Boolean, DateTime, Engine, func, literal, select, union_all
 
@@ -277,7 +278,7 @@ class DiscussionLog:
             )
             query = query.where(reviews.c.id.in_(select(newest.c.id)))
         frame = self._quick_frame(query)
-        frame["scores"] = frame["scores"].map(json.loads)
+        frame["scores"] = [orjson.loads(scores) for scores in frame["scores"].tolist()]  # json.dumps of points
         frame["flagged"] = frame["flagged"].astype(bool)
         return frame
 
