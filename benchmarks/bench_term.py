@@ -2,7 +2,7 @@
 
 Run: python benchmarks/bench_term.py [--students N] [--keep DIR]
 
-The term is ``tests/term.py``'s simulation (the one ``tests/test_term.py`` runs on 12 students):
+The term is ``tests/term.py``'s simulation (the one ``tests/integration/test_term.py`` runs on 12 students):
 release -> students fill the released notebook (varied lengths, images, replies and likes, late,
 resubmitted and broken files) -> a Canvas and a Moodle zip with hard names, each downloaded before
 and after the deadline -> intake -> collect -> the week's feed -> ... -> a score for every

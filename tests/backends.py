@@ -21,20 +21,24 @@ from pathlib import Path
 
 import pytest
 import throwaway_postgres
+from markers import require
 from missing import missing
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from coursekit.log.schema import database_url, make_engine
+from coursekit.log.store import metadata
 
 POSTGRES_ENV = "COURSEKIT_TEST_POSTGRES_URL"
-BACKENDS = ["sqlite", "postgresql"]
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgres)  # -m "not postgres" keeps the SQLite half
+BACKENDS = ["sqlite", POSTGRESQL]
 PREFIX = "ck_test_"
 
 
 def require_postgres() -> str:
     """The test database's URL: COURSEKIT_TEST_POSTGRES_URL, else a throwaway server started on first use."""
+    require("postgres")
     url = os.environ.get(POSTGRES_ENV)
     if url:
         return url
@@ -112,3 +116,11 @@ def rows(db: str | Path, sql: str) -> list[tuple]:
             return [tuple(row) for row in conn.execute(text(sql))]
     finally:
         engine.dispose()
+
+
+def every_stored_value(db: str) -> bytes:
+    """Every value of every table of the log, as bytes (on either backend)."""
+    values = [
+        value for table in metadata.sorted_tables for row in rows(db, f"select * from {table.name}") for value in row
+    ]
+    return b"\n".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in values)

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from markers import require
 from missing import missing
 
 CHROMIUM = Path(os.environ.get("COURSEKIT_CHROMIUM", "/usr/bin/chromium"))
@@ -41,6 +42,7 @@ def require_chromium() -> None:
 @contextlib.contextmanager
 def chromium() -> Iterator:
     """A headless Chromium browser (Playwright), closed afterwards."""
+    require("browser")
     require_chromium()
     from playwright.sync_api import sync_playwright
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import markers
 import pytest
 from backends import BACKENDS, fresh_database, require_postgres, stop_throwaway
 
@@ -56,6 +57,16 @@ def make_class(reading, tmp_path):
         return root
 
     return build
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item):
+    """Record the running test (its fixtures' setup and teardown included) for ``markers.require``."""
+    markers.running.item = item
+    try:
+        return (yield)
+    finally:
+        markers.running.item = None
 
 
 @pytest.fixture(scope="session", autouse=True)

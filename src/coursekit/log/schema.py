@@ -148,7 +148,7 @@ def _scripts():
 
 
 # The newest migration's revision, kept here so that opening an up-to-date log (every command
-# does) need not import Alembic, which costs a tenth of a second. ``tests/test_log_schema.py``
+# does) need not import Alembic, which costs a tenth of a second. ``tests/log/test_log_schema.py``
 # checks it against the scripts: a new migration must move it.
 HEAD = "0006"
 

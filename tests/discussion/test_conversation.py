@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from backends import rows
+from backends import every_stored_value
 from click.testing import CliRunner
 from conftest import ROOT, course_toml, filled_notebook, student_answers, with_saved, write_notebook
 from images import DESCRIPTION, SVG, attach, data_uris, has_gps, jpeg_with_gps, reflection_cell
@@ -21,7 +21,6 @@ from coursekit.course.settings import load_settings
 from coursekit.discussion.feed import assigned_roots, find_feed, rotation, student_key
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
-from coursekit.log.store import metadata
 from coursekit.notebook.widgets import PeerFeed
 from coursekit.review.analytics import participation
 from coursekit.review.desk import ReviewDesk
@@ -310,14 +309,6 @@ def test_class_blog_thread_end_to_end(tmp_path, reading, backend, db):
     frame = pd.read_csv(flat).set_index("id")
     assert frame.loc[ann_post, "images"] == 1 and frame["images"].sum() == 1
     assert "1 image (see the site)" in cli("export", "--db", str(db), "--format", "markdown")
-
-
-def every_stored_value(db: str) -> bytes:
-    """Every value of every table of the log, as bytes (on either backend)."""
-    values = [
-        value for table in metadata.sorted_tables for row in rows(db, f"select * from {table.name}") for value in row
-    ]
-    return b"\n".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in values)
 
 
 def test_feed_checks_the_typed_id_and_never_shows_own_posts(course, reading):

@@ -19,10 +19,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 from conftest import ROOT, filled_notebook, student_answers, write_notebook
+from validate_runs import lines_of, long_answers, needs_bwrap, run, submission
 
-from coursekit.cli import main
 from coursekit.log import demo
 from coursekit.notebook import answers
 from coursekit.notebook.cells import PROMPT, cell_marker, word_count
@@ -30,9 +29,6 @@ from coursekit.validation import checks, plugin, reports, runner, sandbox
 from coursekit.validation import validate as validation_run
 from coursekit.validation.checks import Course, check_markers, check_prompts, check_submission
 from coursekit.validation.runner import CellResult, RunResult, run_problems
-
-BWRAP_PROBLEM = sandbox.sandbox_problem()
-needs_bwrap = pytest.mark.skipif(bool(BWRAP_PROBLEM), reason=f"bubblewrap cannot sandbox here: {BWRAP_PROBLEM}")
 
 LOOP = """import time
 while True:  # endless, and deaf to the interrupt nbval sends at its cell timeout
@@ -52,21 +48,6 @@ for _ in range(100):
 raise RuntimeError("spam " * 200_000)  # and a 1 MB error message"""
 DIES = "import os\nos._exit(1)"
 RAISES = "1 / 0"
-
-
-def long_answers(reading, week: int, student: str) -> dict[str, str]:
-    """Reflections long enough for every prompt: conftest's ~20-word answers, eight times over."""
-    return {pid: " ".join([text] * 8) for pid, text in student_answers(reading, week, student).items()}
-
-
-def submission(reading, *code: str, week: int = 1, answers: dict | None = None) -> dict:
-    """A week's notebook as submitted, with extra code cells right after the one that loads the reading."""
-    notebook = filled_notebook(reading, week, long_answers(reading, week, "s") if answers is None else answers)
-    first_code = next(i for i, c in enumerate(notebook["cells"]) if c["cell_type"] == "code")
-    for offset, source in enumerate(code, 1):
-        cell = {"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
-        notebook["cells"].insert(first_code + offset, cell)
-    return notebook
 
 
 def prompt_index(notebook: dict) -> int:
@@ -98,18 +79,6 @@ def checksums(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder``, by relative path."""
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def lines_of(output: str, student: str) -> list[str]:
-    """The report lines of one student: their status line and the reasons below it."""
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if f" {student}  " in line)
-    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("      ")), len(lines))
-    return lines[start:end]
 
 
 # Checks without running anything

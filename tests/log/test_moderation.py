@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from backends import rows
+from backends import POSTGRESQL, every_stored_value, rows
 from click.testing import CliRunner
 from conftest import course_toml, filled_notebook, student_answers, with_saved, write_notebook
 from images import reflection_cell
-from test_conversation import every_stored_value
 
 from coursekit.cli import main
 from coursekit.course.settings import load_settings
@@ -333,7 +332,7 @@ def test_the_instructors_threads_export_keeps_hidden_posts_flagged(thread, db, t
     assert frame.loc[thread["post"]["ann"], "hidden"] == False  # noqa: E712 - the rest is shown
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True, scope="module")
+@pytest.mark.parametrize("backend", [POSTGRESQL], indirect=True, scope="module")
 def test_on_postgresql_erase_rewrites_the_tables_files_not_only_marks_the_rows_free(thread, backend, db):
     """SQLite's VACUUM rewrites the whole file (the no-trace test reads it); PostgreSQL's plain VACUUM would not."""
     tables = ("reflections", "reflection_versions", "replies", "likes")

@@ -16,6 +16,8 @@ from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
 
+pytestmark = pytest.mark.browser
+
 NOTEBOOK = "week01-the-promise.ipynb"
 CLIPBOARD = ["clipboard-read", "clipboard-write"]
 REFLECTION = "Typed in the browser: written rules protected me when a volunteer moderator forgot."

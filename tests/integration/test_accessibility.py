@@ -17,6 +17,8 @@ from coursekit.cli import main
 from coursekit.log.frames import open_log
 from coursekit.log.store import ReviewDraft, save_review
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory, reading):

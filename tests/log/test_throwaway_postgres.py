@@ -16,7 +16,7 @@ import throwaway_postgres
 from backends import POSTGRES_ENV
 from missing import missing
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fake_binaries(folder: Path) -> Path:
@@ -52,6 +52,7 @@ def _serves(server: throwaway_postgres.Server) -> None:
         psycopg.connect(server.url, password="not-the-password").close()
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("source", ["system", "packaged"])
 def test_a_throwaway_server_serves_then_leaves_nothing_behind(source):
     binaries = _sources()[source]
@@ -68,6 +69,7 @@ def test_a_throwaway_server_serves_then_leaves_nothing_behind(source):
     assert server.process.poll() is not None and not server.folder.exists()
 
 
+@pytest.mark.postgres
 def test_packaged_binaries_out_of_the_servers_users_reach_are_copied_to_its_folder(tmp_path):
     """As root, a wheel installed under /root (0700) cannot be run by ``nobody``: a copy is."""
     binaries = throwaway_postgres.packaged_binaries()
@@ -93,6 +95,7 @@ def test_packaged_binaries_out_of_the_servers_users_reach_are_copied_to_its_fold
         shutil.rmtree(closed)
 
 
+@pytest.mark.postgres
 def test_without_a_url_the_postgresql_tests_run_on_a_throwaway_server_removed_at_the_end():
     """What the README's test command does on a fresh machine: nothing skipped, no server left running."""
     if throwaway_postgres.binaries() is None:
@@ -101,9 +104,10 @@ def test_without_a_url_the_postgresql_tests_run_on_a_throwaway_server_removed_at
     base.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in (POSTGRES_ENV, "CI")}
     env["TMPDIR"] = str(base)
-    chosen = ["tests/test_log_schema.py::test_the_postgresql_password_comes_from_the_environment"]
-    chosen += ["tests/test_review.py", "-k", "postgresql"]
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-rs", *chosen]
+    chosen = ["tests/log/test_log_schema.py::test_the_postgresql_password_comes_from_the_environment"]
+    chosen += ["tests/review/test_review.py", "-k", "postgresql"]
+    options = ["-p", "no:cacheprovider", "-o", "addopts=", "--import-mode=importlib", "-rs"]  # no nbval, same imports
+    command = [sys.executable, "-m", "pytest", *options, *chosen]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stdout + done.stderr

@@ -11,9 +11,10 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, write_notebook
 from missing import missing
-from test_validate import lines_of, needs_bwrap, run, submission
+from validate_runs import lines_of, needs_bwrap, run, submission
 
 from coursekit.validation import runner
 from coursekit.validation.runner import CellResult, RunResult, run_problems
@@ -155,6 +156,7 @@ READS = "print(open({path!r}).read())"
 WRITES = "open({path!r}, 'w').write('results')"
 
 
+@pytest.mark.slow  # 27 s alone (--durations)
 @needs_bwrap
 def test_a_failure_only_the_sandbox_causes_says_so_and_how_to_allow_it(reading, tmp_path):
     data = tmp_path / "course-data"

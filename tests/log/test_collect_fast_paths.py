@@ -6,6 +6,7 @@ import gc
 import os
 from datetime import datetime
 
+import pytest
 from backends import fresh_database, rows
 from missing import missing
 from sqlalchemy import text
@@ -107,6 +108,7 @@ def test_modified_at_is_the_files_time_in_utc_to_the_microsecond(tmp_path):
     assert modified_at(-1_000_000) == datetime(1969, 12, 31, 23, 59, 59, 999000)  # a file from before 1970
 
 
+@pytest.mark.postgres
 def test_the_range_lookup_holds_on_a_postgresql_server_that_sorts_text_by_language(make_class, tmp_path):
     """Many servers compare text by a language's rules ("alice" < "Zoe"), not by code point as Python does.
 
@@ -132,6 +134,7 @@ def test_the_range_lookup_holds_on_a_postgresql_server_that_sorts_text_by_langua
             assert len(tracked_files(conn, [origin_key(f) for f in files])) == 2
 
 
+@pytest.mark.postgres
 def test_a_postgresql_log_from_0004_is_upgraded_so_the_range_lookup_uses_the_index(tmp_path):
     """Schema 0005 gives ``origin`` the "C" collation, so the lookup's code-point range is an index scan."""
     from alembic import command

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
 from backends import fresh_database, require_postgres
 from click.testing import CliRunner
 
@@ -36,6 +37,7 @@ def exports(db: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.postgres
 def test_sqlite_and_postgresql_export_the_same(reading, tmp_path, monkeypatch):
     require_postgres()
     # each week's feed salt is drawn once and kept in the log: the same one for both makes the class the same

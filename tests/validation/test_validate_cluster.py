@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT, write_notebook
-from test_validate import needs_bwrap, submission
+from validate_runs import needs_bwrap, submission
 
 from coursekit.cli import main
 from coursekit.validation import cluster

@@ -260,6 +260,7 @@ def test_report_plots_are_real_pngs(generated):
             assert image.format == "PNG" and min(image.size) > 200
 
 
+@pytest.mark.browser
 @pytest.mark.timeout(120)
 def test_report_opens_in_chromium_with_every_image(generated):
     _, index = generated

@@ -74,6 +74,7 @@ def test_site_html_has_no_live_payload(site):
     assert "window.__pwned = 'script'" not in page  # raw HTML is dropped, not shown
 
 
+@pytest.mark.browser
 @pytest.mark.timeout(120)
 def test_hostile_posts_run_nothing_in_chromium_and_markdown_renders(site):
     ARTIFACTS.mkdir(exist_ok=True)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from coursekit.cli import main
 from coursekit.notebook.release import nbgitpuller_link
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_release_week_two_ships_the_published_feed(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "coursekit"
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "coursekit"
 
 # The data's path from course author to student to instructor to TA; each room may import only rooms before it.
 LAYERS = ["course", "discussion", "notebook", "intake", "log", "review", "validation"]
@@ -86,3 +86,17 @@ def test_the_package_type_checks():
         timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+MAX_LINES = 600
+# Being split now by other work (notebook/widgets.py by the tests-layout branch, not yet); this
+# allow-list shrinks to empty once those splits are merged, and then every module is held to the limit.
+STILL_OVER = {"cli.py", "log/store.py", "course/reading.py", "notebook/widgets.py"}
+
+
+def test_no_module_passes_600_lines():
+    lengths = {
+        str(p.relative_to(PACKAGE)): len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.rglob("*.py")
+    }
+    over = {name for name, lines in lengths.items() if lines > MAX_LINES}
+    assert over - STILL_OVER == set(), f"over {MAX_LINES} lines, split by job: {sorted(over - STILL_OVER)}"

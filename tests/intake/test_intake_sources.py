@@ -382,7 +382,7 @@ def test_collect_cli_with_homes_and_a_course_roster(tmp_path, db, notebook_bytes
 
 
 def _course_toml(tmp_path: Path) -> Path:
-    readings = Path(__file__).resolve().parents[1] / "readings" / "kreiss-finn-turner-2011"
+    readings = Path(__file__).resolve().parents[2] / "readings" / "kreiss-finn-turner-2011"
     path = tmp_path / "course.toml"
     path.write_text(
         f'[course]\nname = "t"\nreading = "{readings}"\n[rubric]\n[[rubric.criteria]]\nid = "a"\npoints = 1\n'
@@ -438,7 +438,7 @@ def test_validate_reads_a_canvas_zip_with_the_roster(tmp_path, reading, roster, 
         "Student,ID,SIS User ID,SIS Login ID,Section\n"
         + "".join(f'"{a}",{b},{c},{d},{e}\n' for a, b, c, d, e in PEOPLE)
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "validation"
     result = CliRunner().invoke(
         main,
@@ -473,7 +473,7 @@ def test_an_old_log_gains_the_source_columns(tmp_path, notebook_bytes):
     from coursekit.log.schema import upgrade
 
     db = tmp_path / "old.db"
-    shutil.copy(Path(__file__).parent / "data" / "log-schema1.db", db)
+    shutil.copy(Path(__file__).resolve().parents[1] / "data" / "log-schema1.db", db)
     upgrade(db)
     frame = open_log(db).submissions()
     assert len(frame) and frame["source_late"].isna().all() and frame["source"].isna().all()

@@ -349,6 +349,7 @@ def test_course_toml_refuses_a_database_password(tmp_path):
         load_settings(tmp_path / "course.toml")
 
 
+@pytest.mark.postgres
 def test_the_postgresql_password_comes_from_the_environment(make_class, tmp_path):
     """course.toml names the database without a password; each TA's PGPASSWORD supplies it."""
     with fresh_database("postgresql", tmp_path) as db:
