@@ -89,9 +89,8 @@ class ReviewDesk(Readable, w.VBox):
         self._progress = progress(self.table)  # counted again only when a review is saved
         # Row positions per thread: a thread's frame is cut only for the reflection on screen.
         first = ~self._reply_rows["thread_id"].duplicated()
-        starts = np.flatnonzero(first.to_numpy())
-        ends = np.append(starts[1:], len(self._reply_rows))
-        spans = zip(starts.tolist(), ends.tolist(), strict=True)
+        bounds = np.append(np.flatnonzero(first.to_numpy()), len(self._reply_rows)).tolist()
+        spans = zip(bounds[:-1], bounds[1:], strict=True)
         self._replies = dict(zip(self._reply_rows["thread_id"][first].tolist(), spans, strict=True))
         self._loading = False
 
