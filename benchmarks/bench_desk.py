@@ -203,38 +203,40 @@ def main() -> None:
         fill(db, reading, args.reflections)
         roster = discussion(db)
         log = open_log(db)
-        opened, per_change = [], []
+        opened, indexed, per_change = [], [], []
         for _ in range(args.rounds):
             start = time.perf_counter()
             desk = ReviewDesk(log, settings, reading, "bench", roster)
             opened.append(time.perf_counter() - start)
+            getattr(desk, "wait_until_indexed", lambda: None)()  # Search's index, made in the background
+            indexed.append(time.perf_counter() - start)
             seconds = []
             for control, value in changes(desk):
                 start = time.perf_counter()
                 control.value = value
                 seconds.append(time.perf_counter() - start)
             per_change.append(seconds)
+            rows = len(desk.table)
             desk.close()
+        bare = pd.read_sql(select(reflections), log.engine)
         bare_read = best(lambda: pd.read_sql(select(reflections), log.engine), args.rounds)
-        table = desk.table
-        bare_mask = best(lambda: table[table["week"] == 2], 5 * args.rounds)
+        bare_mask = best(lambda: bare[bare["week"] == 2], 5 * args.rounds)
 
     fastest = [min(column) for column in zip(*per_change, strict=True)]
     labels = [f"{control.description} = {value!r}" for control, value in changes(desk)]
-    slowest = sorted(zip(fastest, labels, strict=True), reverse=True)[:5]
-    print(f"{len(table)} reflections, {len(fastest)} filter changes through the widgets, best of {args.rounds} rounds")
+    median = sorted(fastest)[len(fastest) // 2]
+    print(f"{rows} reflections, {len(fastest)} filter changes through the widgets, best of {args.rounds} rounds")
     print(f"  bare pandas read_sql of the reflections: {bare_read:.2f} s")
     print(f"  opening the desk:  {min(opened):.2f} s  ({min(opened) / bare_read:.2f}x the bare read)")
-    print(f"  bare pandas boolean mask of the table:   {bare_mask * 1000:.1f} ms")
-    print(
-        f"  filter change, median:                   {sorted(fastest)[len(fastest) // 2] * 1000:.1f} ms"
-        f"  ({sorted(fastest)[len(fastest) // 2] / bare_mask:.2f}x the bare mask)"
-    )
-    print(f"  filter change, worst:  {slowest[0][0] * 1000:.1f} ms  ({slowest[0][0] / bare_mask:.2f}x the bare mask)")
-    for seconds, label in slowest:
-        print(f"    {seconds * 1000:6.1f} ms  {label}")
+    print(f"  Search ready (its index made in the background) {min(indexed):.2f} s after opening began")
+    print(f"  bare pandas boolean mask of the reflections: {bare_mask * 1000:.1f} ms")
+    print(f"  filter change, median: {median * 1000:.1f} ms  ({median / bare_mask:.2f}x the bare mask)")
+    print(f"  filter change, worst:  {max(fastest) * 1000:.1f} ms  ({max(fastest) / bare_mask:.2f}x the bare mask)")
+    print("  every change (best of the rounds, and against the bare mask):")
+    for seconds, label in zip(fastest, labels, strict=True):
+        print(f"    {seconds * 1000:6.1f} ms  {seconds / bare_mask:5.2f}x  {label}")
     for goal, figure, limit in (
-        ("every change <= 16 ms", slowest[0][0], 0.016),
+        ("every change <= 16 ms", max(fastest), 0.016),
         ("opening <= 0.5 s", min(opened), 0.5),
     ):
         print(f"  goal {goal}: {'met' if figure <= limit else 'NOT met'} on this machine at this load")
