@@ -42,9 +42,9 @@ class TextIndex:
         # Every text's token ids in order, each text followed by the id ``words`` (which no token has).
         ends = np.cumsum(np.array(lengths, np.int64) + 1) - 1
         self.sequence = np.full(int(ends[-1]) + 1 if len(ends) else 0, self.words, np.int32)
-        self.sequence[np.isin(np.arange(len(self.sequence)), ends, invert=True)] = np.concatenate(
-            sequences or [np.zeros(0, np.int32)]
-        )
+        tokens = np.ones(len(self.sequence), bool)
+        tokens[ends] = False
+        self.sequence[tokens] = np.concatenate(sequences or [np.zeros(0, np.int32)])
         self.row_of = np.repeat(np.arange(self.size, dtype=np.int32), np.array(lengths, np.int64) + 1)
         # Where each token occurs (positions in ``sequence``) grouped by token, and the rows it is in, each once.
         self.occurrences = np.argsort(self.sequence, kind="stable").astype(np.int32)
