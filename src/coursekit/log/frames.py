@@ -12,7 +12,9 @@ Usage in a notebook::
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -49,13 +51,8 @@ class DiscussionLog:
         with self.engine.connect() as conn:
             return pd.read_sql(query, conn)
 
-    def _quick_frame(self, query) -> pd.DataFrame:
-        """``_frame`` for the reads a widget waits on: rows straight off the DB-API cursor, converted per column.
-
-        SQLAlchemy makes a Row and converts each value in Python, which is most of the time of reading
-        50,000 reflections. SQLite hands back DateTime columns as text and Boolean ones as 0 and 1: they
-        are converted here, so the frame is the one ``_frame`` makes.
-        """
+    def _quick_rows(self, query) -> tuple[list[str], Sequence[Any]]:
+        """The column names and rows of ``query``, straight off the DB-API cursor (values as the driver gives them)."""
         with self.engine.connect() as conn:
             compiled = query.compile(conn, compile_kwargs={"render_postcompile": True})
             params = compiled.params
@@ -63,10 +60,19 @@ class DiscussionLog:
             cursor = conn.connection.cursor()
             try:
                 cursor.execute(str(compiled), values)
-                names = [column[0] for column in cursor.description]
-                frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=True)
+                return [column[0] for column in cursor.description], cursor.fetchall()
             finally:
                 cursor.close()
+
+    def _quick_frame(self, query) -> pd.DataFrame:
+        """``_frame`` for the reads a widget waits on: rows straight off the DB-API cursor, converted per column.
+
+        SQLAlchemy makes a Row and converts each value in Python, which is most of the time of reading
+        50,000 reflections. SQLite hands back DateTime columns as text and Boolean ones as 0 and 1: they
+        are converted here, so the frame is the one ``_frame`` makes.
+        """
+        names, rows = self._quick_rows(query)
+        frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
         for column in query.selected_columns:
             if not len(frame):
                 break
@@ -96,8 +102,7 @@ class DiscussionLog:
         query = select(reflections.c.post_id, reflections.c.text)
         if post_ids is not None:
             query = query.where(reflections.c.post_id.in_(sorted(set(post_ids))))
-        frame = self._quick_frame(query)
-        return dict(zip(frame["post_id"].tolist(), frame["text"].tolist(), strict=True)) if len(frame) else {}
+        return dict(self._quick_rows(query)[1])  # (post_id, text) rows: no frame for a page of texts
 
     def reply_threads(self) -> pd.DataFrame:
         """Every reply, hidden ones too (marked), with ``thread_id``: the post its thread hangs from.

@@ -39,6 +39,7 @@ from coursekit.review.search import TextIndex
 
 ANY = "any"
 PAGE = 50  # reflections whose text is read at once: the one on screen and the next ones Next will show
+NONE_SAVED = "<li><i>none saved</i></li>"
 NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
 
 
@@ -72,15 +73,14 @@ class ReviewDesk(Readable, w.VBox):
             log.reflections(text=False), everything, log.submissions(), self._reply_rows, settings, reading, roster
         )
         self.table["text"] = pd.Series([None] * len(self.table), dtype=object)  # read a page at a time: see _read_page
-        # Each reflection's reviews, oldest first, looked up when it is on screen: (student, notebook, prompt) -> rows.
-        self._all_reviews = everything
-        self._review_rows: dict[tuple, list[int]] = {}
-        keys = everything[["student", "notebook", "prompt_id"]].itertuples(index=False, name=None)
-        for n, key in enumerate(keys):
-            self._review_rows.setdefault(key, []).append(n)
+        # Each reflection's reviews, oldest first: (student, notebook, prompt) -> the log's rows.
+        self._review_rows: dict[tuple, list] = {}
+        for review in everything.itertuples():
+            self._review_rows.setdefault((review.student, review.notebook, review.prompt_id), []).append(review)
         self._history: dict[tuple, list] = {}  # made from those rows when first shown, then added to by save()
         self._moderated: dict[str, moderation.State] = {}
         self._widgets: dict[tuple[str, str], str] = {}  # (student, notebook) -> its widget answers, as shown
+        self._widgets_read = False  # True once every notebook's are in _widgets
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
         self.position = 0
@@ -204,6 +204,8 @@ class ReviewDesk(Readable, w.VBox):
             try:
                 index = TextIndex(search_texts(rows, self.discussion.reflection_texts()))
                 self.matcher.prepare(index)  # and the other filters' codes, so no first change pays for them
+                self._widgets.update(widget_items(self.discussion.answers()))  # and every widget answer
+                self._widgets_read = True
                 future.set_result(index)
             except BaseException as exc:  # told to whoever searches (Future.result raises it)
                 if not future.done():
@@ -325,7 +327,7 @@ class ReviewDesk(Readable, w.VBox):
         """Every review of this reflection, oldest first (the log's, then those saved here)."""
         key = (row["student"], row["notebook"], row["prompt_id"])
         if key not in self._history:
-            self._history[key] = list(self._all_reviews.iloc[self._review_rows.get(key, [])].itertuples())
+            self._history[key] = list(self._review_rows.get(key, []))
         return self._history[key]
 
     def _reflection_html(self, row: pd.Series) -> str:
@@ -364,20 +366,13 @@ class ReviewDesk(Readable, w.VBox):
         )
 
     def _widgets_html(self, student: str, notebook: str) -> str:
-        """The widget answers saved in this notebook, read once per notebook shown (most changes show one again)."""
-        if (student, notebook) not in self._widgets:
-            mine = self.discussion.answers(student=student, notebook=notebook)
-            self._widgets[(student, notebook)] = (
-                "".join(
-                    f"<li>{html.escape(kind)} {html.escape(widget)}: "
-                    f"{html.escape(answer_format.summary({'kind': kind, 'state': state}))}</li>"
-                    for kind, widget, state in zip(
-                        mine["kind"].tolist(), mine["widget_id"].tolist(), mine["state"].tolist(), strict=True
-                    )
-                )
-                or "<li><i>none saved</i></li>"
-            )
-        return self._widgets[(student, notebook)]
+        """The widget answers saved in this notebook: all of them are read in the background (``index_texts``);
+        until then, each notebook's once, when first shown."""
+        key = (student, notebook)
+        if key not in self._widgets and not self._widgets_read:
+            self._widgets.update(widget_items(self.discussion.answers(student=student, notebook=notebook)))
+            self._widgets.setdefault(key, NONE_SAVED)
+        return self._widgets.get(key, NONE_SAVED)
 
     def _hidden_note(self, post_id: str) -> str:
         """A line saying a post is hidden, by whom, when and why (nothing for a post that is shown)."""
@@ -468,6 +463,17 @@ class ReviewDesk(Readable, w.VBox):
         super().close()
         if self._cleanup is not None:
             self._cleanup()
+
+
+def widget_items(answers: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """Widget answers (``DiscussionLog.answers()``) as the desk lists them, by (student, notebook)."""
+    items: dict[tuple[str, str], str] = {}
+    columns = [answers[c].tolist() for c in ("student", "notebook", "kind", "widget_id", "state")]
+    for student, notebook, kind, widget, state in zip(*columns, strict=True):
+        summary = answer_format.summary({"kind": kind, "state": state})
+        item = f"<li>{html.escape(kind)} {html.escape(widget)}: {html.escape(summary)}</li>"
+        items[(student, notebook)] = items.get((student, notebook), "") + item
+    return items
 
 
 def default_reviewer(settings: Settings) -> str:
