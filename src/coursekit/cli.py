@@ -991,7 +991,7 @@ def _cluster_execute(stack: contextlib.ExitStack, scheduler: str | None, workers
     "--reading",
     "reading_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Reading folder (default: the only one in ./readings).",
+    help="Reading folder (default: course.toml's, else the only one in ./readings).",
 )
 @click.option("--nbgrader-exchange", type=click.Path(path_type=Path), help="Also copy to EXCHANGE/COURSE/outbound/.")
 @click.option("--course-id", help="With --nbgrader-exchange: nbgrader's course id.")
@@ -1135,6 +1135,32 @@ def check(db: str | None) -> None:
         errors.print(f"{len(problems)} problem(s) in {schema.shown(engine)}")
         sys.exit(1)
     console.print(f"{schema.shown(engine)}: sound (schema {schema.head()})", soft_wrap=True)
+
+
+# ---- course files: JSON Schemas for the author's editor, and a new reading (logic in coursekit.course)
+@main.command()
+@click.option("--out", default="schemas", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def schema(out: Path) -> None:
+    """Write a JSON Schema for each course file (the reading's YAML files, course.toml) into OUT, for editors."""
+    from coursekit.course.schemas import write_schemas
+
+    for path in write_schemas(out):
+        say(f"wrote {path}")
+
+
+@main.command("new-reading")
+@click.argument("name")
+@click.option("--title", help="The reading's title (the citation's; default: a placeholder to replace).")
+@click.option("--into", default="readings", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def new_reading(name: str, title: str | None, into: Path) -> None:
+    """Start a reading in INTO/NAME: every file, with example content to replace, that builds as it is."""
+    from coursekit.course.scaffold import new_reading as scaffold
+
+    try:
+        reading = scaffold(name, into, title)
+    except ReadingError as exc:
+        _fail("\n".join(str(problem) for problem in exc.problems))
+    say(f"wrote {reading.path}/ ({len(reading.weeks)} week); next: coursekit build {reading.path} --out notebooks")
 
 
 if __name__ == "__main__":  # python -m coursekit.cli: run the module proper, which cli_moderation imports

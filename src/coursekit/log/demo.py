@@ -68,9 +68,9 @@ def student_name(i: int) -> str:
 
 
 def reflection(rng: random.Random, reading: Reading, words: int) -> str:
-    terms = rng.sample([t.term for t in reading.glossary], 2)
+    terms = rng.sample([t.term for t in reading.glossary], min(2, len(reading.glossary)))  # a new reading has one
     body = " ".join(rng.choice(FILLER) for _ in range(words))
-    return f"Thinking about {terms[0]} and {terms[1]}: {body}."
+    return f"Thinking about {' and '.join(terms) or 'the reading'}: {body}."
 
 
 def make_class(
