@@ -37,7 +37,8 @@ from sqlalchemy import insert, select
 from coursekit.course.reading import find_reading
 from coursekit.course.settings import load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import answers, open_database, reflections, replies, reviews, submissions
+from coursekit.log.schema import open_database
+from coursekit.log.tables import answers, reflections, replies, reviews, submissions
 from coursekit.review.desk import ReviewDesk
 
 WORDS = "yes agreed but what about the rules editors wrote and who enforces them".split()

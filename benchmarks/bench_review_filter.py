@@ -25,7 +25,8 @@ from sqlalchemy import insert
 from coursekit.course.reading import find_reading
 from coursekit.course.settings import load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import open_database, reflections, submissions
+from coursekit.log.schema import open_database
+from coursekit.log.tables import reflections, submissions
 from coursekit.review.desk import ReviewDesk
 
 ROOT = Path(__file__).resolve().parents[1]

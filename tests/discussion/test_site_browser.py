@@ -10,6 +10,7 @@ from pageparts import PageParts
 
 from coursekit.cli import main
 from coursekit.discussion.feed import Feed, FeedPost, student_key
+from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 from coursekit.notebook.widgets import PeerFeed
 
@@ -39,7 +40,7 @@ def site(tmp_path, reading):
     )
     write_notebook(root / "maya" / "week01.ipynb", filled_notebook(reading, 1, {prompts[0]: ORDINARY}), 1_700_000_100)
     db = tmp_path / "class.db"
-    assert collect(root, db).count("collected") == 2
+    assert collect(gather(root), db).count("collected") == 2
     out = tmp_path / "site"
     result = CliRunner().invoke(
         main, ["publish", "--db", str(db), "--out", str(out), "--names", "real", "--reading", str(reading.path)]

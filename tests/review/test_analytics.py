@@ -21,7 +21,7 @@ from PIL import Image
 from coursekit.cli import main
 from coursekit.course.settings import WeekSetting, load_settings
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.store import open_database
+from coursekit.log.schema import open_database
 from coursekit.review import analytics
 from coursekit.review.report import draw_report, write_report
 

@@ -15,7 +15,7 @@ from conftest import ROOT, course_toml
 from coursekit.course.deadlines import is_late, late_column
 from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.review.desk import ReviewDesk, open_desk
 from coursekit.review.filters import Filters, Matcher, filter_reviews, matching_positions, review_table
 

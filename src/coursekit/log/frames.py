@@ -21,16 +21,14 @@ import pandas as pd
 from sqlalchemy import Boolean, DateTime, Engine, func, literal, select, union_all
 
 from coursekit.discussion.images import data_uri
-from coursekit.discussion.names import pseudonym
+from coursekit.discussion.names import as_seen
 from coursekit.discussion.removal import FORMER_STUDENT, REMOVED, REMOVED_MESSAGE
-from coursekit.log import moderation, schema
-from coursekit.log.store import (
+from coursekit.log import meta, moderation, schema
+from coursekit.log.schema import open_database
+from coursekit.log.tables import (
     answers,
-    course_secret,
-    feed_salt,
     images,
     likes,
-    open_database,
     reflection_versions,
     reflections,
     removed_posts,
@@ -42,7 +40,11 @@ from coursekit.notebook.answers import summary as answer_summary
 
 
 class DiscussionLog:
-    """Read access to a discussion log; every method returns a fresh DataFrame."""
+    """Read access to a discussion log; every method returns a fresh DataFrame.
+
+    Reading never writes: nothing here creates, migrates, inserts or commits, so a read-only file
+    or database role is enough (``tests/log/test_readers_read_only.py`` runs every reader so).
+    """
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -306,21 +308,17 @@ class DiscussionLog:
         return self._frame(select(likes).order_by(likes.c.post_id, likes.c.student))
 
     def course_secret(self) -> str:
-        """The per-course secret behind pseudonyms and post ids (made on first use)."""
-        return schema.write(self.engine, course_secret)
-
-    def feed_salt(self, week: int) -> str:
-        """The salt of a week's peer-feed assignment (made on its first publication, then kept)."""
-        with self.engine.begin() as conn:
-            return feed_salt(conn, week)
+        """The per-course secret behind pseudonyms and post ids (``collect`` makes it; this only reads it)."""
+        with self.engine.connect() as conn:
+            return meta.read_secret(conn, schema.shown(self.engine))
 
     def posts_as_seen(self, names: str = "pseudonym", week: int | None = None) -> pd.DataFrame:
         """``posts(public=True)`` with authors shown as students see them: stable pseudonyms or real names."""
         frame = self.posts(week, public=True)
-        if names == "pseudonym":
+        people = frame["kind"] != REMOVED  # an erased post's placeholder is nobody's
+        if people.any():
             secret = self.course_secret()
-            people = frame["kind"] != REMOVED
-            frame.loc[people, "author"] = frame.loc[people, "author"].map(lambda student: pseudonym(secret, student))
+            frame.loc[people, "author"] = frame.loc[people, "author"].map(lambda s: as_seen(secret, names, s))
         return frame
 
     def submissions(self) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Moderation: hiding, restoring and withdrawing posts, kept in the log as an audit trail.
 
-A post's state is its latest row in ``store.moderation`` (rows are appended, never edited):
+A post's state is its latest row in ``tables.moderation`` (rows are appended, never edited):
 hidden after ``hide`` until a ``restore``, whatever the student resubmits; after ``withdraw``,
 hidden while the post is still at the version withdrawn, so a version the student writes later is
 shown again unless it withdraws too. Hidden posts (and the replies under them) leave the site, the
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, select, union_all
 
 from coursekit.course.problems import Problem
 from coursekit.log import schema
-from coursekit.log.store import fits, moderation, now, reflections, replies
+from coursekit.log.tables import fits, moderation, now, reflections, replies
 from coursekit.notebook.cells import WITHDRAW_TAG
 
 HIDE, RESTORE, WITHDRAW, ERASE = "hide", "restore", "withdraw", "erase"

@@ -1,6 +1,6 @@
 """The instructor's review desk: filter reflections, read one at a time, score and comment.
 
-A thin ipywidgets layer over ``coursekit.review.filters`` (the table and filters) and ``store.save_review``.
+A thin ipywidgets layer over ``coursekit.review.filters`` (the table and filters) and ``log.reviews.save_review``.
 Every score, comment or flag is written to the log the moment it is entered, so a dead kernel
 loses nothing; reviews are appended, never overwritten, and a review someone else saved while
 this one was on screen is shown as a conflict. Each review is saved under its reviewer (see
@@ -30,7 +30,7 @@ from coursekit.course.settings import Settings, find_settings
 from coursekit.discussion.render import safe_html
 from coursekit.log import moderation
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.widgets import Readable
 from coursekit.review.filters import STATUSES, Filters, Matcher, progress, search_texts, table_of
