@@ -21,16 +21,9 @@ from sqlalchemy import insert, select, update
 
 from coursekit.course.settings import load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import (
-    ReviewDraft,
-    answers,
-    open_database,
-    reflections,
-    replies,
-    reviews,
-    save_review,
-    submissions,
-)
+from coursekit.log.reviews import ReviewDraft, save_review
+from coursekit.log.schema import open_database
+from coursekit.log.tables import answers, reflections, replies, reviews, submissions
 from coursekit.review.desk import ReviewDesk
 from coursekit.review.search import TextIndex
 
