@@ -91,6 +91,7 @@ def main() -> None:
         start = time.perf_counter()
         desk = ReviewDesk(open_log(db), settings, reading, "bench")
         opened = time.perf_counter() - start
+        getattr(desk, "wait_until_indexed", lambda: None)()  # Search's index is made in the background
 
         changes = [
             (desk.week, 2),

@@ -88,7 +88,7 @@ def in_prompt_order(frame, titles: Mapping[str, str], column: str = "prompt_id",
     prompt is kept. Sorting by id instead would put Reflection 2 before Reflection 1.
     """
     rank = {prompt_id: n for n, prompt_id in enumerate(titles)}
-    ranks = frame[column].map(lambda prompt_id: rank.get(prompt_id, len(rank)))
+    ranks = frame[column].map(rank).fillna(len(rank))  # a dict, not a function: looked up column-wise
     ordered = frame.assign(_rank=ranks).sort_values([*first, "_rank", column], kind="stable")
     return ordered.drop(columns="_rank")
 

@@ -250,8 +250,10 @@ def states(engine: Engine, post_ids: Iterable[str]) -> dict[str, State]:
         return {}
     m = moderation.c
     with engine.connect() as conn:
-        versions = {post: p.version for post, p in posts(conn, ids).items()}
         rows = conn.execute(select(moderation).where(m.post_id.in_(ids)).order_by(m.id)).all()
+        if not rows:  # most posts were never moderated: their versions need no lookup (the desk asks per change)
+            return {}
+        versions = {post: p.version for post, p in posts(conn, {row.post_id for row in rows}).items()}
     latest = {row.post_id: row for row in rows}
     return {
         post: State(hidden_now, r.action, r.actor, r.reason, r.at)
