@@ -30,7 +30,7 @@ from coursekit.log import moderation
 from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.store import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
-from coursekit.notebook.widgets import Readable
+from coursekit.notebook.frontend import Readable
 from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table, search_strings
 from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
 
