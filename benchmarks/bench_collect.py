@@ -196,10 +196,11 @@ def _cpu_seconds() -> float:
 
 
 def child(folder: Path, db: Path, jobs: int | None) -> None:
+    from coursekit.intake.sources import gather
     from coursekit.log.collect import collect
 
     start, cpu = time.perf_counter(), _cpu_seconds()
-    report = collect(folder, db, jobs=jobs)
+    report = collect(gather(folder), db, jobs=jobs)
     seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     counts = {s: report.count(s) for s in ("collected", "updated", "unchanged", "duplicate", "failed")}
     print(

@@ -25,7 +25,8 @@ from sqlalchemy import insert
 from coursekit.course.reading import find_reading
 from coursekit.course.settings import load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import open_database, reflections, submissions
+from coursekit.log.schema import open_database
+from coursekit.log.tables import reflections, submissions
 from coursekit.review.desk import ReviewDesk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +91,7 @@ def main() -> None:
         start = time.perf_counter()
         desk = ReviewDesk(open_log(db), settings, reading, "bench")
         opened = time.perf_counter() - start
+        getattr(desk, "wait_until_indexed", lambda: None)()  # Search's index is made in the background
 
         changes = [
             (desk.week, 2),

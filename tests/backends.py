@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from coursekit.log.schema import database_url, make_engine
-from coursekit.log.store import metadata
+from coursekit.log.tables import metadata
 
 POSTGRES_ENV = "COURSEKIT_TEST_POSTGRES_URL"
 POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgres)  # -m "not postgres" keeps the SQLite half

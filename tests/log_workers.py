@@ -39,7 +39,7 @@ from sqlalchemy.pool import Pool
 
 from coursekit.log import schema
 from coursekit.log.frames import open_log
-from coursekit.log.store import ReviewDraft, latest_review, save_review
+from coursekit.log.reviews import ReviewDraft, latest_review, save_review
 
 KEYS = 1  # the reflection both reviewers work on: each save may meet the other's
 

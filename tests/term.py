@@ -44,7 +44,7 @@ from coursekit.course.settings import Settings, load_settings
 from coursekit.discussion.feed import Feed, assigned_roots, find_feed, replies_to_you
 from coursekit.log.demo import reflection, with_saved
 from coursekit.log.frames import open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.notebook import answers
 from coursekit.review.filters import review_table
 

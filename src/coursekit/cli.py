@@ -34,20 +34,20 @@ from coursekit.intake.submission import IntakeError
 from coursekit.log import collect as collecting
 from coursekit.log.export import thread_table, to_markdown, write_csv
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.results import STATUSES, FileResult, default_report_path, write_report
+from coursekit.log.results import STATUSES, FileResult, Status, default_report_path, write_report
 from coursekit.log.schema import LogError
 from coursekit.validation.runner import DEFAULT_MEMORY
 
 DEFAULT_DB = "class.db"  # the same default as course.toml's [course] database
 STATUS_STYLE = {
-    "collected": "green",
-    "updated": "cyan",
-    "unchanged": "dim",
-    "duplicate": "yellow",
-    "failed": "bold red",
-    "unmatched": "bold magenta",
-    "skipped": "dim",
-    "problem": "red",
+    Status.COLLECTED: "green",
+    Status.UPDATED: "cyan",
+    Status.UNCHANGED: "dim",
+    Status.DUPLICATE: "yellow",
+    Status.FAILED: "bold red",
+    Status.UNMATCHED: "bold magenta",
+    Status.SKIPPED: "dim",
+    "problem": "red",  # the dry run's (``intake.table``) own status
 }
 
 console = Console(highlight=False)
@@ -230,7 +230,7 @@ def _file_line(result: FileResult, root: Path) -> Text:
         shown = result.entry if shown == "." else f"{shown}:{result.entry}"
     line = Text(f"{result.status:<10}", style=STATUS_STYLE.get(result.status, ""))
     _append(line, f" {shown}")
-    if result.student and result.status == "unmatched":
+    if result.student and result.status == Status.UNMATCHED:
         _append(line, f"  (source id {result.student})", "dim")
     elif result.student and result.student not in shown:
         _append(line, f"  → {result.student}")  # the roster student a downloaded file landed on
@@ -356,6 +356,7 @@ def _intake_shown(ok, width: int) -> Table:
 )
 def intake(csv_out: Path, **source) -> None:
     """Dry run: show where every file in SOURCE would land (student, notebook, week, time, late); store nothing."""
+    from coursekit.intake.table import STATUSES as VERDICTS
     from coursekit.intake.table import intake_table
     from coursekit.log.export import write_csv
 
@@ -382,7 +383,7 @@ def intake(csv_out: Path, **source) -> None:
             console.print(line, soft_wrap=True)
     write_csv(table, csv_out)
     counts = table["status"].value_counts()
-    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "problem", "unmatched", "failed", "skipped"))
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in VERDICTS)
     say(f"{len(table)} file(s): {summary}. Wrote {csv_out}; nothing was stored.")
 
 
@@ -423,28 +424,16 @@ def collect(
     stance answers are re-graded against the reading; a file whose saved answers claim otherwise
     fails. Exits 1 when any file failed or was unmatched, after collecting all the others.
     """
-    from coursekit.log.store import database_url
+    from coursekit.log.schema import database_url
 
     db = _database(source["settings_path"], db)
     url = database_url(db)  # a URL coursekit cannot use is refused first
-    gathered, options = _gather(**source)  # then a bad source, before any log is made
+    gathered, _ = _gather(**source)  # then a bad source, before any log is made
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         say(f"no discussion log at {db} yet: creating a new, empty one", to=errors)
-    try:
-        with _CollectDisplay(gathered.root, verbose) as display:
-            readings = Readings(course) if course else None
-            report = collecting.collect(
-                gathered.root,
-                db,
-                jobs=jobs,
-                full=full,
-                progress=display,
-                readings=readings,
-                options=options,
-                intake=gathered,
-            )
-    except IntakeError as exc:
-        _fail(str(exc))
+    with _CollectDisplay(gathered.root, verbose) as display:
+        readings = Readings(course) if course else None
+        report = collecting.collect(gathered, db, jobs=jobs, full=full, progress=display, readings=readings)
     console.print("files by status and week:")
     console.print(_summary(report))
     counts = ", ".join(f"{report.count(status)} {status}" for status in STATUSES)
@@ -572,6 +561,7 @@ def publish(
     from coursekit.discussion import removal
     from coursekit.discussion.feed import build_feed, feed_path, write_feed
     from coursekit.discussion.site import Site, publish_site
+    from coursekit.log import meta
 
     if week is not None and not as_feed:
         _fail("--week applies only to --feed: add --feed to publish one week's peer feed, or drop --week for the site")
@@ -597,7 +587,7 @@ def publish(
         titles = reading.prompt_titles() if reading else {}
 
         def publish_week(number: int) -> tuple[Path, dict]:
-            salt = log.feed_salt(number)
+            salt = meta.feed_salt(log.engine, number)
             document = build_feed(posts, number, secret, names, students, salt, pictures, id_hint, titles)
             return write_feed(document, folder), document
 
@@ -991,7 +981,7 @@ def _cluster_execute(stack: contextlib.ExitStack, scheduler: str | None, workers
     "--reading",
     "reading_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Reading folder (default: the only one in ./readings).",
+    help="Reading folder (default: course.toml's, else the only one in ./readings).",
 )
 @click.option("--nbgrader-exchange", type=click.Path(path_type=Path), help="Also copy to EXCHANGE/COURSE/outbound/.")
 @click.option("--course-id", help="With --nbgrader-exchange: nbgrader's course id.")
@@ -1112,8 +1102,9 @@ def backup(path: Path, db: str | None) -> None:
     from coursekit.log import schema
 
     engine = schema.make_engine(_log_target(db))
-    if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
-        _fail(f"no discussion log at {engine.url.database}: nothing to back up")
+    file = schema.sqlite_path(engine)
+    if file is not None and not file.is_file():
+        _fail(f"no discussion log at {file}: nothing to back up")
     console.print(f"backed up {schema.shown(engine)} to {schema.backup(engine, path)}", soft_wrap=True)
 
 
@@ -1126,8 +1117,9 @@ def check(db: str | None) -> None:
 
     target = _log_target(db)
     engine = schema.make_engine(target)
-    if schema.sqlite_path(engine) is not None and not Path(str(engine.url.database)).is_file():
-        _fail(f"no discussion log at {engine.url.database}: run 'coursekit collect' first")
+    file = schema.sqlite_path(engine)
+    if file is not None and not file.is_file():
+        _fail(f"no discussion log at {file}: run 'coursekit collect' first")
     problems = check_log(engine)
     for problem in problems:
         console.print(Text(f"problem: {problem}", style="bold red"), soft_wrap=True)
@@ -1135,6 +1127,32 @@ def check(db: str | None) -> None:
         errors.print(f"{len(problems)} problem(s) in {schema.shown(engine)}")
         sys.exit(1)
     console.print(f"{schema.shown(engine)}: sound (schema {schema.head()})", soft_wrap=True)
+
+
+# ---- course files: JSON Schemas for the author's editor, and a new reading (logic in coursekit.course)
+@main.command()
+@click.option("--out", default="schemas", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def schema(out: Path) -> None:
+    """Write a JSON Schema for each course file (the reading's YAML files, course.toml) into OUT, for editors."""
+    from coursekit.course.schemas import write_schemas
+
+    for path in write_schemas(out):
+        say(f"wrote {path}")
+
+
+@main.command("new-reading")
+@click.argument("name")
+@click.option("--title", help="The reading's title (the citation's; default: a placeholder to replace).")
+@click.option("--into", default="readings", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def new_reading(name: str, title: str | None, into: Path) -> None:
+    """Start a reading in INTO/NAME: every file, with example content to replace, that builds as it is."""
+    from coursekit.course.scaffold import new_reading as scaffold
+
+    try:
+        reading = scaffold(name, into, title)
+    except ReadingError as exc:
+        _fail("\n".join(str(problem) for problem in exc.problems))
+    say(f"wrote {reading.path}/ ({len(reading.weeks)} week); next: coursekit build {reading.path} --out notebooks")
 
 
 if __name__ == "__main__":  # python -m coursekit.cli: run the module proper, which cli_moderation imports

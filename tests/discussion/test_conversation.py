@@ -19,6 +19,7 @@ from images import DESCRIPTION, SVG, attach, data_uris, has_gps, jpeg_with_gps, 
 from coursekit.cli import main
 from coursekit.course.settings import load_settings
 from coursekit.discussion.feed import assigned_roots, find_feed, rotation, student_key
+from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook.widgets import PeerFeed
@@ -65,7 +66,7 @@ def course(tmp_path, reading, db):
     for n, student in enumerate(STUDENTS):
         notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
         write_notebook(root / "subs1" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
-    assert collect(root / "subs1", db).count("collected") == 3
+    assert collect(gather(root / "subs1"), db).count("collected") == 3
     cli("publish", "--feed", "--week", "1", "--db", str(db), "--out", str(root / "feed"))
     return root
 
@@ -101,7 +102,7 @@ def test_republishing_a_week_keeps_every_students_classmates(tmp_path, reading, 
         for n, student in enumerate(students):
             notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
             write_notebook(root / "subs1" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
-        collect(root / "subs1", db)
+        collect(gather(root / "subs1"), db)
 
     def published() -> dict[str, list[str]]:
         cli("publish", "--feed", "--week", "1", "--db", str(db), "--out", str(root / "feed"))
@@ -138,7 +139,7 @@ def test_replies_likes_threads_and_site(course, reading, tmp_path, db):
     ann["state"]["likes"].append(post_of["ann"])  # a hand-edited like of her own post
     ann["state"]["replies"].append({"parent_id": "r-000000000000", "text": "to nowhere"})
     write_notebook(course / "subs2" / "ann" / "week02.ipynb", week2(reading, "ann", ann), mtime=1_700_100_000)
-    report = collect(course / "subs2", db)
+    report = collect(gather(course / "subs2"), db)
     assert report.count("collected") == 1
     detail = report.results[0].detail
     assert "own post" in detail and "no such post" in detail
@@ -160,7 +161,7 @@ def test_replies_likes_threads_and_site(course, reading, tmp_path, db):
 
     cem = peer_record(course, reading, "cem", cem_acts)
     write_notebook(course / "subs2" / "cem" / "week02.ipynb", week2(reading, "cem", cem), mtime=1_700_100_002)
-    report = collect(course / "subs2", db)
+    report = collect(gather(course / "subs2"), db)
     assert report.count("unchanged") == 1 and report.count("collected") == 2
 
     posts = log.posts(1).set_index("post_id")
@@ -172,7 +173,7 @@ def test_replies_likes_threads_and_site(course, reading, tmp_path, db):
     nested = replies[replies.parent_id == ann_reply]
     assert len(nested) == 1 and nested.iloc[0].author == "bob" and nested.iloc[0].thread_id == post_of["bob"]
     assert set(replies.prompt_id) <= {p.id for p in reading.prompts_for(1)}
-    assert collect(course / "subs2", db).changed == 0  # liking twice, collecting twice: nothing changes
+    assert collect(gather(course / "subs2"), db).changed == 0  # liking twice, collecting twice: nothing changes
 
     site = tmp_path / "site"
     cli("publish", "--db", str(db), "--out", str(site), "--names", "real", "--reading", str(reading.path))
@@ -218,7 +219,7 @@ def test_class_blog_thread_end_to_end(tmp_path, reading, backend, db):
             cell = reflection_cell(notebook, first)
             attach(cell, "My screenshot of the wiki's talk page:", {"image.png": jpeg_with_gps(), "evil.png": SVG})
         write_notebook(root / "w1" / student / "week01.ipynb", notebook, mtime=submitted[student])
-    report = collect(root / "w1", db)
+    report = collect(gather(root / "w1"), db)
     ann_line = next(r for r in report.results if r.student == "ann")
     assert ann_line.status == "collected" and "'evil.png' in " + first + " not kept: not a PNG" in ann_line.detail
     assert all("evil" not in r.detail for r in report.results if r.student != "ann")
@@ -237,7 +238,7 @@ def test_class_blog_thread_end_to_end(tmp_path, reading, backend, db):
             {"widgets.PeerFeed": widget.answer_record()},
         )
         write_notebook(root / "w2" / student / "week02.ipynb", notebook, mtime=when)
-        collect(root / "w2", db)
+        collect(gather(root / "w2"), db)
         cli("publish", "--feed", "--week", "1", "--db", str(db), "--out", str(root / "feed"))
 
     week2("bob", lambda w: reply_in(box_for(w, ann_post), "Which page was that, ann?"), 1_757_600_000)
@@ -267,7 +268,7 @@ def test_class_blog_thread_end_to_end(tmp_path, reading, backend, db):
         filled_notebook(reading, 3, student_answers(reading, 3, "ann")), {"widgets.PeerFeed": widget.answer_record()}
     )
     write_notebook(root / "w3" / "ann" / "week03.ipynb", week3, mtime=1_758_200_000)
-    assert collect(root / "w3", db).count("collected") == 1
+    assert collect(gather(root / "w3"), db).count("collected") == 1
 
     counts = participation(log.posts())
     assert counts.loc["bob", "likes_received"] == 1  # the like on bob's reply counts in the report
@@ -360,7 +361,7 @@ def test_a_reply_can_carry_an_image(course, reading, tmp_path, db):
     assert box.picture.value == () and '<img src="data:image/jpeg;base64,' in box.mine.value
     notebook = with_saved(filled_notebook(reading, 2, {}), {"widgets.PeerFeed": widget.answer_record()})
     write_notebook(course / "subs2" / "ann" / "week02.ipynb", notebook, mtime=1_700_100_000)
-    assert collect(course / "subs2", db).count("collected") == 1
+    assert collect(gather(course / "subs2"), db).count("collected") == 1
     log = open_log(db)
     reply = log.posts(1).query("kind == 'reply'").iloc[0]
     assert reply.image_count == 1 and reply.message.startswith("See my photo.")

@@ -39,6 +39,7 @@ from coursekit.cli import main
 from coursekit.discussion import images as pictures
 from coursekit.discussion.images import ImageRefused, clean_image, keep_images
 from coursekit.discussion.render import safe_html
+from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 
@@ -203,7 +204,7 @@ def test_collect_reports_each_hostile_image_on_its_files_line_and_keeps_the_text
         notebook = filled_notebook(reading, 1, {})
         attach(reflection_cell(notebook, prompt), f"{student} wrote this text.", {"image.png": data})
         write_notebook(tmp_path / "subs" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
-    report = collect(tmp_path / "subs", db)
+    report = collect(gather(tmp_path / "subs"), db)
     lines = {r.student: r for r in report.results}
     for student, (_, reason) in HOSTILE.items():
         assert lines[student].status == "collected"
@@ -224,7 +225,7 @@ def test_no_metadata_reaches_the_log_or_the_published_site(tmp_path, reading, db
     files = {f"{kind}.img": make() for kind, (make, _) in METADATA.items()}
     attach(reflection_cell(notebook, prompt), "My pictures.", files)
     write_notebook(tmp_path / "subs" / "ann" / "week01.ipynb", notebook, mtime=1_700_000_000)
-    report = collect(tmp_path / "subs", db)
+    report = collect(gather(tmp_path / "subs"), db)
     assert report.count("collected") == 1 and "not kept" not in report.results[0].detail
     stored = [
         base64.b64decode(u.split(",", 1)[1]) for images in open_log(db).images().values() for u in images.values()

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 
 import cmarkgfm
+import pandas as pd
 import pytest
 
+from coursekit.discussion.pages import POST_IMAGES, content_policy
 from coursekit.discussion.render import safe_html
-from coursekit.discussion.site import POST_IMAGES, content_policy, document
+from coursekit.discussion.site import Site, publish_site
 
 THROUGH_THE_RENDERER = [
     # (student's Markdown, what the renderer alone emits, the safe result)
@@ -61,10 +63,12 @@ def test_no_remote_image_reaches_a_page_shown_to_students(markdown):
     assert not re.search(r"<img[^>]+src=[\"']?(https?:)?//", html), html
 
 
-def test_student_pages_forbid_remote_images_in_their_policy():
+def test_student_pages_forbid_remote_images_in_their_policy(tmp_path):
     for images in ("'none'", "'self'", POST_IMAGES):  # no images, the report's plots beside it, posts' own
         policy = content_policy("body{}", "", images)
         sources = re.search(r"img-src ([^;]+)", policy).group(1).split()
         assert all(s in ("'none'", "'self'", "data:") for s in sources), policy
-    page = document("t", "", safe_html("![x](https://tracker.example/p.png)"))
-    assert "tracker.example" not in page
+    post = dict(post_id="r-1", parent_id=None, author="ann", thread_week=1, prompt_id="p", like_count=0, created_at="")
+    posts = pd.DataFrame([dict(post, message="![x](https://tracker.example/p.png)")])
+    for page in publish_site(Site("t", {}, {}), posts, tmp_path):
+        assert "tracker.example" not in page.read_text()

@@ -8,9 +8,10 @@ from sqlalchemy import event
 
 from coursekit.discussion.feed import Feed, FeedPost, author_key, build_feed, replies_to_you, student_key
 from coursekit.discussion.threads import decide, mentioned
+from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
-from coursekit.log.store import open_database
+from coursekit.log.schema import open_database
 from coursekit.notebook import answers
 from coursekit.notebook.widgets import PeerFeed
 
@@ -59,7 +60,7 @@ def test_collect_looks_up_every_mentioned_post_in_one_query(tmp_path, reading, d
     for n, student in enumerate(["ann", "bob", "cem"]):
         notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
         write_notebook(tmp_path / "w1" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
-    collect(tmp_path / "w1", db)
+    collect(gather(tmp_path / "w1"), db)
     others = list(open_log(db).posts(1).query("author != 'ann'").post_id)
     state = {
         "feed": "week01",
@@ -80,7 +81,7 @@ def test_collect_looks_up_every_mentioned_post_in_one_query(tmp_path, reading, d
         "before_cursor_execute",
         lambda conn, cursor, statement, *rest: lookups.append(statement) if "post_id IN" in statement else None,
     )
-    report = collect(tmp_path / "w2", engine)
+    report = collect(gather(tmp_path / "w2"), engine)
     assert report.count("collected") == 1 and len(others) >= 4
     author_lookups = [s for s in lookups if "FROM reflections" in s and "FROM replies" in s]
     assert len(author_lookups) == 1, lookups

@@ -162,7 +162,7 @@ def test_folder_source_with_a_students_zip_and_a_symlink(tmp_path, nb, db):
     assert [(f.source_id, f.entry) for f in intake.files] == [("101", "week01.ipynb")]
     reasons = {p.path.name: p.reason for p in intake.skipped}
     assert "symbolic link" in reasons["link_102_2_week01.ipynb"] and "macOS" in reasons["__MACOSX"]
-    assert collect(folder, db, layout="canvas").count("collected") == 1
+    assert collect(gather(folder, layout="canvas"), db).count("collected") == 1
 
 
 def test_the_total_budget_is_spent_member_by_member_in_a_zip_and_across_a_folders_zips(tmp_path, monkeypatch):
@@ -226,7 +226,7 @@ def test_collect_opens_each_archive_once_per_process_and_closes_it(tmp_path, nb,
     members["z_200_1_week01.zip"] = zipped({f"part{i}/week0{i}.ipynb": nb(f"part{i}") for i in range(1, 4)})
     source = tmp_path / "class.zip"
     source.write_bytes(zipped(members))
-    report = collect(source, tmp_path / "log.db", jobs=jobs)
+    report = collect(gather(source), tmp_path / "log.db", jobs=jobs)
     assert report.count("collected") == 41 and report.count("duplicate") == 2  # z's three notebooks: week 1 thrice
     readers = {pid for (pid, _) in opens.per_process()} - {str(os.getpid())}
     assert len(readers) == (0 if jobs == 1 else jobs)
@@ -271,7 +271,7 @@ def test_a_folder_of_students_zips_keeps_only_a_few_open(tmp_path, nb, opens, mo
     for i in range(5):
         members = {"week01.ipynb": nb(f"s{i}"), "notes/week02.ipynb": nb(f"s{i} again")}
         (folder / f"s{i}_{100 + i}_{i}_week01.zip").write_bytes(zipped(members))
-    report = collect(folder, tmp_path / "log.db", jobs=1, layout="canvas")
+    report = collect(gather(folder, layout="canvas"), tmp_path / "log.db", jobs=1)
     assert report.count("collected") == 5 and report.count("duplicate") == 5
     assert opens.most_open == 2  # listing opens and closes each; reading keeps two at most
     assert all(z.fp is None for z in opens.made)

@@ -23,7 +23,7 @@ from coursekit.intake.identity import Claim, Roster
 from coursekit.intake.sources import detect, gather
 from coursekit.log.collect import collect
 from coursekit.log.schema import make_engine
-from coursekit.log.store import submissions
+from coursekit.log.tables import submissions
 
 DEADLINE = datetime(2026, 9, 11, 23, 59)
 ON_TIME = datetime(2026, 9, 10, 12, 30, 0)
@@ -125,7 +125,7 @@ def test_canvas_zip_lands_every_file_on_its_roster_student(tmp_path, db, noteboo
     assert "anonymous grading" in intake.unmatched[0].hint
     assert any("text or link entry" in s.reason and not s.serious for s in intake.skipped)
 
-    report = collect(source, db, roster=roster, options=options())
+    report = collect(gather(source, roster=roster, options=options()), db)
     assert report.count("collected") == 5 and report.count("unmatched") == 1
     rows = stored(db)
     assert rows["znunez@uni.example"][:4] == (1, "canvas", "102", True)
@@ -307,7 +307,7 @@ def test_nbgrader_exchange_keeps_the_newest_or_the_newest_before_the_deadline(tm
     before = gather(exchange, roster=roster, options=options(deadline_only=True))
     assert landed(before)["mobrien@uni.example"][3] == ON_TIME
 
-    collect(exchange, db, roster=roster, options=options())
+    collect(gather(exchange, roster=roster, options=options()), db)
     assert stored(db)["mobrien@uni.example"][1:3] == ("nbgrader-exchange", "mobrien")
 
 
@@ -479,7 +479,7 @@ def test_an_old_log_gains_the_source_columns(tmp_path, notebook_bytes):
     frame = open_log(db).submissions()
     assert len(frame) and frame["source_late"].isna().all() and frame["source"].isna().all()
     source = write_zip(tmp_path / "c.zip", {"leeann_104_9004_week01.ipynb": notebook_bytes("Ann")})
-    assert collect(source, db).count("collected") == 1
+    assert collect(gather(source), db).count("collected") == 1
     assert stored(db)["104"][1:4] == ("canvas", "104", False)
 
 
@@ -491,7 +491,7 @@ def test_grades_report_and_review_desk_call_late_what_the_source_called_late(tmp
     from coursekit.review.filters import review_table
     from coursekit.review.grades import week_scores
 
-    collect(canvas_zip(tmp_path, notebook_bytes), db, roster=roster, options=options())
+    collect(gather(canvas_zip(tmp_path, notebook_bytes), roster=roster, options=options()), db)
     settings = load_settings(_course_toml(tmp_path))
     log = open_log(db)
     scores = week_scores(log.submissions(), log.reviews(), log.posts(), settings, {1: 2})

@@ -15,7 +15,7 @@ from conftest import ARTIFACTS, ROOT, course_toml
 
 from coursekit.cli import main
 from coursekit.log.frames import open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 
 pytestmark = pytest.mark.browser
 

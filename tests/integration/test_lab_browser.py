@@ -12,6 +12,7 @@ from conftest import ARTIFACTS, ROOT, filled_notebook, student_answers, write_no
 from images import png
 
 from coursekit.cli import main
+from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
@@ -100,7 +101,7 @@ def test_student_session_in_jupyterlab_is_collected(tmp_path, reading):
     submissions = tmp_path / "submissions"
     (submissions / "ann").mkdir(parents=True)
     (course / "notebooks" / NOTEBOOK).rename(submissions / "ann" / NOTEBOOK)
-    report = collect(submissions, tmp_path / "log.db")
+    report = collect(gather(submissions), tmp_path / "log.db")
     assert report.count("collected") == 1, report.results
 
     log = open_log(tmp_path / "log.db")
@@ -122,7 +123,7 @@ def test_replies_and_likes_from_jupyterlab_reach_the_log(tmp_path, reading):
         notebook = filled_notebook(reading, 1, student_answers(reading, 1, student))
         write_notebook(tmp_path / "week1" / student / "week01.ipynb", notebook, mtime=1_700_000_000 + n)
     db = tmp_path / "class.db"
-    assert collect(tmp_path / "week1", db).count("collected") == 3
+    assert collect(gather(tmp_path / "week1"), db).count("collected") == 3
     result = CliRunner().invoke(
         main, ["publish", "--feed", "--week", "1", "--db", str(db), "--out", str(course / "feed")]
     )
@@ -149,7 +150,7 @@ def test_replies_and_likes_from_jupyterlab_reach_the_log(tmp_path, reading):
     submitted = tmp_path / "week2" / "ann" / "week02.ipynb"
     submitted.parent.mkdir(parents=True)
     (course / "notebooks" / "week02-webers-reminders.ipynb").rename(submitted)
-    report = collect(tmp_path / "week2", db)
+    report = collect(gather(tmp_path / "week2"), db)
     assert report.count("collected") == 1, report.results
     posts = open_log(db).posts(1)
     reply = posts[posts.kind == "reply"]
@@ -200,7 +201,7 @@ def test_image_pasted_into_a_reflection_reaches_the_published_page(tmp_path, rea
         submissions = tmp_path / "submissions"
         (submissions / "ann").mkdir(parents=True)
         (course / "notebooks" / NOTEBOOK).rename(submissions / "ann" / NOTEBOOK)
-        report = collect(submissions, tmp_path / "log.db")
+        report = collect(gather(submissions), tmp_path / "log.db")
         assert report.count("collected") == 1, report.results
         result = CliRunner().invoke(
             main, ["publish", "--db", str(tmp_path / "log.db"), "--out", str(tmp_path / "site"), "--names", "real"]

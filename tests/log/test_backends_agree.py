@@ -14,9 +14,10 @@ from backends import fresh_database, require_postgres
 from click.testing import CliRunner
 
 from coursekit.cli import main
-from coursekit.log import store
+from coursekit.log import meta
 from coursekit.log.demo import make_class
-from coursekit.log.store import course_meta, open_database
+from coursekit.log.schema import open_database
+from coursekit.log.tables import course_meta
 
 SECRET = "b" * 64
 
@@ -41,7 +42,7 @@ def exports(db: str) -> dict[str, str]:
 def test_sqlite_and_postgresql_export_the_same(reading, tmp_path, monkeypatch):
     require_postgres()
     # each week's feed salt is drawn once and kept in the log: the same one for both makes the class the same
-    monkeypatch.setattr(store.secrets, "token_hex", lambda n: "c" * (2 * n))
+    monkeypatch.setattr(meta.secrets, "token_hex", lambda n: "c" * (2 * n))
     results = []
     for backend in ("sqlite", "postgresql"):
         with fresh_database(backend, tmp_path) as db:

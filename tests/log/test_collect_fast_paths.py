@@ -12,9 +12,11 @@ from missing import missing
 from sqlalchemy import text
 
 from coursekit.intake.folder import find_submissions, walk_notebooks
+from coursekit.intake.sources import gather
 from coursekit.intake.submission import modified_at
 from coursekit.log.collect import YOUNG, collect, frozen_heap, origin_key
-from coursekit.log.store import TrackedFile, _tracked_between, open_database, track_file, tracked_files
+from coursekit.log.files import TrackedFile, _tracked_between, track_file, tracked_files
+from coursekit.log.schema import open_database
 
 
 def remember(engine, origins: list[str]) -> None:
@@ -47,14 +49,14 @@ def test_a_second_upsert_replaces_what_was_remembered(db):
 
 def test_a_rerun_skips_by_what_the_log_remembers_of_each_file(make_class, db):
     root = make_class(3)
-    first = collect(root, db)
+    first = collect(gather(root), db)
     assert first.count("collected") == 3
     engine = open_database(db)
     with engine.connect() as conn:
         files, _ = find_submissions(root)
         known = tracked_files(conn, [origin_key(f) for f in files])
     assert len(known) == 3 and {k.student for k in known.values()} == {f.student for f in files}
-    assert collect(root, db).count("unchanged") == 3
+    assert collect(gather(root), db).count("unchanged") == 3
 
 
 def test_the_walk_gives_files_in_path_order(tmp_path):
@@ -95,7 +97,7 @@ def test_frozen_heap_freezes_for_the_run_and_leaves_an_outer_freeze_alone():
 
 def test_collect_leaves_the_heap_as_it_found_it(make_class, tmp_path):
     before = gc.get_threshold()
-    collect(make_class(2), tmp_path / "log.db")
+    collect(gather(make_class(2)), tmp_path / "log.db")
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
@@ -128,7 +130,7 @@ def test_the_range_lookup_holds_on_a_postgresql_server_that_sorts_text_by_langua
             assert sorted(tracked_files(conn, origins)) == sorted(origins)
         root = make_class(2)
         (root / "student01").rename(root / "Student01")  # a folder name that sorts apart by the two rules
-        assert collect(root, engine).count("collected") == 2
+        assert collect(gather(root), engine).count("collected") == 2
         files, _ = find_submissions(root)
         with engine.connect() as conn:  # what a rerun asks: both are remembered, so neither is opened
             assert len(tracked_files(conn, [origin_key(f) for f in files])) == 2

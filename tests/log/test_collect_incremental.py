@@ -18,9 +18,10 @@ from coursekit.intake import load as loading
 from coursekit.intake import reader
 from coursekit.intake.extract import extract
 from coursekit.intake.identity import Roster
+from coursekit.intake.sources import gather
 from coursekit.intake.submission import SubmissionFile
 from coursekit.log.collect import collect, collect_files
-from coursekit.log.store import open_database
+from coursekit.log.schema import open_database
 
 
 def statuses(report) -> dict[str, str]:
@@ -50,38 +51,38 @@ def opened(monkeypatch) -> list[str]:
 
 def test_rerun_opens_no_unchanged_file(make_class, db, opened):
     root = make_class(4)
-    assert collect(root, db).count("collected") == 4
+    assert collect(gather(root), db).count("collected") == 4
     assert len(opened) == 4
     opened.clear()
-    again = collect(root, db)
+    again = collect(gather(root), db)
     assert again.count("unchanged") == 4 and opened == []
     # Proof it was not opened: the same size and time with junk inside still counts as unchanged...
     same_size_garbage(root / "student01" / "week01.ipynb")
-    assert statuses(collect(root, db))["student01/week01.ipynb"] == "unchanged"
+    assert statuses(collect(gather(root), db))["student01/week01.ipynb"] == "unchanged"
     # ...until --full reads everything again.
-    full = collect(root, db, full=True)
+    full = collect(gather(root), db, full=True)
     assert statuses(full)["student01/week01.ipynb"] == "failed" and len(opened) == 4
 
 
 def test_new_time_same_bytes_is_unchanged_and_remembered(make_class, db, opened):
     root = make_class(3)
-    collect(root, db)
+    collect(gather(root), db)
     path = root / "student02" / "week01.ipynb"
     os.utime(path, (1_900_000_000, 1_900_000_000))  # touched, e.g. copied again from the LMS
     opened.clear()
-    report = collect(root, db)
+    report = collect(gather(root), db)
     assert statuses(report)["student02/week01.ipynb"] == "unchanged" and opened == ["student02/week01.ipynb"]
     assert rows(db, "select stamp from collected_files where origin like '%student02%'") == [
         (str(1_900_000_000 * 10**9),)
     ]
     opened.clear()
-    collect(root, db)
+    collect(gather(root), db)
     assert opened == []  # the new time was remembered
 
 
 def test_changed_file_of_the_same_size_is_read_and_updated(make_class, db, reading):
     root = make_class(2)
-    collect(root, db)
+    collect(gather(root), db)
     path = root / "student00" / "week01.ipynb"
     before = path.read_text()
     prompt = reading.prompts_for(1)[0].id
@@ -93,7 +94,7 @@ def test_changed_file_of_the_same_size_is_read_and_updated(make_class, db, readi
             break
     write_notebook(path, notebook, mtime=1_800_000_000)
     assert path.stat().st_size == len(before.encode())
-    report = collect(root, db)
+    report = collect(gather(root), db)
     assert statuses(report) == {"student00/week01.ipynb": "updated", "student01/week01.ipynb": "unchanged"}
     texts = rows(db, f"select text from reflections where student='student00' and prompt_id='{prompt}'")
     assert "studentXX" in texts[0][0]
@@ -102,7 +103,7 @@ def test_changed_file_of_the_same_size_is_read_and_updated(make_class, db, readi
 def test_a_file_of_another_size_with_the_same_time_is_read_again(make_class, db, reading, opened):
     """A copy tool that keeps modification times: the size alone tells the file changed."""
     root = make_class(2)
-    collect(root, db)
+    collect(gather(root), db)
     path = root / "student00" / "week01.ipynb"
     before = path.stat()
     prompt = reading.prompts_for(1)[0].id
@@ -110,7 +111,7 @@ def test_a_file_of_another_size_with_the_same_time_is_read_again(make_class, db,
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size != before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
     opened.clear()
-    report = collect(root, db)
+    report = collect(gather(root), db)
     assert statuses(report) == {"student00/week01.ipynb": "updated", "student01/week01.ipynb": "unchanged"}
     assert opened == ["student00/week01.ipynb"]
     texts = rows(db, f"select text from reflections where student='student00' and prompt_id='{prompt}'")
@@ -129,10 +130,10 @@ def test_after_a_roster_fix_an_unchanged_file_is_stored_for_its_new_student(make
         )
         return Roster.from_frame(read_roster(path))
 
-    first = collect(root, db, roster=roster("student00", "bkim"))  # a typo put Bob's folder on Ann
+    first = collect(gather(root, roster=roster("student00", "bkim")), db)  # a typo put Bob's folder on Ann
     assert [(r.student, r.status) for r in first.results] == [("ann@uni.example", "collected")]
     opened.clear()
-    fixed = collect(root, db, roster=roster("alee", "student00"))
+    fixed = collect(gather(root, roster=roster("alee", "student00")), db)
     assert [(r.student, r.status) for r in fixed.results] == [("bob@uni.example", "collected")]
     assert opened == ["bob@uni.example/week01.ipynb"]
     assert ("bob@uni.example",) in rows(db, "select student from submissions")
@@ -140,11 +141,11 @@ def test_after_a_roster_fix_an_unchanged_file_is_stored_for_its_new_student(make
 
 def test_newer_copy_after_a_first_collect_wins_and_the_old_one_is_a_duplicate(make_class, db, reading):
     root = make_class(2)
-    collect(root, db)
+    collect(gather(root), db)
     prompt = reading.prompts_for(1)[0].id
     newer = filled_notebook(reading, 1, {prompt: "the final version"})
     write_notebook(root / "student01" / "week01-1.ipynb", newer, mtime=1_900_000_000)
-    report = collect(root, db)  # week01.ipynb is skipped unopened, yet recognised as the older copy
+    report = collect(gather(root), db)  # week01.ipynb is skipped unopened, yet recognised as the older copy
     assert statuses(report) == {
         "student00/week01.ipynb": "unchanged",
         "student01/week01-1.ipynb": "updated",
@@ -153,7 +154,7 @@ def test_newer_copy_after_a_first_collect_wins_and_the_old_one_is_a_duplicate(ma
     assert rows(db, f"select text from reflections where student='student01' and prompt_id='{prompt}'") == [
         ("the final version",)
     ]
-    assert statuses(collect(root, db))["student01/week01.ipynb"] == "duplicate"
+    assert statuses(collect(gather(root), db))["student01/week01.ipynb"] == "duplicate"
 
 
 REFUSE_STUDENT02 = {  # a trigger that fails one student's reflections, in each backend's dialect
@@ -177,7 +178,7 @@ def test_one_files_database_error_rolls_back_that_file_only(make_class, backend,
     with engine.begin() as conn:
         for statement in REFUSE_STUDENT02[backend]:
             conn.execute(text(statement))
-    report = collect(root, engine)
+    report = collect(gather(root), engine)
     failed = report.failed
     assert [r.student for r in failed] == ["student02"] and "database error" in failed[0].detail
     assert "disk says no" in failed[0].detail
@@ -189,7 +190,8 @@ def test_one_files_database_error_rolls_back_that_file_only(make_class, backend,
     assert rows(db, "select count(*) from collected_files where student='student02'") == [(0,)]
     with engine.begin() as conn:
         conn.execute(text("DROP TRIGGER no_student02" + (" ON reflections" if backend == "postgresql" else "")))
-    assert statuses(collect(root, engine))["student02/week01.ipynb"] == "collected"  # not remembered, so retried
+    # not remembered, so retried
+    assert statuses(collect(gather(root), engine))["student02/week01.ipynb"] == "collected"
 
 
 def test_parallel_workers_give_the_same_log_as_one_process(make_class, backend, db, tmp_path, monkeypatch):
@@ -199,19 +201,12 @@ def test_parallel_workers_give_the_same_log_as_one_process(make_class, backend, 
     monkeypatch.setattr(reader, "CHUNK", 2)
     query = "select student, prompt_id, text from reflections order by student, prompt_id"
     with fresh_database(backend, tmp_path) as other:
-        one = collect(root, other, jobs=1)
+        one = collect(gather(root), other, jobs=1)
         one_rows = rows(other, query)
-    two = collect(root, db, jobs=2)
+    two = collect(gather(root), db, jobs=2)
     assert [(r.path, r.status, r.detail) for r in one.results] == [(r.path, r.status, r.detail) for r in two.results]
     assert two.count("failed") == 1 and two.count("collected") == 11
     assert one_rows == rows(db, query)
-
-
-class Crashing(SubmissionFile):
-    """A file whose reading kills the process reading it (as a parser crash or the OOM killer would)."""
-
-    def read_bytes(self) -> bytes:
-        os._exit(3)
 
 
 def test_a_worker_that_dies_fails_its_file_only(make_class, monkeypatch):
@@ -219,8 +214,16 @@ def test_a_worker_that_dies_fails_its_file_only(make_class, monkeypatch):
     files = [
         SubmissionFile(f"student0{i}", root / f"student0{i}" / "week01.ipynb", datetime(2026, 9, 1)) for i in range(6)
     ]
-    # An archive member, so that reading it goes through read_bytes (plain files are opened directly).
-    files.insert(3, Crashing("mallory", root / "mallory.zip", datetime(2026, 9, 1), entry="week01.ipynb"))
+    files.insert(3, SubmissionFile("mallory", root / "student00" / "week01.ipynb", datetime(2026, 9, 1)))
+    real = loading.read_file_bytes
+
+    def crash_on_mallory(file: SubmissionFile) -> bytes:
+        """Reading Mallory's file kills the process reading it (as a parser crash or the OOM killer would)."""
+        if file.student == "mallory":
+            os._exit(3)
+        return real(file)
+
+    monkeypatch.setattr(loading, "read_file_bytes", crash_on_mallory)  # workers are forked after this
     monkeypatch.setattr(reader, "IN_PROCESS_BELOW", 1)
     monkeypatch.setattr(reader, "CHUNK", 2)
     results = list(reader.read_all(files, jobs=2))
@@ -298,17 +301,17 @@ def test_what_json_accepts_and_orjson_refuses_is_still_read(reading):
 
 
 def test_a_failed_commit_fails_every_file_of_its_batch_and_nothing_is_remembered(make_class, db, monkeypatch):
-    from coursekit.log import store
+    from coursekit.log import batch
 
     root = make_class(3)
-    real_commit = store.Batch.commit
+    real_commit = batch.Batch.commit
 
     def broken_commit(self):
         raise OSError("disk full")
 
-    monkeypatch.setattr(store.Batch, "commit", broken_commit)
-    report = collect(root, db)
+    monkeypatch.setattr(batch.Batch, "commit", broken_commit)
+    report = collect(gather(root), db)
     assert report.count("failed") == 3 and all("disk full" in r.detail for r in report.results)
     assert rows(db, "select count(*) from submissions") == [(0,)]
-    monkeypatch.setattr(store.Batch, "commit", real_commit)
-    assert collect(root, db).count("collected") == 3  # nothing was remembered, so all are read again
+    monkeypatch.setattr(batch.Batch, "commit", real_commit)
+    assert collect(gather(root), db).count("collected") == 3  # nothing was remembered, so all are read again

@@ -18,7 +18,7 @@ from conftest import ROOT, course_toml, filled_notebook, with_saved, write_noteb
 from coursekit.cli import main
 from coursekit.log.export import FORMULA_STARTS
 from coursekit.log.frames import open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.notebook import answers
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")

@@ -34,10 +34,12 @@ from log_workers import KEYS, killed_at
 from sqlalchemy import MetaData, create_engine, inspect, select, text
 
 from coursekit.cli import main
+from coursekit.intake.sources import gather
 from coursekit.log import schema
 from coursekit.log.check import check_log
 from coursekit.log.collect import BATCH, collect
-from coursekit.log.store import course_meta, metadata, open_database
+from coursekit.log.schema import open_database
+from coursekit.log.tables import course_meta, metadata
 
 COURSEKIT = [sys.executable, "-m", "coursekit.cli"]
 KILLS = 10
@@ -183,7 +185,7 @@ def status_lines(output: str) -> dict[str, str]:
 def test_four_collects_two_reviewers_and_a_reader_at_once(db, reading, tmp_path):
     prompts = len(reading.prompts_for(1))
     reviewed = write_class(reading, tmp_path / "reviewed", "r", 6)
-    assert collect(reviewed, db).count("collected") == 6
+    assert collect(gather(reviewed), db).count("collected") == 6
     folders = {name: write_class(reading, tmp_path / name, name, FOLDER) for name in ("a", "b", "c")}
     stop, go = tmp_path / "stop", tmp_path / "go"
     workers = str(ROOT / "tests" / "log_workers.py")
@@ -336,7 +338,7 @@ def test_sigkill_while_collect_makes_a_new_log_leaves_no_half_made_schema(backen
                     assert check_log(engine) == [schema.problem(None, schema.shown(engine))]  # "run collect first"
             finally:
                 engine.dispose()
-            assert collect(folder, db).count("collected") == 2
+            assert collect(gather(folder), db).count("collected") == 2
             assert_whole(db, prompts)
             return made
 
@@ -358,7 +360,7 @@ def older_log(backend: str, db: str, folder: Path) -> str | None:
     if backend == "sqlite":
         shutil.copy(FIRST_SCHEMA, db)
         return schema.UNVERSIONED
-    collect(folder, db)
+    collect(gather(folder), db)
     engine = schema.make_engine(db)
     try:
         with engine.begin() as conn:

@@ -26,7 +26,8 @@ from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log import schema
 from coursekit.log.check import check_log
 from coursekit.log.frames import open_log
-from coursekit.log.store import images, likes, metadata, open_database, reflections, reviews
+from coursekit.log.schema import open_database
+from coursekit.log.tables import images, likes, metadata, reflections, reviews
 
 FIRST_SCHEMA = ROOT / "tests" / "data" / "log-schema1.db"  # made by the code on main before versions (6 students)
 with sqlite3.connect(FIRST_SCHEMA) as _first:  # the first schema's tables (later revisions add more)
@@ -108,7 +109,7 @@ def test_db_upgrade_backs_up_and_migrates_under_one_lock_a_racing_collect_waits_
 
 
 def test_models_and_migrations_agree(db):
-    """A forgotten migration fails here: the migrated database must match store.py's tables."""
+    """A forgotten migration fails here: the migrated database must match tables.py's tables."""
     engine = open_database(db)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
@@ -124,7 +125,7 @@ def test_opening_an_up_to_date_log_does_not_import_alembic(tmp_path):
     db = tmp_path / "class.db"
     open_database(db).dispose()  # made (Alembic runs here, in this process)
     code = (
-        f"import sys; from coursekit.log.store import open_database; open_database({str(db)!r}); "
+        f"import sys; from coursekit.log.schema import open_database; open_database({str(db)!r}); "
         "print('alembic' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"

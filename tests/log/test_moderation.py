@@ -17,13 +17,15 @@ from coursekit.course.settings import load_settings
 from coursekit.discussion.feed import find_feed, replies_to_you
 from coursekit.discussion.names import pseudonym
 from coursekit.discussion.removal import FORMER_STUDENT, REMOVED_MESSAGE
+from coursekit.intake.sources import gather
 from coursekit.log import moderation
 from coursekit.log.check import check_log
 from coursekit.log.collect import collect
 from coursekit.log.erase import answered
 from coursekit.log.frames import open_log
 from coursekit.log.moderation import HIDE, RESTORE, TAG_ACTOR, WITHDRAW, Mark, is_hidden, tag_change, with_replies
-from coursekit.log.store import ReviewDraft, metadata, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
+from coursekit.log.tables import metadata
 from coursekit.notebook import answers
 from coursekit.notebook.cells import WITHDRAW_TAG
 from coursekit.review.analytics import participation
@@ -49,7 +51,7 @@ def hand_in(root: Path, db: str, reading, student: str, week: int, when: int, pe
     if edit:
         edit(notebook)
     write_notebook(root / f"w{week}-{when}" / student / f"week{week:02d}.ipynb", notebook, mtime=when)
-    report = collect(root / f"w{week}-{when}", db)
+    report = collect(gather(root / f"w{week}-{when}"), db)
     assert not report.failed, report.results
     return report.results[0]
 

@@ -10,6 +10,7 @@ from conftest import filled_notebook, student_answers, with_saved, write_noteboo
 
 from coursekit.course.reading import Readings
 from coursekit.intake.extract import extract
+from coursekit.intake.sources import gather
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
@@ -87,17 +88,17 @@ def test_collect_stores_answers_with_history(reading, tmp_path, db):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
     write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob", stance=BOB), 1_700_000_001)
-    assert collect(root, db).count("collected") == 2
+    assert collect(gather(root), db).count("collected") == 2
     frame = open_log(db).answers()
     assert len(frame) == 4
     bob = frame[(frame.student == "bob") & (frame.kind == "stance")].iloc[0]
     assert bob.state["value"] == 6 and bob.summary.startswith("Tool of destruction (7 of 7)")
     assert set(open_log(db).answers("quiz").summary) == {"1 of 4 correct (2 answered)"}
 
-    assert collect(root, db).changed == 0
+    assert collect(gather(root), db).changed == 0
     changed = {**STANCE, "value": 0, "label": "Saving grace"}
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", stance=changed), mtime=1_800_000_000)
-    report = collect(root, db)
+    report = collect(gather(root), db)
     assert report.count("updated") == 1 and report.count("unchanged") == 1
     versions = rows(
         db,
@@ -111,10 +112,10 @@ def test_collect_stores_answers_with_history(reading, tmp_path, db):
 def test_collect_reports_hand_edited_answer_and_keeps_stored_work(reading, tmp_path, db):
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
-    collect(root, db)
+    collect(gather(root), db)
     tampered = week1(reading, "ann", quiz={**QUIZ, "score": 4, "total": 4})
     write_notebook(root / "ann" / "week01.ipynb", tampered, mtime=1_800_000_000)
-    report = collect(root, db)
+    report = collect(gather(root), db)
     assert [r.status for r in report.results] == ["failed"]
     assert "score 4 does not match" in report.results[0].detail
     assert open_log(db).answers("quiz").iloc[0].state == QUIZ  # the earlier, valid answer is untouched
@@ -137,7 +138,7 @@ def test_forged_quiz_is_consistent_with_itself_but_rejected_by_collect(reading, 
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=forged), mtime=1_700_000_000)
     write_notebook(root / "bob" / "week01.ipynb", week1(reading, "bob"), mtime=1_700_000_001)
-    report = collect(root, db)
+    report = collect(gather(root), db)
     by_student = {r.student: r for r in report.results}
     assert by_student["bob"].status == "collected"
     assert by_student["ann"].status == "failed"
@@ -174,7 +175,7 @@ def test_collect_stores_the_grade_it_computed(reading, tmp_path, db):
     }
     root = tmp_path / "subs"
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann", quiz=honest), mtime=1_700_000_000)
-    collect(root, db)
+    collect(gather(root), db)
     state = open_log(db).answers("quiz").iloc[0].state
     assert state == {"items": [{"id": "w1-q2", "chosen": [0, 1, 2], "correct": True}], "score": 1, "total": 4}
 
@@ -234,7 +235,7 @@ def test_a_reading_that_cannot_be_found_fails_only_files_with_answers_to_check(r
     write_notebook(root / "ann" / "week01.ipynb", week1(reading, "ann"), mtime=1_700_000_000)
     write_notebook(root / "bob" / "week01.ipynb", filled_notebook(reading, 1, {}), mtime=1_700_000_001)
     monkeypatch.chdir(tmp_path)  # no readings/ here or above
-    report = collect(root, db)
+    report = collect(gather(root), db)
     by_student = {r.student: r for r in report.results}
     assert by_student["bob"].status == "collected"
     assert by_student["ann"].status == "failed"

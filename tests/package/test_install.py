@@ -36,6 +36,23 @@ import coursekit.validation.plugin  # its own imports resolve too
 print("imported", len(sys.modules))
 """
 
+# Every page template ships in the wheel: each compiles from the installed package, and a site page renders.
+RENDER_PAGES = """
+import sys, pandas as pd
+from pathlib import Path
+from coursekit.discussion.pages import environment
+from coursekit.discussion.site import Site, publish_site
+for package in ("coursekit.discussion", "coursekit.review"):
+    names = environment(package).list_templates()
+    for name in names:
+        environment(package).get_template(name)
+    print(package, *sorted(names))
+post = dict(post_id="r-1", parent_id=None, author="ann", thread_week=1, prompt_id="p", like_count=0)
+posts = pd.DataFrame([dict(post, message="*hi*", created_at="2026-09-01")])
+index, week = publish_site(Site("Class", {"p": "Why?"}, {1: "One"}), posts, Path(sys.argv[1]))
+print(week.read_text())
+"""
+
 
 def run(*command, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run with bytecode caching on: the wheel is installed without .pyc files, so the first run writes them."""
@@ -60,6 +77,17 @@ def installed(tmp_path_factory) -> Path:
 def test_every_module_imports_with_the_declared_dependencies_and_nbval_is_left_alone(installed):
     imported = run(installed / "python", "-c", IMPORT_ALL)
     assert imported.returncode == 0, imported.stderr
+
+
+def test_pages_render_from_the_templates_in_the_wheel(installed, tmp_path):
+    rendered = run(installed / "python", "-c", RENDER_PAGES, tmp_path)
+    assert rendered.returncode == 0, rendered.stderr
+    shipped = {line.split()[0]: set(line.split()[1:]) for line in rendered.stdout.splitlines()[:2]}
+    site = {"base.html", "site.html", "index.html", "week.html", "site.css", "search.js"}
+    assert site <= shipped["coursekit.discussion"]
+    assert {"feedback.html", "report.html", "figure.html", "plots.html", "report.css"} <= shipped["coursekit.review"]
+    page = (tmp_path / "week01.html").read_text()
+    assert "<em>hi</em>" in page and "script-src 'sha256-" in page and "01 Sep 2026, 00:00 UTC" in page
 
 
 def test_every_command_has_help_in_a_fresh_install(installed):

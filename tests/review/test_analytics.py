@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
 import subprocess
 import sys
@@ -16,12 +15,13 @@ from backends import fresh_database
 from browser import chromium
 from click.testing import CliRunner
 from conftest import ARTIFACTS, ROOT
+from markupsafe import escape
 from PIL import Image
 
 from coursekit.cli import main
 from coursekit.course.settings import WeekSetting, load_settings
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.store import open_database
+from coursekit.log.schema import open_database
 from coursekit.review import analytics
 from coursekit.review.report import draw_report, write_report
 
@@ -221,7 +221,7 @@ def test_report_plots_come_with_alt_text_for_the_review_notebook(tmp_path, readi
     page = report.page.read_text()
     bundle = report._repr_mimebundle_()
     for plot in report.plots:
-        alt = html.escape(plot.alt, quote=True)
+        alt = escape(plot.alt)  # as the pages escape it (Jinja2 autoescaping)
         assert f"src='{plot.path.name}' alt='{alt}'" in page
         assert f"alt='{alt}'" in bundle["text/html"] and plot.alt in bundle["text/plain"]
     assert bundle["text/html"].count("<img src='data:image/png;base64,") == len(report.plots)

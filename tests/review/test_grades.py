@@ -16,7 +16,7 @@ from conftest import ROOT, course_toml
 from coursekit.cli import main
 from coursekit.course.settings import load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")

@@ -15,9 +15,9 @@ from conftest import ROOT, course_toml
 from coursekit.course.deadlines import is_late, late_column
 from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log.frames import open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.review.desk import ReviewDesk, open_desk
-from coursekit.review.filters import Filters, filter_reviews, matching_positions, review_table
+from coursekit.review.filters import Filters, Matcher, filter_reviews, matching_positions, review_table
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def _searched_by_hand(table: pd.DataFrame, filters: Filters) -> list[int]:
 
 
 def test_searches_typed_a_keystroke_at_a_time_find_what_a_fresh_search_finds(course, reading):
-    """The cache reads only rows earlier keystrokes and other filters left unsettled; the answer must not change."""
+    """The matcher keeps its answers and its word index between keystrokes; the answer must not change."""
     settings, roster = course
     table = review_table(open_log(settings.database), settings, reading, roster)
     word, who = "accountability", f"{table.iloc[5].student} {table.iloc[5]['name']}"
@@ -208,11 +208,11 @@ def test_searches_typed_a_keystroke_at_a_time_find_what_a_fresh_search_finds(cou
         *(Filters(student=who[:n].upper()) for n in range(1, len(who) + 1)),  # across the id and the name
         Filters(student=who, text="the"),
     ]
-    cache: dict = {}
+    matcher = Matcher(table)
     sizes = set()
     for filters in steps:
         expected = _searched_by_hand(table, filters)
-        assert matching_positions(table, filters, cache).tolist() == expected, filters
+        assert matching_positions(table, filters, matcher).tolist() == expected, filters
         sizes.add(len(expected))
     assert len(sizes) > 3 and min(sizes) < len(table)  # the steps narrow and widen
 

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from coursekit.course.settings import Settings
@@ -57,8 +58,8 @@ def late_column(frame: pd.DataFrame, settings: Settings | None) -> pd.Series:
     deadlines = {w.week: pd.Timestamp(w.deadline) for w in settings.weeks if w.deadline is not None} if settings else {}
     due = pd.to_numeric(frame["week"], errors="coerce").map(deadlines)
     late = (pd.to_datetime(frame["submitted_at"]) > pd.to_datetime(due)).to_numpy(dtype=bool, copy=True)  # NaT: no
-    if column in frame.columns:
-        source = frame[column]
-        given = source.map(_given).to_numpy(dtype=bool)
-        late[given] = [bool(flag) for flag in source[given]]
+    if column in frame.columns:  # a source flag is True, False or missing: each distinct value is read once
+        codes, flags = pd.factorize(frame[column], use_na_sentinel=False)
+        given = np.array([_given(flag) for flag in flags], bool)[codes]
+        late[given] = np.array([_given(flag) and bool(flag) for flag in flags], bool)[codes][given]
     return pd.Series(late, index=frame.index, dtype=bool)

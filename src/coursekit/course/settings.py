@@ -1,21 +1,48 @@
 """The course settings file (``course.toml``): one place for what differs between courses.
 
 Course name, reading, database, how names are shown, the weeks with their notebook and
-deadline, the rubric, participation rules, the roster and the teaching staff. Every mistake is reported with the
-file, the key and the reason, all at once. See docs/course-settings.md.
+deadline, the rubric, participation rules, the roster and the teaching staff. ``CourseFile`` models
+the file as written (every mistake reported with the file, the key and the reason, all at once);
+``Settings`` is what the code uses, with paths resolved. See docs/course-settings.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from coursekit.course.fields import FieldChecker, Problem
+from pydantic import (
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+
+from coursekit.course.fields import (
+    CONFIG,
+    AtLeast,
+    CourseData,
+    Found,
+    Number,
+    OneOf,
+    Text,
+    Whole,
+    alongside,
+    check,
+    duplicates,
+    problems,
+    require,
+)
 from coursekit.course.folders import find_upwards
-from coursekit.course.problems import UnknownItem
+from coursekit.course.problems import Problem, UnknownItem
 from coursekit.course.reading import ReadingError
 
 FILE_NAME = "course.toml"
@@ -29,19 +56,26 @@ class SettingsError(ReadingError):
         self.args = ("invalid course settings:\n" + "\n".join(f"  {p}" for p in problems),)
 
 
-@dataclass(frozen=True)
-class Criterion:
-    id: str
-    label: str
-    points: float
+def _toml_datetime(value: object) -> datetime:
+    """A TOML date-time, stored as naive UTC (one with an offset is converted)."""
+    if not isinstance(value, datetime):
+        raise ValueError("expected a TOML date-time such as 2026-09-07T23:59:00Z")
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-@dataclass(frozen=True)
-class WeekSetting:
-    week: int
-    notebook: str
-    deadline: datetime | None  # naive UTC
-    canvas_assignment_id: int | None = None
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class Criterion(CourseData):
+    id: Text
+    label: Text = ""
+    points: Annotated[Number, check(lambda points: points > 0, "must be more than 0")]
+
+
+@dataclass(frozen=True, config=CONFIG)
+class WeekSetting(CourseData):
+    week: Whole
+    notebook: Text
+    deadline: Annotated[datetime, BeforeValidator(_toml_datetime)] | None = None  # naive UTC
+    canvas_assignment_id: Whole | None = None
 
     @property
     def canvas_title(self) -> str:
@@ -50,7 +84,7 @@ class WeekSetting:
         return f"{title} ({self.canvas_assignment_id})" if self.canvas_assignment_id else title
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Settings:
     path: Path
     name: str
@@ -66,7 +100,7 @@ class Settings:
     missing: str  # "blank" or "zero": the grade of a roster student with no submission
     roster: Path | None
     student_column: str
-    staff: dict[str, str] = field(default_factory=dict)  # login -> the name reviews are shown under
+    staff: dict[str, str] = dataclasses.field(default_factory=dict)  # login -> the name reviews are shown under
 
     @property
     def rubric_points(self) -> float:
@@ -87,13 +121,79 @@ class Settings:
         return self.week(week).deadline if self.has_week(week) and week is not None else None
 
 
-def _deadline(keys: FieldChecker, value, where: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value  # stored as naive UTC
-    keys.fail(where, "expected a TOML date-time such as 2026-09-07T23:59:00Z")
-    return None
+def _one_name_each(staff: object) -> list[Found]:
+    """``[staff]``: login = "Name" for everyone who reviews; a name must tell one person from the others."""
+    names = staff.items() if isinstance(staff, dict) else ()
+    return duplicates(
+        (((login,), name.strip().casefold()) for login, name in names if isinstance(name, str)), "staff name"
+    )
+
+
+# course.toml as written, table by table.
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class CourseTable(CourseData):
+    name: Text
+    reading: Text
+    database: Text = "class.db"  # a SQLite file beside course.toml, or a SQLAlchemy URL
+    names: Annotated[str, OneOf("pseudonym", "real")] = "pseudonym"
+    min_words: Whole | None = None
+
+    @field_validator("reading")
+    @classmethod
+    def _holds_a_reading(cls, reading: str, info: ValidationInfo) -> str:
+        base = (info.context or {}).get("base")
+        if base is not None and not (base / reading / "reading.yaml").is_file():
+            raise ValueError(f"{base / reading} holds no reading.yaml")
+        return reading
+
+    @field_validator("database")
+    @classmethod
+    def _no_password(cls, database: str) -> str:
+        if "://" in database and urlsplit(database).password:
+            raise ValueError(
+                "holds a password, and course.toml is shared: remove it and give each user PGPASSWORD or ~/.pgpass"
+            )
+        return database
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class RubricTable(CourseData):
+    criteria: Annotated[tuple[Criterion, ...], AtLeast(1, "one criterion")]
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class ParticipationTable(CourseData):
+    replies_required: Whole = 0
+    points: Number = 0.0
+    late_penalty: Annotated[Number, check(lambda share: 0 <= share <= 1, "must be a fraction from 0 to 1")] = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class RosterTable(CourseData):
+    file: Text | None = None
+    student_column: Text = "SIS Login ID"
+    missing: Annotated[str, OneOf("blank", "zero")] = "blank"
+
+
+@dataclass(frozen=True, kw_only=True, config=CONFIG)
+class CourseFile(CourseData):
+    """``course.toml``. Relative paths in it are relative to the file's folder (the context's ``base``)."""
+
+    course: CourseTable
+    roster: RosterTable = RosterTable()
+    rubric: RubricTable
+    staff: Annotated[dict[str, Text], alongside(_one_name_each)] = Field(default_factory=dict)
+    participation: ParticipationTable = ParticipationTable()
+    weeks: tuple[WeekSetting, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> CourseFile:
+        weeks = ((("weeks", i, "week"), w.week) for i, w in enumerate(self.weeks))
+        require(duplicates(weeks, "week"))
+        return self
+
+
+_COURSE_FILE = TypeAdapter(CourseFile)
 
 
 def load_settings(path: str | Path) -> Settings:
@@ -109,91 +209,30 @@ def load_settings(path: str | Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError([Problem(f"not valid TOML: {exc}", file=path.name, field="(file)")]) from exc
-    keys = FieldChecker([], path.name)
     base = path.parent
-    course = keys.get(data, "", "course", dict, default={})
-    name = keys.get(course, "course", "name", str, default="")
-    reading = keys.get(course, "course", "reading", str, default="")
-    if reading and not (base / reading / "reading.yaml").is_file():
-        keys.fail("course.reading", f"{base / reading} holds no reading.yaml")
-    database = keys.get(course, "course", "database", str, required=False, default="class.db")
-    if "://" not in database:
-        database = str((base / database).resolve())
-    elif urlsplit(database).password:
-        keys.fail(
-            "course.database",
-            "holds a password, and course.toml is shared: remove it and give each user PGPASSWORD or ~/.pgpass",
-        )
-    names = keys.choice(course, "course", "names", ("pseudonym", "real"), "pseudonym")
-    min_words = keys.get(course, "course", "min_words", int, required=False)
-
-    weeks = []
-    for where, week in keys.items(data, "weeks"):
-        weeks.append(
-            WeekSetting(
-                week=keys.get(week, where, "week", int, default=0),
-                notebook=keys.get(week, where, "notebook", str, default=""),
-                deadline=_deadline(keys, week.get("deadline"), f"{where}.deadline"),
-                canvas_assignment_id=keys.get(week, where, "canvas_assignment_id", int, required=False),
-            )
-        )
-    keys.unique([(f"weeks[{i}].week", w.week) for i, w in enumerate(weeks)], "week")
-
-    rubric_table = keys.get(data, "", "rubric", dict, default={})
-    criteria = []
-    for where, item in keys.items(rubric_table, "criteria", "rubric"):
-        points = keys.get(item, where, "points", (int, float), default=0)
-        if points <= 0:
-            keys.fail(f"{where}.points", "must be more than 0")
-        criteria.append(
-            Criterion(
-                keys.get(item, where, "id", str, default=""),
-                keys.get(item, where, "label", str, required=False, default=""),
-                points,
-            )
-        )
-    if rubric_table and not criteria:
-        keys.fail("rubric.criteria", "needs at least one criterion")
-    keys.unique([(f"rubric.criteria[{i}].id", c.id) for i, c in enumerate(criteria)], "criterion id")
-
-    participation = keys.get(data, "", "participation", dict, required=False, default={})
-    late_penalty = keys.get(participation, "participation", "late_penalty", (int, float), required=False, default=0.0)
-    if not 0 <= late_penalty <= 1:
-        keys.fail("participation.late_penalty", "must be a fraction from 0 to 1")
-    roster_table = keys.get(data, "", "roster", dict, required=False, default={})
-    roster = keys.get(roster_table, "roster", "file", str, required=False)
-    replies_required = keys.get(participation, "participation", "replies_required", int, required=False, default=0)
-    points = keys.get(participation, "participation", "points", (int, float), required=False, default=0.0)
-    missing = keys.choice(roster_table, "roster", "missing", ("blank", "zero"), "blank")
-    student_column = keys.get(roster_table, "roster", "student_column", str, required=False, default="SIS Login ID")
-    staff = _staff(keys, keys.get(data, "", "staff", dict, required=False, default={}))
-    if keys.problems:
-        raise SettingsError(keys.problems)
+    try:
+        file = _COURSE_FILE.validate_python(data, context={"base": base})
+    except ValidationError as exc:
+        raise SettingsError(problems(exc, path.name)) from None
+    course, roster, participation = file.course, file.roster, file.participation
+    database = course.database if "://" in course.database else str((base / course.database).resolve())
     return Settings(
         path=path,
-        name=name,
-        reading=(base / reading).resolve(),
+        name=course.name,
+        reading=(base / course.reading).resolve(),
         database=database,
-        names=names,
-        min_words=min_words,
-        weeks=tuple(sorted(weeks, key=lambda w: w.week)),
-        rubric=tuple(criteria),
-        replies_required=replies_required,
-        participation_points=points,
-        late_penalty=float(late_penalty),
-        missing=missing,
-        roster=(base / roster).resolve() if roster else None,
-        student_column=student_column,
-        staff=staff,
+        names=course.names,
+        min_words=course.min_words,
+        weeks=tuple(sorted(file.weeks, key=lambda w: w.week)),
+        rubric=file.rubric.criteria,
+        replies_required=participation.replies_required,
+        participation_points=participation.points,
+        late_penalty=float(participation.late_penalty),
+        missing=roster.missing,
+        roster=(base / roster.file).resolve() if roster.file else None,
+        student_column=roster.student_column,
+        staff={login: name.strip() for login, name in file.staff.items()},
     )
-
-
-def _staff(keys: FieldChecker, table: dict) -> dict[str, str]:
-    """``[staff]``: login = "Name" for everyone who reviews; a name must tell one person from the others."""
-    staff = {login: keys.text(table, "staff", login) for login in table}
-    staff = {login: name.strip() for login, name in staff.items() if name}
-    keys.unique([(f"staff.{login}", name.casefold()) for login, name in staff.items()], "staff name")
-    return staff
 
 
 def find_settings(start: str | Path | None = None) -> Settings | None:

@@ -29,7 +29,7 @@ import yaml
 
 from coursekit.course.folders import find_upwards
 from coursekit.course.reading import Reading, in_prompt_order
-from coursekit.discussion.names import pseudonym
+from coursekit.discussion.names import as_seen
 from coursekit.discussion.removal import REMOVED
 
 SCHEMA_VERSION = 2
@@ -179,7 +179,7 @@ def build_feed(
     """The feed document for one week from ``DiscussionLog.posts()`` (every week's posts).
 
     ``names`` is "pseudonym" or "real"; ``students`` are everyone to assign (the class); authors of the
-    week are always included. ``salt`` (``DiscussionLog.feed_salt(week)``, kept in the log) seeds the
+    week are always included. ``salt`` (``log.meta.feed_salt``, kept in the log) seeds the
     assignment: the same salt over the same authors gives every student the same classmates, and a
     late author joining the rotation changes only the few students just before them in it.
     ``images`` is ``DiscussionLog.images()``; ``id_hint`` tells a student which id to type.
@@ -193,7 +193,7 @@ def build_feed(
     author_of = dict(zip(roots["post_id"], roots["author"], strict=True))
 
     def shown(student: str) -> str:
-        return pseudonym(secret, student) if names == "pseudonym" and student in key_of else student
+        return as_seen(secret, names, student) if student in key_of else student  # a placeholder is nobody
 
     authors = sorted(set(author_of.values()))
     order = rotation(authors, salt)

@@ -14,7 +14,6 @@ the page), is dropped and its alt text shown instead.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from urllib.parse import unquote
@@ -96,8 +95,3 @@ def posted_at(stamp: object) -> str:
     except (TypeError, ValueError):
         return str(stamp or "")
     return "" if pd.isna(when) else when.strftime("%d %b %Y, %H:%M UTC")
-
-
-def text(value: object) -> str:
-    """Plain text (a name, a title) escaped for HTML."""
-    return html.escape(str(value), quote=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from coursekit.intake.submission import IntakeError, LayoutProblem, modified_at
+from coursekit.intake.submission import IntakeError, LayoutProblem, modified_at, readable
 
 MAX_ENTRY_BYTES = 100 * 1024**2  # one member, uncompressed: a notebook full of plots stays far below
 MAX_TOTAL_BYTES = 16 * 1024**3  # all members read from one source, uncompressed: 20,000 notebooks of 430 KB fit twice
@@ -75,15 +75,6 @@ def member_text(info: zipfile.ZipInfo) -> str:
     tools write UTF-8 without setting the flag, which CP437 turns into mojibake ("ZoÃ«").
     """
     name = readable(info.filename) if not info.flag_bits & 0x800 else info.filename
-    return unicodedata.normalize("NFC", name.replace("\\", "/"))
-
-
-def readable(name: str) -> str:
-    """A member name zipfile decoded as CP437, as its author typed it (UTF-8 bytes mis-decoded are undone)."""
-    try:
-        name = name.encode("cp437").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
     return unicodedata.normalize("NFC", name.replace("\\", "/"))
 
 

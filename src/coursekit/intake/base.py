@@ -1,11 +1,16 @@
-"""What every source module shares: the options it reads, and what it hands back before the roster match."""
+"""What every source module shares: the ``Source`` shape, the options it reads, and what it hands back.
+
+A source is one module with a class that has a ``name``, ``detect`` and ``find`` (``Source``),
+and one line in ``sources.SOURCES``, the ordered registry detection and ``--layout`` go through.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from coursekit.course.settings import Settings
 from coursekit.intake.archive import Entry
@@ -40,6 +45,30 @@ class Found(NamedTuple):
     def sender(self) -> Claim:
         """Who the source says sent the file, for the roster to match."""
         return self.claim if self.claim is not None else Claim(ids=(self.file.source_id,))
+
+
+Finding = tuple[list[Found], list[LayoutProblem]]  # every notebook a source found, and every place not read
+
+
+class Source(Protocol):
+    """One kind of download: how to recognise it from its top-level names, and how to list its files.
+
+    Reads only: a source never writes a file and never touches the log. ``find`` reports every file
+    it does not take as a ``LayoutProblem`` (with a reason and a hint) instead of skipping it.
+    """
+
+    @property
+    def name(self) -> str:
+        """What ``--layout`` calls it, and what the log's ``source`` column says."""
+        ...
+
+    def detect(self, root: Path, names: Sequence[str]) -> bool:
+        """Whether ``root`` (a folder or a zip, whose top-level names are ``names``) is laid out this way."""
+        ...
+
+    def find(self, root: Path, options: Options) -> Finding:
+        """Every notebook in ``root`` with who the source says sent it, and every place not read."""
+        ...
 
 
 def record(

@@ -9,10 +9,11 @@ File names follow canvas-lms ``lib/content_zipper.rb``:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from coursekit.intake.archive import Entry, source_entries
-from coursekit.intake.base import Found, Options, not_notebook, outside, record
+from coursekit.intake.base import Finding, Found, Options, not_notebook, outside, record
 from coursekit.intake.identity import Claim
 from coursekit.intake.submission import LayoutProblem
 
@@ -22,12 +23,6 @@ NAMED = re.compile(r"^(?P<name>.+?)_(?:(?P<late>LATE)_)?(?P<uid>\d+)_(?P<att>\d+
 TEXT = re.compile(r"^.+_(?:text|link)\.html$")
 EXPECTED = "name_[LATE_]userid_attachmentid_file.ipynb"
 ANONYMOUS_HINT = "anonymous grading hides the student: grade it in Canvas, or turn anonymity off and download again"
-
-
-def detect(names: list[str]) -> bool:
-    """Most top-level names parse as Canvas submission files."""
-    hits = sum(1 for n in names if ANONYMOUS.match(n) or NAMED.match(n) or TEXT.match(n))
-    return bool(names) and hits * 2 > len(names)
 
 
 def parse(entry: Entry) -> Found | None:
@@ -43,18 +38,28 @@ def parse(entry: Entry) -> Found | None:
     return None
 
 
-def find(root: Path, options: Options) -> tuple[list[Found], list[LayoutProblem]]:
-    found: list[Found] = []
-    problems: list[LayoutProblem] = []
-    for item in source_entries(root):
-        if isinstance(item, LayoutProblem):
-            problems.append(item)
-        elif TEXT.match(item.parts[0]):
-            problems.append(not_notebook(item, "a text or link entry typed into Canvas"))
-        elif not item.is_notebook:
-            problems.append(not_notebook(item))
-        elif (one := parse(item)) is not None:
-            found.append(one)
-        else:
-            problems.append(outside(item, NAME, EXPECTED))
-    return found, problems
+class Canvas:
+    """The Canvas download as an intake source (``base.Source``)."""
+
+    name = NAME
+
+    def detect(self, root: Path, names: Sequence[str]) -> bool:
+        """Most top-level names parse as Canvas submission files (a zip, or the folder it was unpacked into)."""
+        hits = sum(1 for n in names if ANONYMOUS.match(n) or NAMED.match(n) or TEXT.match(n))
+        return bool(names) and hits * 2 > len(names)
+
+    def find(self, root: Path, options: Options) -> Finding:
+        found: list[Found] = []
+        problems: list[LayoutProblem] = []
+        for item in source_entries(root):
+            if isinstance(item, LayoutProblem):
+                problems.append(item)
+            elif TEXT.match(item.parts[0]):
+                problems.append(not_notebook(item, "a text or link entry typed into Canvas"))
+            elif not item.is_notebook:
+                problems.append(not_notebook(item))
+            elif (one := parse(item)) is not None:
+                found.append(one)
+            else:
+                problems.append(outside(item, NAME, EXPECTED))
+        return found, problems

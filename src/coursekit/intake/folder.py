@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
+from coursekit.intake import base
 from coursekit.intake.load import file_kind
 from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile, modified_at
 
+NAME = "folder"
 QUIET = {".ipynb_checkpoints"}  # Jupyter's autosaves: never a submission
 SKIPPED = {"__MACOSX", "__pycache__"}  # not a student's folder, but reported when notebooks are inside
 SUFFIX = ".ipynb"
@@ -195,7 +198,7 @@ def _file(student: str, found: Found) -> SubmissionFile:
     """The record of one notebook file; its modification time stands for the submission time."""
     info = found.info
     ns = info.st_mtime_ns
-    return SubmissionFile(student, found.path, modified_at(ns), "", info.st_size, str(ns), None, "folder", student)
+    return SubmissionFile(student, found.path, modified_at(ns), "", info.st_size, str(ns), None, NAME, student)
 
 
 def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[LayoutProblem]]:
@@ -244,3 +247,19 @@ def find_submissions(root: str | Path) -> tuple[list[SubmissionFile], list[Layou
     if not files and not problems:
         raise IntakeError(f"{root}: empty folder; expected one folder per student holding their .ipynb")
     return files, problems
+
+
+class Folder:
+    """Today's layout as an intake source (``base.Source``): the student folder's name is the source id.
+
+    Any folder can be read this way, so it is the last source the registry tries.
+    """
+
+    name = NAME
+
+    def detect(self, root: Path, names: Sequence[str]) -> bool:
+        return root.is_dir()
+
+    def find(self, root: Path, options: base.Options) -> base.Finding:
+        files, problems = find_submissions(root)
+        return [base.Found(f) for f in files], problems

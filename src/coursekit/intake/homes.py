@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import stat
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 from coursekit.intake.archive import Entry, file_entry
-from coursekit.intake.base import Found, Options, not_notebook, record
+from coursekit.intake.base import Finding, Found, Options, not_notebook, record
 from coursekit.intake.identity import Claim
 from coursekit.intake.submission import IntakeError, LayoutProblem
 
@@ -32,10 +33,6 @@ def unescaped(name: str) -> str:
         return re.sub(r"-([0-9a-f]{2})", lambda m: bytes.fromhex(m.group(1)).decode("latin-1"), name)
     except ValueError:
         return name
-
-
-def detect(names: list[str]) -> bool:
-    return bool(names) and all(n.startswith(PREFIX) for n in names)
 
 
 def _matches(home: Path, pattern: str) -> tuple[list[Entry], list[LayoutProblem]]:
@@ -66,25 +63,34 @@ def _matches(home: Path, pattern: str) -> tuple[list[Entry], list[LayoutProblem]
     return entries, problems
 
 
-def find(root: Path, options: Options) -> tuple[list[Found], list[LayoutProblem]]:
-    if not root.is_dir():
-        raise IntakeError(f"{root}: not a folder; give the folder holding the JupyterHub homes (often /home)")
-    found: list[Found] = []
-    problems: list[LayoutProblem] = []
-    for home in sorted(root.iterdir()):
-        if home.name.startswith(".") or home.is_symlink() or not home.is_dir():
-            continue
-        entries, trouble = _matches(home, options.pattern)
-        problems += trouble
-        student = home_name(home.name)
-        if not entries and not trouble:
-            problems.append(
-                LayoutProblem(home, f"no file matches {options.pattern}; skipped", "nothing to do", serious=False)
-            )
-        for entry in entries:
-            if entry.is_notebook:
-                ids = tuple(dict.fromkeys([student, unescaped(student)]))
-                found.append(Found(record(entry, NAME, student), Claim(ids=ids)))
-            else:
-                problems.append(not_notebook(entry))
-    return found, problems
+class Homes:
+    """JupyterHub's home folders as an intake source (``base.Source``)."""
+
+    name = NAME
+
+    def detect(self, root: Path, names: Sequence[str]) -> bool:
+        """A folder whose every entry is a spawner's ``jupyter-<name>`` home."""
+        return root.is_dir() and bool(names) and all(n.startswith(PREFIX) for n in names)
+
+    def find(self, root: Path, options: Options) -> Finding:
+        if not root.is_dir():
+            raise IntakeError(f"{root}: not a folder; give the folder holding the JupyterHub homes (often /home)")
+        found: list[Found] = []
+        problems: list[LayoutProblem] = []
+        for home in sorted(root.iterdir()):
+            if home.name.startswith(".") or home.is_symlink() or not home.is_dir():
+                continue
+            entries, trouble = _matches(home, options.pattern)
+            problems += trouble
+            student = home_name(home.name)
+            if not entries and not trouble:
+                problems.append(
+                    LayoutProblem(home, f"no file matches {options.pattern}; skipped", "nothing to do", serious=False)
+                )
+            for entry in entries:
+                if entry.is_notebook:
+                    ids = tuple(dict.fromkeys([student, unescaped(student)]))
+                    found.append(Found(record(entry, NAME, student), Claim(ids=ids)))
+                else:
+                    problems.append(not_notebook(entry))
+        return found, problems

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.course.reading import Readings
+from coursekit.intake.archive import read_member
 from coursekit.intake.extract import Extracted, Problem, extract
 from coursekit.intake.submission import SubmissionFile
 
@@ -72,7 +73,7 @@ def read_file_bytes(file: SubmissionFile) -> bytes:
     if file.size > MAX_FILE:  # as the source lists it (an archive member's declared size): not even opened
         raise OSError(f"{file.size:,} bytes, more than the {MAX_FILE:,} a notebook may have")
     if file.entry:
-        return file.read_bytes()
+        return read_member(file.path, file.entry)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(file.path, flags)
     with os.fdopen(fd, "rb") as handle:

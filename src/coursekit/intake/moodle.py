@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from coursekit.intake.archive import Entry, source_entries
-from coursekit.intake.base import Found, Options, not_notebook, outside, record
+from coursekit.intake.base import Finding, Found, Options, not_notebook, outside, record
 from coursekit.intake.identity import Claim
 from coursekit.intake.submission import IntakeError, LayoutProblem
 
@@ -27,11 +28,6 @@ EXPECTED = "Full Name_participantid_assignsubmission_file/ or ..._file_name.ipyn
 WORKSHEET_IDS = ("Username", "ID number")  # shown when the site lists them as identity fields
 WORKSHEET_EMAIL = "Email address"
 BLIND_HINT = "blind marking hides the student: pass Moodle's grading worksheet with --moodle-worksheet"
-
-
-def detect(names: list[str]) -> bool:
-    hits = sum(1 for n in names if FOLDER.match(n) or FLAT.match(n))
-    return bool(names) and hits * 2 > len(names)
 
 
 def read_worksheet(path: Path) -> dict[str, dict[str, str]]:
@@ -79,21 +75,31 @@ def parse(entry: Entry, worksheet: dict[str, dict[str, str]]) -> Found | LayoutP
     return Found(record(entry, NAME, match["pid"]), _claim(name, match["pid"], worksheet))
 
 
-def find(root: Path, options: Options) -> tuple[list[Found], list[LayoutProblem]]:
-    worksheet = read_worksheet(options.moodle_worksheet) if options.moodle_worksheet else {}
-    found: list[Found] = []
-    problems: list[LayoutProblem] = []
-    for item in source_entries(root):
-        if isinstance(item, LayoutProblem):
-            problems.append(item)
-            continue
-        one = parse(item, worksheet)
-        if isinstance(one, Found):
-            found.append(one)
-        elif isinstance(one, LayoutProblem):
-            problems.append(one)
-        elif item.is_notebook:
-            problems.append(outside(item, NAME, EXPECTED))
-        else:
-            problems.append(not_notebook(item))
-    return found, problems
+class Moodle:
+    """The Moodle download as an intake source (``base.Source``)."""
+
+    name = NAME
+
+    def detect(self, root: Path, names: Sequence[str]) -> bool:
+        """Most top-level names are Moodle's student folders or files (a zip, or the folder it was unpacked into)."""
+        hits = sum(1 for n in names if FOLDER.match(n) or FLAT.match(n))
+        return bool(names) and hits * 2 > len(names)
+
+    def find(self, root: Path, options: Options) -> Finding:
+        worksheet = read_worksheet(options.moodle_worksheet) if options.moodle_worksheet else {}
+        found: list[Found] = []
+        problems: list[LayoutProblem] = []
+        for item in source_entries(root):
+            if isinstance(item, LayoutProblem):
+                problems.append(item)
+                continue
+            one = parse(item, worksheet)
+            if isinstance(one, Found):
+                found.append(one)
+            elif isinstance(one, LayoutProblem):
+                problems.append(one)
+            elif item.is_notebook:
+                problems.append(outside(item, NAME, EXPECTED))
+            else:
+                problems.append(not_notebook(item))
+        return found, problems

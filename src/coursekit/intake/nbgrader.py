@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from coursekit.intake.archive import Entry, read_member, source_entries
-from coursekit.intake.base import Found, Options, not_notebook, outside, record
+from coursekit.intake.base import Finding, Found, Options, not_notebook, outside, record
 from coursekit.intake.identity import Claim
 from coursekit.intake.submission import LayoutProblem
 
@@ -87,16 +88,6 @@ def _submitted(root: Path) -> Path:
     return root / "submitted" if (root / "submitted").is_dir() else root
 
 
-def detect_exchange(root: Path, names: list[str]) -> bool:
-    if root.name == "inbound" or (root.is_dir() and (root / "inbound").is_dir()):
-        return True
-    return bool(names) and all(n.count("+") >= 3 for n in names)
-
-
-def detect_submitted(root: Path, names: list[str]) -> bool:
-    return root.name == "submitted" or (root.is_dir() and (root / "submitted").is_dir())
-
-
 def _group(entries: list[Entry | LayoutProblem], exchange: bool) -> tuple[list[_Submission], list[LayoutProblem]]:
     groups: dict[str, _Submission] = {}
     problems: list[LayoutProblem] = []
@@ -151,7 +142,7 @@ def _chosen(subs: list[_Submission], options: Options) -> tuple[list[_Submission
     return kept, older
 
 
-def _find(root: Path, options: Options, exchange: bool) -> tuple[list[Found], list[LayoutProblem]]:
+def _find(root: Path, options: Options, exchange: bool) -> Finding:
     source = EXCHANGE if exchange else SUBMITTED
     base = _inbound(root) if exchange else _submitted(root)
     subs, problems = _group(source_entries(base), exchange)
@@ -178,9 +169,31 @@ def _find(root: Path, options: Options, exchange: bool) -> tuple[list[Found], li
     return found, problems
 
 
-def find_exchange(root: Path, options: Options) -> tuple[list[Found], list[LayoutProblem]]:
-    return _find(root, options, exchange=True)
+class Exchange:
+    """The exchange's ``inbound/`` folder as an intake source (``base.Source``)."""
+
+    name = EXCHANGE
+
+    def detect(self, root: Path, names: Sequence[str]) -> bool:
+        """``inbound/`` itself, a folder holding it, or a folder of ``student+assignment+timestamp+random``."""
+        if not root.is_dir():
+            return False
+        if root.name == "inbound" or (root / "inbound").is_dir():
+            return True
+        return bool(names) and all(n.count("+") >= 3 for n in names)
+
+    def find(self, root: Path, options: Options) -> Finding:
+        return _find(root, options, exchange=True)
 
 
-def find_submitted(root: Path, options: Options) -> tuple[list[Found], list[LayoutProblem]]:
-    return _find(root, options, exchange=False)
+class Submitted:
+    """A course's ``submitted/`` folder as an intake source (``base.Source``)."""
+
+    name = SUBMITTED
+
+    def detect(self, root: Path, names: Sequence[str]) -> bool:
+        """``submitted/`` itself, or the course folder holding it."""
+        return root.is_dir() and (root.name == "submitted" or (root / "submitted").is_dir())
+
+    def find(self, root: Path, options: Options) -> Finding:
+        return _find(root, options, exchange=False)

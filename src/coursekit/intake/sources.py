@@ -1,41 +1,41 @@
 """One way in for every source: detect the layout (or take ``--layout``), list the files, match the roster.
 
-``gather`` hands on an ``Intake``: the files whose sender is known (``student`` = the roster's key,
-or the source's own id when there is no roster), the files whose sender is not (with the roster
-students it could be), and everything not read, each with a reason and what to do.
+``SOURCES`` is the registry, in the order detection tries them: the first whose ``detect`` says yes
+reads the folder or zip, and ``--layout NAME`` picks one by name. Adding a source is one module
+with a class shaped like ``base.Source`` and one line here. ``gather`` hands on an ``Intake``: the
+files whose sender is known (``student`` = the roster's key, or the source's own id when there is
+no roster), the files whose sender is not (with the roster students it could be), and everything
+not read, each with a reason and what to do.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.intake import canvas, folder, homes, moodle, nbgrader
 from coursekit.intake.archive import member_text
-from coursekit.intake.base import Found, Options, as_student
+from coursekit.intake.base import Options, Source, as_student
 from coursekit.intake.identity import Roster
-from coursekit.intake.submission import IntakeError, LayoutProblem, SubmissionFile
+from coursekit.intake.submission import Intake, IntakeError, Unmatched
 
-Finder = Callable[[Path, Options], tuple[list[Found], list[LayoutProblem]]]
+SOURCES: tuple[Source, ...] = (  # first match wins: the folder layout reads any folder, so it comes last
+    nbgrader.Exchange(),
+    nbgrader.Submitted(),
+    homes.Homes(),
+    canvas.Canvas(),
+    moodle.Moodle(),
+    folder.Folder(),
+)
+LAYOUTS = tuple(source.name for source in SOURCES)  # what --layout offers
+DOWNLOADS = (canvas.NAME, moodle.NAME)  # an LMS download some unzip tools put in a folder of its own
+
+__all__ = ["LAYOUTS", "SOURCES", "Intake", "Unmatched", "detect", "gather"]
 
 
-def _folder(root: Path, options: Options) -> tuple[list[Found], list[LayoutProblem]]:
-    """Today's layout, SUBMISSIONS/<student>/<notebook>.ipynb: the folder name is the source id."""
-    files, problems = folder.find_submissions(root)
-    return [Found(f) for f in files], problems
-
-
-FINDERS: dict[str, Finder] = {
-    "folder": _folder,
-    canvas.NAME: canvas.find,
-    moodle.NAME: moodle.find,
-    nbgrader.EXCHANGE: nbgrader.find_exchange,
-    nbgrader.SUBMITTED: nbgrader.find_submitted,
-    homes.NAME: homes.find,
-}
-LAYOUTS = tuple(FINDERS)
+def _names() -> str:
+    """The sources' names, as an error message offers them."""
+    return ", ".join(source.name for source in SOURCES)
 
 
 def _top_names(source: Path) -> list[str]:
@@ -51,25 +51,14 @@ def _top_names(source: Path) -> list[str]:
 
 
 def detect(source: Path) -> str:
-    """Which layout a folder or zip follows, from its top-level names."""
+    """Which layout a folder or zip follows, from its top-level names: the first source in ``SOURCES`` that fits."""
     if not source.exists():
         raise IntakeError(f"{source}: no such folder or zip; give the folder or the downloaded zip of submissions")
     names = _top_names(source)
-    if source.is_dir():
-        if nbgrader.detect_exchange(source, names):
-            return nbgrader.EXCHANGE
-        if nbgrader.detect_submitted(source, names):
-            return nbgrader.SUBMITTED
-        if homes.detect(names):
-            return homes.NAME
-    for module in (canvas, moodle):
-        if module.detect(names):
-            return module.NAME
-    if source.is_dir():
-        return "folder"
-    raise IntakeError(
-        f"{source}: a zip whose names follow neither Canvas nor Moodle; pass --layout ({', '.join(LAYOUTS)})"
-    )
+    for candidate in SOURCES:
+        if candidate.detect(source, names):
+            return candidate.name
+    raise IntakeError(f"{source}: a zip whose names follow neither Canvas nor Moodle; pass --layout ({_names()})")
 
 
 def _unwrapped(root: Path) -> Path:
@@ -82,38 +71,9 @@ def _unwrapped(root: Path) -> Path:
         return root
     inside = [p for p in root.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
     if len(inside) == 1 and inside[0].is_dir() and not inside[0].is_symlink():
-        if detect(inside[0]) in (canvas.NAME, moodle.NAME):
+        if detect(inside[0]) in DOWNLOADS:
             return inside[0]
     return root
-
-
-@dataclass(frozen=True)
-class Unmatched:
-    """A file whose sender fits no roster student, or several: reported, never stored under a guess."""
-
-    file: SubmissionFile
-    reason: str
-    candidates: tuple[str, ...] = ()
-    hint: str = ""
-
-    @property
-    def detail(self) -> str:
-        """The reason with the roster students it could be, as one line."""
-        return self.reason + (f"; could be: {'; '.join(self.candidates)}" if self.candidates else "")
-
-
-@dataclass
-class Intake:
-    layout: str
-    root: Path
-    files: list[SubmissionFile] = field(default_factory=list)
-    unmatched: list[Unmatched] = field(default_factory=list)
-    skipped: list[LayoutProblem] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[LayoutProblem]:
-        """What stops a student's work from being read (clutter such as __MACOSX left out)."""
-        return [p for p in self.skipped if p.serious]
 
 
 def gather(
@@ -124,9 +84,10 @@ def gather(
     if layout is None:
         root = _unwrapped(root)
     layout = layout or detect(root)
-    if layout not in FINDERS:
-        raise IntakeError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
-    found, skipped = FINDERS[layout](root, options or Options())
+    chosen = next((s for s in SOURCES if s.name == layout), None)
+    if chosen is None:
+        raise IntakeError(f"unknown layout {layout!r}; choose one of {_names()}")
+    found, skipped = chosen.find(root, options or Options())
     intake = Intake(layout, root, skipped=list(skipped))
     for item in found:
         if roster is None:

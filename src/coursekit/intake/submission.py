@@ -1,15 +1,19 @@
-"""What every intake source hands on: one submitted notebook, who sent it, when, and how to read it.
+"""What every intake source hands on: one submitted notebook, who sent it, when, and where it is.
 
 Each source (a folder, an LMS download, an nbgrader exchange, JupyterHub homes) lists these; the
 rest of coursekit never asks which source it was. Records are plain, picklable data, so workers in
-other processes can read and extract them.
+other processes can read and extract them (``load``). An ``Intake`` is one source gathered: what
+``collect``, the dry run and ``validate`` are handed, so none of them gathers again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from coursekit.course.reading import Readings
 
 
 class IntakeError(ValueError):
@@ -26,6 +30,19 @@ def modified_at(mtime_ns: int) -> datetime:
     per file of the class.
     """
     return _EPOCH + timedelta(microseconds=mtime_ns // 1000)
+
+
+def readable(name: str) -> str:
+    """A member name zipfile decoded as CP437, as its author typed it (UTF-8 bytes mis-decoded are undone).
+
+    Here, not in ``archive``, because a record names its file with it and ``archive`` makes records'
+    problems: both import it from here, and neither imports the other back.
+    """
+    try:
+        name = name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    return unicodedata.normalize("NFC", name.replace("\\", "/"))
 
 
 @dataclass(frozen=True)
@@ -56,24 +73,12 @@ class SubmissionFile:
     @property
     def name(self) -> str:
         """The file name the student submitted."""
-        if not self.entry:
-            return self.path.name
-        from coursekit.intake.archive import readable
-
-        return Path(readable(self.entry)).name
+        return Path(readable(self.entry)).name if self.entry else self.path.name
 
     @property
     def shown(self) -> Path:
         """The file as a path people can read: an archive member shows as ``archive.zip/member``."""
         return self.path / self.entry.replace("//", "/") if self.entry else self.path
-
-    def read_bytes(self) -> bytes:
-        """The notebook's bytes; raises OSError when they cannot be read (archive members included)."""
-        if not self.entry:
-            return self.path.read_bytes()
-        from coursekit.intake.archive import read_member  # archive lists LayoutProblems from here
-
-        return read_member(self.path, self.entry)
 
 
 @dataclass(frozen=True)
@@ -89,3 +94,38 @@ class LayoutProblem:
     @property
     def shown(self) -> Path:
         return self.path / self.entry if self.entry else self.path
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A file whose sender fits no roster student, or several: reported, never stored under a guess."""
+
+    file: SubmissionFile
+    reason: str
+    candidates: tuple[str, ...] = ()
+    hint: str = ""
+
+    @property
+    def detail(self) -> str:
+        """The reason with the roster students it could be, as one line."""
+        return self.reason + (f"; could be: {'; '.join(self.candidates)}" if self.candidates else "")
+
+
+@dataclass
+class Intake:
+    """One source gathered: the files whose sender is known, those whose sender is not, and what was not read."""
+
+    layout: str  # the source's name (``sources.SOURCES``)
+    root: Path
+    files: list[SubmissionFile] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)
+    skipped: list[LayoutProblem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[LayoutProblem]:
+        """What stops a student's work from being read (clutter such as __MACOSX left out)."""
+        return [p for p in self.skipped if p.serious]
+
+    def readings(self) -> Readings:
+        """Where saved answers are re-graded against their reading by default: in or above the source, else here."""
+        return Readings(self.root, None)

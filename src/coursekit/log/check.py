@@ -1,6 +1,6 @@
 """``coursekit db check``: is the log whole? Storage, references, versions and current values.
 
-Each check is a query over the schema in ``store`` (foreign keys, the references no foreign key
+Each check is a query over the schema in ``tables`` (foreign keys, the references no foreign key
 can state, and the versioned tables are read from it), so a table a later revision adds is
 checked too. The result is a list of problems, each saying what is wrong and how many rows; an
 empty list means the log is sound.
@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from coursekit.log import schema
-from coursekit.log.store import (
+from coursekit.log.tables import (
     REFERENCES,
     VERSIONED,
     Reference,

@@ -3,8 +3,9 @@
 Every file ends up in the report as collected, updated, unchanged, duplicate, failed (with a
 reason and a hint), unmatched (its sender fits no roster student, or several: never stored under a
 guess) or skipped (not a notebook, or clutter). A failure never stops the run and never touches
-what is already stored. Files come from any intake source (``intake.sources.gather``), each with
-its roster student; what is set aside is reported before anything is stored.
+what is already stored. The caller gathers the files from any intake source once
+(``intake.sources.gather``) and hands the ``Intake`` over, each file with its roster student; what
+is set aside is reported before anything is stored.
 
 A rerun does not open a file whose size and change stamp match what the log remembers
 (``collected_files``); a file whose stamp changed but whose bytes hash the same is unchanged.
@@ -12,9 +13,10 @@ Files are read and extracted in worker processes (``intake.reader``) while this 
 the results as they come, many per transaction and each in its own savepoint. Nothing grows with
 the number of files but the small per-file results.
 
-Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins.
-Files are handled newest first within each student, so the first readable file for a notebook is
-the one stored and any later one is an older copy; only the winners' names are remembered.
+Two files for the same student and notebook (a re-upload, "week01-1.ipynb"): the newest wins
+(``intake.duplicates``, the rule the dry run follows too). Files are handled newest first within
+each student, so the first readable file for a notebook is the one stored and any later one is an
+older copy; only the winners' names are remembered.
 """
 
 from __future__ import annotations
@@ -32,35 +34,19 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from coursekit.course.reading import Readings
-from coursekit.discussion.names import public_id
-from coursekit.intake.base import Options
+from coursekit.discussion.names import reflection_id
+from coursekit.discussion.threads import decide, mentioned
+from coursekit.intake.duplicates import Claims, newest_first
 from coursekit.intake.extract import Extracted, week_in_name
-from coursekit.intake.identity import Roster
 from coursekit.intake.reader import read_all
-from coursekit.intake.sources import Intake, Unmatched, gather
-from coursekit.intake.submission import LayoutProblem, SubmissionFile
-from coursekit.log import moderation, schema
-from coursekit.log.results import (
-    DUPLICATE,
-    FAILED,
-    SKIPPED,
-    UNCHANGED,
-    UNMATCHED,
-    CollectReport,
-    FileResult,
-)
-from coursekit.log.store import (
-    Batch,
-    Source,
-    Stored,
-    TooLong,
-    TrackedFile,
-    course_secret,
-    open_database,
-    store_submission,
-    track_file,
-    tracked_files,
-)
+from coursekit.intake.submission import Intake, LayoutProblem, SubmissionFile, Unmatched
+from coursekit.log import meta, moderation, schema
+from coursekit.log.batch import Batch
+from coursekit.log.files import TrackedFile, track_file, tracked_files
+from coursekit.log.results import CollectReport, FileResult, Status
+from coursekit.log.schema import open_database
+from coursekit.log.submissions import Source, Stored, post_authors, store_submission
+from coursekit.log.tables import TooLong
 
 __all__ = ["CollectReport", "FileResult", "collect", "collect_files"]
 
@@ -104,30 +90,23 @@ _freezing = False  # a run in this process has frozen the heap (``frozen_heap``)
 
 @frozen_heap()
 def collect(
-    root: str | Path,
+    intake: Intake,
     db: Engine | str | Path,
     *,
     jobs: int | None = None,
     full: bool = False,
     progress: Progress | None = None,
-    layout: str | None = None,
-    roster: Roster | None = None,
-    options: Options | None = None,
-    intake: Intake | None = None,
     readings: Readings | None = None,
 ) -> CollectReport:
-    """Collect every notebook in the source ``root`` into the log ``db`` (an engine, a path or a URL).
+    """Collect every notebook of an ``intake`` already gathered into the log ``db`` (an engine, a path or a URL).
 
-    The source is read (``layout`` detected unless given, senders matched to ``roster``), or
-    ``intake`` already gathered is used, before the database is opened, so a mistyped folder
-    leaves no empty log behind. ``jobs``: worker processes (default one per core); ``full``:
-    read every file even when the log says it did not change. Saved widget answers are re-graded
-    against the reading each notebook names, found in ``readings`` (default: ``readings/<id>`` in
-    ``root`` or above it, else in the working folder or above it).
+    The caller gathers the source (``intake.sources.gather``) before the database is opened, so a
+    mistyped folder leaves no empty log behind. ``jobs``: worker processes (default one per core);
+    ``full``: read every file even when the log says it did not change. Saved widget answers are
+    re-graded against the reading each notebook names, found in ``readings`` (default:
+    ``Intake.readings``, ``readings/<id>`` in or above the source, else in or above the working folder).
     """
-    intake = intake or gather(root, layout, roster, options)
     engine = db if isinstance(db, Engine) else open_database(db)
-    readings = readings or Readings(intake.root, None)
     return collect_files(
         intake.files,
         engine,
@@ -136,7 +115,7 @@ def collect(
         jobs=jobs,
         full=full,
         progress=progress,
-        readings=readings,
+        readings=readings or intake.readings(),
     )
 
 
@@ -147,7 +126,7 @@ def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unma
             u.file.path,
             u.file.source_id,
             "",
-            UNMATCHED,
+            Status.UNMATCHED,
             u.detail,
             u.hint,
             week_in_name(Path(u.file.name).stem),
@@ -158,7 +137,7 @@ def set_aside(layout_problems: Sequence[LayoutProblem], unmatched: Sequence[Unma
     for problem in layout_problems:
         name = Path(problem.entry or problem.path.name)
         week = week_in_name(name.stem) if name.suffix == ".ipynb" else None
-        status = FAILED if problem.serious else SKIPPED
+        status = Status.FAILED if problem.serious else Status.SKIPPED
         results.append(FileResult(problem.path, "", "", status, problem.reason, problem.hint, week, problem.entry))
     return results
 
@@ -175,7 +154,7 @@ def collect_files(
     progress: Progress | None = None,
     readings: Readings | None = None,
 ) -> CollectReport:
-    """Collect ``files`` (from any intake source) into the log; ``collect`` finds them first.
+    """Collect ``files`` (from any intake source) into the log; ``collect`` hands on a gathered intake's.
 
     ``readings``: where the readings that saved answers are re-graded against are found (default:
     the working folder or above it).
@@ -189,8 +168,8 @@ def collect_files(
         if progress:
             progress(result, len(results), total)
 
-    secret = schema.write(engine, course_secret)  # two collects may make it at once: one wins
-    ordered = _newest_first(files)
+    secret = meta.make_course_secret(engine)  # made before anything is stored: post ids derive from it
+    ordered = newest_first(files)
     known = _remembered(engine, ordered, full)
     # Workers start here, before the first progress report (which may start a display thread).
     skip = [_skippable(file, seen) for file, seen in zip(ordered, known, strict=True)]
@@ -199,20 +178,20 @@ def collect_files(
     for result in set_aside(layout_problems, unmatched):  # reported before anything is stored
         finish(result)
 
-    winners: dict[tuple[str, str], SubmissionFile] = {}  # (student, notebook) -> the file used
+    winners = Claims()  # (student, notebook) -> the file used
     writer = _Writer(engine, finish)
     try:
         for file, seen, skipped in zip(ordered, known, skip, strict=True):
             if skipped:
                 assert seen is not None
                 if not _claim(winners, file, seen.notebook, seen.week, finish):
-                    finish(_result(file, seen.notebook, seen.week, UNCHANGED))
+                    finish(_result(file, seen.notebook, seen.week, Status.UNCHANGED))
                 continue
             extracted = next(parsed)
             if not extracted.ok:
                 first = extracted.problems[0]
                 week = extracted.week if extracted.week is not None else week_in_name(Path(file.name).stem)
-                finish(_result(file, extracted.notebook, week, FAILED, first.reason, first.hint))
+                finish(_result(file, extracted.notebook, week, Status.FAILED, first.reason, first.hint))
             elif not _claim(winners, file, extracted.notebook, extracted.week, finish):
                 writer.store(file, extracted, secret)
         writer.commit()
@@ -221,14 +200,6 @@ def collect_files(
         parsed.close()
     results.sort(key=attrgetter("origin"))
     return CollectReport(results)
-
-
-def _newest_first(files: Sequence[SubmissionFile]) -> list[SubmissionFile]:
-    """Files by student, each student's newest first (ties: path order, as before)."""
-    ordered = sorted(files, key=attrgetter("origin"))
-    ordered.sort(key=attrgetter("submitted_at"), reverse=True)
-    ordered.sort(key=attrgetter("student"))
-    return ordered
 
 
 def origin_key(file: SubmissionFile) -> str:
@@ -262,44 +233,41 @@ def _skippable(file: SubmissionFile, seen: TrackedFile | None) -> bool:
     )
 
 
-def _result(file: SubmissionFile, notebook: str, week: int | None, status: str, detail="", hint="", notes=()):
+def _result(file: SubmissionFile, notebook: str, week: int | None, status: Status, detail="", hint="", notes=()):
     return FileResult(
         file.path, file.student, notebook, status, detail, hint, week, file.entry, tuple(notes), file.matched_by
     )
 
 
 def _claim(
-    winners: dict[tuple[str, str], SubmissionFile],
+    winners: Claims,
     file: SubmissionFile,
     notebook: str,
     week: int | None,
     finish: Callable[[FileResult], None],
 ) -> bool:
     """Report ``file`` as a duplicate if a newer file already stands for its notebook; else claim it."""
-    key = (file.student, notebook)
-    if key not in winners:
-        winners[key] = file
+    older = winners.older_copy(file, notebook)
+    if older is None:
         return False
-    finish(
-        _result(
-            file,
-            notebook,
-            week,
-            DUPLICATE,
-            f"older copy of {notebook}; the newer {winners[key].name} was used",
-            "delete the copy that is not the student's final submission to silence this",
-        )
-    )
+    finish(_result(file, notebook, week, Status.DUPLICATE, older.reason, older.hint))
     return True
 
 
 def _store(conn: Connection, file: SubmissionFile, extracted: Extracted, secret: str) -> Stored:
-    """Store one submission and remember what its file was, in the caller's savepoint."""
+    """Store one submission and remember what its file was, in the caller's savepoint.
+
+    The discussion's rules decide which replies and likes are kept (over the authors of the posts
+    they name, read in this savepoint so posts stored earlier in the batch count); the store then
+    writes that decision as it is.
+    """
     source = Source(file.source, file.source_id, file.late)
+    peer_states = [(a.answer_id, a.state) for a in extracted.answers if a.kind == "peer"]
+    thread = decide(file.student, peer_states, post_authors(conn, mentioned(peer_states)))
     stored = store_submission(
-        conn, file.student, extracted, file.origin, extracted.file_hash, file.submitted_at, secret, source
+        conn, file.student, extracted, thread, file.origin, extracted.file_hash, file.submitted_at, secret, source
     )
-    tagged = {public_id(secret, "r", file.student, extracted.notebook, r.prompt_id): r for r in extracted.reflections}
+    tagged = {reflection_id(secret, file.student, extracted.notebook, r.prompt_id): r for r in extracted.reflections}
     followed = moderation.follow_tags(conn, file.student, {post: r.withdrawn for post, r in tagged.items()})
     if followed:
         said = [
@@ -338,7 +306,7 @@ class _Writer:
             detail = "; ".join([detail, *notes] if detail else notes)
         hint = extracted.warnings[0].hint if extracted.warnings else ""
         self.waiting.append(
-            _result(file, extracted.notebook, extracted.week, str(stored.outcome), detail, hint, notes=notes)
+            _result(file, extracted.notebook, extracted.week, stored.outcome, detail, hint, notes=notes)
         )
         if self.batch.pending >= BATCH or time.monotonic() - self.started >= BATCH_SECONDS:
             self.commit()
@@ -353,7 +321,7 @@ class _Writer:
                 self.finish(
                     replace(
                         result,
-                        status=FAILED,
+                        status=Status.FAILED,
                         detail=f"database error while saving: {exc.__class__.__name__}: {schema.driver_message(exc)}",
                         hint="nothing of this file was stored; fix the database and run collect again",
                         notes=(),
@@ -371,12 +339,14 @@ class _Writer:
 
 def _database_error(file: SubmissionFile, extracted: Extracted, exc: Exception) -> FileResult:
     if isinstance(exc, TooLong):
-        return _result(file, extracted.notebook, extracted.week, FAILED, str(exc), "shorten that name and resubmit")
+        return _result(
+            file, extracted.notebook, extracted.week, Status.FAILED, str(exc), "shorten that name and resubmit"
+        )
     return _result(
         file,
         extracted.notebook,
         extracted.week,
-        FAILED,
+        Status.FAILED,
         f"database error: {exc.__class__.__name__}: {schema.driver_message(exc)}",
         "nothing of this file was stored; fix the database and run collect again",
     )

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from coursekit.course.reading import Reading, Readings
 from coursekit.discussion.feed import assigned_roots, build_feed, parse_feed
+from coursekit.intake.sources import gather
+from coursekit.log import meta
 from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
@@ -68,9 +70,9 @@ def student_name(i: int) -> str:
 
 
 def reflection(rng: random.Random, reading: Reading, words: int) -> str:
-    terms = rng.sample([t.term for t in reading.glossary], 2)
+    terms = rng.sample([t.term for t in reading.glossary], min(2, len(reading.glossary)))  # a new reading has one
     body = " ".join(rng.choice(FILLER) for _ in range(words))
-    return f"Thinking about {terms[0]} and {terms[1]}: {body}."
+    return f"Thinking about {' and '.join(terms) or 'the reading'}: {body}."
 
 
 def make_class(
@@ -117,7 +119,7 @@ def make_class(
             when = (deadline + timedelta(hours=hours)).replace(tzinfo=UTC).timestamp()
             notebook = with_saved(filled_notebook(reading, week, texts), saved)
             write_notebook(folder / student / f"week{week:02d}.ipynb", notebook, mtime=when)
-        collect(folder, db, readings=Readings(known=(reading,)))
+        collect(gather(folder), db, readings=Readings(known=(reading,)))
         log = open_log(db)
         posts = log.posts()
         if (posts["thread_week"] == week).any():
@@ -127,7 +129,7 @@ def make_class(
                 log.course_secret(),
                 "pseudonym",
                 names,
-                log.feed_salt(week),
+                meta.feed_salt(log.engine, week),
                 prompt_titles=reading.prompt_titles(),
             )
             feed = parse_feed(document, "generated")

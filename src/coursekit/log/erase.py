@@ -4,7 +4,7 @@ Everything of theirs goes, on either backend and in one transaction: submissions
 widget answers with every version, their replies, the likes they gave and the likes of their
 posts, images, reviews, collected-file records, and the moderation rows about their posts. The
 replies others wrote to them stay: an erased post that others answered keeps its place as "a post
-by a former student, removed" (``store.removed_posts`` holds no name, id or text of theirs), so
+by a former student, removed" (``tables.removed_posts`` holds no name, id or text of theirs), so
 the thread still reads. The audit trail gets one row saying an erasure happened and how many rows
 it removed, never whom.
 """
@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Table, func, literal, 
 from coursekit.course.problems import Problem
 from coursekit.log import moderation, schema
 from coursekit.log.moderation import ModerationError
-from coursekit.log.store import (
+from coursekit.log.tables import (
     answer_versions,
     answers,
     collected_files,
@@ -35,7 +35,7 @@ from coursekit.log.store import (
     reviews,
     submissions,
 )
-from coursekit.log.store import moderation as moderation_rows
+from coursekit.log.tables import moderation as moderation_rows
 
 
 @dataclass(frozen=True)

@@ -12,22 +12,23 @@ Usage in a notebook::
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pandas as pd
-from sqlalchemy import Engine, func, literal, select, union_all
+from sqlalchemy import Boolean, DateTime, Engine, func, literal, select, union_all
 
 from coursekit.discussion.images import data_uri
-from coursekit.discussion.names import pseudonym
+from coursekit.discussion.names import as_seen
 from coursekit.discussion.removal import FORMER_STUDENT, REMOVED, REMOVED_MESSAGE
-from coursekit.log import moderation, schema
-from coursekit.log.store import (
+from coursekit.log import meta, moderation, schema
+from coursekit.log.schema import open_database
+from coursekit.log.tables import (
     answers,
-    course_secret,
-    feed_salt,
     images,
     likes,
-    open_database,
     reflection_versions,
     reflections,
     removed_posts,
@@ -39,7 +40,11 @@ from coursekit.notebook.answers import summary as answer_summary
 
 
 class DiscussionLog:
-    """Read access to a discussion log; every method returns a fresh DataFrame."""
+    """Read access to a discussion log; every method returns a fresh DataFrame.
+
+    Reading never writes: nothing here creates, migrates, inserts or commits, so a read-only file
+    or database role is enough (``tests/log/test_readers_read_only.py`` runs every reader so).
+    """
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -48,23 +53,80 @@ class DiscussionLog:
         with self.engine.connect() as conn:
             return pd.read_sql(query, conn)
 
-    def reflections(self, week: int | None = None) -> pd.DataFrame:
-        """The current reflections, one row each, ordered by week, prompt and student."""
+    def _quick_rows(self, query) -> tuple[list[str], Sequence[Any]]:
+        """The column names and rows of ``query``, straight off the DB-API cursor (values as the driver gives them)."""
+        with self.engine.connect() as conn:
+            compiled = query.compile(conn, compile_kwargs={"render_postcompile": True})
+            params = compiled.params
+            values = [params[name] for name in compiled.positiontup or ()] if compiled.positional else params
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(str(compiled), values)
+                return [column[0] for column in cursor.description], cursor.fetchall()
+            finally:
+                cursor.close()
+
+    def _quick_frame(self, query) -> pd.DataFrame:
+        """``_frame`` for the reads a widget waits on: rows straight off the DB-API cursor, converted per column.
+
+        SQLAlchemy makes a Row and converts each value in Python, which is most of the time of reading
+        50,000 reflections. SQLite hands back DateTime columns as text and Boolean ones as 0 and 1: they
+        are converted here, so the frame is the one ``_frame`` makes.
+        """
+        names, rows = self._quick_rows(query)
+        frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+        for column in query.selected_columns:
+            if not len(frame):
+                break
+            if isinstance(column.type, DateTime) and not pd.api.types.is_datetime64_any_dtype(frame[column.name]):
+                frame[column.name] = pd.to_datetime(frame[column.name], format="ISO8601")
+            elif isinstance(column.type, Boolean):  # a missing one may have become NaN beside 0 and 1
+                frame[column.name] = [None if v is None or v != v else bool(v) for v in frame[column.name].tolist()]
+        return frame
+
+    def reflections(self, week: int | None = None, text: bool = True) -> pd.DataFrame:
+        """The current reflections, one row each, ordered by week, prompt and student.
+
+        ``text=False`` leaves the text out (most of the log), read quickly, for a caller that reads
+        only the texts it shows, with ``reflection_texts`` (the review desk).
+        """
+        columns = [reflections.c.student, reflections.c.notebook, reflections.c.week, reflections.c.prompt_id]
+        columns += [reflections.c.post_id, *([reflections.c.text] if text else []), reflections.c.word_count]
         query = select(
-            reflections.c.student,
-            reflections.c.notebook,
-            reflections.c.week,
-            reflections.c.prompt_id,
-            reflections.c.post_id,
-            reflections.c.text,
-            reflections.c.word_count,
-            reflections.c.version,
-            reflections.c.submitted_at,
-            reflections.c.content_hash,
+            *columns, reflections.c.version, reflections.c.submitted_at, reflections.c.content_hash
         ).order_by(reflections.c.week, reflections.c.prompt_id, reflections.c.student)
         if week is not None:
             query = query.where(reflections.c.week == week)
-        return self._with_image_count(self._frame(query))
+        return self._with_image_count(self._frame(query) if text else self._quick_frame(query))
+
+    def reflection_texts(self, post_ids=None) -> dict[str, str]:
+        """The text of the current reflections with these post ids (all of them when None), by post id."""
+        query = select(reflections.c.post_id, reflections.c.text)
+        if post_ids is not None:
+            query = query.where(reflections.c.post_id.in_(sorted(set(post_ids))))
+        return dict(self._quick_rows(query)[1])  # (post_id, text) rows: no frame for a page of texts
+
+    def reply_threads(self) -> pd.DataFrame:
+        """Every reply, hidden ones too (marked), with ``thread_id``: the post its thread hangs from.
+
+        The columns are ``posts()``'s for replies (post_id, parent_id, author, message, created_at,
+        image_count, hidden, thread_id), oldest first within each thread. What the review desk shows
+        under a reflection, read without every reflection's row (``posts()`` reads them all).
+        """
+        query = select(
+            replies.c.post_id,
+            replies.c.parent_id,
+            replies.c.student.label("author"),
+            replies.c.week,
+            replies.c.text.label("message"),
+            replies.c.word_count,
+            replies.c.submitted_at.label("created_at"),
+        )
+        frame = self._with_image_count(self._quick_frame(query))
+        with self.engine.connect() as conn:
+            frame["hidden"] = frame["post_id"].isin(moderation.hidden(conn))
+        frame["thread_id"] = _hung_from(frame["post_id"].tolist(), frame["parent_id"].tolist())
+        return frame.sort_values(["thread_id", "created_at", "post_id"], kind="stable").reset_index(drop=True)
 
     def _with_image_count(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with ``image_count``: how many images each post shows (exports say so)."""
@@ -114,7 +176,7 @@ class DiscussionLog:
         for column, wanted in ((answers.c.kind, kind), (answers.c.student, student), (answers.c.notebook, notebook)):
             if wanted is not None:
                 query = query.where(column == wanted)
-        frame = self._frame(query)
+        frame = self._quick_frame(query)
         frame["state"] = frame.pop("payload").map(json.loads)
         frame["summary"] = [
             answer_summary({"kind": k, "state": st}) for k, st in zip(frame["kind"], frame["state"], strict=True)
@@ -222,8 +284,8 @@ class DiscussionLog:
                 .subquery()
             )
             query = query.where(reviews.c.id.in_(select(newest.c.id)))
-        frame = self._frame(query)
-        frame["scores"] = frame["scores"].map(json.loads)
+        frame = self._quick_frame(query)
+        frame["scores"] = [orjson.loads(scores) for scores in frame["scores"].tolist()]  # json.dumps of points
         frame["flagged"] = frame["flagged"].astype(bool)
         return frame
 
@@ -246,26 +308,22 @@ class DiscussionLog:
         return self._frame(select(likes).order_by(likes.c.post_id, likes.c.student))
 
     def course_secret(self) -> str:
-        """The per-course secret behind pseudonyms and post ids (made on first use)."""
-        return schema.write(self.engine, course_secret)
-
-    def feed_salt(self, week: int) -> str:
-        """The salt of a week's peer-feed assignment (made on its first publication, then kept)."""
-        with self.engine.begin() as conn:
-            return feed_salt(conn, week)
+        """The per-course secret behind pseudonyms and post ids (``collect`` makes it; this only reads it)."""
+        with self.engine.connect() as conn:
+            return meta.read_secret(conn, schema.shown(self.engine))
 
     def posts_as_seen(self, names: str = "pseudonym", week: int | None = None) -> pd.DataFrame:
         """``posts(public=True)`` with authors shown as students see them: stable pseudonyms or real names."""
         frame = self.posts(week, public=True)
-        if names == "pseudonym":
+        people = frame["kind"] != REMOVED  # an erased post's placeholder is nobody's
+        if people.any():
             secret = self.course_secret()
-            people = frame["kind"] != REMOVED
-            frame.loc[people, "author"] = frame.loc[people, "author"].map(lambda student: pseudonym(secret, student))
+            frame.loc[people, "author"] = frame.loc[people, "author"].map(lambda s: as_seen(secret, names, s))
         return frame
 
     def submissions(self) -> pd.DataFrame:
         """One row per collected notebook file: who, which notebook, when, from where."""
-        return self._frame(select(submissions).order_by(submissions.c.student, submissions.c.notebook))
+        return self._quick_frame(select(submissions).order_by(submissions.c.student, submissions.c.notebook))
 
 
 def _thread_roots(frame: pd.DataFrame) -> pd.Series:
@@ -283,6 +341,20 @@ def _thread_roots(frame: pd.DataFrame) -> pd.Series:
     roots = frame["post_id"].copy()
     roots[answers] = frame.loc[answers, "post_id"].map(root)
     return roots
+
+
+def _hung_from(post_ids: list[str], parent_ids: list[str]) -> list[str]:
+    """For each reply, the post at the top of its chain of replies: the reflection its thread hangs from."""
+    parent = dict(zip(post_ids, parent_ids, strict=True))
+    top: dict[str, str] = {}
+    for post_id in post_ids:
+        chain, at = [], post_id
+        while at in parent and at not in top and at not in chain:  # climb until a known top or a non-reply
+            chain.append(at)
+            at = parent[at]
+        found = top.get(at, at)
+        top.update(dict.fromkeys(chain, found))
+    return [top[post_id] for post_id in post_ids]
 
 
 def open_log(target: str | Path) -> DiscussionLog:

@@ -1,6 +1,6 @@
 """Moderation: hiding, restoring and withdrawing posts, kept in the log as an audit trail.
 
-A post's state is its latest row in ``store.moderation`` (rows are appended, never edited):
+A post's state is its latest row in ``tables.moderation`` (rows are appended, never edited):
 hidden after ``hide`` until a ``restore``, whatever the student resubmits; after ``withdraw``,
 hidden while the post is still at the version withdrawn, so a version the student writes later is
 shown again unless it withdraws too. Hidden posts (and the replies under them) leave the site, the
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, select, union_all
 
 from coursekit.course.problems import Problem
 from coursekit.log import schema
-from coursekit.log.store import fits, moderation, now, reflections, replies
+from coursekit.log.tables import fits, moderation, now, reflections, replies
 from coursekit.notebook.cells import WITHDRAW_TAG
 
 HIDE, RESTORE, WITHDRAW, ERASE = "hide", "restore", "withdraw", "erase"
@@ -250,8 +250,10 @@ def states(engine: Engine, post_ids: Iterable[str]) -> dict[str, State]:
         return {}
     m = moderation.c
     with engine.connect() as conn:
-        versions = {post: p.version for post, p in posts(conn, ids).items()}
         rows = conn.execute(select(moderation).where(m.post_id.in_(ids)).order_by(m.id)).all()
+        if not rows:  # most posts were never moderated: their versions need no lookup (the desk asks per change)
+            return {}
+        versions = {post: p.version for post, p in posts(conn, {row.post_id for row in rows}).items()}
     latest = {row.post_id: row for row in rows}
     return {
         post: State(hidden_now, r.action, r.actor, r.reason, r.at)

@@ -7,21 +7,28 @@ spreadsheet-safe CSV for whoever needs the detail.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.log.export import write_rows
-from coursekit.log.store import database_url
+from coursekit.log.schema import database_url
 
-COLLECTED = "collected"
-UPDATED = "updated"
-UNCHANGED = "unchanged"
-DUPLICATE = "duplicate"
-FAILED = "failed"
-UNMATCHED = "unmatched"  # its sender fits no roster student, or several: not stored
-SKIPPED = "skipped"  # not a notebook, or clutter (__MACOSX): reported, not a failure
-STATUSES = (COLLECTED, UPDATED, UNCHANGED, DUPLICATE, FAILED, UNMATCHED, SKIPPED)
+
+class Status(enum.StrEnum):
+    """How a file of a collect run ended; the value is what the report, its CSV and the terminal say."""
+
+    COLLECTED = "collected"  # new to the log
+    UPDATED = "updated"  # stored before; something in it changed
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"  # an older copy of a notebook a newer file stands for
+    FAILED = "failed"
+    UNMATCHED = "unmatched"  # its sender fits no roster student, or several: not stored
+    SKIPPED = "skipped"  # not a notebook, or clutter (__MACOSX): reported, not a failure
+
+
+STATUSES = tuple(Status)  # in the order the summary lists them
 REPORT_COLUMNS = ("status", "student", "matched_by", "notebook", "week", "path", "detail", "hint")
 
 
@@ -30,7 +37,7 @@ class FileResult:
     path: Path
     student: str
     notebook: str
-    status: str  # collected, updated, unchanged, duplicate, failed, unmatched, skipped
+    status: Status
     detail: str = ""
     hint: str = ""
     week: int | None = None
@@ -45,28 +52,28 @@ class FileResult:
     @property
     def noteworthy(self) -> bool:
         """Whether this file earns a line of its own: something failed, was set aside or changed."""
-        return self.status in (FAILED, DUPLICATE, UPDATED, UNMATCHED, SKIPPED) or bool(self.notes)
+        return self.status not in (Status.COLLECTED, Status.UNCHANGED) or bool(self.notes)
 
 
 @dataclass
 class CollectReport:
     results: list[FileResult]
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
 
     @property
     def failed(self) -> list[FileResult]:
         """Files a student sent that were not stored: failed, or matched to no roster student."""
-        return [r for r in self.results if r.status in (FAILED, UNMATCHED)]
+        return [r for r in self.results if r.status in (Status.FAILED, Status.UNMATCHED)]
 
     @property
     def changed(self) -> int:
-        return self.count(COLLECTED) + self.count(UPDATED)
+        return self.count(Status.COLLECTED) + self.count(Status.UPDATED)
 
-    def by_week(self) -> dict[str, Counter[int | None]]:
+    def by_week(self) -> dict[Status, Counter[int | None]]:
         """How many files ended in each status, per week (None: the week could not be read)."""
-        table: dict[str, Counter[int | None]] = {status: Counter() for status in STATUSES}
+        table: dict[Status, Counter[int | None]] = {status: Counter() for status in STATUSES}
         for r in self.results:
             table.setdefault(r.status, Counter())[r.week] += 1
         return table

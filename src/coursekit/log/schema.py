@@ -2,7 +2,7 @@
 
 A log records its schema version in Alembic's ``alembic_version`` table. A log made before
 versions existed has the tables but not that table: it is the baseline revision, unstamped.
-Every command opens the log through :func:`connect`, which creates a new log (under a lock, so
+Every command opens the log through :func:`open_database`, which creates a new log (under a lock, so
 several processes may race to create it) and refuses, naming the command to run, a log that needs
 ``coursekit db upgrade`` or one made by a newer coursekit.
 
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 
 SCRIPTS = Path(__file__).with_name("migrations")
 BASELINE = "0001"  # the schema as it was before versions; a log without alembic_version has it
@@ -70,11 +70,17 @@ def shown(engine: Engine) -> str:
 
 
 def sqlite_path(engine: Engine) -> Path | None:
-    return Path(str(engine.url.database)) if engine.url.get_backend_name() == "sqlite" else None
+    return _sqlite_file(engine.url) if engine.url.get_backend_name() == "sqlite" else None
+
+
+def _sqlite_file(url: URL) -> Path:
+    """The file of a SQLite URL, also when given as a ``file:`` URI (``?mode=ro&uri=true``: read only)."""
+    database = str(url.database)
+    return Path(database.removeprefix("file:") if url.query.get("uri") == "true" else database)
 
 
 def make_engine(target: str | Path) -> Engine:
-    """An engine on the log (no schema check; :func:`connect` does that)."""
+    """An engine on the log (no schema check; :func:`open_database` does that)."""
     url = make_url(database_url(target))
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
@@ -242,21 +248,29 @@ def _schema_lock(engine: Engine) -> Iterator[Connection]:
                 _pragma(conn, "foreign_keys=ON")
 
 
-def connect(target: str | Path, create: bool = True) -> Engine:
-    """An engine on a log at this coursekit's schema: created when new (if ``create``), else checked."""
+def open_database(target: str | Path, create: bool = True) -> Engine:
+    """An engine on the log at this coursekit's schema, creating a new log when ``create`` (the default).
+
+    Raises ``LogError`` (with the command to run) for a log that needs upgrading, is too new, or
+    cannot be read at all. Opened with ``create=False`` (every reader), nothing is written: a
+    read-only file or a read-only database role is enough. SQLite engines say BEGIN themselves
+    (:func:`make_engine`), which makes per-file savepoints real.
+    """
     url = make_url(database_url(target))
-    if url.get_backend_name() == "sqlite" and not create and not Path(str(url.database)).is_file():
-        raise FileNotFoundError(f"no discussion log at {url.database}: run 'coursekit collect' first")
+    if url.get_backend_name() == "sqlite" and not create and not _sqlite_file(url).is_file():
+        raise FileNotFoundError(f"no discussion log at {_sqlite_file(url)}: run 'coursekit collect' first")
     engine = make_engine(target)
     try:
         with engine.connect() as conn:
             rev = revision(conn)
-    except OperationalError as exc:
+    except DatabaseError as exc:  # no server, no such file to read, not a database, no right to read it
         engine.dispose()
-        raise LogError(
-            f"cannot open the log at {shown(engine)}: {driver_message(exc)} "
-            "(check the URL, that the server runs, and the password in PGPASSWORD or ~/.pgpass)"
-        ) from exc
+        check = (
+            "check that the file is a coursekit log you may read"
+            if url.get_backend_name() == "sqlite"
+            else "check the URL, that the server runs, and the password in PGPASSWORD or ~/.pgpass"
+        )
+        raise LogError(f"cannot open the log at {shown(engine)}: {driver_message(exc)} ({check})") from exc
     if rev is None and create:
         with _schema_lock(engine) as conn:
             if revision(conn) is None:  # nobody created it while we waited for the lock

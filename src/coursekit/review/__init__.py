@@ -2,3 +2,5 @@
 
 May import: ``course``, ``discussion``, ``notebook``, ``intake``, ``log``.
 """
+
+TEMPLATES = __name__  # feedback pages and the report: review/templates/, extending discussion's base.html

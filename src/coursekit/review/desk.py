@@ -1,6 +1,6 @@
 """The instructor's review desk: filter reflections, read one at a time, score and comment.
 
-A thin ipywidgets layer over ``coursekit.review.filters`` (the table and filters) and ``store.save_review``.
+A thin ipywidgets layer over ``coursekit.review.filters`` (the table and filters) and ``log.reviews.save_review``.
 Every score, comment or flag is written to the log the moment it is entered, so a dead kernel
 loses nothing; reviews are appended, never overwritten, and a review someone else saved while
 this one was on screen is shown as a conflict. Each review is saved under its reviewer (see
@@ -14,7 +14,9 @@ import html
 import os
 import shutil
 import tempfile
+import threading
 import weakref
+from concurrent.futures import Future
 from pathlib import Path
 
 import ipywidgets as w
@@ -28,13 +30,16 @@ from coursekit.course.settings import Settings, find_settings
 from coursekit.discussion.render import safe_html
 from coursekit.log import moderation
 from coursekit.log.frames import DiscussionLog, open_log
-from coursekit.log.store import ReviewDraft, save_review
+from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.frontend import Readable
-from coursekit.review.filters import STATUSES, Filters, matching_positions, progress, review_table, search_strings
+from coursekit.review.filters import STATUSES, Filters, Matcher, progress, search_texts, table_of
 from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
+from coursekit.review.search import TextIndex
 
 ANY = "any"
+PAGE = 50  # reflections whose text is read at once: the one on screen and the next ones Next will show
+NONE_SAVED = "<li><i>none saved</i></li>"
 NO_SCORE = -1  # the "Choose…" entry of a score selector (ipywidgets shows None as a blank)
 
 
@@ -62,23 +67,31 @@ class ReviewDesk(Readable, w.VBox):
         self.reviewer, self.label = reviewer, label  # the login or name reviews are saved under ("": unknown)
         self.demo_folder: Path | None = None  # a demo desk's temporary class
         self._cleanup: weakref.finalize | None = None
-        # Hidden replies too, marked, so they can be restored; the reflections' text is in the table.
-        self.posts = log.posts(hidden=True, messages=False)
-        self.table = review_table(log, settings, reading, roster, self.posts)
-        self._history: dict[tuple, list] = {}  # (student, notebook, prompt) -> every review, oldest first
-        for review in log.reviews(latest=False).itertuples():
-            self._history.setdefault((review.student, review.notebook, review.prompt_id), []).append(review)
+        self._reply_rows = log.reply_threads()  # hidden ones too, marked, so they can be restored
+        everything = log.reviews(latest=False)
+        self.table = table_of(
+            log.reflections(text=False), everything, log.submissions(), self._reply_rows, settings, reading, roster
+        )
+        self.table["text"] = pd.Series([None] * len(self.table), dtype=object)  # read a page at a time: see _read_page
+        # Each reflection's reviews, oldest first: (student, notebook, prompt) -> the log's rows.
+        self._review_rows: dict[tuple, list] = {}
+        for review in everything.itertuples():
+            self._review_rows.setdefault((review.student, review.notebook, review.prompt_id), []).append(review)
+        self._history: dict[tuple, list] = {}  # made from those rows when first shown, then added to by save()
         self._moderated: dict[str, moderation.State] = {}
+        self._widgets: dict[tuple[str, str], str] = {}  # (student, notebook) -> its widget answers, as shown
+        self._widgets_read = False  # True once every notebook's are in _widgets
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self.matches = np.arange(len(self.table))  # positions in self.table
         self.position = 0
-        self._masks: dict = {}
-        search_strings(self.table, self._masks)  # made now, so the first keystroke costs no more than the next
+        self._index: Future[TextIndex] = Future()  # made in the background once the desk is up: see index_texts
+        self.matcher = Matcher(self.table, self._index.result)
         self._progress = progress(self.table)  # counted again only when a review is saved
-        # Row positions per thread: a frame is cut only for the reflection on screen (cutting one per
-        # thread up front took most of the opening time in a large class). Widget answers are read per notebook.
-        self._reply_rows = self.posts[self.posts["kind"] == "reply"]
-        self._replies = self._reply_rows.groupby("thread_id").indices
+        # Row positions per thread: a thread's frame is cut only for the reflection on screen.
+        first = ~self._reply_rows["thread_id"].duplicated()
+        bounds = np.append(np.flatnonzero(first.to_numpy()), len(self._reply_rows)).tolist()
+        spans = zip(bounds[:-1], bounds[1:], strict=True)
+        self._replies = dict(zip(self._reply_rows["thread_id"][first].tolist(), spans, strict=True))
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
@@ -172,6 +185,33 @@ class ReviewDesk(Readable, w.VBox):
         self.add_class("coursekit-review")
         self.set_reviewer(self.who.value)
         self.apply_filters()
+        self.index_texts()
+
+    def wait_until_indexed(self) -> None:
+        """Wait for ``index_texts`` (Search waits by itself; a benchmark or a test may want to)."""
+        self._index.result()
+
+    def index_texts(self) -> None:
+        """Read every reflection's text and index it for Search, in a background thread.
+
+        The desk opens without the texts (they are most of the log); a search typed before the index
+        is ready waits for it, about as long as reading the texts takes.
+        """
+        rows = self.table[["student", "name", "post_id"]].copy()
+        future = self._index
+
+        def work() -> None:
+            try:
+                index = TextIndex(search_texts(rows, self.discussion.reflection_texts()))
+                self.matcher.prepare(index)  # and the other filters' codes, so no first change pays for them
+                self._widgets.update(widget_items(self.discussion.answers()))  # and every widget answer
+                self._widgets_read = True
+                future.set_result(index)
+            except BaseException as exc:  # told to whoever searches (Future.result raises it)
+                if not future.done():
+                    future.set_exception(exc)
+
+        threading.Thread(target=work, name="coursekit-search-index", daemon=True).start()
 
     # -- who is reviewing ---------------------------------------------------------------------------
     def display_name(self, saved: str) -> str | None:
@@ -217,7 +257,7 @@ class ReviewDesk(Readable, w.VBox):
         return self.table.iloc[self.matches]
 
     def apply_filters(self) -> None:
-        self.matches = matching_positions(self.table, self.filters(), self._masks)
+        self.matches = self.matcher.positions(self.filters())
         self.position = 0
         self.show()
 
@@ -226,7 +266,17 @@ class ReviewDesk(Readable, w.VBox):
             self.position = (self.position + step) % len(self.matches)
         self.show()
 
+    def _read_page(self) -> None:
+        """Read the texts of the reflection on screen and of the next PAGE matches, where not read yet."""
+        rows = self.matches[self.position : self.position + PAGE]
+        rows = rows[self.table["text"].iloc[rows].isna().to_numpy()]
+        if len(rows):
+            post_ids = self.table["post_id"].iloc[rows].tolist()
+            texts = self.discussion.reflection_texts(post_ids)
+            self.table.iloc[rows, self.table.columns.get_loc("text")] = [texts.get(p, "") for p in post_ids]
+
     def show(self) -> None:
+        self._read_page()
         row = self.current
         self._show_summary()
         self._loading = True
@@ -260,7 +310,7 @@ class ReviewDesk(Readable, w.VBox):
 
     def _history_html(self, row: pd.Series) -> str:
         """Every review of this reflection, oldest first: when, who, scores, flag and comment."""
-        reviews = self._history.get((row["student"], row["notebook"], row["prompt_id"]), [])
+        reviews = self._reviews_of(row)
         if not reviews:
             return ""
         items = "".join(
@@ -273,10 +323,17 @@ class ReviewDesk(Readable, w.VBox):
         )
         return f"<details><summary>Review history ({len(reviews)})</summary><ul>{items}</ul></details>"
 
+    def _reviews_of(self, row: pd.Series) -> list:
+        """Every review of this reflection, oldest first (the log's, then those saved here)."""
+        key = (row["student"], row["notebook"], row["prompt_id"])
+        if key not in self._history:
+            self._history[key] = list(self._review_rows.get(key, []))
+        return self._history[key]
+
     def _reflection_html(self, row: pd.Series) -> str:
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
-        thread = self._reply_rows.iloc[self._replies.get(row["post_id"], [])]
+        thread = self._reply_rows.iloc[slice(*self._replies.get(row["post_id"], (0, 0)))]
         # Plain lists, not itertuples: this runs on every filter change, and a thread may be long.
         ids = thread["post_id"].tolist()
         said = list(zip(ids, thread["author"].tolist(), thread["message"].tolist(), strict=True))
@@ -296,17 +353,7 @@ class ReviewDesk(Readable, w.VBox):
             )
             or "<p><i>No replies yet.</i></p>"
         )
-        mine = self.discussion.answers(student=row["student"], notebook=row["notebook"])
-        widgets = (
-            "".join(
-                f"<li>{html.escape(kind)} {html.escape(widget)}: "
-                f"{html.escape(answer_format.summary({'kind': kind, 'state': state}))}</li>"
-                for kind, widget, state in zip(
-                    mine["kind"].tolist(), mine["widget_id"].tolist(), mine["state"].tolist(), strict=True
-                )
-            )
-            or "<li><i>none saved</i></li>"
-        )
+        widgets = self._widgets_html(row["student"], row["notebook"])
         who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
         return (
             f"<h4>{html.escape(who)} · week {row['week']} · {html.escape(row['prompt_title'])}</h4>"
@@ -317,6 +364,15 @@ class ReviewDesk(Readable, w.VBox):
             f"{safe_html(row['text'], images.get(row['post_id'])) or '<i>(blank)</i>'}</div>"
             f"<h5>Replies</h5>{replies}<h5>Widget answers</h5><ul>{widgets}</ul>"
         )
+
+    def _widgets_html(self, student: str, notebook: str) -> str:
+        """The widget answers saved in this notebook: all of them are read in the background (``index_texts``);
+        until then, each notebook's once, when first shown."""
+        key = (student, notebook)
+        if key not in self._widgets and not self._widgets_read:
+            self._widgets.update(widget_items(self.discussion.answers(student=student, notebook=notebook)))
+            self._widgets.setdefault(key, NONE_SAVED)
+        return self._widgets.get(key, NONE_SAVED)
 
     def _hidden_note(self, post_id: str) -> str:
         """A line saying a post is hidden, by whom, when and why (nothing for a post that is shown)."""
@@ -378,10 +434,9 @@ class ReviewDesk(Readable, w.VBox):
         )
         for column, value in updates.items():
             self.table.iat[position, self.table.columns.get_loc(column)] = value
-        for key in [k for k in self._masks if k[0] == "status"]:
-            del self._masks[key]  # this row's status may have changed
+        self.matcher.changed("status")  # this row's status may have changed
         self._progress = progress(self.table)
-        history = self._history.setdefault((row["student"], row["notebook"], row["prompt_id"]), [])
+        history = self._reviews_of(row)
         if conflict and all(r.id != conflict.id for r in history):
             history.append(conflict)
         history.append(review)
@@ -408,6 +463,17 @@ class ReviewDesk(Readable, w.VBox):
         super().close()
         if self._cleanup is not None:
             self._cleanup()
+
+
+def widget_items(answers: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """Widget answers (``DiscussionLog.answers()``) as the desk lists them, by (student, notebook)."""
+    items: dict[tuple[str, str], str] = {}
+    columns = [answers[c].tolist() for c in ("student", "notebook", "kind", "widget_id", "state")]
+    for student, notebook, kind, widget, state in zip(*columns, strict=True):
+        summary = answer_format.summary({"kind": kind, "state": state})
+        item = f"<li>{html.escape(kind)} {html.escape(widget)}: {html.escape(summary)}</li>"
+        items[(student, notebook)] = items.get((student, notebook), "") + item
+    return items
 
 
 def default_reviewer(settings: Settings) -> str:

@@ -1,5 +1,8 @@
 """One feedback page per student: their reflections, rubric scores, the instructor's comments and who reviewed.
 
+The page is ``templates/feedback.html``, a discussion-site page (``discussion.pages``): everything
+is escaped but Markdown, which is sanitised.
+
 Each file is named by a per-student secret (an HMAC under the course secret), not by content, so
 an instructor's later edit does not orphan a link already sent, and no student can guess another's.
 """
@@ -7,6 +10,7 @@ an instructor's later edit does not orphan a link already sent, and no student c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -14,15 +18,37 @@ import pandas as pd
 from coursekit.course.reading import Reading, in_prompt_order
 from coursekit.course.settings import Settings
 from coursekit.discussion.names import public_id
-from coursekit.discussion.render import posted_at, safe_html, text
-from coursekit.discussion.site import page
+from coursekit.discussion.pages import render
 from coursekit.log.export import write_rows
+from coursekit.review import TEMPLATES
 from coursekit.review.grades import week_summary
 from coursekit.review.reviewers import reviewer_name
 
 
 def feedback_name(secret: str, student: str) -> str:
     return public_id(secret, "feedback", student) + ".html"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One reflection on a feedback page, with its latest review (blank fields when not reviewed yet)."""
+
+    title: str  # the prompt's notebook title
+    prompt: str  # Markdown, the reading's
+    word_count: int
+    text: str  # Markdown, the student's
+    images: Mapping[str, str]
+    scores: list[tuple[str, float, float]]  # (criterion label, score, points)
+    comment: str  # Markdown, the instructor's
+    reviewer: str | None
+    reviewed_at: object
+
+
+@dataclass(frozen=True)
+class FeedbackWeek:
+    number: int
+    summary: str  # the week's total and what makes it up, "" before anything is scored
+    items: list[Feedback]
 
 
 def student_page(
@@ -42,7 +68,7 @@ def student_page(
     prompts = {p.id: p.text for p in reading.prompts} if reading else {}
     titles = reading.prompt_titles() if reading else {}
     labels = {c.id: (c.label or c.id, c.points) for c in settings.rubric}
-    parts = []
+    weeks = []
     for week, group in in_prompt_order(reflections, titles).groupby("week", sort=True):
         row = scores[scores["week"] == week]
         summary = ""
@@ -50,29 +76,27 @@ def student_page(
             r = row.iloc[0]
             late = " · submitted late" if r.late else ""
             points = "" if pd.isna(r.total) else f"rubric {r.rubric:g}, participation {r.participation:g}, "
-            summary = f"<p class='count'>Week total: {week_summary(r)} · {points}{r.replies} repl(ies){late}</p>"
-        items = []
-        for refl in group.itertuples():
-            scored = refl.scores if isinstance(refl.scores, dict) else {}
-            table = "".join(
-                f"<tr><td>{text(labels.get(c, (c, 0))[0])}</td><td>{v:g} / {labels.get(c, (c, 0))[1]:g}</td></tr>"
-                for c, v in scored.items()
+            summary = f"{week_summary(r)} · {points}{r.replies} repl(ies){late}"
+        items = [
+            Feedback(
+                title=titles.get(refl.prompt_id, refl.prompt_id),
+                prompt=prompts.get(refl.prompt_id, ""),
+                word_count=refl.word_count,
+                text=refl.text,
+                images=images.get(refl.post_id, {}),
+                scores=[
+                    (labels.get(c, (c, 0))[0], v, labels.get(c, (c, 0))[1])
+                    for c, v in (refl.scores if isinstance(refl.scores, dict) else {}).items()
+                ],
+                comment=refl.comment if isinstance(refl.comment, str) else "",
+                reviewer=reviewer_name(refl.reviewer, settings.staff) if isinstance(refl.reviewer, str) else None,
+                reviewed_at=refl.reviewed_at,
             )
-            comment = safe_html(refl.comment) if isinstance(refl.comment, str) and refl.comment else ""
-            who = reviewer_name(refl.reviewer, settings.staff) if isinstance(refl.reviewer, str) else None
-            by = f"<p class='meta'>Reviewed by {text(who)}, {posted_at(refl.reviewed_at)}</p>" if who else ""
-            items.append(
-                f"<div class='post'><h3>{text(titles.get(refl.prompt_id, refl.prompt_id))}</h3>"
-                f"<div class='text'>{safe_html(prompts.get(refl.prompt_id, ''))}</div>"
-                f"<h4>Your reflection ({refl.word_count} words)</h4>"
-                f"{safe_html(refl.text, images.get(refl.post_id)) or '<p><i>blank</i></p>'}"
-                + (f"<h4>Scores</h4><table>{table}</table>" if table else "<p><i>not scored yet</i></p>")
-                + (f"<h4>Comment</h4>{comment}" if comment else "")
-                + by
-                + "</div>"
-            )
-        parts.append(f"<section><h2>Week {int(week)}</h2>{summary}{''.join(items)}</section>")
-    return page(f"{settings.name}: feedback for {student}", "".join(parts) or "<p>No reflections yet.</p>", "")
+            for refl in group.itertuples()
+        ]
+        weeks.append(FeedbackWeek(int(week), summary, items))
+    title = f"{settings.name}: feedback for {student}"
+    return render("feedback.html", TEMPLATES, title=title, nav=[], weeks=weeks)
 
 
 def write_feedback(

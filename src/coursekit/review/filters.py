@@ -1,14 +1,13 @@
 """What the review notebook shows: one row per reflection with its review status, and the filters.
 
 Plain functions over DataFrames, so the widgets stay thin and the filter can be timed on 50,000
-reflections. Text search uses a lower-cased column made once, not per keystroke.
+reflections. Text search goes through ``review.search.TextIndex``, made once per table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -17,54 +16,75 @@ from coursekit.course.deadlines import late_column
 from coursekit.course.reading import Reading, in_prompt_order
 from coursekit.course.settings import Settings
 from coursekit.log.frames import DiscussionLog
+from coursekit.review.search import TextIndex
 
 STATUSES = ("unreviewed", "reviewed", "flagged")
 
 
-def review_table(
-    log: DiscussionLog,
+def review_table(log: DiscussionLog, settings: Settings | None, reading: Reading | None, roster=None) -> pd.DataFrame:
+    """Every current reflection, with its text, latest review, lateness, section, reply count and prompt title."""
+    return table_of(
+        log.reflections(), log.reviews(latest=False), log.submissions(), log.reply_threads(), settings, reading, roster
+    )
+
+
+def table_of(
+    reflections: pd.DataFrame,
+    reviews: pd.DataFrame,
+    submissions: pd.DataFrame,
+    replies: pd.DataFrame,
     settings: Settings | None,
     reading: Reading | None,
     roster=None,
-    posts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every current reflection with its latest review, lateness, section, reply count and prompt title.
+    """The review table from the log's frames: ``reflections()`` (with or without text), ``reviews(latest=False)``,
+    ``submissions()`` and ``reply_threads()``. Rows come week by week, prompts in notebook order, then by student.
 
-    Rows come week by week, prompts in notebook order, then by student.
-
-    ``posts`` is ``log.posts(hidden=True)`` when the caller has read it already (the desk does), so the
-    log's largest read is not made twice; hidden replies are not counted either way.
+    Hidden replies are not counted. The desk reads these frames itself, since it shows them too.
     """
-    frame = log.reflections()
-    latest = log.reviews()[
+    latest = reviews.drop_duplicates(["student", "notebook", "prompt_id"], keep="last")  # ordered by id
+    latest = latest[
         ["student", "notebook", "prompt_id", "id", "reviewer", "scores", "comment", "flagged", "created_at"]
     ].rename(columns={"id": "review_id", "created_at": "reviewed_at"})
-    frame = frame.merge(latest, on=["student", "notebook", "prompt_id"], how="left")
+    frame = reflections.merge(latest, on=["student", "notebook", "prompt_id"], how="left")
     frame["status"] = "unreviewed"
     frame.loc[frame["review_id"].notna(), "status"] = "reviewed"
     frame.loc[frame["flagged"].fillna(False).astype(bool), "status"] = "flagged"
     frame["review_id"] = frame["review_id"].astype("Int64")
     frame["comment"] = frame["comment"].fillna("")
-    frame["scores"] = frame["scores"].map(lambda s: s if isinstance(s, dict) else {})
-    flags = log.submissions()[["student", "notebook", "source_late"]]  # the intake source's own verdict
+    frame["scores"] = [s if isinstance(s, dict) else {} for s in frame["scores"].tolist()]
+    flags = submissions[["student", "notebook", "source_late"]]  # the intake source's own verdict
     frame = frame.merge(flags, on=["student", "notebook"], how="left")
     frame["late"] = late_column(frame, settings)
     frame = frame.drop(columns=["source_late"])
     sections = dict(zip(roster["student"], roster["Section"], strict=True)) if roster is not None else {}
-    frame["section"] = frame["student"].map(sections).fillna("")
+    frame["section"] = looked_up(frame["student"], sections, "")
     names = dict(zip(roster["student"], roster["Student"], strict=True)) if roster is not None else {}
-    frame["name"] = frame["student"].map(names).fillna("")
+    frame["name"] = looked_up(frame["student"], names, "")
     minimum = {p.id: p.min_words for p in reading.prompts} if reading else {}
     if settings and settings.min_words is not None:
         minimum = dict.fromkeys(minimum, settings.min_words)
-    frame["min_words"] = frame["prompt_id"].map(minimum).fillna(0).astype(int)
-    posts = log.posts(hidden=True) if posts is None else posts
-    replies = posts[(posts["kind"] == "reply") & ~posts["hidden"]].groupby("thread_id").size()
-    frame["replies"] = frame["post_id"].map(replies).fillna(0).astype(int)
-    frame["search"] = (frame["student"] + "\n" + frame["name"] + "\n" + frame["text"]).str.lower()
+    frame["min_words"] = looked_up(frame["prompt_id"], minimum, 0).astype(int)
+    counts = replies.loc[~replies["hidden"], "thread_id"].value_counts()
+    frame["replies"] = frame["post_id"].map(counts).fillna(0).astype(int)
     titles = reading.prompt_titles() if reading else {}
-    frame["prompt_title"] = frame["prompt_id"].map(lambda prompt_id: titles.get(prompt_id, prompt_id))
+    frame["prompt_title"] = looked_up(frame["prompt_id"], titles)
     return in_prompt_order(frame, titles).reset_index(drop=True)  # as the notebooks order the prompts
+
+
+def looked_up(column: pd.Series, mapping: dict, default=None) -> pd.Series:
+    """``mapping[value]`` for each value; where it is missing (or NaN), ``default`` (None: the value itself).
+
+    Each distinct value is looked up once: a class has 50,000 reflections but a few thousand students.
+    """
+
+    def one(value):
+        found = mapping.get(value)
+        return found if found is not None and found == found else value if default is None else default
+
+    codes, values = pd.factorize(column)  # a missing value has code -1: the None at the end
+    found = np.array([*map(one, values), None], dtype=object)
+    return pd.Series(found[codes], index=column.index).infer_objects()
 
 
 @dataclass(frozen=True)
@@ -78,113 +98,91 @@ class Filters:
     text: str = ""
 
 
-def _criteria(frame: pd.DataFrame, filters: Filters) -> list[tuple[tuple[str, object], Callable[[], np.ndarray]]]:
-    """(cache key, mask maker) for every exact-value filter that is set; None means: any."""
-    wanted: list[tuple[tuple[str, object], Callable[[], np.ndarray]]] = []
-    if filters.week is not None:
-        wanted.append((("week", filters.week), lambda: (frame["week"] == filters.week).to_numpy()))
-    if filters.prompt:
-        wanted.append((("prompt", filters.prompt), lambda: (frame["prompt_id"] == filters.prompt).to_numpy()))
-    if filters.section:
-        wanted.append((("section", filters.section), lambda: (frame["section"] == filters.section).to_numpy()))
-    if filters.status:
-        wanted.append((("status", filters.status), lambda: (frame["status"] == filters.status).to_numpy()))
-    if filters.late is not None:
-        wanted.append((("late", filters.late), lambda: (frame["late"] == filters.late).to_numpy()))
-    return wanted
+EXACT = {"week": "week", "prompt": "prompt_id", "section": "section", "status": "status", "late": "late"}
 
 
-# What each substring filter searches, lower-cased: a list of one string per row.
-SEARCHED: dict[str, Callable[[pd.DataFrame], list[str]]] = {
-    "student": lambda frame: [
-        f"{s} {n}".lower() for s, n in zip(frame["student"].tolist(), frame["name"].tolist(), strict=True)
-    ],
-    "text": lambda frame: frame["search"].tolist(),
-}
+def search_texts(frame: pd.DataFrame, texts: dict[str, str] | None = None) -> list[str]:
+    """What Search reads of each row, lower-cased: the student's id, name and reflection (or ``texts[post_id]``)."""
+    text = frame["text"].tolist() if texts is None else [texts.get(p, "") for p in frame["post_id"].tolist()]
+    students, names = frame["student"].tolist(), frame["name"].tolist()
+    return [f"{s}\n{n}\n{t}".lower() for s, n, t in zip(students, names, text, strict=True)]
 
 
-def search_strings(frame: pd.DataFrame, cache: dict) -> dict[str, list[str]]:
-    """The lower-cased strings each substring filter reads, made once per table and kept in ``cache``.
+class Matcher:
+    """The filters over one table, each change cheap at 50,000 rows.
 
-    The desk makes them while it opens, so the first keystroke in a search box costs no more than the next.
+    Exact-value filters compare integer codes made once per column; the Student box searches each
+    distinct student once; Search asks a ``TextIndex`` (``index`` makes or waits for it: the desk
+    builds it in the background; by default it is made from the table's text on first use).
+    Call ``changed(column)`` after editing a column of the table.
     """
-    for column, make in SEARCHED.items():
-        if ("searched", column) not in cache:
-            cache[("searched", column)] = make(frame)
-    return {column: cache[("searched", column)] for column in SEARCHED}
+
+    def __init__(self, frame: pd.DataFrame, index: Callable[[], TextIndex] | None = None):
+        self.frame = frame
+        self._index = index or (lambda: TextIndex(search_texts(frame)))
+        self._made: TextIndex | None = None
+        self._codes: dict[str, tuple[np.ndarray, dict]] = {}
+        self._found: dict[tuple[str, str], np.ndarray] = {}  # (box, needle) -> bool per row
+        self._people: tuple[np.ndarray, list[str]] | None = None  # student codes per row; "id name" per student
+
+    def changed(self, column: str) -> None:
+        self._codes.pop(column, None)
+
+    def text_index(self) -> TextIndex:
+        if self._made is None:
+            self._made = self._index()
+        return self._made
+
+    def _equal(self, column: str, value) -> np.ndarray:
+        if column not in self._codes:
+            codes, values = pd.factorize(self.frame[column], use_na_sentinel=True)
+            self._codes[column] = (codes, {v: n for n, v in enumerate(values)})
+        codes, numbers = self._codes[column]
+        number = numbers.get(value)
+        return codes == number if number is not None else np.zeros(len(codes), bool)
+
+    def prepare(self, index: TextIndex | None = None) -> None:
+        """Make now what the first change of each filter would make (the desk calls it in the background)."""
+        self._made = index or self.text_index()
+        self._students("")
+        for column in EXACT.values():
+            self._equal(column, None)
+
+    def _students(self, needle: str) -> np.ndarray:
+        """Rows whose "student name" contains ``needle``: each distinct student is searched once."""
+        if self._people is None:
+            codes, students = pd.factorize(self.frame["student"])
+            names = dict(zip(self.frame["student"].tolist(), self.frame["name"].tolist(), strict=True))
+            self._people = codes, [f"{s} {names[s]}".lower() for s in students]
+        codes, people = self._people
+        hits = np.array([needle in person for person in people], bool)
+        return hits[codes] if len(codes) else np.zeros(0, bool)
+
+    def _search(self, box: str, needle: str) -> np.ndarray:
+        if (box, needle) not in self._found:
+            if len(self._found) > 64:  # typing leaves many one-off answers behind
+                self._found.clear()
+            found = self._students(needle) if box == "student" else self.text_index().rows(needle)
+            self._found[(box, needle)] = found
+        return self._found[(box, needle)]
+
+    def positions(self, filters: Filters) -> np.ndarray:
+        """Row positions matching every filter that is set (None and "" mean: any)."""
+        keep = np.ones(len(self.frame), dtype=bool)
+        for name, column in EXACT.items():
+            value = getattr(filters, name)
+            if value is not None and value != "":
+                keep &= self._equal(column, value)
+        for box, needle in (("student", filters.student), ("text", filters.text)):
+            needle = needle.strip().lower()
+            if needle:
+                keep &= self._search(box, needle)
+        return np.flatnonzero(keep)
 
 
-@dataclass
-class Substring:
-    """What is known so far of one needle: ``hit`` holds for the rows in ``known`` (the others are unread)."""
-
-    known: np.ndarray
-    hit: np.ndarray
-
-
-def _searches(filters: Filters) -> list[tuple[str, str]]:
-    """(searched column, lower-cased needle) for every substring filter that is set; "" means: any."""
-    wanted = [("student", filters.student.strip().lower()), ("text", filters.text.strip().lower())]
-    return [(column, needle) for column, needle in wanted if needle]
-
-
-def _contains(frame: pd.DataFrame, column: str, needle: str, rows: np.ndarray, cache: dict) -> np.ndarray:
-    """Whether each of ``rows`` contains ``needle``, reading only rows no earlier search has settled.
-
-    A row without "weber" has no "weber rules", and a row with "weber rules" has "weber": so typing
-    a word reads only the rows the previous keystroke matched, and a filter set first (a week) is
-    never searched outside its rows. The answer is only meaningful where ``rows`` is True.
-    """
-    entry = cache.get((column, needle))
-    if entry is None:
-        entry = cache[(column, needle)] = Substring(np.zeros(len(frame), bool), np.zeros(len(frame), bool))
-    todo = rows & ~entry.known
-    if todo.any():
-        for (kind, other), seen in list(cache.items()):
-            if kind != column or other == needle or not isinstance(seen, Substring):
-                continue
-            if other in needle:  # rows without the shorter needle cannot have this one
-                settled = todo & seen.known & ~seen.hit
-            elif needle in other:  # rows with the longer needle have this one too
-                settled = todo & seen.known & seen.hit
-                entry.hit |= settled
-            else:
-                continue
-            entry.known |= settled
-            todo &= ~settled
-        values = search_strings(frame, cache)[column]
-        read = np.flatnonzero(todo)
-        texts = (
-            values
-            if len(read) == len(values)
-            else itemgetter(*read.tolist())(values)
-            if len(read) > 1
-            else [values[read[0]]]
-        )
-        entry.hit[read] = [needle in text for text in texts]
-        entry.known[read] = True
-    return entry.hit
-
-
-def matching_positions(frame: pd.DataFrame, filters: Filters, cache: dict | None = None) -> np.ndarray:
-    """Row positions matching every filter that is set.
-
-    With a ``cache`` (one dict per table), each criterion's mask is computed once, so changing one
-    filter costs one mask plus cheap boolean ANDs; the substring searches come last and read only
-    the rows the other filters kept. Drop a column's keys from it when that column changes.
-    """
-    cache = {} if cache is None else cache
-    if len(cache) > 64:  # typed searches leave many one-off masks behind; the searched text stays
-        for key in [k for k in cache if k[0] != "searched"]:
-            del cache[key]
-    keep = np.ones(len(frame), dtype=bool)
-    for key, make in _criteria(frame, filters):
-        if key not in cache:
-            cache[key] = make()
-        keep &= cache[key]
-    for column, needle in _searches(filters):
-        keep &= _contains(frame, column, needle, keep, cache)
-    return np.flatnonzero(keep)
+def matching_positions(frame: pd.DataFrame, filters: Filters, matcher: Matcher | None = None) -> np.ndarray:
+    """Row positions matching every filter that is set; pass the table's ``Matcher`` to reuse its work."""
+    return (matcher or Matcher(frame)).positions(filters)
 
 
 def filter_reviews(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:

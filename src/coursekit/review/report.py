@@ -1,10 +1,11 @@
 """The participation report: one static HTML page with plots, for instructors (it shows real names).
 
 ``write_report`` reads the log, computes the figures with ``coursekit.review.analytics`` and writes
-``index.html`` and PNG plots into one folder that opens without a server, a CDN or any script. All
-text goes through ``render.text``; the page's Content-Security-Policy allows only its own style (by
-hash) and images from its own folder. ``draw_report`` does the same and also returns the plots with
-their alt texts, which the review notebook shows (an image output in JupyterLab has no alt text).
+``index.html`` (``templates/report.html``, through ``discussion.pages``: all text escaped) and PNG
+plots into one folder that opens without a server, a CDN or any script. The page's
+Content-Security-Policy allows only its own style (by hash) and images from its own folder.
+``draw_report`` does the same and also returns the plots with their alt texts, which the review
+notebook shows (``templates/plots.html``; an image output in JupyterLab has no alt text).
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from matplotlib.ticker import MaxNLocator
 from coursekit.course.reading import Reading, Stance
 from coursekit.course.settings import Settings
 from coursekit.discussion.images import data_uri
-from coursekit.discussion.render import text
-from coursekit.discussion.site import document
+from coursekit.discussion.pages import render
 from coursekit.log.frames import DiscussionLog
-from coursekit.review import analytics
+from coursekit.review import TEMPLATES, analytics
 
 ON_TIME, LATE, MUTED, INK = "#2857a4", "#e08a1e", "#9aa3b2", "#1d2433"  # blue/orange: safe for colour blindness
 PLOTS = {
@@ -38,22 +38,6 @@ PLOTS = {
     "concepts": "concepts.png",
     "replies": "replies.png",
 }
-
-STYLE = """
-:root { --ink: #1d2433; --muted: #5b6475; --line: #d8dce3; }
-* { box-sizing: border-box; }
-body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
-       max-width: 60rem; margin: 0 auto; padding: 1rem; }
-header { border-bottom: 2px solid var(--line); margin-bottom: 1rem; }
-.note { color: var(--muted); }
-figure { margin: 1rem 0 2rem; }
-figure img { max-width: 100%; height: auto; display: block; }
-figcaption { color: var(--muted); font-size: 0.9rem; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { border-bottom: 1px solid var(--line); padding: 0.3rem 0.75rem; text-align: left; vertical-align: top; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-@media print { figure, table { break-inside: avoid; } }
-"""
 
 
 @contextlib.contextmanager
@@ -220,15 +204,6 @@ def _plot_replies(edges: pd.DataFrame, people: pd.DataFrame, path: Path) -> str:
     )
 
 
-def _img(name: str, alt: str, caption: str = "") -> str:
-    note = f"<figcaption>{text(caption)}</figcaption>" if caption else ""
-    return f"<figure><img src='{text(name)}' alt='{text(alt)}'>{note}</figure>"
-
-
-def _rows(rows: list[tuple[str, str]]) -> str:
-    return "".join(f"<tr><th scope='row'>{text(label)}</th><td>{text(value)}</td></tr>" for label, value in rows)
-
-
 @dataclass(frozen=True)
 class Plot:
     """A plot of the report: its PNG file and the alt text, from the data, that says what it shows."""
@@ -246,11 +221,21 @@ class Report:
 
     def _repr_mimebundle_(self, **kwargs) -> dict[str, str]:
         note = f"Full report with tables: {self.page}"
-        figures = "".join(_img(data_uri("image/png", p.path.read_bytes()), p.alt) for p in self.plots)
+        shown = [{"src": data_uri("image/png", p.path.read_bytes()), "alt": p.alt} for p in self.plots]
         return {
             "text/plain": "\n\n".join([*(p.alt for p in self.plots), note]),
-            "text/html": f"{figures}<p>{text(note)}</p>",
+            "text/html": render("plots.html", TEMPLATES, plots=shown, note=note),
         }
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the report page: a heading, its plot, a caption under the plot and a note after it."""
+
+    heading: str
+    plot: Plot
+    caption: str = ""
+    note: str = ""
 
 
 def write_report(log: DiscussionLog, settings: Settings, reading: Reading, out_dir: str | Path) -> Path:
@@ -289,22 +274,20 @@ def draw_report(log: DiscussionLog, settings: Settings, reading: Reading, out_di
             _number(analytics.gini(replies)),
         ),
     ]
-    sections = []
-    plots: list[Plot] = []
+    sections: list[Section] = []
 
-    def plot(name: str, alt: str, caption: str = "") -> str:
-        plots.append(Plot(out / name, alt))
-        return _img(name, alt, caption)
+    def plot(name: str, alt: str) -> Plot:
+        return Plot(out / name, alt)
 
     with rc_context({"text.parse_math": False}):  # a "$" in a student's name is text, not TeX
         alt = _plot_submissions(per_week, out / PLOTS["submissions"])
         late = f"Late: after the week's deadline in {settings.path.name}; a week without a deadline has none."
-        sections.append(f"<h2>Submissions</h2>{plot(PLOTS['submissions'], alt, late)}")
+        sections.append(Section("Submissions", plot(PLOTS["submissions"], alt), caption=late))
         alt = _plot_words(counts, out / PLOTS["words"])
-        sections.append(f"<h2>Reflection length</h2>{plot(PLOTS['words'], alt)}")
+        sections.append(Section("Reflection length", plot(PLOTS["words"], alt)))
         alt = _plot_concepts(concepts, out / PLOTS["concepts"])
         missed = f"Not used by anyone: {', '.join(concepts.missed)}." if concepts.missed else "Every term was used."
-        sections.append(f"<h2>Glossary concepts</h2>{plot(PLOTS['concepts'], alt)}<p>{text(missed)}</p>")
+        sections.append(Section("Glossary concepts", plot(PLOTS["concepts"], alt), note=missed))
         stances = [s for s in reading.stances if len(s.weeks) >= 2]  # asked twice: before and after
         answers = log.answers("stance") if stances else None
         for number, stance in enumerate(stances, start=1):
@@ -312,7 +295,7 @@ def draw_report(log: DiscussionLog, settings: Settings, reading: Reading, out_di
             shifts = analytics.stance_shift(answers, first, last, stance.id)
             name = f"stance-{number}.png"
             alt = _plot_stance(stance, shifts, first, last, out / name)
-            sections.append(f"<h2>Stance: {text(stance.left)} or {text(stance.right)}</h2>{plot(name, alt)}")
+            sections.append(Section(f"Stance: {stance.left} or {stance.right}", plot(name, alt)))
             key.append(
                 (
                     f"Mean stance shift, week {first} → week {last} ({len(shifts)} students; + is towards "
@@ -321,26 +304,13 @@ def draw_report(log: DiscussionLog, settings: Settings, reading: Reading, out_di
                 )
             )
         alt = _plot_replies(edges, people, out / PLOTS["replies"])
+        sections.append(Section("Replies", plot(PLOTS["replies"], alt)))  # the table of replies follows it
     for week in per_week.index:
         names = list(absent.loc[absent["week"] == week, "student"])
         key.append((f"Submitted nothing in week {week}", f"{len(names)}: {', '.join(names)}" if names else "0"))
-    per_student = "".join(
-        f"<tr><th scope='row'>{text(student)}</th>" + "".join(f"<td class='n'>{int(v)}</td>" for v in row) + "</tr>"
-        for student, row in people.iterrows()
-    )
-    sections.append(
-        f"<h2>Replies</h2>{plot(PLOTS['replies'], alt)}"
-        "<table class='people'><thead><tr><th scope='col'>student</th><th scope='col'>reflections</th>"
-        "<th scope='col'>replies given</th><th scope='col'>replies received</th><th scope='col'>likes received</th>"
-        f"</tr></thead><tbody>{per_student}</tbody></table>"
-    )
+    per_student = [(student, [int(v) for v in row]) for student, row in people.iterrows()]
     title = f"Participation report: {settings.name}"
-    header = (
-        f"<header><h1>{text(title)}</h1><p class='note'>For instructors: this page shows real student names. "
-        "Do not publish it.</p></header>"
-    )
-    body = f"<h2>Key figures</h2><table class='figures'><tbody>{_rows(key)}</tbody></table>{''.join(sections)}"
-    page = document(title, header, body, style=STYLE, script="", img_src="'self'")
+    page = render("report.html", TEMPLATES, title=title, key=key, sections=sections, people=per_student)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
-    return Report(index, tuple(plots))
+    return Report(index, tuple(section.plot for section in sections))

@@ -12,8 +12,8 @@ from pathlib import Path
 from coursekit.course.problems import Problem
 from coursekit.course.reading import Reading
 from coursekit.intake.load import internal_error, load_submission
-from coursekit.intake.sources import Intake, gather
-from coursekit.intake.submission import LayoutProblem, SubmissionFile, modified_at
+from coursekit.intake.sources import gather
+from coursekit.intake.submission import Intake, LayoutProblem, SubmissionFile, modified_at
 from coursekit.validation.checks import Course, NotebookReport, check_submission, is_course_notebook, is_review_notebook
 from coursekit.validation.runner import (
     DEFAULT_MEMORY,

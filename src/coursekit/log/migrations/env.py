@@ -6,7 +6,7 @@ the new schema, never half of one (SQLite and PostgreSQL both roll DDL back).
 
 from alembic import context
 
-from coursekit.log.store import metadata
+from coursekit.log.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
