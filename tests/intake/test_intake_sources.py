@@ -418,6 +418,7 @@ def test_intake_dry_run_prints_the_table_writes_csv_and_stores_nothing(tmp_path,
     assert not list(tmp_path.glob("*.db"))
 
 
+@pytest.mark.sandbox  # validate sandboxes by default
 def test_validate_reads_a_canvas_zip_with_the_roster(tmp_path, reading, roster, monkeypatch):
     """validate takes the same sources: a short reflection fails, an unmatched file is reported, nothing runs twice."""
     long = {

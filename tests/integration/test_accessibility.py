@@ -56,6 +56,7 @@ def test_site_feedback_and_report_have_no_serious_accessibility_violations(outpu
             assert serious_violations(page) == [], path.name
 
 
+@pytest.mark.slow  # a JupyterLab session
 @pytest.mark.timeout(480)
 def test_review_desk_in_jupyterlab_has_no_serious_violations_of_ours(tmp_path, reading):
     """The review notebook run in JupyterLab: the desk and its five plots, each with alt text from the data."""

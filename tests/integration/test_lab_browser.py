@@ -17,7 +17,7 @@ from coursekit.log.collect import collect
 from coursekit.log.frames import open_log
 from coursekit.notebook import answers
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # each test is a JupyterLab session in Chromium
 
 NOTEBOOK = "week01-the-promise.ipynb"
 CLIPBOARD = ["clipboard-read", "clipboard-write"]

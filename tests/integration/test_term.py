@@ -13,6 +13,8 @@ import pytest
 from term import Term
 
 STUDENTS = 12
+# The module's fixture runs a whole term (every week's intake, collect, review, publish, feedback).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

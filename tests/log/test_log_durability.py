@@ -111,6 +111,7 @@ def watch(process: subprocess.Popen, db: str, until: Callable[[int], bool]) -> l
     return seen[1:]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)  # about 40 s on an idle machine; 260 to 300 s seen on a machine shared with other jobs
 def test_sigkill_during_collect_never_leaves_a_half_stored_submission(backend, reading, tmp_path):
     """Each round: a new log, a collect killed at a random moment of a run, then `db check` and a rerun.
@@ -179,6 +180,7 @@ def status_lines(output: str) -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_four_collects_two_reviewers_and_a_reader_at_once(db, reading, tmp_path):
     prompts = len(reading.prompts_for(1))
@@ -305,6 +307,7 @@ def columns_of(found: dict[str, list[tuple]], target: str | Path) -> dict[str, l
         engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_sigkill_while_collect_makes_a_new_log_leaves_no_half_made_schema(backend, reading, tmp_path, monkeypatch):
     """A collect on a new log killed while it creates the tables (its first second): no table, or all of them.
@@ -378,6 +381,7 @@ class Frozen(datetime):
         return cls(2026, 9, 1, 12, 0, 0, tzinfo=tz)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_sigkill_during_db_upgrade_leaves_the_old_schema_or_the_new_and_a_rerun_finishes(
     backend, reading, tmp_path, monkeypatch

@@ -95,6 +95,7 @@ def test_packaged_binaries_out_of_the_servers_users_reach_are_copied_to_its_fold
         shutil.rmtree(closed)
 
 
+@pytest.mark.slow  # initdb, a server, and a second pytest on it (18 s on a loaded machine)
 @pytest.mark.postgres
 def test_without_a_url_the_postgresql_tests_run_on_a_throwaway_server_removed_at_the_end():
     """What the README's test command does on a fresh machine: nothing skipped, no server left running."""

@@ -43,6 +43,7 @@ def kernel_pids(kernel_id: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow  # starts JupyterLab and a kernel, then stops them
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_coursekit_lab_stops_jupyterlab_and_its_kernels(tmp_path, stop):

@@ -17,6 +17,10 @@ from conftest import READING_DIR, ROOT, filled_notebook, student_answers, write_
 
 from coursekit.cli import main
 
+# Every test here uses the fresh install, built once for the module: pip builds the wheel and installs
+# it with its dependencies into a new virtual environment (minutes, more on a loaded machine).
+pytestmark = pytest.mark.slow
+
 # Imports every coursekit module but the pytest plugin, then checks that none of it imported pytest or
 # nbval, or patched nbval: the plugin is loaded into validation runs only (pytest -p).
 IMPORT_ALL = """
@@ -95,6 +99,8 @@ def test_every_command_has_help_in_a_fresh_install(installed):
         assert helped.returncode == 0 and "Usage: coursekit" in helped.stdout, (command, helped.stderr)
 
 
+# Its validate is a subprocess, which sandboxes by default: conftest's guard cannot see it, hence by hand.
+@pytest.mark.sandbox
 def test_validate_runs_a_notebook_in_a_fresh_install(installed, tmp_path, reading):
     course = tmp_path / "course"
     (course / "readings").mkdir(parents=True)

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 # Run in a fresh pytest: every test item's id, markers, backend and whether its code starts Chromium.
@@ -55,3 +56,12 @@ def test_every_browser_and_postgresql_test_carries_its_marker():
     assert sqlite == [], "the SQLite half must stay in -m 'not postgres':\n" + "\n".join(sqlite)
     for marker in ("browser", "postgres"):  # the check above looked at real tests
         assert sum(marker in i["markers"] for i in items) >= 5, marker
+
+
+def test_an_unmarked_test_that_builds_a_bubblewrap_command_fails():
+    """The sandbox guard can fail: this test carries no marker, so both names of the function refuse it."""
+    from coursekit.validation import runner, sandbox
+
+    for module in (sandbox, runner):
+        with pytest.raises(pytest.fail.Exception, match=r"in bubblewrap: mark it @pytest\.mark\.sandbox"):
+            module.sandbox_command(ROOT, ["true"])

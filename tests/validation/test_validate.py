@@ -239,6 +239,7 @@ def test_the_deadline_or_a_stop_kills_the_process_and_what_it_started_in_a_sessi
         process.stdout.close()
 
 
+@pytest.mark.sandbox  # builds the bubblewrap command, asking the installed bwrap for its options
 def test_commands_ignore_the_project_pytest_config_and_sandbox_only_python_and_the_copy(tmp_path):
     command = runner.nbval_command(tmp_path, tmp_path / "notebooks" / "n.ipynb", 20, 1000)
     assert command[command.index("-c") + 1] == os.devnull and "--nbval-lax" in command
@@ -318,6 +319,8 @@ def class_run(reading, tmp_path_factory):
     return SimpleNamespace(result=result, subs=subs, before=before, temp=temp, out=out)
 
 
+@pytest.mark.slow  # class_run: nine notebooks, one looping until its 30 s timeout (76 s loaded)
+@pytest.mark.sandbox  # class_run: validate sandboxes by default
 def test_every_submission_is_reported_by_name(class_run):
     result = class_run.result
     assert result.exit_code == 1, result.output
@@ -341,6 +344,8 @@ def test_every_submission_is_reported_by_name(class_run):
     assert "(not run)" in lines_of(result.stdout, "dee-deleted")[0]
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 def test_hostile_notebooks_leave_the_submissions_and_the_others_alone(class_run):
     assert checksums(class_run.subs) == class_run.before
     assert lines_of(class_run.result.stdout, "gus-vandal")[0].startswith("pass ")  # it only wrecked its own copy
@@ -355,6 +360,8 @@ def test_hostile_notebooks_leave_the_submissions_and_the_others_alone(class_run)
     assert leftovers == [], "a kernel or pytest of a stopped notebook is still running"
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 def test_reports_are_written_and_output_is_capped(class_run):
     xml = class_run.out / "report.xml"
     assert xml.stat().st_size < 200_000  # hal printed 100 MB and raised 1 MB
@@ -367,6 +374,7 @@ def test_reports_are_written_and_output_is_capped(class_run):
     assert rows["ana-passes"]["file"] == "ana-passes/week01.ipynb" and rows["ana-passes"]["reasons"] == ""
 
 
+@pytest.mark.sandbox  # the first call checks that bubblewrap works here
 def test_usage_errors_exit_2(tmp_path, make_class, monkeypatch):
     result = run("validate", str(tmp_path / "nowhere"), "--course", str(ROOT))
     assert result.exit_code == 2 and "nowhere: no such folder" in result.stderr
@@ -500,6 +508,7 @@ validate_pid = int(open(f"/proc/{pytest_pid}/stat").read().rsplit(")", 1)[1].spl
 os.kill(validate_pid, 9)"""
 
 
+@pytest.mark.slow  # a notebook kills validate (46 s loaded)
 def test_a_notebook_that_kills_validate_leaves_the_others_reports(reading, tmp_path):
     subs = tmp_path / "submissions"
     write_notebook(subs / "ana" / "week01.ipynb", submission(reading))
@@ -571,6 +580,7 @@ def stance_record(reading, stance_id: str) -> dict:
     return answers.record("stance", stance.id, state)
 
 
+@pytest.mark.sandbox
 def test_notebooks_holding_saved_widget_answers_pass(reading, tmp_path):
     """The demo class saves answers without execution counts, JupyterLab with them: both are run, neither fails."""
     demo.make_class(reading, tmp_path / "demo", students=2)
@@ -604,6 +614,7 @@ def test_the_run_copy_has_no_saved_outputs_and_comparing_keeps_them():
 # The course's own notebooks
 
 
+@pytest.mark.sandbox
 def test_validate_on_the_course_notebooks_checks_that_week_as_course_notebooks(tmp_path):
     """`validate notebooks/ --week 1`: the week's course notebook is run (outputs compared), the rest left out."""
     notebooks = tmp_path / "notebooks"

@@ -61,6 +61,7 @@ def comparable(out: Path) -> tuple[list[dict], list[dict]]:
     return rows, cases
 
 
+@pytest.mark.slow  # a LocalCluster
 @needs_bwrap
 def test_a_local_cluster_gives_the_reports_of_a_local_run(reading, tmp_path):
     """Three sandboxed notebooks, one failing (few: each takes 5-20 s): --cluster local writes what --jobs writes."""
@@ -80,6 +81,7 @@ def test_a_local_cluster_gives_the_reports_of_a_local_run(reading, tmp_path):
     assert "ValueError: not yet" in rows[2]["reasons"]
 
 
+@pytest.mark.slow  # a LocalCluster
 def test_a_worker_killed_mid_run_reruns_the_notebook_once_then_reports_it(reading, tmp_path):
     """Unsandboxed (a sandboxed cell cannot reach its worker): one notebook kills every worker running it,
     one kills only the first; both are rerun once, the other notebooks finish, and results stream in."""

@@ -32,7 +32,7 @@ from coursekit.log import moderation
 from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
-from coursekit.notebook.widgets import Readable
+from coursekit.notebook.frontend import Readable
 from coursekit.review.filters import STATUSES, Filters, Matcher, progress, search_texts, table_of
 from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
 from coursekit.review.search import TextIndex
