@@ -555,7 +555,7 @@ def test_intake_table_is_readable_at_80_columns(tmp_path, notebook_bytes, monkey
     for columns in ("80", "160"):
         monkeypatch.setenv("COLUMNS", columns)
         screen = io.StringIO()
-        monkeypatch.setattr("coursekit.cli.console", Console(file=screen, highlight=False))  # reads COLUMNS
+        monkeypatch.setattr("coursekit.cli.output.console", Console(file=screen, highlight=False))  # reads COLUMNS
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.output
         lines = screen.getvalue().splitlines()

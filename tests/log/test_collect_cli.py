@@ -188,7 +188,7 @@ def test_export_without_log_says_what_to_do(tmp_path, db):
 
 def test_many_files_print_a_line_only_for_what_needs_a_look(messy_class, tmp_path, reading, monkeypatch, backend, db):
     """Failures, duplicates and changes get a line; the rest is counted by status and week and in the CSV."""
-    monkeypatch.setattr("coursekit.cli._CollectDisplay.PLAIN_EVERY", 0.0)  # a plain progress line per file
+    monkeypatch.setattr("coursekit.cli.intake._CollectDisplay.PLAIN_EVERY", 0.0)  # a plain progress line per file
     result = run("collect", str(messy_class), "--db", str(db))
     lines = result.output.splitlines()
     per_file = [line for line in lines if line.startswith(("collected ", "unchanged ", "failed ", "updated "))]
@@ -230,7 +230,7 @@ def test_terminal_shows_one_progress_bar_with_rate_and_time_left(make_class, mon
     from rich.console import Console
 
     screen = io.StringIO()
-    monkeypatch.setattr("coursekit.cli.console", Console(file=screen, force_terminal=True, width=100))
+    monkeypatch.setattr("coursekit.cli.output.console", Console(file=screen, force_terminal=True, width=100))
     root = make_class(3)
     assert run("collect", str(root), "--db", str(db)).exit_code == 0
     shown = screen.getvalue()

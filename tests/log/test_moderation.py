@@ -270,7 +270,7 @@ def test_an_erased_student_leaves_no_trace_in_the_log_or_its_outputs(thread, rea
 
 def test_retention_dry_run_changes_nothing_and_apply_erases_the_class(thread, db, monkeypatch):
     before = every_stored_value(db)
-    monkeypatch.setattr("coursekit.cli_moderation.interactive", lambda: True)  # as at a terminal
+    monkeypatch.setattr("coursekit.cli.moderation.interactive", lambda: True)  # as at a terminal
     apply = ["erase", "--term-ended", "--older-than", "30", "--apply", "--db", db]
     answered_no = CliRunner().invoke(main, apply, "n\n")
     assert answered_no.exit_code == 1 and "Erase 3 student(s) for good?" in answered_no.output

@@ -12,11 +12,12 @@ from backends import fresh_database
 from classgen import make_class, roster_rows
 from conftest import ROOT, course_toml
 
+from coursekit.api import Course
 from coursekit.course.deadlines import is_late, late_column
 from coursekit.course.settings import SettingsError, load_settings
 from coursekit.log.frames import open_log
 from coursekit.log.reviews import ReviewDraft, save_review
-from coursekit.review.desk import ReviewDesk, open_desk
+from coursekit.review.desk import ReviewDesk
 from coursekit.review.filters import Filters, Matcher, filter_reviews, matching_positions, review_table
 
 
@@ -151,7 +152,8 @@ def test_the_desk_finds_course_toml_above_it_and_removes_its_demo_class(tmp_path
     (course_folder / "course.toml").write_text(
         (ROOT / "course.toml").read_text().replace('"readings/kreiss-finn-turner-2011"', f'"{reading.path}"')
     )
-    demo = open_desk(course_folder / "notebooks" / "instructor", reviewer="prof")  # class.db does not exist yet
+    # class.db does not exist yet
+    demo = Course.open(start=course_folder / "notebooks" / "instructor").desk(reviewer="prof")
     assert demo.settings.path == course_folder / "course.toml"
     assert "demo course" in demo.children[0].value and demo.demo_folder.is_dir()
     assert len(demo.table) > 0
@@ -160,7 +162,7 @@ def test_the_desk_finds_course_toml_above_it_and_removes_its_demo_class(tmp_path
     assert not (course_folder / "class.db").exists()
 
     with pytest.raises(FileNotFoundError, match="no course.toml"):
-        open_desk(tmp_path / "elsewhere", reviewer="prof")
+        Course.open(start=tmp_path / "elsewhere").desk(reviewer="prof")
 
 
 def test_desk_shows_roster_names_minute_times_and_wide_score_selectors(course, reading):

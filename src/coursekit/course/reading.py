@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from coursekit.course.fields import problems
 from coursekit.course.folders import find_upwards, searched
-from coursekit.course.problems import Problem, UnknownItem
+from coursekit.course.problems import CoursekitError, Problem, UnknownItem
 from coursekit.course.reading_models import (  # the entries, as the rest of the code knows them
     ACTIVITY_KINDS,
     FILE_MODELS,
@@ -68,7 +68,7 @@ FILES = tuple(FILE_MODELS)
 _ADAPTERS: dict[str, TypeAdapter] = {name: TypeAdapter(model) for name, model in FILE_MODELS.items()}
 
 
-class ReadingError(ValueError):
+class ReadingError(CoursekitError, ValueError):
     """Raised with every problem found in a reading's files."""
 
     def __init__(self, problems: list[Problem]):

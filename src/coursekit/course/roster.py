@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from coursekit.course.problems import CoursekitError
+
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
-class RosterError(ValueError):
+class RosterError(CoursekitError, ValueError):
     """A roster that cannot be used, with the file and what to do."""
 
 

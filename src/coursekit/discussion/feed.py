@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 
 from coursekit.course.folders import find_upwards
+from coursekit.course.problems import CoursekitError
 from coursekit.course.reading import Reading, in_prompt_order
 from coursekit.discussion.names import as_seen
 from coursekit.discussion.removal import REMOVED
@@ -40,7 +41,7 @@ DEFAULT_ID_HINT = "the student ID your instructor collects your notebooks under 
 _OUR_IMAGE_URI = re.compile(r"^data:image/(png|jpeg);base64,[A-Za-z0-9+/]*={0,2}$")
 
 
-class FeedError(ValueError):
+class FeedError(CoursekitError, ValueError):
     """A feed file that cannot be used, with the file named."""
 
 

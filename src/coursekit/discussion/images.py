@@ -22,6 +22,8 @@ from urllib.parse import unquote
 
 from PIL import Image, ImageCms, ImageOps
 
+from coursekit.course.problems import CoursekitError
+
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
 ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")  # what upload pickers offer
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # one image as submitted
@@ -50,7 +52,7 @@ class PostImage:
         return data_uri(self.mime, self.data)
 
 
-class ImageRefused(ValueError):
+class ImageRefused(CoursekitError, ValueError):
     """An image we will not keep, with the reason in words a student understands."""
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from coursekit.course.problems import CoursekitError
 from coursekit.intake.submission import IntakeError, LayoutProblem, modified_at, readable
 
 MAX_ENTRY_BYTES = 100 * 1024**2  # one member, uncompressed: a notebook full of plots stays far below
@@ -40,7 +41,7 @@ ZIP = ".zip"
 REZIP = "ask the student to upload the .ipynb file itself (not zipped), or zip it again with an ordinary tool"
 
 
-class ArchiveError(OSError):
+class ArchiveError(CoursekitError, OSError):
     """A member that cannot be read (corrupt, encrypted, over a limit); an OSError like any unreadable file."""
 
 

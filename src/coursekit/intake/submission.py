@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from coursekit.course.problems import CoursekitError
 from coursekit.course.reading import Readings
 
 
-class IntakeError(ValueError):
+class IntakeError(CoursekitError, ValueError):
     """The submissions source itself is unusable (missing, a file where a folder is needed, unreadable)."""
 
 

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import pandas as pd
 from sqlalchemy import Connection, Engine, select, union_all
 
-from coursekit.course.problems import Problem
+from coursekit.course.problems import CoursekitError, Problem
 from coursekit.log import schema
 from coursekit.log.tables import fits, moderation, now, reflections, replies
 from coursekit.notebook.cells import WITHDRAW_TAG
@@ -35,7 +35,7 @@ TAG_REASONS = {
 POST_HINT = "copy the post's id from the site (each post's anchor) or from 'coursekit export --threads'"
 
 
-class ModerationError(ValueError):
+class ModerationError(CoursekitError, ValueError):
     """A moderation request that cannot be carried out; the message says what to do instead."""
 
     def __init__(self, problem: Problem):

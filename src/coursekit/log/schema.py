@@ -28,6 +28,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 
+from coursekit.course.problems import CoursekitError
+
 SCRIPTS = Path(__file__).with_name("migrations")
 BASELINE = "0001"  # the schema as it was before versions; a log without alembic_version has it
 UNVERSIONED = "unversioned"
@@ -38,7 +40,7 @@ _PG_SCHEMA_LOCK = 0x636B_6C6F_67  # pg_advisory_xact_lock key serialising schema
 T = TypeVar("T")
 
 
-class LogError(Exception):
+class LogError(CoursekitError):
     """A log that cannot be used as it is; the message says what to do."""
 
 

@@ -30,6 +30,8 @@ from sqlalchemy import (
     bindparam,
 )
 
+from coursekit.course.problems import CoursekitError
+
 metadata = MetaData()
 
 submissions = Table(
@@ -252,7 +254,7 @@ REFERENCES = (
 )
 
 
-class TooLong(ValueError):
+class TooLong(CoursekitError, ValueError):
     """A name or id longer than its column allows (PostgreSQL enforces lengths; SQLite would not)."""
 
 

@@ -213,8 +213,8 @@ def review_notebook() -> nbformat.NotebookNode:
             "name in **Reviewer** first. Feedback pages and each reflection's review history say who reviewed."
         ),
         _code(
-            "from coursekit.review.desk import open_desk\n\n"
-            "desk = open_desk()  # reviewer: your JupyterHub user, else the name you type in Reviewer\ndesk"
+            "from coursekit.api import Course\n\n"
+            "desk = Course.open().desk()  # reviewer: your JupyterHub user, else the name you type in Reviewer\ndesk"
         ),
         _markdown(
             "## Participation analytics\n\nSubmissions per week (on time and late), reflection length, the glossary "

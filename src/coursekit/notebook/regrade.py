@@ -9,7 +9,7 @@ record whose claims differ from that grade was edited outside the notebook.
 
 from __future__ import annotations
 
-from coursekit.course.problems import UnknownItem
+from coursekit.course.problems import CoursekitError, UnknownItem
 from coursekit.course.reading import Reading
 from coursekit.notebook.answers import Answer
 from coursekit.notebook.quiz import grade, sorted_correctly
@@ -17,7 +17,7 @@ from coursekit.notebook.quiz import grade, sorted_correctly
 EDITED = "answers edited outside the notebook"
 
 
-class Untrusted(ValueError):
+class Untrusted(CoursekitError, ValueError):
     """Why an answer's claims cannot be trusted; the message names what differs."""
 
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from coursekit.course.problems import CoursekitError
 from coursekit.course.reading import Reading
 from coursekit.discussion.feed import feed_path
 from coursekit.notebook.build import notebook_name
 
 
-class ReleaseError(ValueError):
+class ReleaseError(CoursekitError, ValueError):
     """A week that cannot be released as asked, with what to do."""
 
 

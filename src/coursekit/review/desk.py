@@ -5,6 +5,8 @@ Every score, comment or flag is written to the log the moment it is entered, so 
 loses nothing; reviews are appended, never overwritten, and a review someone else saved while
 this one was on screen is shown as a conflict. Each review is saved under its reviewer (see
 ``review.reviewers``): the Reviewer box shows who that is, and scoring waits until it names someone.
+The desk takes the course's parts as they are (settings, reading, roster, log): ``coursekit.api.Course.desk()``
+opens them, as for every command, and builds it.
 """
 
 from __future__ import annotations
@@ -23,10 +25,8 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from coursekit.course.folders import searched
-from coursekit.course.reading import Reading, load_reading
-from coursekit.course.roster import read_roster
-from coursekit.course.settings import Settings, find_settings
+from coursekit.course.reading import Reading
+from coursekit.course.settings import Settings
 from coursekit.discussion.render import safe_html
 from coursekit.log import moderation
 from coursekit.log.frames import DiscussionLog, open_log
@@ -481,39 +481,14 @@ def default_reviewer(settings: Settings) -> str:
     return reviewer_login(settings.staff, os.environ.get("JUPYTERHUB_USER"), getpass.getuser())
 
 
-def open_desk(start: str | Path | None = None, reviewer: str | None = None) -> ReviewDesk:
-    """The review desk for the course whose ``course.toml`` is in ``start`` (default: the cwd) or above it.
-
-    ``course.toml`` is found as every command finds it; until its log exists, the desk runs on a
-    labelled demo course. Raises FileNotFoundError when there is no ``course.toml`` at all.
-    """
-    settings = find_settings(start)
-    if settings is None:
-        raise FileNotFoundError(
-            f"no course.toml in {searched(start)}: open the review notebook inside the course folder, "
-            "or pass open_desk(start=COURSE_FOLDER) (see docs/course-settings.md)"
-        )
-    reviewer = reviewer or default_reviewer(settings)
-    if ("://" in settings.database) or Path(settings.database).is_file():
-        reading = load_reading(settings.reading)
-        roster = (
-            read_roster(settings.roster, settings.student_column)
-            if settings.roster and settings.roster.is_file()
-            else None
-        )
-        return ReviewDesk(open_log(settings.database), settings, reading, reviewer, roster)
-    return demo_desk(settings, reviewer)
-
-
-def demo_desk(settings: Settings, reviewer: str, students: int = 12) -> ReviewDesk:
-    """A desk over a generated class in a temporary folder, clearly labelled as a demo.
+def demo_desk(settings: Settings, reading: Reading, reviewer: str, students: int = 12) -> ReviewDesk:
+    """A desk over a generated class in a temporary folder, clearly labelled as a demo (before the log exists).
 
     The folder is removed when the desk is closed (``desk.close()``), garbage-collected, or when
     Python exits, whichever comes first.
     """
     from coursekit.log.demo import make_class
 
-    reading = load_reading(settings.reading)
     folder = Path(tempfile.mkdtemp(prefix="coursekit-demo-"))
     try:
         db = make_class(reading, folder, students=students)

@@ -125,17 +125,21 @@ def is_course_notebook(extracted: Extracted) -> bool:
     )
 
 
+# The review notebook's desk cell, as built now and as notebooks built before coursekit.api were.
+DESK_CELLS = ("desk = Course.open().desk()", "from coursekit.review.desk import open_desk")
+
+
 def is_review_notebook(data: bytes) -> bool:
     """The instructor's review notebook (``notebooks/instructor/review.ipynb``): the desk, not a submission."""
-    desk = "from coursekit.review.desk import open_desk"
-    if desk.encode() not in data:  # most files: no second parse of what may be hostile JSON
+    if not any(desk.encode() in data for desk in DESK_CELLS):  # most files: no second parse of hostile JSON
         return False
     try:
         cells = json.loads(data.decode("utf-8-sig")).get("cells")
     except (ValueError, AttributeError, RecursionError):
         return False
     return isinstance(cells, list) and any(
-        isinstance(c, dict) and c.get("cell_type") == "code" and desk in cell_text(c) for c in cells
+        isinstance(c, dict) and c.get("cell_type") == "code" and any(desk in cell_text(c) for desk in DESK_CELLS)
+        for c in cells
     )
 
 

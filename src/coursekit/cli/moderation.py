@@ -1,28 +1,22 @@
 """``coursekit moderate`` and ``coursekit erase``: argument parsing and printing only.
 
-The work is in ``coursekit.log.moderation`` and ``coursekit.log.erase``; registered on the main
-command group by ``coursekit.cli``.
+The work is in ``coursekit.log.moderation`` and ``coursekit.log.erase``, reached through ``Course``.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from coursekit.cli import DB_OPTION, SETTINGS_OPTION, _fail, _open, _settings, errors, say
+from coursekit.api.options import EraseOptions
+from coursekit.cli.options import BY_OPTION, DB_OPTION, SETTINGS_OPTION, open_course
+from coursekit.cli.output import errors, fail, say
 from coursekit.log import erase as erasing
 from coursekit.log import moderation
 from coursekit.log.export import write_csv
-from coursekit.log.moderation import ModerationError
-from coursekit.review.reviewers import reviewer_login
 
-BY_OPTION = click.option(
-    "--by", help="Who is doing it, for the audit trail (default: who the review desk saves reviews as)."
-)
 BACKUP_WARNING = (
     "warning: erasing cannot be undone. Back the log up first: 'coursekit db backup FILE' (SQLite) or "
     "pg_dump (PostgreSQL). Files written before (site, feed, exports, collect reports, backups) still hold "
@@ -30,26 +24,14 @@ BACKUP_WARNING = (
 )
 
 
-def _actor(by: str | None, settings_path: Path | None) -> str:
-    """--by, else the reviewer rule of the desk (JupyterHub's user, a staff login), else the machine login."""
-    if by and by.strip():
-        return by.strip()
-    settings = _settings(settings_path)
-    login = getpass.getuser()
-    return reviewer_login(settings.staff if settings else {}, os.environ.get("JUPYTERHUB_USER"), login) or login
-
-
 @click.group()
 def moderate() -> None:
     """Hide, restore or withdraw a post; the audit trail of every action (coursekit moderate log)."""
 
 
-def _act(action, post_id: str, settings_path: Path | None, db: str | None, **values) -> None:
-    log = _open(settings_path, db)
-    try:
-        state = action(log.engine, post_id, **values)
-    except ModerationError as exc:
-        _fail(str(exc))
+def _act(action, post_id: str, by: str | None, settings_path: Path | None, db: str | None, **values) -> None:
+    course = open_course(settings_path, db)
+    state = course.moderate(action, post_id, actor=course.actor(by), **values)
     say(f"{post_id.strip()} is now {state}: the site and feeds change when you publish them again")
 
 
@@ -61,7 +43,7 @@ def _act(action, post_id: str, settings_path: Path | None, db: str | None, **val
 @DB_OPTION
 def hide(post_id: str, reason: str, by: str | None, settings_path: Path | None, db: str | None) -> None:
     """Hide a post or reply (and the replies under it) from the site, the feed and "Replies to you"."""
-    _act(moderation.hide, post_id, settings_path, db, actor=_actor(by, settings_path), reason=reason)
+    _act(moderation.hide, post_id, by, settings_path, db, reason=reason)
 
 
 @moderate.command()
@@ -72,7 +54,7 @@ def hide(post_id: str, reason: str, by: str | None, settings_path: Path | None, 
 @DB_OPTION
 def restore(post_id: str, reason: str, by: str | None, settings_path: Path | None, db: str | None) -> None:
     """Show a hidden or withdrawn post again."""
-    _act(moderation.restore, post_id, settings_path, db, actor=_actor(by, settings_path), reason=reason)
+    _act(moderation.restore, post_id, by, settings_path, db, reason=reason)
 
 
 @moderate.command()
@@ -86,15 +68,7 @@ def withdraw(
     post_id: str, requested_by: str, reason: str, by: str | None, settings_path: Path | None, db: str | None
 ) -> None:
     """Record a withdrawal someone asked for: hidden until the student writes a later version."""
-    _act(
-        moderation.withdraw,
-        post_id,
-        settings_path,
-        db,
-        actor=_actor(by, settings_path),
-        requested_by=requested_by,
-        reason=reason,
-    )
+    _act(moderation.withdraw, post_id, by, settings_path, db, requested_by=requested_by, reason=reason)
 
 
 @moderate.command("log")
@@ -103,7 +77,7 @@ def withdraw(
 @DB_OPTION
 def audit_log(out: Path | None, settings_path: Path | None, db: str | None) -> None:
     """The audit trail as CSV: every hide, restore, withdrawal and erasure, with who, when and why."""
-    frame = moderation.audit(_open(settings_path, db).engine)
+    frame = open_course(settings_path, db).audit()
     write_csv(frame, out or sys.stdout)
     if out:
         say(f"wrote {len(frame)} action(s) to {out}", to=errors)
@@ -119,7 +93,7 @@ def _confirmed(question: str, yes: bool) -> bool:
     if yes:
         return True
     if not interactive():
-        _fail("not a terminal, so nobody can confirm: add --yes to erase without being asked")
+        fail("not a terminal, so nobody can confirm: add --yes to erase without being asked")
     return click.confirm(question, default=False)
 
 
@@ -147,16 +121,12 @@ def erase(
     Replies others wrote to them are kept, under "a post by a former student, removed". With
     --term-ended the whole class is considered, and nothing changes without --apply.
     """
-    if bool(students) == term_ended:
-        _fail("give --student ID (one or more), or --term-ended --older-than DAYS for the whole class")
-    if term_ended and older_than is None:
-        _fail("--term-ended needs --older-than DAYS: students whose last submission is older are erased")
-    if students and (apply or older_than is not None):
-        _fail("--apply and --older-than go with --term-ended; --student erases once you confirm")
-    log = _open(settings_path, db)
+    asked = EraseOptions(students, term_ended, older_than, apply)
+    course = open_course(settings_path, db)
+    course.open_log()  # no log is said before anything else
     if term_ended:
         assert older_than is not None
-        students = tuple(erasing.expired(log.engine, older_than))
+        students = tuple(course.expired(older_than))
         if not students:
             say(f"no student's last submission is older than {older_than} day(s): nothing to erase")
             return
@@ -164,17 +134,14 @@ def erase(
     else:
         why = "erased on request"
     say(BACKUP_WARNING, "yellow", errors)
-    try:
-        plan = erasing.erase(log.engine, students, _actor(by, settings_path), why, apply=False)
-    except ModerationError as exc:
-        _fail(str(exc))
+    plan = course.erase(students, course.actor(by), why, apply=False)
     _report(plan)
-    if term_ended and not apply:
+    if asked.term_ended and not asked.apply:
         say("dry run: nothing changed. Add --apply to erase them.")
         return
     if not _confirmed(f"Erase {len(plan.students)} student(s) for good?", yes):
-        _fail("nothing erased", code=1)
-    _report(erasing.erase(log.engine, students, _actor(by, settings_path), why))
+        fail("nothing erased", code=1)
+    _report(course.erase(students, course.actor(by), why))
     say("run 'coursekit db check', then publish the site and feeds again to remove them from the files")
 
 
@@ -187,3 +154,6 @@ def _report(erasure: erasing.Erasure) -> None:
     say(f"  {erasure.total} row(s) in all")
     if erasure.placeholders:
         say(f"  {erasure.placeholders} post(s) that others answered kept as 'a post by a former student, removed'")
+
+
+COMMANDS = [moderate, erase]
