@@ -4,20 +4,18 @@ One module per workflow registers its commands on ``main``: ``authoring`` (schem
 ``intake`` (intake, collect),
 ``discussion`` (publish, export), ``grading`` (grades, feedback, report), ``notebooks`` (build,
 lab, release), ``validate``, ``db`` and ``moderation`` (moderate, erase). ``output`` prints, and
-``options`` holds the options commands share. Every ``CoursekitError`` ends here, once, in ``Commands``.
+``options`` holds the options commands share, ``needs`` what a command needs installed. Every ``CoursekitError`` ends here, once, in ``Commands``.
 """
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from coursekit.api import DEFAULT_DB
-from coursekit.cli.output import fail, printable, say, show_error
+from coursekit.cli.output import printable, say, show_error
 from coursekit.course.problems import CoursekitError
 
-__all__ = ["DEFAULT_DB", "main", "printable", "require", "say"]
+__all__ = ["DEFAULT_DB", "main", "printable", "say"]
 
 
 class Commands(click.Group):
@@ -28,24 +26,6 @@ class Commands(click.Group):
             return super().invoke(ctx)
         except CoursekitError as exc:
             show_error(exc)
-
-
-# What a command runs in another process (so no import here would notice it missing), and how to get it.
-NEEDS = {
-    "lab": (("jupyterlab",), "pip install 'coursekit[lab]'"),
-    "validate": (("pytest", "nbval", "ipykernel"), "pip install --force-reinstall coursekit"),
-    "validate --scheduler/--cluster": (("dask", "distributed"), "pip install 'coursekit[cluster]'"),
-}
-
-
-def require(command: str) -> None:
-    """Stop with what to install when a command's tools are missing from this Python environment."""
-    import importlib.util
-
-    modules, install = NEEDS[command]
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        fail(f"coursekit {command} needs {', '.join(missing)}, not installed in {sys.prefix}: {install}")
 
 
 @click.group(cls=Commands)

@@ -40,7 +40,7 @@ def lab(ctx: click.Context, notebooks: Path) -> None:
     Widget state is saved with each notebook and the news pop-up is off (coursekit.notebook.lab).
     This process becomes JupyterLab (exec), so Ctrl+C or SIGTERM stop it and its kernels.
     """
-    from coursekit.cli import require
+    from coursekit.cli.needs import require
     from coursekit.notebook.lab import default_settings_folder, lab_command, write_settings
 
     require("lab")

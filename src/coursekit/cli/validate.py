@@ -80,7 +80,7 @@ def validate(
     worker thread, in the same sandbox), and the reports are written here; a notebook whose worker
     died is run once more, then reported failed.
     """
-    from coursekit.cli import require
+    from coursekit.cli.needs import require
     from coursekit.validation import checks
     from coursekit.validation import reports as reporting
 
