@@ -1,10 +1,10 @@
 """The ``coursekit`` command line: argument parsing and printing only; ``coursekit.api.Course`` does the work.
 
 One module per workflow registers its commands on ``main``: ``authoring`` (schema, new-reading),
-``intake`` (intake, collect),
-``discussion`` (publish, export), ``grading`` (grades, feedback, report), ``notebooks`` (build,
-lab, release), ``validate``, ``db`` and ``moderation`` (moderate, erase). ``output`` prints, and
-``options`` holds the options commands share, ``needs`` what a command needs installed. Every ``CoursekitError`` ends here, once, in ``Commands``.
+``intake`` (intake, collect), ``discussion`` (publish, export), ``grading`` (grades, feedback,
+report), ``notebooks`` (build, lab, release), ``validate``, ``db`` and ``moderation`` (moderate,
+erase). ``output`` prints, ``options`` holds the options commands share, and ``needs`` says what a
+command needs installed. Every ``CoursekitError`` ends here, once, in ``Commands``.
 """
 
 from __future__ import annotations
