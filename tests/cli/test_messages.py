@@ -70,3 +70,17 @@ def test_gitignore_keeps_downloads_and_student_data_out(tmp_path):
 
     assert [p for p in kept_out if not ignored(p)] == []
     assert [p for p in committed if ignored(p)] == []
+
+
+def test_every_problem_of_a_reading_is_a_line_of_its_own(tmp_path):
+    """A reading with two mistakes: each on its own line under the first, not one line of escaped ``\\n``."""
+    reading = tmp_path / "made-up"
+    shutil.copytree(ROOT / "readings" / "kreiss-finn-turner-2011", reading)
+    prompts = reading / "prompts.yaml"
+    prompts.write_text(prompts.read_text(encoding="utf-8").replace("min_words:", "min_word:", 1), encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(reading), "--out", str(tmp_path / "out"), "--no-run"])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == "error: invalid reading data:"
+    assert "\\n" not in result.output
+    assert any(line.startswith("  prompts.yaml: prompts[") and "unknown field 'min_word'" in line for line in lines[1:])

@@ -64,5 +64,11 @@ def show_error(exc: CoursekitError) -> NoReturn:
     """The one way a command ends on an error meant for a person."""
     import sys
 
-    say(f"error: {exc}", "red", errors)
+    problems = getattr(exc, "problems", None)  # a reading's or course.toml's problems: one line each
+    if problems:
+        say(f"error: {str(exc).splitlines()[0]}", "red", errors)
+        for problem in problems:
+            say(f"  {problem}", "red", errors)
+    else:
+        say(f"error: {exc}", "red", errors)
     sys.exit(exc.exit_code)
