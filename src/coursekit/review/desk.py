@@ -73,10 +73,10 @@ class ReviewDesk(Readable, w.VBox):
             log.reflections(text=False), everything, log.submissions(), self._reply_rows, settings, reading, roster
         )
         self.table["text"] = pd.Series([None] * len(self.table), dtype=object)  # read a page at a time: see _read_page
-        # Each reflection's reviews, oldest first: (student, notebook, prompt) -> the log's rows.
-        self._review_rows: dict[tuple, list] = {}
-        for review in everything.itertuples():
-            self._review_rows.setdefault((review.student, review.notebook, review.prompt_id), []).append(review)
+        # Each reflection's reviews, oldest first: (student, notebook, prompt) -> their positions in the
+        # log's rows, grouped at once (a loop over 16,000 reviews cost a quarter of opening at 50,000).
+        self._reviews = everything
+        self._review_rows = everything.groupby(["student", "notebook", "prompt_id"], sort=False).indices
         self._history: dict[tuple, list] = {}  # made from those rows when first shown, then added to by save()
         self._moderated: dict[str, moderation.State] = {}
         self._widgets: dict[tuple[str, str], str] = {}  # (student, notebook) -> its widget answers, as shown
@@ -327,7 +327,8 @@ class ReviewDesk(Readable, w.VBox):
         """Every review of this reflection, oldest first (the log's, then those saved here)."""
         key = (row["student"], row["notebook"], row["prompt_id"])
         if key not in self._history:
-            self._history[key] = list(self._review_rows.get(key, []))
+            positions = self._review_rows.get(key)
+            self._history[key] = [] if positions is None else list(self._reviews.iloc[positions].itertuples())
         return self._history[key]
 
     def _reflection_html(self, row: pd.Series) -> str:
