@@ -170,14 +170,20 @@ class Course:
 
         return schema.upgrade(self.database)
 
+    def _missing_log_file(self) -> Path | None:
+        """The SQLite file the log would be, when there is none yet (None: it exists, or is a server's)."""
+        from coursekit.log import schema
+
+        file = schema.sqlite_file(self.database)
+        return file if file is not None and not file.is_file() else None
+
     def _existing_engine(self, otherwise: str):
         from coursekit.log import schema
 
-        engine = schema.make_engine(self.database)
-        file = schema.sqlite_path(engine)
-        if file is not None and not file.is_file():
+        file = self._missing_log_file()
+        if file is not None:
             raise NoLog(f"no discussion log at {file}: {otherwise}")
-        return engine
+        return schema.make_engine(self.database)
 
     def backup_log(self, path: Path) -> tuple[str, Path]:
         """Copy a SQLite log to ``path`` while others may be using it: (the log as shown, the copy)."""
@@ -242,8 +248,7 @@ class Course:
         from coursekit.log import collect as collecting
         from coursekit.log.results import default_report_path, write_report
 
-        url = self.database_url()
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        if self._missing_log_file() is not None:  # (LogError first for a kind of database coursekit cannot use)
             self.notify(f"no discussion log at {self.database} yet: creating a new, empty one")
         readings = Readings(options.course) if options.course else None
         report = collecting.collect(
@@ -440,7 +445,7 @@ class Course:
             )
         reviewer = reviewer or default_reviewer(settings)
         reading = self.required_reading()
-        if "://" not in self.database and not Path(self.database).is_file():
+        if self._missing_log_file() is not None:
             return demo_desk(settings, reading, reviewer)
         roster = self.roster() if settings.roster and settings.roster.is_file() else None
         return ReviewDesk(self.log, settings, reading, reviewer, roster)

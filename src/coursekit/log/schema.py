@@ -75,6 +75,12 @@ def sqlite_path(engine: Engine) -> Path | None:
     return _sqlite_file(engine.url) if engine.url.get_backend_name() == "sqlite" else None
 
 
+def sqlite_file(target: str | Path) -> Path | None:
+    """The SQLite file a log ``target`` (a path or URL) names, without an engine; None for a server's log."""
+    url = make_url(database_url(target))
+    return _sqlite_file(url) if url.get_backend_name() == "sqlite" else None
+
+
 def _sqlite_file(url: URL) -> Path:
     """The file of a SQLite URL, also when given as a ``file:`` URI (``?mode=ro&uri=true``: read only)."""
     database = str(url.database)
