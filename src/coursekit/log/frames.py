@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 import pandas as pd
-from sqlalchemy import Boolean, DateTime, Engine, func, literal, select, union_all
+from sqlalchemy import Boolean, DateTime, Engine, case, func, literal, select, tuple_, union_all
 
 from coursekit.discussion.images import data_uri
 from coursekit.discussion.names import as_seen
@@ -84,20 +84,47 @@ class DiscussionLog:
                 frame[column.name] = [None if v is None or v != v else bool(v) for v in frame[column.name].tolist()]
         return frame
 
-    def reflections(self, week: int | None = None, text: bool = True) -> pd.DataFrame:
+    def reflections(
+        self, week: int | None = None, text: bool = True, first: int | None = None, prompt_order: Sequence[str] = ()
+    ) -> pd.DataFrame:
         """The current reflections, one row each, ordered by week, prompt and student.
 
         ``text=False`` leaves the text out (most of the log), read quickly, for a caller that reads
-        only the texts it shows, with ``reflection_texts`` (the review desk).
+        only the texts it shows, with ``reflection_texts`` (the review desk). ``first=N`` reads only
+        the first N in notebook order (weeks, then prompts as ``prompt_order`` lists them, then
+        students): what the desk shows while it reads the rest.
         """
         columns = [reflections.c.student, reflections.c.notebook, reflections.c.week, reflections.c.prompt_id]
         columns += [reflections.c.post_id, *([reflections.c.text] if text else []), reflections.c.word_count]
-        query = select(
-            *columns, reflections.c.version, reflections.c.submitted_at, reflections.c.content_hash
-        ).order_by(reflections.c.week, reflections.c.prompt_id, reflections.c.student)
+        query = select(*columns, reflections.c.version, reflections.c.submitted_at, reflections.c.content_hash)
+        if first is None:
+            query = query.order_by(reflections.c.week, reflections.c.prompt_id, reflections.c.student)
+        else:
+            rank = {prompt_id: n for n, prompt_id in enumerate(prompt_order)}
+            ranked = case(rank, value=reflections.c.prompt_id, else_=len(rank)) if rank else literal(0)
+            order = (reflections.c.week.asc().nulls_last(), ranked, reflections.c.prompt_id, reflections.c.student)
+            query = query.order_by(*order).limit(first)
         if week is not None:
             query = query.where(reflections.c.week == week)
         return self._with_image_count(self._frame(query) if text else self._quick_frame(query))
+
+    def review_counts(self) -> tuple[int, int]:
+        """How many current reflections have been reviewed at least once, and how many there are."""
+        keys = [reflections.c[k] == reviews.c[k] for k in ("student", "notebook", "prompt_id")]
+        reviewed = select(literal(1)).where(*keys).exists()
+        query = select(func.count(), func.count().filter(reviewed))
+        with self.engine.connect() as conn:
+            total, done = conn.execute(query.select_from(reflections)).one()
+        return int(done), int(total)
+
+    def prompts_answered(self) -> pd.DataFrame:
+        """Each (week, prompt_id) some current reflection answers, read without the reflections' rows."""
+        return self._frame(select(reflections.c.week, reflections.c.prompt_id).distinct())
+
+    def authors(self) -> list[str]:
+        """Every student with a current reflection, read without the reflections' rows."""
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(select(reflections.c.student).distinct()).scalars())
 
     def reflection_texts(self, post_ids=None) -> dict[str, str]:
         """The text of the current reflections with these post ids (all of them when None), by post id."""
@@ -106,12 +133,13 @@ class DiscussionLog:
             query = query.where(reflections.c.post_id.in_(sorted(set(post_ids))))
         return dict(self._quick_rows(query)[1])  # (post_id, text) rows: no frame for a page of texts
 
-    def reply_threads(self) -> pd.DataFrame:
+    def reply_threads(self, under: Sequence[str] | None = None) -> pd.DataFrame:
         """Every reply, hidden ones too (marked), with ``thread_id``: the post its thread hangs from.
 
         The columns are ``posts()``'s for replies (post_id, parent_id, author, message, created_at,
         image_count, hidden, thread_id), oldest first within each thread. What the review desk shows
         under a reflection, read without every reflection's row (``posts()`` reads them all).
+        ``under``: only the threads hanging from these posts (the replies to them, to those, and so on).
         """
         query = select(
             replies.c.post_id,
@@ -122,6 +150,11 @@ class DiscussionLog:
             replies.c.word_count,
             replies.c.submitted_at.label("created_at"),
         )
+        if under is not None:
+            top = select(replies.c.post_id).where(replies.c.parent_id.in_(sorted(set(under))))
+            chain = top.cte("chain", recursive=True)  # UNION, not UNION ALL: a cycle of replies ends
+            chain = chain.union(select(replies.c.post_id).where(replies.c.parent_id == chain.c.post_id))
+            query = query.where(replies.c.post_id.in_(select(chain.c.post_id)))
         frame = self._with_image_count(self._quick_frame(query))
         with self.engine.connect() as conn:
             frame["hidden"] = frame["post_id"].isin(moderation.hidden(conn))
@@ -271,12 +304,16 @@ class DiscussionLog:
         removed = removed[removed["post_id"].isin(kept)]
         return removed.assign(image_count=0, like_count=0).astype({"image_count": int, "like_count": int})
 
-    def reviews(self, latest: bool = True) -> pd.DataFrame:
+    def reviews(self, latest: bool = True, of: Sequence[tuple[str, str, str]] | None = None) -> pd.DataFrame:
         """Rubric scores and comments; by default only the latest review of each reflection.
 
         Reviews are never overwritten: ``latest=False`` gives every saved review with its reviewer.
+        ``of``: only the reviews of these reflections, each a (student, notebook, prompt_id).
         """
         query = select(reviews).order_by(reviews.c.id)
+        if of is not None:
+            keys = tuple_(reviews.c.student, reviews.c.notebook, reviews.c.prompt_id)
+            query = query.where(keys.in_(sorted(set(of))))
         if latest:
             newest = (
                 select(func.max(reviews.c.id).label("id"))
@@ -321,9 +358,12 @@ class DiscussionLog:
             frame.loc[people, "author"] = frame.loc[people, "author"].map(lambda s: as_seen(secret, names, s))
         return frame
 
-    def submissions(self) -> pd.DataFrame:
-        """One row per collected notebook file: who, which notebook, when, from where."""
-        return self._quick_frame(select(submissions).order_by(submissions.c.student, submissions.c.notebook))
+    def submissions(self, students: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per collected notebook file: who, which notebook, when, from where (``students``: only theirs)."""
+        query = select(submissions).order_by(submissions.c.student, submissions.c.notebook)
+        if students is not None:
+            query = query.where(submissions.c.student.in_(sorted(set(students))))
+        return self._quick_frame(query)
 
 
 def _thread_roots(frame: pd.DataFrame) -> pd.Series:

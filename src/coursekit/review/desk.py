@@ -33,7 +33,8 @@ from coursekit.log.frames import DiscussionLog, open_log
 from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.notebook import answers as answer_format
 from coursekit.notebook.frontend import Readable
-from coursekit.review.filters import STATUSES, Filters, Matcher, progress, search_texts, table_of
+from coursekit.review.desk_rows import DeskRows, all_rows, choices, first_rows
+from coursekit.review.filters import STATUSES, Filters, Matcher, progress, progress_text, search_texts
 from coursekit.review.reviewers import reviewer_login, reviewer_name, saved_as
 from coursekit.review.search import TextIndex
 
@@ -54,6 +55,8 @@ def when(stamp) -> str:
 class ReviewDesk(Readable, w.VBox):
     """Filters, one reflection with its replies and widget answers, rubric scores and a comment."""
 
+    matcher: Matcher  # the filters over every row, from the first change on (see _every_row)
+
     def __init__(
         self,
         log: DiscussionLog,
@@ -67,31 +70,19 @@ class ReviewDesk(Readable, w.VBox):
         self.reviewer, self.label = reviewer, label  # the login or name reviews are saved under ("": unknown)
         self.demo_folder: Path | None = None  # a demo desk's temporary class
         self._cleanup: weakref.finalize | None = None
-        self._reply_rows = log.reply_threads()  # hidden ones too, marked, so they can be restored
-        everything = log.reviews(latest=False)
-        self.table = table_of(
-            log.reflections(text=False), everything, log.submissions(), self._reply_rows, settings, reading, roster
-        )
-        self.table["text"] = pd.Series([None] * len(self.table), dtype=object)  # read a page at a time: see _read_page
-        # Each reflection's reviews, oldest first: (student, notebook, prompt) -> their positions in the
-        # log's rows, grouped at once (a loop over 16,000 reviews cost a quarter of opening at 50,000).
-        self._reviews = everything
-        self._review_rows = everything.groupby(["student", "notebook", "prompt_id"], sort=False).indices
-        self._history: dict[tuple, list] = {}  # made from those rows when first shown, then added to by save()
+        # Opened on the first page (read at once, whatever the class's size); every row is read in the
+        # background and taken on at the first change that needs it (see _every_row).
+        self._rows = first_rows(log, settings, reading, roster, PAGE)
+        self._all: Future[tuple[DeskRows, Matcher]] = Future()
+        self._history: dict[tuple, list] = {}  # made from the rows' reviews when first shown, then added to by save()
         self._moderated: dict[str, moderation.State] = {}
         self._widgets: dict[tuple[str, str], str] = {}  # (student, notebook) -> its widget answers, as shown
         self._widgets_read = False  # True once every notebook's are in _widgets
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
-        self.matches = np.arange(len(self.table))  # positions in self.table
+        self._matches = np.arange(len(self._rows.table))  # positions in the rows' table
         self.position = 0
-        self._index: Future[TextIndex] = Future()  # made in the background once the desk is up: see index_texts
-        self.matcher = Matcher(self.table, self._index.result)
-        self._progress = progress(self.table)  # counted again only when a review is saved
-        # Row positions per thread: a thread's frame is cut only for the reflection on screen.
-        first = ~self._reply_rows["thread_id"].duplicated()
-        bounds = np.append(np.flatnonzero(first.to_numpy()), len(self._reply_rows)).tolist()
-        spans = zip(bounds[:-1], bounds[1:], strict=True)
-        self._replies = dict(zip(self._reply_rows["thread_id"][first].tolist(), spans, strict=True))
+        self._index: Future[TextIndex] = Future()  # made in the background once the desk is up: see read_in_background
+        self._progress = progress_text(self._rows.reviewed, self._rows.total)  # counted again when a review is saved
         self._loading = False
 
         def dropdown(description: str, values) -> w.Dropdown:
@@ -99,12 +90,10 @@ class ReviewDesk(Readable, w.VBox):
             options = [(ANY, ANY), *(v if isinstance(v, tuple) else (str(v), v) for v in values)]
             return w.Dropdown(options=options, value=ANY, description=description, layout=w.Layout(width="14em"))
 
-        self.week = dropdown("Week", sorted(int(x) for x in self.table["week"].dropna().unique()))
-        prompts = self.table.drop_duplicates("prompt_id")  # in notebook order
-        self.prompt = dropdown(
-            "Prompt", [(f"Week {r.week}: {r.prompt_title}", r.prompt_id) for r in prompts.itertuples()]
-        )
-        self.section = dropdown("Section", sorted(s for s in self.table["section"].unique() if s))
+        offered = choices(log, reading, roster)
+        self.week = dropdown("Week", offered.weeks)
+        self.prompt = dropdown("Prompt", offered.prompts)
+        self.section = dropdown("Section", offered.sections)
         self.status = dropdown("Status", STATUSES)
         self.late = dropdown("Late", ["late", "on time"])
         self.student = w.Text(description="Student", placeholder="part of a name", layout=w.Layout(width="14em"))
@@ -184,34 +173,59 @@ class ReviewDesk(Readable, w.VBox):
         )
         self.add_class("coursekit-review")
         self.set_reviewer(self.who.value)
-        self.apply_filters()
-        self.index_texts()
+        self.show()
+        self.read_in_background(roster)
+
+    def wait_until_read(self) -> None:
+        """Wait until every row is read (the first change that needs them waits by itself)."""
+        self._all.result()
 
     def wait_until_indexed(self) -> None:
-        """Wait for ``index_texts`` (Search waits by itself; a benchmark or a test may want to)."""
+        """Wait for Search's index too (Search waits by itself; a benchmark or a test may want to)."""
         self._index.result()
 
-    def index_texts(self) -> None:
-        """Read every reflection's text and index it for Search, in a background thread.
+    def read_in_background(self, roster) -> None:
+        """Read every reflection's row, then every text for Search's index, in a background thread.
 
-        The desk opens without the texts (they are most of the log); a search typed before the index
-        is ready waits for it, about as long as reading the texts takes.
+        The desk opens on its first page; a change made before every row is read waits for them, and a
+        search typed before the index is ready waits for it, about as long as reading the texts takes.
         """
-        rows = self.table[["student", "name", "post_id"]].copy()
-        future = self._index
+        every, index = self._all, self._index
 
         def work() -> None:
             try:
-                index = TextIndex(search_texts(rows, self.discussion.reflection_texts()))
-                self.matcher.prepare(index)  # and the other filters' codes, so no first change pays for them
+                rows = all_rows(self.discussion, self.settings, self.reading, roster)
+                matcher = Matcher(rows.table, index.result)
+                every.set_result((rows, matcher))
+                texts = self.discussion.reflection_texts()
+                made = TextIndex(search_texts(rows.table[["student", "name", "post_id"]], texts))
+                matcher.prepare(made)  # and the other filters' codes, so no first change pays for them
                 self._widgets.update(widget_items(self.discussion.answers()))  # and every widget answer
                 self._widgets_read = True
-                future.set_result(index)
-            except BaseException as exc:  # told to whoever searches (Future.result raises it)
-                if not future.done():
-                    future.set_exception(exc)
+                index.set_result(made)
+            except BaseException as exc:  # told to whoever changes a filter (Future.result raises it)
+                for future in (every, index):
+                    if not future.done():
+                        future.set_exception(exc)
 
-        threading.Thread(target=work, name="coursekit-search-index", daemon=True).start()
+        threading.Thread(target=work, name="coursekit-desk-rows", daemon=True).start()
+
+    def _every_row(self) -> DeskRows:
+        """Every row, once read: the reflection on screen stays on screen, now as one of them."""
+        if not self._rows.complete:
+            try:
+                rows, self.matcher = self._all.result()
+            except Exception as exc:
+                self.summary.value = (
+                    f"<b style='color:#a33'>The class's reflections could not be read: {html.escape(str(exc))}</b> "
+                    "The desk can show only the reflection on screen; run its cell again once the log can be read."
+                )
+                raise
+            shown = self._rows.table["post_id"].iloc[self._matches[self.position]] if len(self._matches) else None
+            self._rows, self._matches = rows, np.arange(len(rows.table))
+            at = np.flatnonzero(rows.table["post_id"].to_numpy() == shown)
+            self.position = int(at[0]) if len(at) else 0
+        return self._rows
 
     # -- who is reviewing ---------------------------------------------------------------------------
     def display_name(self, saved: str) -> str | None:
@@ -248,8 +262,20 @@ class ReviewDesk(Readable, w.VBox):
         )
 
     @property
+    def table(self) -> pd.DataFrame:
+        """Every reflection's row (the desk shows them through the filters)."""
+        return self._every_row().table
+
+    @property
+    def matches(self) -> np.ndarray:
+        """The positions in ``table`` of the rows the filters currently match."""
+        self._every_row()
+        return self._matches
+
+    @property
     def current(self) -> pd.Series | None:
-        return self.table.iloc[self.matches[self.position]] if len(self.matches) else None
+        """The reflection on screen."""
+        return self._rows.table.iloc[self._matches[self.position]] if len(self._matches) else None
 
     @property
     def matched(self) -> pd.DataFrame:
@@ -257,23 +283,25 @@ class ReviewDesk(Readable, w.VBox):
         return self.table.iloc[self.matches]
 
     def apply_filters(self) -> None:
-        self.matches = self.matcher.positions(self.filters())
+        self._every_row()
+        self._matches = self.matcher.positions(self.filters())
         self.position = 0
         self.show()
 
     def go(self, step: int) -> None:
         if len(self.matches):
-            self.position = (self.position + step) % len(self.matches)
+            self.position = (self.position + step) % len(self._matches)
         self.show()
 
     def _read_page(self) -> None:
         """Read the texts of the reflection on screen and of the next PAGE matches, where not read yet."""
-        rows = self.matches[self.position : self.position + PAGE]
-        rows = rows[self.table["text"].iloc[rows].isna().to_numpy()]
+        table = self._rows.table
+        rows = self._matches[self.position : self.position + PAGE]
+        rows = rows[table["text"].iloc[rows].isna().to_numpy()]
         if len(rows):
-            post_ids = self.table["post_id"].iloc[rows].tolist()
+            post_ids = table["post_id"].iloc[rows].tolist()
             texts = self.discussion.reflection_texts(post_ids)
-            self.table.iloc[rows, self.table.columns.get_loc("text")] = [texts.get(p, "") for p in post_ids]
+            table.iloc[rows, table.columns.get_loc("text")] = [texts.get(p, "") for p in post_ids]
 
     def show(self) -> None:
         self._read_page()
@@ -327,14 +355,14 @@ class ReviewDesk(Readable, w.VBox):
         """Every review of this reflection, oldest first (the log's, then those saved here)."""
         key = (row["student"], row["notebook"], row["prompt_id"])
         if key not in self._history:
-            positions = self._review_rows.get(key)
-            self._history[key] = [] if positions is None else list(self._reviews.iloc[positions].itertuples())
+            positions = self._rows.review_rows.get(key)
+            self._history[key] = [] if positions is None else list(self._rows.reviews.iloc[positions].itertuples())
         return self._history[key]
 
     def _reflection_html(self, row: pd.Series) -> str:
         late = " · <b style='color:#a33'>late</b>" if row["late"] else ""
         words = f"{row['word_count']} words" + (f" (minimum {row['min_words']})" if row["min_words"] else "")
-        thread = self._reply_rows.iloc[slice(*self._replies.get(row["post_id"], (0, 0)))]
+        thread = self._rows.replies.iloc[slice(*self._rows.threads.get(row["post_id"], (0, 0)))]
         # Plain lists, not itertuples: this runs on every filter change, and a thread may be long.
         ids = thread["post_id"].tolist()
         said = list(zip(ids, thread["author"].tolist(), thread["message"].tolist(), strict=True))
@@ -356,8 +384,9 @@ class ReviewDesk(Readable, w.VBox):
         )
         widgets = self._widgets_html(row["student"], row["notebook"])
         who = f"{row['name']} ({row['student']})" if row.get("name") else row["student"]
+        week = "no week" if pd.isna(row["week"]) else f"week {row['week']}"
         return (
-            f"<h4>{html.escape(who)} · week {row['week']} · {html.escape(row['prompt_title'])}</h4>"
+            f"<h4>{html.escape(who)} · {week} · {html.escape(row['prompt_title'])}</h4>"
             f"{self._hidden_note(row['post_id'])}"
             f"<p><small>{html.escape(self.prompts.get(row['prompt_id'], ''))}</small></p>"
             f"<p><small>Submitted {when(row['submitted_at'])}{late} · {words} · {row['replies']} repl(ies)</small></p>"
@@ -367,7 +396,7 @@ class ReviewDesk(Readable, w.VBox):
         )
 
     def _widgets_html(self, student: str, notebook: str) -> str:
-        """The widget answers saved in this notebook: all of them are read in the background (``index_texts``);
+        """The widget answers saved in this notebook: all of them are read in the background (``read_in_background``);
         until then, each notebook's once, when first shown."""
         key = (student, notebook)
         if key not in self._widgets and not self._widgets_read:
@@ -392,6 +421,7 @@ class ReviewDesk(Readable, w.VBox):
         post_id = self.target.value
         if post_id is None:
             return
+        self._every_row()
         try:
             state = action(self.discussion.engine, post_id, self.reviewer, self.reason.value)
         except moderation.ModerationError as exc:
@@ -406,9 +436,10 @@ class ReviewDesk(Readable, w.VBox):
 
     def save(self) -> None:
         """Store the scores, comment and flag on screen as a new review of the current reflection."""
-        row = self.current
-        if self._loading or row is None or not self.reviewer:
+        if self._loading or not self.reviewer or self.current is None:
             return
+        table = self._every_row().table
+        row = self.current
         scores = {c: control.value for c, control in self.scores.items() if control.value != NO_SCORE}
         based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
         draft = ReviewDraft(
@@ -422,7 +453,7 @@ class ReviewDesk(Readable, w.VBox):
             based_on,
         )
         review, conflict = save_review(self.discussion.engine, draft)
-        position = self.matches[self.position]
+        position = self._matches[self.position]
         status = "flagged" if review.flagged else "reviewed"
         updates = dict(
             review_id=review.id,
@@ -434,9 +465,9 @@ class ReviewDesk(Readable, w.VBox):
             status=status,
         )
         for column, value in updates.items():
-            self.table.iat[position, self.table.columns.get_loc(column)] = value
+            table.iat[position, table.columns.get_loc(column)] = value
         self.matcher.changed("status")  # this row's status may have changed
-        self._progress = progress(self.table)
+        self._progress = progress(table)
         history = self._reviews_of(row)
         if conflict and all(r.id != conflict.id for r in history):
             history.append(conflict)
@@ -453,7 +484,8 @@ class ReviewDesk(Readable, w.VBox):
         self._show_summary()
 
     def _show_summary(self) -> None:
-        shown = f"{self.position + 1} of {len(self.matches)} matching" if len(self.matches) else "0 matching"
+        matching = len(self._matches) if self._rows.complete else self._rows.total  # opened: nothing filtered
+        shown = f"{self.position + 1} of {matching} matching" if matching else "0 matching"
         self.summary.value = f"<b>{shown}</b> · {self._progress} overall"
 
     def fallback(self) -> tuple[str, list[str]]:

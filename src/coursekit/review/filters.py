@@ -47,9 +47,11 @@ def table_of(
         ["student", "notebook", "prompt_id", "id", "reviewer", "scores", "comment", "flagged", "created_at"]
     ].rename(columns={"id": "review_id", "created_at": "reviewed_at"})
     frame = reflections.merge(latest, on=["student", "notebook", "prompt_id"], how="left")
+    frame["week"] = frame["week"].astype("Int64")  # whole weeks, where a reflection without one would make them 1.0
     frame["status"] = "unreviewed"
     frame.loc[frame["review_id"].notna(), "status"] = "reviewed"
-    frame.loc[frame["flagged"].fillna(False).astype(bool), "status"] = "flagged"
+    frame["flagged"] = frame["flagged"].astype("boolean").fillna(False).astype(bool)  # unreviewed: not flagged
+    frame.loc[frame["flagged"], "status"] = "flagged"
     frame["review_id"] = frame["review_id"].astype("Int64")
     frame["comment"] = frame["comment"].fillna("")
     frame["scores"] = [s if isinstance(s, dict) else {} for s in frame["scores"].tolist()]
@@ -57,10 +59,8 @@ def table_of(
     frame = frame.merge(flags, on=["student", "notebook"], how="left")
     frame["late"] = late_column(frame, settings)
     frame = frame.drop(columns=["source_late"])
-    sections = dict(zip(roster["student"], roster["Section"], strict=True)) if roster is not None else {}
-    frame["section"] = looked_up(frame["student"], sections, "")
-    names = dict(zip(roster["student"], roster["Student"], strict=True)) if roster is not None else {}
-    frame["name"] = looked_up(frame["student"], names, "")
+    frame["section"] = looked_up(frame["student"], roster_column(roster, "Section"), "")
+    frame["name"] = looked_up(frame["student"], roster_column(roster, "Student"), "")
     minimum = {p.id: p.min_words for p in reading.prompts} if reading else {}
     if settings and settings.min_words is not None:
         minimum = dict.fromkeys(minimum, settings.min_words)
@@ -70,6 +70,13 @@ def table_of(
     titles = reading.prompt_titles() if reading else {}
     frame["prompt_title"] = looked_up(frame["prompt_id"], titles)
     return in_prompt_order(frame, titles).reset_index(drop=True)  # as the notebooks order the prompts
+
+
+def roster_column(roster: pd.DataFrame | None, column: str) -> dict:
+    """A roster's ``column`` by student (lists, not Series, zipped: a roster has thousands of rows)."""
+    if roster is None:
+        return {}
+    return dict(zip(roster["student"].tolist(), roster[column].tolist(), strict=True))
 
 
 def looked_up(column: pd.Series, mapping: dict, default=None) -> pd.Series:
@@ -191,5 +198,9 @@ def filter_reviews(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 
 def progress(frame: pd.DataFrame) -> str:
-    done = int((frame["status"] != "unreviewed").sum())
-    return f"{done} of {len(frame)} reviewed"
+    """How far the reviewing of a table has come, as the desk says it."""
+    return progress_text(int((frame["status"] != "unreviewed").sum()), len(frame))
+
+
+def progress_text(done: int, total: int) -> str:
+    return f"{done} of {total} reviewed"
