@@ -192,3 +192,45 @@ def test_a_log_that_cannot_be_read_behind_the_first_page_says_so(course, reading
         assert "run its cell again" in desk.summary.value
     finally:
         desk.close()
+
+
+def test_a_change_that_waits_for_every_row_says_so_while_it_waits(course, reading, monkeypatch):
+    settings, roster = course
+    log = open_log(settings.database)
+    release = _held(monkeypatch)
+    desk = ReviewDesk(log, settings, reading, "prof", roster)
+    shown: list[str] = []
+    desk.summary.observe(lambda change: shown.append(change["new"]), names="value")
+    try:
+        threading.Timer(0.2, release.set).start()
+        desk.week.value = 2
+        assert shown[0] == "<i>Reading every reflection of the class…</i>"
+        assert "matching" in shown[-1] and set(desk.matched["week"]) == {2}
+    finally:
+        release.set()
+        desk.close()
+
+
+def test_a_search_that_waits_for_its_index_says_so_while_it_waits(course, reading, monkeypatch):
+    settings, roster = course
+    log = open_log(settings.database)
+    release = threading.Event()
+    made = desk_module.TextIndex
+
+    def held(texts):
+        assert release.wait(30), "the test never let the desk index the texts"
+        return made(texts)
+
+    monkeypatch.setattr(desk_module, "TextIndex", held)
+    desk = ReviewDesk(log, settings, reading, "prof", roster)
+    shown: list[str] = []
+    desk.summary.observe(lambda change: shown.append(change["new"]), names="value")
+    try:
+        desk.wait_until_read()
+        threading.Timer(0.2, release.set).start()
+        desk.search.value = "s003"
+        assert "<i>Indexing the reflections' texts for Search…</i>" in shown
+        assert "matching" in shown[-1] and set(desk.matched["student"]) == {"s003"}
+    finally:
+        release.set()
+        desk.close()

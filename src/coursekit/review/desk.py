@@ -213,6 +213,8 @@ class ReviewDesk(Readable, w.VBox):
     def _every_row(self) -> DeskRows:
         """Every row, once read: the reflection on screen stays on screen, now as one of them."""
         if not self._rows.complete:
+            if not self._all.done():  # sent now, so the wait is seen for what it is
+                self.summary.value = "<i>Reading every reflection of the class…</i>"
             try:
                 rows, self.matcher = self._all.result()
             except Exception as exc:
@@ -284,6 +286,8 @@ class ReviewDesk(Readable, w.VBox):
 
     def apply_filters(self) -> None:
         self._every_row()
+        if self.search.value.strip() and not self._index.done():
+            self.summary.value = "<i>Indexing the reflections' texts for Search…</i>"
         self._matches = self.matcher.positions(self.filters())
         self.position = 0
         self.show()
