@@ -8,13 +8,14 @@ start, and the reflection on screen stays on screen when every row is taken on, 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 
 import pandas as pd
 import pytest
 from backends import fresh_database
-from classgen import make_class, roster_rows
+from classgen import desk_roster, make_class
 from conftest import ROOT
 from sqlalchemy import insert, select, update
 
@@ -65,8 +66,7 @@ def course(tmp_path_factory, reading, backend):
                 save_review(engine, draft)
         moderation.hide(engine, "r-first", "prof", "off topic")
         engine.dispose()
-        roster = pd.DataFrame(roster_rows(12))
-        roster["student"] = roster["SIS Login ID"]
+        roster = desk_roster(12)
         yield dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db)), roster
 
 
@@ -111,16 +111,29 @@ def test_the_filters_offer_what_the_whole_table_has(course, reading):
     assert ("Week 1: gone", "gone") in offered.prompts  # a prompt the reading lost is offered under its id
 
 
-def _held(monkeypatch):
-    """Hold the desk's background read of every row until the returned event is set."""
+@contextlib.contextmanager
+def held_desk(course, reading, monkeypatch, step: str = "all_rows"):
+    """A desk whose background ``step`` (``all_rows`` or ``TextIndex``) waits until the yielded event is set."""
+    settings, roster = course
     release = threading.Event()
+    made = getattr(desk_module, step)
 
     def held(*args, **kwargs):
-        assert release.wait(30), "the test never let the desk read every row"
-        return all_rows(*args, **kwargs)
+        assert release.wait(30), f"the test never let the desk go on past {step}"
+        return made(*args, **kwargs)
 
-    monkeypatch.setattr(desk_module, "all_rows", held)
-    return release
+    monkeypatch.setattr(desk_module, step, held)
+    desk = ReviewDesk(open_log(settings.database), settings, reading, "prof", roster)
+    try:
+        yield desk, release
+    finally:
+        release.set()
+        desk.close()
+
+
+def release_soon(release: threading.Event) -> None:
+    """Let the background read go on in a moment, while the desk's next change waits for it."""
+    threading.Timer(0.2, release.set).start()
 
 
 def test_the_desk_opens_on_its_first_page_and_keeps_its_place_when_every_row_comes(course, reading, monkeypatch):
@@ -128,20 +141,16 @@ def test_the_desk_opens_on_its_first_page_and_keeps_its_place_when_every_row_com
     log = open_log(settings.database)
     every = all_rows(log, settings, reading, roster)
     table = every.table
-    release = _held(monkeypatch)
-    desk = ReviewDesk(log, settings, reading, "prof", roster)
-    try:
+    with held_desk(course, reading, monkeypatch) as (desk, release):
         # On screen before any row past the first page was read: the first reflection, counted in the whole class.
         first = table.iloc[0]
-        texts = log.reflection_texts()
         assert desk.current["post_id"] == first.post_id
-        assert texts[first.post_id].split(":")[0] in desk.body.value
-        assert (
-            f"1 of {len(table)} matching</b> · {every.reviewed} of {len(table)} reviewed overall" in desk.summary.value
-        )
+        assert log.reflection_texts()[first.post_id].split(":")[0] in desk.body.value
+        summary = f"1 of {len(table)} matching</b> · {every.reviewed} of {len(table)} reviewed overall"
+        assert summary in desk.summary.value
         assert "Hidden" in desk.body.value  # its thread's hidden reply, marked for the instructor
         assert [value for _, value in desk.prompt.options[1:]] == [p for _, p in choices(log, reading, roster).prompts]
-        threading.Timer(0.2, release.set).start()
+        release_soon(release)
         desk.next_button.click()  # waits for every row, then goes on from the first reflection
         assert desk.current["post_id"] == table.iloc[1].post_id
         assert f"2 of {len(table)} matching</b>" in desk.summary.value
@@ -149,30 +158,20 @@ def test_the_desk_opens_on_its_first_page_and_keeps_its_place_when_every_row_com
         desk.previous_button.click()
         desk.previous_button.click()  # round to the last: the reflection without a week
         assert desk.current["post_id"] == table.iloc[-1].post_id
-    finally:
-        release.set()
-        desk.close()
 
 
 def test_a_score_given_before_every_row_is_read_lands_on_its_row(course, reading, monkeypatch):
-    settings, roster = course
-    log = open_log(settings.database)
-    release = _held(monkeypatch)
-    desk = ReviewDesk(log, settings, reading, "prof", roster)
-    try:
+    with held_desk(course, reading, monkeypatch) as (desk, release):
         shown = desk.current
         criterion = next(iter(desk.scores))
-        threading.Timer(0.2, release.set).start()
+        release_soon(release)
         desk.scores[criterion].value = 2  # saved once every row is read, on the same reflection's row
         assert desk.current["post_id"] == shown["post_id"]
         row = desk.table.set_index("post_id").loc[shown["post_id"]]
         assert row["scores"] == {criterion: 2} and row["status"] == ("flagged" if desk.flag.value else "reviewed")
-        saved = log.reviews().set_index(["student", "notebook", "prompt_id"])
+        saved = desk.discussion.reviews().set_index(["student", "notebook", "prompt_id"])
         assert saved.loc[(shown["student"], shown["notebook"], shown["prompt_id"]), "scores"] == {criterion: 2}
         assert "✔ Saved" in desk.saved.value
-    finally:
-        release.set()
-        desk.close()
 
 
 def test_a_log_that_cannot_be_read_behind_the_first_page_says_so(course, reading, monkeypatch):
@@ -195,42 +194,21 @@ def test_a_log_that_cannot_be_read_behind_the_first_page_says_so(course, reading
 
 
 def test_a_change_that_waits_for_every_row_says_so_while_it_waits(course, reading, monkeypatch):
-    settings, roster = course
-    log = open_log(settings.database)
-    release = _held(monkeypatch)
-    desk = ReviewDesk(log, settings, reading, "prof", roster)
-    shown: list[str] = []
-    desk.summary.observe(lambda change: shown.append(change["new"]), names="value")
-    try:
-        threading.Timer(0.2, release.set).start()
+    with held_desk(course, reading, monkeypatch) as (desk, release):
+        shown: list[str] = []
+        desk.summary.observe(lambda change: shown.append(change["new"]), names="value")
+        release_soon(release)
         desk.week.value = 2
         assert shown[0] == "<i>Reading every reflection of the class…</i>"
         assert "matching" in shown[-1] and set(desk.matched["week"]) == {2}
-    finally:
-        release.set()
-        desk.close()
 
 
 def test_a_search_that_waits_for_its_index_says_so_while_it_waits(course, reading, monkeypatch):
-    settings, roster = course
-    log = open_log(settings.database)
-    release = threading.Event()
-    made = desk_module.TextIndex
-
-    def held(texts):
-        assert release.wait(30), "the test never let the desk index the texts"
-        return made(texts)
-
-    monkeypatch.setattr(desk_module, "TextIndex", held)
-    desk = ReviewDesk(log, settings, reading, "prof", roster)
-    shown: list[str] = []
-    desk.summary.observe(lambda change: shown.append(change["new"]), names="value")
-    try:
+    with held_desk(course, reading, monkeypatch, step="TextIndex") as (desk, release):
+        shown: list[str] = []
+        desk.summary.observe(lambda change: shown.append(change["new"]), names="value")
         desk.wait_until_read()
-        threading.Timer(0.2, release.set).start()
+        release_soon(release)
         desk.search.value = "s003"
         assert "<i>Indexing the reflections' texts for Search…</i>" in shown
         assert "matching" in shown[-1] and set(desk.matched["student"]) == {"s003"}
-    finally:
-        release.set()
-        desk.close()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from backends import fresh_database
-from classgen import make_class, roster_rows
+from classgen import desk_roster, make_class
 from conftest import ROOT
 from sqlalchemy import insert, select, update
 
@@ -74,8 +74,7 @@ def course(tmp_path_factory, reading, backend):
             for row_id, text in zip(ids, ODD_TEXTS, strict=True):
                 conn.execute(update(reflections).where(reflections.c.id == row_id).values(text=text))
         engine.dispose()
-        roster = pd.DataFrame(roster_rows(8))
-        roster["student"] = roster["SIS Login ID"]
+        roster = desk_roster(8)
         yield dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db)), roster
 
 

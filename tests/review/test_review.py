@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 from backends import fresh_database
-from classgen import make_class, roster_rows
+from classgen import desk_roster, make_class
 from conftest import ROOT, course_toml
 
 from coursekit.api import Course
@@ -26,8 +26,7 @@ def course(tmp_path_factory, reading, backend):
     folder = tmp_path_factory.mktemp("course")
     with fresh_database(backend, folder) as url:
         db = make_class(reading, folder, students=12, db=url)
-        roster = pd.DataFrame(roster_rows(12))
-        roster["student"] = roster["SIS Login ID"]
+        roster = desk_roster(12)
         yield dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db)), roster
 
 
