@@ -104,7 +104,7 @@ def test_the_filters_offer_what_the_whole_table_has(course, reading):
     assert offered.sections == sorted(s for s in table["section"].unique() if s)
     prompts = table.drop_duplicates("prompt_id")
     expected = [
-        (f"Week {int(r.week)}: {r.prompt_title}" if r.week == r.week else f"No week: {r.prompt_title}", r.prompt_id)
+        (f"No week: {r.prompt_title}" if pd.isna(r.week) else f"Week {r.week}: {r.prompt_title}", r.prompt_id)
         for r in prompts.itertuples()
     ]
     assert offered.prompts == expected
