@@ -17,17 +17,19 @@ import pytest
 from backends import fresh_database
 from classgen import desk_roster, make_class
 from conftest import ROOT
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from coursekit.course.settings import load_settings
 from coursekit.log import moderation
+from coursekit.log.erase import erase
 from coursekit.log.frames import open_log
 from coursekit.log.reviews import ReviewDraft, save_review
 from coursekit.log.schema import open_database
-from coursekit.log.tables import reflections, replies
+from coursekit.log.tables import reflections, replies, submissions
 from coursekit.review import desk as desk_module
-from coursekit.review.desk import ReviewDesk
+from coursekit.review.desk import NO_SCORE, ReviewDesk
 from coursekit.review.desk_rows import all_rows, choices, first_rows
+from coursekit.review.filters import Filters, Matcher
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +133,14 @@ def held_desk(course, reading, monkeypatch, step: str = "all_rows"):
         desk.close()
 
 
+def score_anew(desk: ReviewDesk) -> tuple[str, int]:
+    """Give the reflection on screen a score it does not show yet (the shared class has been scored before)."""
+    criterion, control = next(iter(desk.scores.items()))
+    points = next(p for _, p in control.options if p not in (control.value, NO_SCORE))
+    control.value = points
+    return criterion, points
+
+
 def release_soon(release: threading.Event) -> None:
     """Let the background read go on in a moment, while the desk's next change waits for it."""
     threading.Timer(0.2, release.set).start()
@@ -163,34 +173,139 @@ def test_the_desk_opens_on_its_first_page_and_keeps_its_place_when_every_row_com
 def test_a_score_given_before_every_row_is_read_lands_on_its_row(course, reading, monkeypatch):
     with held_desk(course, reading, monkeypatch) as (desk, release):
         shown = desk.current
-        criterion = next(iter(desk.scores))
         release_soon(release)
-        desk.scores[criterion].value = 2  # saved once every row is read, on the same reflection's row
+        criterion, points = score_anew(desk)  # saved once every row is read, on the same reflection's row
         assert desk.current["post_id"] == shown["post_id"]
         row = desk.table.set_index("post_id").loc[shown["post_id"]]
-        assert row["scores"] == {criterion: 2} and row["status"] == ("flagged" if desk.flag.value else "reviewed")
+        assert row["scores"][criterion] == points and row["status"] == ("flagged" if desk.flag.value else "reviewed")
         saved = desk.discussion.reviews().set_index(["student", "notebook", "prompt_id"])
-        assert saved.loc[(shown["student"], shown["notebook"], shown["prompt_id"]), "scores"] == {criterion: 2}
+        assert saved.loc[(shown["student"], shown["notebook"], shown["prompt_id"]), "scores"][criterion] == points
         assert "✔ Saved" in desk.saved.value
 
 
-def test_a_log_that_cannot_be_read_behind_the_first_page_says_so(course, reading, monkeypatch):
+def test_a_log_out_of_reach_behind_the_first_page_says_so_keeps_the_score_and_is_tried_again(
+    course, reading, monkeypatch
+):
     settings, roster = course
     log = open_log(settings.database)
+    reachable = threading.Event()
 
-    def broken(*args, **kwargs):
-        raise OSError("disk I/O error")
+    def flaky(*args, **kwargs):
+        if not reachable.is_set():
+            raise OSError("could not connect to server")
+        return all_rows(*args, **kwargs)
 
-    monkeypatch.setattr(desk_module, "all_rows", broken)
-    desk = ReviewDesk(log, settings, reading, "prof", roster)
+    monkeypatch.setattr(desk_module, "all_rows", flaky)
+    desk = ReviewDesk(log, settings, reading, "prof-flaky", roster)
     try:
-        assert desk.current is not None  # the first page was read
-        with pytest.raises(OSError, match="disk I/O error"):
-            desk.week.value = 1
-        assert "could not be read: disk I/O error" in desk.summary.value
-        assert "run its cell again" in desk.summary.value
+        shown = desk.current
+        assert shown is not None  # the first page was read
+        with pytest.raises(OSError, match="could not connect"):
+            desk.week.value = 1  # read again for this change, and still out of reach
+        assert "could not be read: could not connect to server" in desk.summary.value
+        assert "each change tries again" in desk.summary.value
+        criterion, points = score_anew(desk)  # not saved, and said so; the score stays on screen
+        assert "Not saved" in desk.saved.value and desk.scores[criterion].value == points
+        assert "prof-flaky" not in set(log.reviews(latest=False)["reviewer"])
+        reachable.set()  # the server is back: the next change reads every row and saves
+        desk.comment.value = "Say who makes the claim."
+        assert "✔ Saved" in desk.saved.value
+        mine = log.reviews(latest=False).query("reviewer == 'prof-flaky'")
+        assert mine[["student", "notebook", "prompt_id"]].values.tolist() == [
+            [shown["student"], shown["notebook"], shown["prompt_id"]]
+        ]
+        assert mine["scores"].tolist() == [{criterion: points}]
+        assert mine["comment"].tolist() == ["Say who makes the claim."]
+        desk.week.value = 2  # and the filters work from now on
+        assert set(desk.matched["week"]) == {2}
     finally:
         desk.close()
+
+
+def test_a_colleagues_review_saved_while_the_desk_opens_is_a_conflict(course, reading, monkeypatch):
+    with held_desk(course, reading, monkeypatch) as (desk, release):
+        shown = desk.current
+        ta = ReviewDraft(shown.student, shown.notebook, shown.prompt_id, "ta", {"understanding": 0}, "TA: redo this")
+        save_review(desk.discussion.engine, ta)  # after the desk showed the reflection, before it read every row
+        release.set()
+        score_anew(desk)
+        assert "while you had it open" in desk.saved.value and "TA: redo this" in desk.saved.value
+        assert desk.history.value.count("TA: redo this") == 1  # in the history once, beside the new review
+
+
+def test_a_score_is_never_saved_on_another_reflection_than_the_one_scored(tmp_path, reading, backend, monkeypatch):
+    with fresh_database(backend, tmp_path) as db:
+        make_class(reading, tmp_path, students=6, seed=3, db=db)
+        settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
+        with held_desk((settings, None), reading, monkeypatch) as (desk, release):
+            shown = desk.current
+            erase(desk.discussion.engine, [shown.student], "prof", "asked to be forgotten")  # while the desk opens
+            release.set()
+            desk.comment.value = f"feedback for {shown.student}"
+            assert "Not saved: the reflection you scored is no longer in the log" in desk.saved.value
+            assert f"feedback for {shown.student}" not in set(desk.discussion.reviews(latest=False)["comment"])
+            assert desk.current["student"] != shown.student and desk.comment.value != f"feedback for {shown.student}"
+
+
+def test_the_reflection_on_screen_keeps_its_text_and_the_matcher_is_there_from_the_start(course, reading):
+    settings, roster = course
+    desk = ReviewDesk(open_log(settings.database), settings, reading, "prof", roster)
+    try:
+        before = desk.current["text"]
+        assert isinstance(before, str) and before
+        assert desk.matcher.positions(Filters(week=1)).size  # the filters over every row, waited for
+        assert desk.current["text"] == before  # the text read for the first page stays read
+    finally:
+        desk.close()
+
+
+@pytest.mark.postgres
+def test_the_first_page_is_the_head_under_a_linguistic_collation(tmp_path, reading, monkeypatch):
+    """A database made with an en_US locale sorts "W1-old-b" before "w1-old-a"; the desk sorts by code point."""
+    with fresh_database("postgresql", tmp_path) as db:
+        make_class(reading, tmp_path, students=12, seed=5, db=db)
+        engine = open_database(db, create=False)
+        week1 = [p.id for p in reading.prompts_for(1)]
+        with engine.begin() as conn:
+            conn.execute(text('ALTER TABLE reflections ALTER COLUMN prompt_id TYPE varchar(200) COLLATE "en-US-x-icu"'))
+            conn.execute(text('ALTER TABLE reflections ALTER COLUMN student TYPE varchar(200) COLLATE "en-US-x-icu"'))
+            gone = ["W1-old-b", "w1-old-a", *(f"w1-old-c{n}" for n in range(len(week1) - 2))]  # the reading revised
+            for old, new in zip(week1, gone, strict=True):
+                conn.execute(update(reflections).where(reflections.c.prompt_id == old).values(prompt_id=new))
+        engine.dispose()
+        settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
+        log = open_log(db)
+        table = all_rows(log, settings, reading).table
+        assert table["prompt_id"].iloc[0] == "W1-old-b"
+        for page in (1, 5, 13, 50):
+            pd.testing.assert_frame_equal(first_rows(log, settings, reading, None, page).table, table.head(page))
+
+
+def test_one_student_answering_in_two_notebooks_comes_in_one_order(tmp_path, reading, backend):
+    """A re-downloaded copy ("week01 (1)") answers the same prompts: the page and the table break the tie alike."""
+    with fresh_database(backend, tmp_path) as db:
+        make_class(reading, tmp_path, students=30, seed=2, db=db)
+        engine = open_database(db, create=False)
+        with engine.begin() as conn:
+            originals = conn.execute(select(submissions).where(submissions.c.week == 1)).mappings().all()
+            for copy in ("week01 (1)", "a-copy", "Week01"):
+                for sub in originals:
+                    values = {k: v for k, v in sub.items() if k != "id"}
+                    values |= {"notebook": copy, "path": sub["path"] + copy}
+                    new_id = conn.execute(insert(submissions).values(values).returning(submissions.c.id)).scalar_one()
+                    rows = conn.execute(select(reflections).where(reflections.c.submission_id == sub["id"])).mappings()
+                    for row in rows.all():
+                        moved = {k: v for k, v in row.items() if k != "id"}
+                        moved |= {"submission_id": new_id, "notebook": copy, "post_id": (row["post_id"] + copy)[:40]}
+                        conn.execute(insert(reflections).values(moved))
+        engine.dispose()
+        settings = dataclasses.replace(load_settings(ROOT / "course.toml"), database=str(db))
+        log = open_log(db)
+        table = all_rows(log, settings, reading).table
+        assert all_rows(log, settings, reading).table["post_id"].tolist() == table["post_id"].tolist()
+        for page in (1, 2, 3, 5, 50, 120):
+            got = first_rows(log, settings, reading, None, page).table["post_id"].tolist()
+            assert got == table["post_id"].head(page).tolist(), page
 
 
 def test_a_change_that_waits_for_every_row_says_so_while_it_waits(course, reading, monkeypatch):
@@ -212,3 +327,23 @@ def test_a_search_that_waits_for_its_index_says_so_while_it_waits(course, readin
         desk.search.value = "s003"
         assert "<i>Indexing the reflections' texts for Search…</i>" in shown
         assert "matching" in shown[-1] and set(desk.matched["student"]) == {"s003"}
+
+
+def test_codes_made_while_a_save_changes_their_column_are_not_kept(monkeypatch):
+    """The background makes each filter's codes while a save may change a row's status: stale codes are made again."""
+    frame = pd.DataFrame({"status": ["unreviewed", "reviewed", "unreviewed"]})
+    matcher = Matcher(frame)
+    made = pd.factorize
+    calls = []
+
+    def saved_meanwhile(values, **kwargs):
+        codes = made(values, **kwargs)
+        if not calls:  # a save lands while the first codes are being made
+            frame.loc[0, "status"] = "flagged"
+            matcher.changed("status")
+        calls.append(1)
+        return codes
+
+    monkeypatch.setattr(pd, "factorize", saved_meanwhile)
+    assert matcher.positions(Filters(status="flagged")).tolist() == [0]
+    assert matcher.positions(Filters(status="unreviewed")).tolist() == [2] and len(calls) == 2

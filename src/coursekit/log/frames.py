@@ -97,13 +97,15 @@ class DiscussionLog:
         columns = [reflections.c.student, reflections.c.notebook, reflections.c.week, reflections.c.prompt_id]
         columns += [reflections.c.post_id, *([reflections.c.text] if text else []), reflections.c.word_count]
         query = select(*columns, reflections.c.version, reflections.c.submitted_at, reflections.c.content_hash)
+        then = (reflections.c.student, reflections.c.notebook)  # one student may answer a prompt in two notebooks
         if first is None:
-            query = query.order_by(reflections.c.week, reflections.c.prompt_id, reflections.c.student)
-        else:
+            query = query.order_by(reflections.c.week, reflections.c.prompt_id, *then)
+        else:  # the order the desk sorts the whole table in (``in_prompt_order``): prompt ids by code point
             rank = {prompt_id: n for n, prompt_id in enumerate(prompt_order)}
             ranked = case(rank, value=reflections.c.prompt_id, else_=len(rank)) if rank else literal(0)
-            order = (reflections.c.week.asc().nulls_last(), ranked, reflections.c.prompt_id, reflections.c.student)
-            query = query.order_by(*order).limit(first)
+            prompt = reflections.c.prompt_id
+            by_code_point = prompt.collate("C") if self.engine.dialect.name == "postgresql" else prompt
+            query = query.order_by(reflections.c.week.asc().nulls_last(), ranked, by_code_point, *then).limit(first)
         if week is not None:
             query = query.where(reflections.c.week == week)
         return self._with_image_count(self._frame(query) if text else self._quick_frame(query))

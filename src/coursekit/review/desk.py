@@ -55,8 +55,6 @@ def when(stamp) -> str:
 class ReviewDesk(Readable, w.VBox):
     """Filters, one reflection with its replies and widget answers, rubric scores and a comment."""
 
-    matcher: Matcher  # the filters over every row, from the first change on (see _every_row)
-
     def __init__(
         self,
         log: DiscussionLog,
@@ -73,15 +71,15 @@ class ReviewDesk(Readable, w.VBox):
         # Opened on the first page (read at once, whatever the class's size); every row is read in the
         # background and taken on at the first change that needs it (see _every_row).
         self._rows = first_rows(log, settings, reading, roster, PAGE)
-        self._all: Future[tuple[DeskRows, Matcher]] = Future()
+        self._roster = roster
         self._history: dict[tuple, list] = {}  # made from the rows' reviews when first shown, then added to by save()
+        self._on_screen: tuple[str | None, int | None] = (None, None)  # the post shown, the review it shows
         self._moderated: dict[str, moderation.State] = {}
         self._widgets: dict[tuple[str, str], str] = {}  # (student, notebook) -> its widget answers, as shown
         self._widgets_read = False  # True once every notebook's are in _widgets
         self.prompts = {p.id: p.text for p in reading.prompts} if reading else {}
         self._matches = np.arange(len(self._rows.table))  # positions in the rows' table
         self.position = 0
-        self._index: Future[TextIndex] = Future()  # made in the background once the desk is up: see read_in_background
         self._progress = progress_text(self._rows.reviewed, self._rows.total)  # counted again when a review is saved
         self._loading = False
 
@@ -174,7 +172,7 @@ class ReviewDesk(Readable, w.VBox):
         self.add_class("coursekit-review")
         self.set_reviewer(self.who.value)
         self.show()
-        self.read_in_background(roster)
+        self.read_in_background()
 
     def wait_until_read(self) -> None:
         """Wait until every row is read (the first change that needs them waits by itself)."""
@@ -184,17 +182,19 @@ class ReviewDesk(Readable, w.VBox):
         """Wait for Search's index too (Search waits by itself; a benchmark or a test may want to)."""
         self._index.result()
 
-    def read_in_background(self, roster) -> None:
+    def read_in_background(self) -> None:
         """Read every reflection's row, then every text for Search's index, in a background thread.
 
         The desk opens on its first page; a change made before every row is read waits for them, and a
         search typed before the index is ready waits for it, about as long as reading the texts takes.
         """
-        every, index = self._all, self._index
+        every: Future[tuple[DeskRows, Matcher]] = Future()
+        index: Future[TextIndex] = Future()
+        self._all, self._index = every, index
 
         def work() -> None:
             try:
-                rows = all_rows(self.discussion, self.settings, self.reading, roster)
+                rows = all_rows(self.discussion, self.settings, self.reading, self._roster)
                 matcher = Matcher(rows.table, index.result)
                 every.set_result((rows, matcher))
                 texts = self.discussion.reflection_texts()
@@ -210,24 +210,46 @@ class ReviewDesk(Readable, w.VBox):
 
         threading.Thread(target=work, name="coursekit-desk-rows", daemon=True).start()
 
+    @property
+    def matcher(self) -> Matcher:
+        """The filters over every row."""
+        self._every_row()
+        return self._matcher
+
     def _every_row(self) -> DeskRows:
-        """Every row, once read: the reflection on screen stays on screen, now as one of them."""
+        """Every row, once read: the reflection on screen stays on screen, now as one of them.
+
+        A failed read is tried again here, once per change, so a log that was out of reach for a
+        moment does not stop the desk for good.
+        """
         if not self._rows.complete:
             if not self._all.done():  # sent now, so the wait is seen for what it is
                 self.summary.value = "<i>Reading every reflection of the class…</i>"
             try:
-                rows, self.matcher = self._all.result()
+                rows, self._matcher = self._read_again_if_failed()
             except Exception as exc:
                 self.summary.value = (
                     f"<b style='color:#a33'>The class's reflections could not be read: {html.escape(str(exc))}</b> "
-                    "The desk can show only the reflection on screen; run its cell again once the log can be read."
+                    "The desk can show only the reflection on screen; each change tries again."
                 )
                 raise
-            shown = self._rows.table["post_id"].iloc[self._matches[self.position]] if len(self._matches) else None
+            page = self._rows.table
+            shown = page["post_id"].iloc[self._matches[self.position]] if len(self._matches) else None
+            read = page["text"].notna().to_numpy()  # the texts already read stay read
+            texts = dict(zip(page["post_id"][read].tolist(), page["text"][read].tolist(), strict=True))
+            rows.table["text"] = pd.Series([texts.get(p) for p in rows.table["post_id"].tolist()], dtype=object)
             self._rows, self._matches = rows, np.arange(len(rows.table))
+            self._history.clear()  # made from the page's reviews: a colleague may have saved one since
             at = np.flatnonzero(rows.table["post_id"].to_numpy() == shown)
             self.position = int(at[0]) if len(at) else 0
         return self._rows
+
+    def _read_again_if_failed(self) -> tuple[DeskRows, Matcher]:
+        try:
+            return self._all.result()
+        except Exception:
+            self.read_in_background()
+            return self._all.result()
 
     # -- who is reviewing ---------------------------------------------------------------------------
     def display_name(self, saved: str) -> str | None:
@@ -288,7 +310,7 @@ class ReviewDesk(Readable, w.VBox):
         self._every_row()
         if self.search.value.strip() and not self._index.done():
             self.summary.value = "<i>Indexing the reflections' texts for Search…</i>"
-        self._matches = self.matcher.positions(self.filters())
+        self._matches = self._matcher.positions(self.filters())
         self.position = 0
         self.show()
 
@@ -313,6 +335,7 @@ class ReviewDesk(Readable, w.VBox):
         self._show_summary()
         self._loading = True
         try:
+            self._on_screen = (None, None) if row is None else (row["post_id"], _review_id(row))
             if row is None:
                 self.target.options = []
                 self.body.value = "<p><i>No reflection matches these filters.</i></p>"
@@ -439,13 +462,30 @@ class ReviewDesk(Readable, w.VBox):
         )
 
     def save(self) -> None:
-        """Store the scores, comment and flag on screen as a new review of the current reflection."""
+        """Store the scores, comment and flag on screen as a new review of the reflection on screen.
+
+        The review is based on the one the controls showed, so a colleague's saved since is a conflict.
+        """
         if self._loading or not self.reviewer or self.current is None:
             return
-        table = self._every_row().table
+        shown, based_on = self._on_screen
+        try:
+            table = self._every_row().table
+        except Exception as exc:
+            self.saved.value = (
+                f"<b style='color:#a33'>Not saved: the class's reflections could not be read "
+                f"({html.escape(str(exc))}).</b> What you entered is still on screen; enter it again to try again."
+            )
+            return
         row = self.current
+        if row is None or row["post_id"] != shown:
+            self.show()
+            self.saved.value = (
+                "<b style='color:#a33'>Not saved: the reflection you scored is no longer in the log</b> "
+                "(erased or withdrawn while the desk was opening). The desk now shows another one."
+            )
+            return
         scores = {c: control.value for c, control in self.scores.items() if control.value != NO_SCORE}
-        based_on = None if pd.isna(row["review_id"]) else int(row["review_id"])
         draft = ReviewDraft(
             row["student"],
             row["notebook"],
@@ -470,7 +510,7 @@ class ReviewDesk(Readable, w.VBox):
         )
         for column, value in updates.items():
             table.iat[position, table.columns.get_loc(column)] = value
-        self.matcher.changed("status")  # this row's status may have changed
+        self._matcher.changed("status")  # this row's status may have changed
         self._progress = progress(table)
         history = self._reviews_of(row)
         if conflict and all(r.id != conflict.id for r in history):
@@ -500,6 +540,11 @@ class ReviewDesk(Readable, w.VBox):
         super().close()
         if self._cleanup is not None:
             self._cleanup()
+
+
+def _review_id(row: pd.Series) -> int | None:
+    """The latest review a row shows (None: unreviewed)."""
+    return None if pd.isna(row["review_id"]) else int(row["review_id"])
 
 
 def widget_items(answers: pd.DataFrame) -> dict[tuple[str, str], str]:

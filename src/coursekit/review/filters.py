@@ -6,6 +6,7 @@ reflections. Text search goes through ``review.search.TextIndex``, made once per
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -129,11 +130,15 @@ class Matcher:
         self._index = index or (lambda: TextIndex(search_texts(frame)))
         self._made: TextIndex | None = None
         self._codes: dict[str, tuple[np.ndarray, dict]] = {}
+        self._edits: dict[str, int] = {}  # column -> how many times it was changed: codes made meanwhile are stale
+        self._lock = threading.Lock()
         self._found: dict[tuple[str, str], np.ndarray] = {}  # (box, needle) -> bool per row
         self._people: tuple[np.ndarray, list[str]] | None = None  # student codes per row; "id name" per student
 
     def changed(self, column: str) -> None:
-        self._codes.pop(column, None)
+        with self._lock:
+            self._edits[column] = self._edits.get(column, 0) + 1
+            self._codes.pop(column, None)
 
     def text_index(self) -> TextIndex:
         if self._made is None:
@@ -141,10 +146,17 @@ class Matcher:
         return self._made
 
     def _equal(self, column: str, value) -> np.ndarray:
-        if column not in self._codes:
+        made = self._codes.get(column)
+        while made is None:  # made in the background too (``prepare``), while a save may change the column
+            edits = self._edits.get(column, 0)
             codes, values = pd.factorize(self.frame[column], use_na_sentinel=True)
-            self._codes[column] = (codes, {v: n for n, v in enumerate(values)})
-        codes, numbers = self._codes[column]
+            made = (codes, {v: n for n, v in enumerate(values)})
+            with self._lock:
+                if self._edits.get(column, 0) != edits:
+                    made = None
+                else:
+                    self._codes[column] = made
+        codes, numbers = made
         number = numbers.get(value)
         return codes == number if number is not None else np.zeros(len(codes), bool)
 
