@@ -44,6 +44,7 @@ class ShownPost:
     images: Mapping[str, str]  # attachment name -> data URI
     likes: int
     replies: tuple[ShownPost, ...]
+    replying_to: str = ""  # the author answered, said where the page stops nesting (see DEEPEST)
 
 
 @dataclass(frozen=True)
@@ -79,16 +80,39 @@ def week_page_name(week: int) -> str:
     return f"week{week:02d}.html"
 
 
+DEEPEST = 6  # levels of replies a page nests; deeper ones line up under the sixth, each saying whom it answers
+
+
 def threads(site: Site, posts: pd.DataFrame, images: Mapping[str, Mapping[str, str]]) -> list[PromptPosts]:
-    """A week's posts by prompt, in notebook order, each reflection with its replies (to any depth) under it."""
+    """A week's posts by prompt, in notebook order, each reflection with its replies (to any depth) under it.
+
+    Nesting stops at ``DEEPEST`` levels: a chain of replies hundreds deep would otherwise be a page
+    too narrow to read (and, past about 250, deeper than the templates can go).
+    """
     children: dict[str, list] = defaultdict(list)
     for post in posts[posts["parent_id"].notna()].itertuples():
         children[post.parent_id].append(post)
 
-    def shown(post) -> ShownPost:
-        replies = tuple(shown(reply) for reply in children.get(post.post_id, []))
+    def one(post, replies: tuple[ShownPost, ...] = (), replying_to: str = "") -> ShownPost:
         own = images.get(post.post_id, {})
-        return ShownPost(post.post_id, post.author, post.created_at, post.message, own, int(post.like_count), replies)
+        likes = int(post.like_count)
+        return ShownPost(post.post_id, post.author, post.created_at, post.message, own, likes, replies, replying_to)
+
+    def below(post) -> tuple[ShownPost, ...]:
+        """Every reply under ``post``, in reading order (each after the one it answers), unnested."""
+        found, todo = [], list(reversed(children.get(post.post_id, [])))
+        while todo:
+            reply = todo.pop()
+            found.append(one(reply, replying_to=authors.get(reply.parent_id, "")))
+            todo.extend(reversed(children.get(reply.post_id, [])))
+        return tuple(found)
+
+    def shown(post, depth: int = 0) -> ShownPost:
+        if depth == DEEPEST - 1:  # its replies are the last nested level: all below them line up there
+            return one(post, below(post))
+        return one(post, tuple(shown(reply, depth + 1) for reply in children.get(post.post_id, [])))
+
+    authors = dict(zip(posts["post_id"].tolist(), posts["author"].tolist(), strict=True))
 
     roots = in_prompt_order(posts[posts["parent_id"].isna()], site.prompt_titles, first=())
     return [
