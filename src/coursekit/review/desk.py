@@ -233,15 +233,14 @@ class ReviewDesk(Readable, w.VBox):
                     "The desk can show only the reflection on screen; each change tries again."
                 )
                 raise
-            page = self._rows.table
-            shown = page["post_id"].iloc[self._matches[self.position]] if len(self._matches) else None
-            read = page["text"].notna().to_numpy()  # the texts already read stay read
-            texts = dict(zip(page["post_id"][read].tolist(), page["text"][read].tolist(), strict=True))
-            rows.table["text"] = pd.Series([texts.get(p) for p in rows.table["post_id"].tolist()], dtype=object)
-            self._rows, self._matches = rows, np.arange(len(rows.table))
+            page, table = self._rows.table, rows.table
+            where = _places(page["post_id"].tolist(), table["post_id"])
+            read = page["text"].notna().to_numpy() & (where >= 0)  # the texts already read stay read
+            table.iloc[where[read], table.columns.get_loc("text")] = page["text"].to_numpy()[read]
+            shown = where[self._matches[self.position]] if len(self._matches) else -1
+            self._rows, self._matches = rows, np.arange(len(table))
             self._history.clear()  # made from the page's reviews: a colleague may have saved one since
-            at = np.flatnonzero(rows.table["post_id"].to_numpy() == shown)
-            self.position = int(at[0]) if len(at) else 0
+            self.position = max(int(shown), 0)  # a reflection gone from the log: the first (save() checks)
         return self._rows
 
     def _read_again_if_failed(self) -> tuple[DeskRows, Matcher]:
@@ -540,6 +539,16 @@ class ReviewDesk(Readable, w.VBox):
         super().close()
         if self._cleanup is not None:
             self._cleanup()
+
+
+def _places(post_ids: list[str], table_ids: pd.Series) -> np.ndarray:
+    """Where each of a page's posts is in the whole table (-1: gone from the log meanwhile).
+
+    The page is the table's head, unless the log changed between the two reads: then it is looked up.
+    """
+    if table_ids.iloc[: len(post_ids)].tolist() == post_ids:
+        return np.arange(len(post_ids))
+    return pd.Index(table_ids).get_indexer(post_ids)
 
 
 def _review_id(row: pd.Series) -> int | None:
