@@ -100,19 +100,17 @@ def threads(site: Site, posts: pd.DataFrame, images: Mapping[str, Mapping[str, s
 
     def below(post) -> tuple[ShownPost, ...]:
         """Every reply under ``post``, in reading order (each after the one it answers), unnested."""
-        found, todo = [], list(reversed(children.get(post.post_id, [])))
+        found, todo = [], [(reply, post.author) for reply in reversed(children.get(post.post_id, []))]
         while todo:
-            reply = todo.pop()
-            found.append(one(reply, replying_to=authors.get(reply.parent_id, "")))
-            todo.extend(reversed(children.get(reply.post_id, [])))
+            reply, answered = todo.pop()
+            found.append(one(reply, replying_to=answered))
+            todo.extend((answer, reply.author) for answer in reversed(children.get(reply.post_id, [])))
         return tuple(found)
 
     def shown(post, depth: int = 0) -> ShownPost:
         if depth == DEEPEST - 1:  # its replies are the last nested level: all below them line up there
             return one(post, below(post))
         return one(post, tuple(shown(reply, depth + 1) for reply in children.get(post.post_id, [])))
-
-    authors = dict(zip(posts["post_id"].tolist(), posts["author"].tolist(), strict=True))
 
     roots = in_prompt_order(posts[posts["parent_id"].isna()], site.prompt_titles, first=())
     return [

@@ -447,7 +447,6 @@ class ReviewDesk(Readable, w.VBox):
         post_id = self.target.value
         if post_id is None:
             return
-        self._every_row()
         try:
             state = action(self.discussion.engine, post_id, self.reviewer, self.reason.value)
         except moderation.ModerationError as exc:

@@ -16,7 +16,7 @@ import pandas as pd
 from coursekit.course.reading import Reading, in_prompt_order
 from coursekit.course.settings import Settings
 from coursekit.log.frames import DiscussionLog
-from coursekit.review.filters import looked_up, roster_column, table_of
+from coursekit.review.filters import looked_up, reviewed_count, roster_column, table_of
 
 
 @dataclass
@@ -66,7 +66,7 @@ def desk_rows(log: DiscussionLog, settings: Settings, reading: Reading | None, r
     # Grouped at once: a loop over 16,000 reviews cost a quarter of opening at 50,000.
     review_rows = reviews.groupby(["student", "notebook", "prompt_id"], sort=False).indices
     if first is None:
-        reviewed, total = int((table["status"] != "unreviewed").sum()), len(table)
+        reviewed, total = reviewed_count(table), len(table)
     else:
         reviewed, total = log.review_counts()
     return DeskRows(table, replies, threads, reviews, review_rows, reviewed, total, complete=first is None)
@@ -87,7 +87,7 @@ def choices(log: DiscussionLog, reading: Reading | None, roster=None) -> Choices
     titles = reading.prompt_titles() if reading else {}
     prompts = in_prompt_order(pairs, titles).drop_duplicates("prompt_id")  # in notebook order, first week
     labels = looked_up(prompts["prompt_id"], titles).tolist()
-    weeks = [f"Week {int(week)}" if week == week else "No week" for week in prompts["week"].tolist()]  # NaN != NaN
+    weeks = ["No week" if pd.isna(week) else f"Week {int(week)}" for week in prompts["week"].tolist()]
     sections = looked_up(pd.Series(log.authors(), dtype=object), roster_column(roster, "Section"), "")
     return Choices(
         weeks=sorted(int(x) for x in pairs["week"].dropna().unique()),

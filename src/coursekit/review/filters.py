@@ -211,7 +211,12 @@ def filter_reviews(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 def progress(frame: pd.DataFrame) -> str:
     """How far the reviewing of a table has come, as the desk says it."""
-    return progress_text(int((frame["status"] != "unreviewed").sum()), len(frame))
+    return progress_text(reviewed_count(frame), len(frame))
+
+
+def reviewed_count(frame: pd.DataFrame) -> int:
+    """Rows of a review table reviewed at least once (flagged ones too)."""
+    return int((frame["status"] != "unreviewed").sum())
 
 
 def progress_text(done: int, total: int) -> str:
